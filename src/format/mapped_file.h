@@ -1,0 +1,28 @@
+// A read-only memory map of a whole file. Every access to the bytes goes through the
+// bounds-checked view helpers of the readers that use it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace trident {
+
+class MappedFile {
+ public:
+  // Throws Error("PATH: cannot open: <reason>") on failure. An empty file maps to size 0.
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+}  // namespace trident

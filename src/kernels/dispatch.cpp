@@ -1,0 +1,87 @@
+#include "kernels/dispatch.h"
+
+#include <atomic>
+#include <cstring>
+
+#include "kernels/dot_register.h"
+
+namespace trident {
+namespace {
+
+KernelTable build_scalar() {
+  KernelTable t;
+  t.isa = "scalar";
+  register_legacy_scalar(t);
+  register_kquant_scalar(t);
+  return t;
+}
+
+bool cpu_has_avx2() {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c") && __builtin_cpu_supports("bmi2");
+}
+bool cpu_has_avx512() {
+  return cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni") &&
+         __builtin_cpu_supports("avx512bf16");
+}
+
+struct Tables {
+  KernelTable scalar = build_scalar();
+  KernelTable avx2 = make_avx2_kernel_table(scalar);
+  KernelTable avx512 = make_avx512_kernel_table(avx2);
+};
+const Tables& tables() {
+  static const Tables t;
+  return t;
+}
+
+std::atomic<const KernelTable*> g_selected{nullptr};
+
+}  // namespace
+
+KernelTable make_avx2_kernel_table(const KernelTable& base) {
+  KernelTable t = base;
+  t.isa = "avx2";
+  register_legacy_avx2(t);
+  register_kquant_avx2(t);
+  return t;
+}
+
+KernelTable make_avx512_kernel_table(const KernelTable& base) {
+  KernelTable t = base;
+  t.isa = "avx512";
+  register_legacy_avx512(t);
+  register_kquant_avx512(t);
+  return t;
+}
+
+const KernelTable& scalar_kernel_table() { return tables().scalar; }
+
+std::vector<const KernelTable*> supported_kernel_tables() {
+  std::vector<const KernelTable*> v{&tables().scalar};
+  if (cpu_has_avx2()) v.push_back(&tables().avx2);
+  if (cpu_has_avx512()) v.push_back(&tables().avx512);
+  return v;
+}
+
+const KernelTable& kernel_table() {
+  const KernelTable* t = g_selected.load(std::memory_order_acquire);
+  if (!t) {
+    t = supported_kernel_tables().back();
+    g_selected.store(t, std::memory_order_release);
+  }
+  return *t;
+}
+
+bool select_kernel_table(const char* isa) {
+  for (const KernelTable* t : supported_kernel_tables())
+    if (std::strcmp(t->isa, isa) == 0) {
+      g_selected.store(t, std::memory_order_release);
+      return true;
+    }
+  return false;
+}
+
+}  // namespace trident

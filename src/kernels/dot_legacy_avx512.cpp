@@ -1,0 +1,6 @@
+// Placeholder: filled in by the kernel work.
+#include "kernels/dot_register.h"
+
+namespace trident {
+void register_legacy_avx512(KernelTable&) {}
+}  // namespace trident

@@ -1,0 +1,15 @@
+// Each kernel file registers what it implements into a table. The scalar files fill every
+// entry (they are the reference); SIMD files override the entries they have.
+#pragma once
+#include "kernels/dispatch.h"
+
+namespace trident {
+
+void register_legacy_scalar(KernelTable& t);  // f32, f16, bf16, q4_0..q8_1 (dot_legacy_scalar.cpp)
+void register_kquant_scalar(KernelTable& t);  // q2_K..q6_K, q8_K        (dot_kquant_scalar.cpp)
+void register_legacy_avx2(KernelTable& t);    // dot_legacy_avx2.cpp
+void register_kquant_avx2(KernelTable& t);    // dot_kquant_avx2.cpp
+void register_legacy_avx512(KernelTable& t);  // dot_legacy_avx512.cpp
+void register_kquant_avx512(KernelTable& t);  // dot_kquant_avx512.cpp
+
+}  // namespace trident

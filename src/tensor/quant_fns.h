@@ -1,0 +1,31 @@
+// Per-type row converters, referenced by the traits table in types.cpp.
+// Float types and the 32-element "legacy" quants live in quant_legacy.cpp, the 256-element
+// K-quants in quant_kquant.cpp. All quantizers are the scalar reference, bit-exact with
+// ggml's reference quantizers (round-half-away-from-zero where ggml uses roundf, etc.).
+#pragma once
+#include <cstdint>
+
+namespace trident {
+
+#define TRIDENT_ROW_FNS(t)                                      \
+  void dequantize_row_##t(const void* src, float* dst, int64_t n); \
+  void quantize_row_##t(const float* src, void* dst, int64_t n);
+
+TRIDENT_ROW_FNS(f32)
+TRIDENT_ROW_FNS(f16)
+TRIDENT_ROW_FNS(bf16)
+TRIDENT_ROW_FNS(q4_0)
+TRIDENT_ROW_FNS(q4_1)
+TRIDENT_ROW_FNS(q5_0)
+TRIDENT_ROW_FNS(q5_1)
+TRIDENT_ROW_FNS(q8_0)
+TRIDENT_ROW_FNS(q8_1)
+TRIDENT_ROW_FNS(q2_K)
+TRIDENT_ROW_FNS(q3_K)
+TRIDENT_ROW_FNS(q4_K)
+TRIDENT_ROW_FNS(q5_K)
+TRIDENT_ROW_FNS(q6_K)
+TRIDENT_ROW_FNS(q8_K)
+#undef TRIDENT_ROW_FNS
+
+}  // namespace trident

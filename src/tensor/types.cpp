@@ -1,0 +1,54 @@
+#include "tensor/types.h"
+
+#include <array>
+
+#include "tensor/quant_fns.h"
+
+namespace trident {
+namespace {
+
+struct TraitsTable {
+  std::array<TypeTraits, kGgmlTypeCount> t{};
+  std::array<bool, kGgmlTypeCount> present{};
+  void add(GgmlType type, DequantizeRowFn dq, QuantizeRowFn q, GgmlType vdt) {
+    t[uint32_t(type)] = {type, dq, q, vdt};
+    present[uint32_t(type)] = true;
+  }
+};
+
+TraitsTable build() {
+  TraitsTable tt;
+  using T = GgmlType;
+  tt.add(T::F32, dequantize_row_f32, quantize_row_f32, T::F32);
+  tt.add(T::F16, dequantize_row_f16, quantize_row_f16, T::F16);
+  tt.add(T::BF16, dequantize_row_bf16, quantize_row_bf16, T::BF16);
+  tt.add(T::Q4_0, dequantize_row_q4_0, quantize_row_q4_0, T::Q8_0);
+  tt.add(T::Q4_1, dequantize_row_q4_1, quantize_row_q4_1, T::Q8_1);
+  tt.add(T::Q5_0, dequantize_row_q5_0, quantize_row_q5_0, T::Q8_0);
+  tt.add(T::Q5_1, dequantize_row_q5_1, quantize_row_q5_1, T::Q8_1);
+  tt.add(T::Q8_0, dequantize_row_q8_0, quantize_row_q8_0, T::Q8_0);
+  tt.add(T::Q8_1, dequantize_row_q8_1, quantize_row_q8_1, T::Q8_1);
+  tt.add(T::Q2_K, dequantize_row_q2_K, quantize_row_q2_K, T::Q8_K);
+  tt.add(T::Q3_K, dequantize_row_q3_K, quantize_row_q3_K, T::Q8_K);
+  tt.add(T::Q4_K, dequantize_row_q4_K, quantize_row_q4_K, T::Q8_K);
+  tt.add(T::Q5_K, dequantize_row_q5_K, quantize_row_q5_K, T::Q8_K);
+  tt.add(T::Q6_K, dequantize_row_q6_K, quantize_row_q6_K, T::Q8_K);
+  tt.add(T::Q8_K, dequantize_row_q8_K, quantize_row_q8_K, T::Q8_K);
+  return tt;
+}
+const TraitsTable kTraits = build();
+
+}  // namespace
+
+const TypeTraits* type_traits(GgmlType t) {
+  uint32_t i = uint32_t(t);
+  if (i >= kGgmlTypeCount || !kTraits.present[i]) return nullptr;
+  return &kTraits.t[i];
+}
+
+bool type_is_computable(GgmlType t) {
+  const TypeTraits* tr = type_traits(t);
+  return tr && tr->dequantize_row;
+}
+
+}  // namespace trident

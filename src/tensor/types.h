@@ -1,0 +1,33 @@
+// One traits table for the weight types trident computes with: how to dequantize a row,
+// the reference quantizer, and which activation format the dot kernel wants.
+// Block sizes and byte sizes come from format/ggml_type.h.
+#pragma once
+#include <cstdint>
+
+#include "format/ggml_type.h"
+
+namespace trident {
+
+// src: n / block_size blocks; dst: n floats. n is a multiple of the block size.
+using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
+// Reference (scalar) quantizer, bit-exact with ggml's *_ref quantizers.
+using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
+
+struct TypeTraits {
+  GgmlType type;
+  DequantizeRowFn dequantize_row;  // nullptr: trident cannot compute with this type
+  QuantizeRowFn quantize_row;      // nullptr: no quantizer (yet)
+  GgmlType vec_dot_type;           // activations are converted to this before the dot
+};
+
+// nullptr when the type is unknown or trident has no arithmetic for it.
+const TypeTraits* type_traits(GgmlType t);
+bool type_is_computable(GgmlType t);
+
+// Bytes of one row of n elements (n must be a multiple of the block size).
+inline size_t row_bytes(GgmlType t, int64_t n) {
+  const auto& l = layout_of(t);
+  return size_t(n / l.block_size) * l.type_size;
+}
+
+}  // namespace trident
