@@ -1,0 +1,90 @@
+#include "cli/model_flags.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "format/error.h"
+#include "kernels/dispatch.h"
+
+namespace trident::cli {
+
+void add_model_flags(CLI::App* cmd, ModelFlags& f) {
+  cmd->add_option("-m,--model", f.model, "GGUF model file")->capture_default_str();
+  cmd->add_option("-t,--threads", f.threads, "threads (default: all cores)");
+  cmd->add_option("-c,--ctx-size", f.ctx, "context size in tokens (default: model's, at most 4096)");
+  cmd->add_option("--ubatch-size", f.ubatch, "micro-batch size for prompt evaluation")->capture_default_str();
+  cmd->add_option("--cache-type-k", f.cache_k, "K cache type: f16 or f32")->capture_default_str();
+  cmd->add_option("--cache-type-v", f.cache_v, "V cache type: f16 or f32")->capture_default_str();
+  cmd->add_option("--fuse-qkv", f.fuse_qkv, "fuse Q/K/V projections: on, off or auto")->capture_default_str();
+  cmd->add_option("--fuse-gate-up", f.fuse_gate_up, "fuse gate/up projections: on, off or auto")->capture_default_str();
+  cmd->add_option("--isa", f.isa, "force a kernel set: scalar, avx2 or avx512");
+  cmd->add_flag("--verbose", f.verbose, "print load and fusion decisions to stderr");
+}
+
+FusionMode parse_fusion_mode(const std::string& flag, const std::string& v) {
+  if (v == "on") return FusionMode::On;
+  if (v == "off") return FusionMode::Off;
+  if (v == "auto") return FusionMode::Auto;
+  fail("{}: expected on, off or auto, found '{}'", flag, v);
+}
+
+namespace {
+
+KvType parse_kv_type(const std::string& flag, const std::string& v) {
+  if (v == "f16") return KvType::F16;
+  if (v == "f32") return KvType::F32;
+  fail("{}: expected f16 or f32, found '{}'", flag, v);
+}
+
+}  // namespace
+
+SessionOptions session_options(const ModelFlags& f) {
+  if (f.threads != -1 && f.threads < 1) fail("-t: expected a thread count >= 1, found {}", f.threads);
+  SessionOptions o;
+  o.n_threads = f.threads == -1 ? 0 : f.threads;
+  if (f.ctx < 0) fail("-c: expected a context size >= 1, found {}", f.ctx);
+  o.n_ctx = f.ctx;
+  if (f.ubatch <= 0) fail("-ub: expected a micro-batch size >= 1, found {}", f.ubatch);
+  o.n_ubatch = f.ubatch;
+  o.k_type = parse_kv_type("-ctk", f.cache_k);
+  o.v_type = parse_kv_type("-ctv", f.cache_v);
+  o.fuse_qkv = parse_fusion_mode("--fuse-qkv", f.fuse_qkv);
+  o.fuse_gate_up = parse_fusion_mode("--fuse-gate-up", f.fuse_gate_up);
+  return o;
+}
+
+std::vector<int32_t> parse_token_list(const std::string& s) {
+  std::vector<int32_t> ids;
+  size_t i = 0, index = 0;
+  while (i <= s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string item = s.substr(i, j - i);
+    auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    item = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc() || p != item.data() + item.size() || v < INT32_MIN || v > INT32_MAX)
+      fail("--tokens: item {} ('{}') is not a token id", index, item);
+    ids.push_back(int32_t(v));
+    ++index;
+    i = j + 1;
+  }
+  return ids;
+}
+
+std::unique_ptr<Model> load_model(const ModelFlags& f) {
+  if (!f.isa.empty() && !select_kernel_table(f.isa.c_str()))
+    fail("--isa: '{}' is not supported on this CPU", f.isa);
+  auto m = Model::load(f.model);
+  if (f.verbose) {
+    const HParams& h = m->hp();
+    fmt::print(stderr, "model: {} ({}), {} layers, n_embd {}, {} heads / {} KV heads, vocab {}\n",
+               f.model, h.arch, h.n_layer, h.n_embd, h.n_head, h.n_head_kv, h.n_vocab);
+    fmt::print(stderr, "kernels: {}\n", kernel_table().isa);
+  }
+  return m;
+}
+
+}  // namespace trident::cli

@@ -1,0 +1,33 @@
+// Flags shared by every subcommand that runs a model (run, logits, bench).
+#pragma once
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+#include "runtime/session.h"
+
+namespace trident::cli {
+
+struct ModelFlags {
+  std::string model = "models/stories260K.gguf";
+  int threads = -1;  // -1: not given (every core)
+  int64_t ctx = 0;
+  int64_t ubatch = 512;
+  std::string cache_k = "f16", cache_v = "f16";
+  std::string fuse_qkv = "auto", fuse_gate_up = "auto";
+  std::string isa;  // force a kernel table (testing)
+  bool verbose = false;
+};
+
+void add_model_flags(CLI::App* cmd, ModelFlags& f);
+// Validates and converts; throws Error with the flag's name on bad values.
+SessionOptions session_options(const ModelFlags& f);
+FusionMode parse_fusion_mode(const std::string& flag, const std::string& value);
+// Parses "1,2,3" (whitespace allowed); throws Error naming the bad item.
+std::vector<int32_t> parse_token_list(const std::string& s);
+// Loads the model; applies --isa; with --verbose prints what was loaded and fused to stderr.
+std::unique_ptr<Model> load_model(const ModelFlags& f);
+
+}  // namespace trident::cli

@@ -1,0 +1,52 @@
+// The one matrix multiply every projection goes through, fused or not.
+//
+// A projection's weight is a list of row segments. Each segment is a run of rows of one
+// type (a whole GGUF tensor, a row range of one, or one expert's slice). Output column r of
+// the concatenated segments is always computed by the same vec_dot call on the same bytes
+// and the same quantized activation row, whichever list it belongs to: that is what makes
+// fused and unfused projections, and any thread count, give identical bits.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "format/ggml_type.h"
+#include "kernels/dispatch.h"
+
+namespace trident {
+
+struct RowSegment {
+  GgmlType type = GgmlType::F32;
+  const uint8_t* data = nullptr;  // first row
+  int64_t rows = 0;
+  size_t row_stride = 0;          // bytes from one row to the next
+};
+
+// Reusable buffers for quantized activations, one per activation format. Grows on first use
+// and is then reused, so the decode path does not allocate.
+class ActivationScratch {
+ public:
+  uint8_t* get(GgmlType act_type, size_t bytes);
+
+ private:
+  std::vector<uint8_t> buf_[kGgmlTypeCount];
+};
+
+struct MatmulArgs {
+  std::span<const RowSegment> segments;
+  int64_t n_in = 0;          // row length of every segment (elements)
+  const float* x = nullptr;  // [n_tokens, ldx] f32
+  int64_t ldx = 0;
+  int64_t n_tokens = 0;
+  float* y = nullptr;        // [n_tokens, ldy]; columns [0, total rows) are written
+  int64_t ldy = 0;
+};
+
+// Runs on n_threads OpenMP threads (1 = inline). Throws Error if a segment's type has no
+// kernel. Precondition: n_in is a multiple of every segment type's block size.
+void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratch, int n_threads);
+
+// Total output width of a segment list.
+int64_t total_rows(std::span<const RowSegment> segs);
+
+}  // namespace trident

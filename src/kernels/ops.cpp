@@ -1,0 +1,119 @@
+#include "kernels/ops.h"
+
+#include <cmath>
+
+#include "tensor/fp16.h"
+
+namespace trident {
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += double(x[i] * x[i]);
+  const float mean = float(sum / double(n));
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  if (w) {
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * w[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale;
+  }
+}
+
+void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += double(x[i]);
+  const float mean = float(sum / double(n));
+  double var = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float d = x[i] - mean;
+    y[i] = d;
+    var += double(d * d);
+  }
+  const float scale = 1.0f / std::sqrt(float(var / double(n)) + eps);
+  for (int64_t i = 0; i < n; ++i) {
+    float v = y[i] * scale;
+    if (w) v *= w[i];
+    if (b) v += b[i];
+    y[i] = v;
+  }
+}
+
+void rope_angles(int64_t pos, int n_rot, float base, float freq_scale, const float* factors,
+                 float attn_factor, float* cs) {
+  // Angles advance by a constant ratio per pair, as ggml computes them, so results track it.
+  const float theta_scale = std::pow(base, -2.0f / float(n_rot));
+  float theta = float(pos) * freq_scale;
+  for (int i = 0; i < n_rot / 2; ++i) {
+    const float t = factors ? theta / factors[i] : theta;
+    cs[2 * i] = std::cos(t) * attn_factor;
+    cs[2 * i + 1] = std::sin(t) * attn_factor;
+    theta *= theta_scale;
+  }
+}
+
+void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeLayout layout, const float* cs) {
+  const int half = n_rot / 2;
+  for (int h = 0; h < n_heads; ++h) {
+    float* v = x + int64_t(h) * head_dim;
+    for (int i = 0; i < half; ++i) {
+      const float c = cs[2 * i], s = cs[2 * i + 1];
+      const int a = layout == RopeLayout::Adjacent ? 2 * i : i;
+      const int b = layout == RopeLayout::Adjacent ? 2 * i + 1 : i + half;
+      const float x0 = v[a], x1 = v[b];
+      v[a] = x0 * c - x1 * s;
+      v[b] = x0 * s + x1 * c;
+    }
+  }
+}
+
+void silu_inplace(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+
+namespace {
+
+inline float gelu_tanh(float x) {
+  constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+  constexpr float kCoef = 0.044715f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoef * x * x)));
+}
+
+inline float gelu_one(float x, bool fp16_table) {
+  if (!fp16_table) return gelu_tanh(x);
+  if (x <= -10.0f) return 0.0f;
+  if (x >= 10.0f) return x;
+  const float xr = fp16_to_fp32(fp32_to_fp16(x));
+  return fp16_to_fp32(fp32_to_fp16(gelu_tanh(xr)));
+}
+
+}  // namespace
+
+void gelu_inplace(float* x, int64_t n, bool fp16_table) {
+  for (int64_t i = 0; i < n; ++i) x[i] = gelu_one(x[i], fp16_table);
+}
+
+void glu(const float* gate, const float* up, float* out, int64_t n, bool gelu, bool fp16_table) {
+  if (gelu) {
+    for (int64_t i = 0; i < n; ++i) out[i] = gelu_one(gate[i], fp16_table) * up[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = (gate[i] / (1.0f + std::exp(-gate[i]))) * up[i];
+  }
+}
+
+void softmax_inplace(float* x, int64_t n) {
+  float mx = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float e = std::exp(x[i] - mx);
+    x[i] = e;
+    sum += double(e);
+  }
+  const float inv = float(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void add_inplace(float* y, const float* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += b[i];
+}
+
+}  // namespace trident

@@ -1,0 +1,37 @@
+// Row-wise operations of the transformer block. Scalar code written so the compiler can
+// vectorise it; each output depends only on its own row, so results do not depend on how
+// rows are split across threads or batches.
+#pragma once
+#include <cstdint>
+
+namespace trident {
+
+// y = x / sqrt(mean(x^2) + eps) (* w if w). x, y, w: [n]. y may alias x.
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
+// y = (x - mean) / sqrt(var + eps) * w + b (w, b optional). y may alias x.
+void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps);
+
+enum class RopeLayout : uint8_t { Adjacent, Neox };
+
+// Rotation angles for one position: cs[2 i] = cos, cs[2 i + 1] = sin of pair i, i < n_rot / 2.
+// theta_i = pos * freq_scale * base^(-2 i / n_rot) / factor_i (factors: optional [n_rot / 2]).
+void rope_angles(int64_t pos, int n_rot, float base, float freq_scale, const float* factors,
+                 float attn_factor, float* cs);
+// Rotates the first n_rot dims of each of n_heads heads of length head_dim in x (contiguous).
+void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeLayout layout, const float* cs);
+
+// In place over n values.
+void silu_inplace(float* x, int64_t n);
+// tanh-approximated GELU. `fp16_table` rounds the input and output to fp16 the way ggml's CPU
+// backend does (its GELU reads a table indexed by the fp16 input).
+void gelu_inplace(float* x, int64_t n, bool fp16_table);
+// out = act(gate) * up
+void glu(const float* gate, const float* up, float* out, int64_t n, bool gelu, bool fp16_table);
+
+// x[i] = exp(x[i] - max) / sum, sum accumulated in double (as ggml does). Returns nothing.
+void softmax_inplace(float* x, int64_t n);
+
+// y[i] += b[i]
+void add_inplace(float* y, const float* b, int64_t n);
+
+}  // namespace trident

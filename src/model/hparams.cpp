@@ -1,0 +1,83 @@
+#include "model/hparams.h"
+
+#include <cmath>
+
+#include "format/error.h"
+
+namespace trident {
+namespace {
+
+int64_t positive(const GgufFile& f, const std::string& key, std::optional<int64_t> v) {
+  if (!v) fail("{}: missing required key '{}'", f.path(), key);
+  if (*v <= 0 || *v > (int64_t(1) << 32)) fail("{}: key '{}': expected a positive size, found {}", f.path(), key, *v);
+  return *v;
+}
+
+}  // namespace
+
+HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
+  HParams h;
+  h.arch = std::string(arch.name);
+  const std::string p = h.arch + ".";
+  auto key = [&](const char* k) { return p + k; };
+  h.n_embd = positive(f, key("embedding_length"), f.get_int(key("embedding_length")));
+  h.n_layer = positive(f, key("block_count"), f.get_int(key("block_count")));
+  h.n_head = positive(f, key("attention.head_count"), f.get_int(key("attention.head_count")));
+  h.n_head_kv = positive(f, key("attention.head_count_kv"),
+                         f.get_int(key("attention.head_count_kv")).value_or(h.n_head));
+  if (h.n_head % h.n_head_kv != 0)
+    fail("{}: key '{}': {} heads are not a multiple of {} KV heads", f.path(),
+         key("attention.head_count_kv"), h.n_head, h.n_head_kv);
+  if (h.n_embd % h.n_head != 0 && !f.find(key("attention.key_length")))
+    fail("{}: key '{}': {} is not a multiple of the {} heads", f.path(), key("embedding_length"),
+         h.n_embd, h.n_head);
+  h.head_dim = positive(f, key("attention.key_length"),
+                        f.get_int(key("attention.key_length")).value_or(h.n_embd / h.n_head));
+  const int64_t v_len = f.get_int(key("attention.value_length")).value_or(h.head_dim);
+  if (v_len != h.head_dim)
+    fail("{}: key '{}': value length {} differs from key length {} (not supported)", f.path(),
+         key("attention.value_length"), v_len, h.head_dim);
+  h.n_ctx_train = f.get_int(key("context_length")).value_or(2048);
+  h.n_rot = int(f.get_int(key("rope.dimension_count")).value_or(h.head_dim));
+  if (h.n_rot <= 0 || h.n_rot > h.head_dim || h.n_rot % 2 != 0)
+    fail("{}: key '{}': expected an even count up to the head size {}, found {}", f.path(),
+         key("rope.dimension_count"), h.head_dim, h.n_rot);
+  const bool layer_norm = arch.norm == NormKind::Layer;
+  h.norm_eps = float(f.get_float(key(layer_norm ? "attention.layer_norm_epsilon"
+                                                : "attention.layer_norm_rms_epsilon"))
+                         .value_or(1e-5));
+  h.rope_base = float(f.get_float(key("rope.freq_base")).value_or(arch.default_rope_base));
+  h.rope_base_swa = float(f.get_float(key("rope.freq_base_swa")).value_or(arch.default_rope_base_swa));
+  if (auto type = f.get_string(key("rope.scaling.type")); type && *type == "linear") {
+    const double factor = f.get_float(key("rope.scaling.factor")).value_or(1.0);
+    if (!(factor > 0)) fail("{}: key '{}': expected a positive factor, found {}", f.path(), key("rope.scaling.factor"), factor);
+    h.rope_freq_scale = float(1.0 / factor);
+  }
+
+  if (arch.ffn == FfnKind::Moe) {
+    h.n_expert = positive(f, key("expert_count"), f.get_int(key("expert_count")));
+    h.n_expert_used = positive(f, key("expert_used_count"), f.get_int(key("expert_used_count")));
+    if (h.n_expert_used > h.n_expert)
+      fail("{}: key '{}': {} experts used but only {} exist", f.path(), key("expert_used_count"),
+           h.n_expert_used, h.n_expert);
+    h.n_ff_expert = positive(f, key("expert_feed_forward_length"),
+                             f.get_int(key("expert_feed_forward_length")));
+    h.n_ff = f.get_int(key("feed_forward_length")).value_or(h.n_ff_expert);
+  } else {
+    h.n_ff = positive(f, key("feed_forward_length"), f.get_int(key("feed_forward_length")));
+  }
+
+  h.layer_is_swa.assign(size_t(h.n_layer), false);
+  if (arch.sliding_window) {
+    h.swa_window = f.get_int(key("attention.sliding_window")).value_or(0);
+    if (h.swa_window < 0) fail("{}: key '{}': negative window", f.path(), key("attention.sliding_window"));
+    const int64_t pattern = f.get_int(key("attention.sliding_window_pattern")).value_or(arch.default_swa_pattern);
+    if (pattern <= 0) fail("{}: key '{}': expected a positive pattern, found {}", f.path(), key("attention.sliding_window_pattern"), pattern);
+    // Every pattern-th layer (1-based) is global; the others use the window.
+    if (h.swa_window > 0)
+      for (int64_t l = 0; l < h.n_layer; ++l) h.layer_is_swa[size_t(l)] = (l + 1) % pattern != 0;
+  }
+  return h;
+}
+
+}  // namespace trident

@@ -1,0 +1,42 @@
+// Hyper-parameters read from `<arch>.*` metadata keys, with the defaults llama.cpp applies.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "format/gguf.h"
+#include "model/arch.h"
+
+namespace trident {
+
+struct HParams {
+  std::string arch;
+  int64_t n_vocab = 0;
+  int64_t n_embd = 0;
+  int64_t n_layer = 0;
+  int64_t n_head = 0;
+  int64_t n_head_kv = 0;
+  int64_t head_dim = 0;     // key_length (and value_length: trident requires them equal)
+  int64_t n_ff = 0;
+  int64_t n_ctx_train = 0;
+  int n_rot = 0;            // rope.dimension_count
+  float norm_eps = 1e-5f;
+  float rope_base = 10000.0f;
+  float rope_base_swa = 10000.0f;
+  float rope_freq_scale = 1.0f;   // 1 / rope.scaling.factor for linear scaling
+  float attn_scale = 0.0f;        // 0: 1 / sqrt(head_dim)
+  int64_t n_expert = 0;
+  int64_t n_expert_used = 0;
+  int64_t n_ff_expert = 0;
+  int64_t swa_window = 0;         // 0: no sliding window
+  std::vector<bool> layer_is_swa; // per layer
+
+  int64_t n_q() const { return n_head * head_dim; }
+  int64_t n_kv() const { return n_head_kv * head_dim; }
+};
+
+// Reads and validates (positive sizes, head counts dividing, rope dims <= head_dim). Throws
+// Error naming the file and key.
+HParams read_hparams(const GgufFile& f, const ArchSpec& arch);
+
+}  // namespace trident

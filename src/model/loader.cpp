@@ -1,0 +1,324 @@
+// Builds a Model from a GGUF file: finds each tensor the architecture row needs, checks its
+// shape against the hyper-parameters, and wraps weights as row-segment views. Fusion is a
+// load-time plan: Q/K/V and gate/up are grouped here whether the file stores them separately
+// or as one tensor, so the forward pass never knows which.
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "format/checked.h"
+#include "format/error.h"
+#include "model/model.h"
+#include "tensor/types.h"
+
+namespace trident {
+
+class WeightLoader {
+ public:
+  WeightLoader(Model& m) : m_(m), f_(*m.file_) {}
+
+  void load() {
+    const HParams& h = m_.hp_;
+    m_.token_embd_ = &require("token_embd.weight", {h.n_embd, -1});
+    m_.hp_.n_vocab = m_.token_embd_->ne[1];
+    check_computable(*m_.token_embd_);
+    m_.output_norm_ = vec("output_norm.weight", h.n_embd, true);
+    m_.output_norm_b_ = vec("output_norm.bias", h.n_embd, false);
+    if (find("output.weight")) {
+      m_.output_ = projection("output", h.n_embd, m_.hp_.n_vocab, true);
+    } else {
+      m_.output_ = whole_projection(*m_.token_embd_, h.n_embd, m_.hp_.n_vocab);
+    }
+    m_.rope_factors_ = vec("rope_freqs.weight", h.n_rot / 2, false);
+    m_.layers_.resize(size_t(h.n_layer));
+    for (int64_t l = 0; l < h.n_layer; ++l) load_layer(l);
+  }
+
+ private:
+  Model& m_;
+  const GgufFile& f_;
+
+  const GgufTensorInfo* find(const std::string& name) const { return f_.find_tensor(name); }
+
+  static std::string shape_str(const GgufTensorInfo& t) {
+    std::string s = "[";
+    for (uint32_t d = 0; d < std::max<uint32_t>(t.n_dims, 1); ++d) s += (d ? ", " : "") + std::to_string(t.ne[d]);
+    return s + "]";
+  }
+
+  // expected dims; -1 = any. Trailing dims beyond those given must be 1.
+  void check_shape(const GgufTensorInfo& t, std::initializer_list<int64_t> dims) const {
+    std::string want = "[";
+    bool ok = true;
+    size_t d = 0;
+    for (int64_t e : dims) {
+      want += (d ? ", " : "") + (e < 0 ? std::string("*") : std::to_string(e));
+      if (e >= 0 && t.ne[d] != e) ok = false;
+      ++d;
+    }
+    want += "]";
+    for (; d < 4; ++d)
+      if (t.ne[d] != 1) ok = false;
+    if (!ok) fail("{}: tensor '{}': expected shape {}, found {}", f_.path(), t.name, want, shape_str(t));
+  }
+
+  void check_computable(const GgufTensorInfo& t) const {
+    if (!type_is_computable(t.type))
+      fail("{}: tensor '{}' has type {}, which trident cannot compute with yet", f_.path(), t.name,
+           layout_of(t.type).name);
+  }
+
+  const GgufTensorInfo& require(const std::string& name, std::initializer_list<int64_t> dims) const {
+    const GgufTensorInfo* t = find(name);
+    if (!t) fail("{}: missing tensor '{}' (required by architecture {})", f_.path(), name, m_.hp_.arch);
+    check_shape(*t, dims);
+    return *t;
+  }
+
+  // A 1-D float vector (norm weight, bias). F32 tensors are used in place; others converted.
+  const float* vec(const std::string& name, int64_t n, bool required) {
+    const GgufTensorInfo* t = find(name);
+    if (!t) {
+      if (required) fail("{}: missing tensor '{}' (required by architecture {})", f_.path(), name, m_.hp_.arch);
+      return nullptr;
+    }
+    check_shape(*t, {n});
+    return as_f32(*t, 0, n);
+  }
+
+  // Elements [first, first + n) of a tensor as floats.
+  const float* as_f32(const GgufTensorInfo& t, int64_t first, int64_t n) {
+    const uint8_t* data = f_.tensor_data(t);
+    if (t.type == GgmlType::F32) {
+      if (reinterpret_cast<uintptr_t>(data) % alignof(float) == 0)
+        return reinterpret_cast<const float*>(data) + first;
+    }
+    check_computable(t);
+    const auto& lay = layout_of(t.type);
+    if (first % lay.block_size != 0 || n % lay.block_size != 0)
+      fail("{}: tensor '{}': cannot slice {} at element {}", f_.path(), t.name, lay.name, first);
+    auto& out = m_.owned_.emplace_back(size_t(n));
+    type_traits(t.type)->dequantize_row(data + row_bytes(t.type, first), out.data(), n);
+    return out.data();
+  }
+
+  // Rows [row0, row0 + rows) of a 2-D (or one expert's 2-D slice of a 3-D) weight.
+  RowSegment segment(const GgufTensorInfo& t, int64_t row0, int64_t rows) const {
+    check_computable(t);
+    RowSegment s;
+    s.type = t.type;
+    s.row_stride = row_bytes(t.type, t.ne[0]);
+    s.data = f_.tensor_data(t) + size_t(row0) * s.row_stride;
+    s.rows = rows;
+    return s;
+  }
+
+  Projection whole_projection(const GgufTensorInfo& t, int64_t n_in, int64_t n_out) const {
+    Projection p;
+    p.n_in = n_in;
+    p.n_out = n_out;
+    p.segments.push_back(segment(t, 0, n_out));
+    return p;
+  }
+
+  // <base>.weight [n_in, n_out] with optional <base>.bias.
+  Projection projection(const std::string& base, int64_t n_in, int64_t n_out, bool required) {
+    const GgufTensorInfo* t = find(base + ".weight");
+    if (!t) {
+      if (required) fail("{}: missing tensor '{}.weight' (required by architecture {})", f_.path(), base, m_.hp_.arch);
+      return {};
+    }
+    check_shape(*t, {n_in, n_out});
+    Projection p = whole_projection(*t, n_in, n_out);
+    p.bias = vec(base + ".bias", n_out, false);
+    return p;
+  }
+
+  struct PartSpec {
+    std::string name;   // e.g. "blk.0.attn_q"
+    int64_t width;
+  };
+
+  // Builds a group from separate tensors or from one fused tensor `fused_base` (rows of the
+  // parts in order). Biases may be fused, separate, or absent, independently of the weights.
+  ProjectionGroup group(const std::string& fused_base, const std::vector<PartSpec>& parts,
+                        int64_t n_in, const char* label) {
+    ProjectionGroup g;
+    int64_t total = 0;
+    for (const auto& p : parts) {
+      g.part_col.push_back(total);
+      g.part_names.push_back(p.name);
+      total += p.width;
+    }
+    g.fused.n_in = n_in;
+    g.fused.n_out = total;
+    const GgufTensorInfo* fused_w = fused_base.empty() ? nullptr : find(fused_base + ".weight");
+    bool any_separate = false;
+    for (const auto& p : parts) any_separate |= find(p.name + ".weight") != nullptr;
+    if (fused_w && any_separate)
+      fail("{}: both '{}.weight' and separate {} weights are present (expected one form)",
+           f_.path(), fused_base, label);
+    if (fused_w) {
+      check_shape(*fused_w, {n_in, total});
+      g.from_fused_tensor = true;
+      g.fused.segments.push_back(segment(*fused_w, 0, total));
+    }
+    for (size_t i = 0; i < parts.size(); ++i) {
+      Projection part;
+      part.n_in = n_in;
+      part.n_out = parts[i].width;
+      if (fused_w) {
+        part.segments.push_back(segment(*fused_w, g.part_col[i], parts[i].width));
+      } else {
+        part = projection(parts[i].name, n_in, parts[i].width, true);
+        part.bias = nullptr;  // biases are attached below, for both forms alike
+        g.fused.segments.push_back(part.segments.front());
+      }
+      g.parts.push_back(std::move(part));
+    }
+    attach_biases(g, fused_base, parts);
+    return g;
+  }
+
+  void attach_biases(ProjectionGroup& g, const std::string& fused_base, const std::vector<PartSpec>& parts) {
+    const float* fused_b = fused_base.empty() ? nullptr : vec(fused_base + ".bias", g.fused.n_out, false);
+    std::vector<const float*> sep;
+    for (const auto& p : parts) sep.push_back(vec(p.name + ".bias", p.width, false));
+    size_t n_sep = 0;
+    for (auto* b : sep) n_sep += b != nullptr;
+    if (fused_b && n_sep)
+      fail("{}: both '{}.bias' and separate biases are present (expected one form)", f_.path(), fused_base);
+    if (n_sep && n_sep != sep.size())
+      fail("{}: only {} of {} biases of '{}' are present", f_.path(), n_sep, sep.size(), fused_base);
+    if (fused_b) {
+      g.fused.bias = fused_b;
+      for (size_t i = 0; i < parts.size(); ++i) g.parts[i].bias = fused_b + g.part_col[i];
+    } else if (n_sep) {
+      auto& cat = m_.owned_.emplace_back();
+      cat.reserve(size_t(g.fused.n_out));
+      for (size_t i = 0; i < parts.size(); ++i) cat.insert(cat.end(), sep[i], sep[i] + parts[i].width);
+      g.fused.bias = cat.data();
+      for (size_t i = 0; i < parts.size(); ++i) g.parts[i].bias = sep[i];
+    }
+  }
+
+  void load_layer(int64_t l) {
+    const HParams& h = m_.hp_;
+    const ArchSpec& a = *m_.arch_;
+    LayerWeights& L = m_.layers_[size_t(l)];
+    const std::string b = fmt::format("blk.{}.", l);
+    const bool ln = a.norm == NormKind::Layer;
+
+    L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
+    if (ln) L.attn_norm_b = vec(b + "attn_norm.bias", h.n_embd, false);
+    L.qkv = group(b + "attn_qkv", {{b + "attn_q", h.n_q()}, {b + "attn_k", h.n_kv()}, {b + "attn_v", h.n_kv()}},
+                  h.n_embd, "Q/K/V");
+    if (a.qk_norm != QkNormKind::None) {
+      const bool per_head = a.qk_norm == QkNormKind::PerHead;
+      L.q_norm = vec(b + "attn_q_norm.weight", per_head ? h.head_dim : h.n_q(), true);
+      L.k_norm = vec(b + "attn_k_norm.weight", per_head ? h.head_dim : h.n_kv(), true);
+    }
+    L.wo = projection(b + "attn_output", h.n_q(), h.n_embd, true);
+    if (a.post_norm) L.post_attn_norm = vec(b + "post_attention_norm.weight", h.n_embd, true);
+
+    L.ffn_norm = vec(b + "ffn_norm.weight", h.n_embd, a.pre_norm);
+    if (ln) L.ffn_norm_b = vec(b + "ffn_norm.bias", h.n_embd, false);
+    if (a.post_norm) L.post_ffn_norm = vec(b + "post_ffw_norm.weight", h.n_embd, true);
+
+    if (a.ffn == FfnKind::Moe) {
+      load_moe(L, b);
+    } else if (a.ffn == FfnKind::Plain) {
+      L.gate_up = group("", {{b + "ffn_up", h.n_ff}}, h.n_embd, "up");
+      L.gate_up.fusable = false;
+      L.gate_up.why_not = "plain feed-forward has no gate";
+      L.down = projection(b + "ffn_down", h.n_ff, h.n_embd, true);
+    } else {
+      // Gate and up stored apart, as `ffn_gate_up`, or (phi3) as a double-height `ffn_up`.
+      const GgufTensorInfo* up = find(b + "ffn_up.weight");
+      const bool up_holds_gate = !find(b + "ffn_gate.weight") && up && up->ne[1] == 2 * h.n_ff;
+      const std::string fused_name = up_holds_gate ? b + "ffn_up" : b + "ffn_gate_up";
+      std::vector<PartSpec> parts = {{b + "ffn_gate", h.n_ff}, {b + "ffn_up", h.n_ff}};
+      if (up_holds_gate) parts = {{b + "ffn_up.gate", h.n_ff}, {b + "ffn_up.up", h.n_ff}};
+      L.gate_up = group(fused_name, parts, h.n_embd, "gate/up");
+      L.down = projection(b + "ffn_down", h.n_ff, h.n_embd, true);
+    }
+    L.swa = h.layer_is_swa[size_t(l)];
+    L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
+  }
+
+  void load_moe(LayerWeights& L, const std::string& b) {
+    const HParams& h = m_.hp_;
+    const int64_t ne = h.n_expert, nf = h.n_ff_expert;
+    L.router = projection(b + "ffn_gate_inp", h.n_embd, ne, true);
+    const GgufTensorInfo* gu = find(b + "ffn_gate_up_exps.weight");
+    const GgufTensorInfo* gate = gu ? nullptr : &require(b + "ffn_gate_exps.weight", {h.n_embd, nf, ne});
+    const GgufTensorInfo* up = gu ? nullptr : &require(b + "ffn_up_exps.weight", {h.n_embd, nf, ne});
+    if (gu) check_shape(*gu, {h.n_embd, 2 * nf, ne});
+    const GgufTensorInfo& down = require(b + "ffn_down_exps.weight", {nf, h.n_embd, ne});
+    for (int64_t e = 0; e < ne; ++e) {
+      ProjectionGroup g;
+      g.part_col = {0, nf};
+      g.part_names = {fmt::format("{}ffn_gate_exps[{}]", b, e), fmt::format("{}ffn_up_exps[{}]", b, e)};
+      g.fused.n_in = h.n_embd;
+      g.fused.n_out = 2 * nf;
+      g.from_fused_tensor = gu != nullptr;
+      // Expert e of a 3-D tensor is rows [e * height, (e + 1) * height) of its 2-D view.
+      RowSegment gs = gu ? segment(*gu, e * 2 * nf, nf) : segment(*gate, e * nf, nf);
+      RowSegment us = gu ? segment(*gu, e * 2 * nf + nf, nf) : segment(*up, e * nf, nf);
+      if (gu) {
+        g.fused.segments.push_back(segment(*gu, e * 2 * nf, 2 * nf));
+      } else {
+        g.fused.segments = {gs, us};
+      }
+      for (const RowSegment& s : {gs, us}) {
+        Projection p;
+        p.n_in = h.n_embd;
+        p.n_out = nf;
+        p.segments = {s};
+        g.parts.push_back(std::move(p));
+      }
+      L.expert_gate_up.push_back(std::move(g));
+      Projection d;
+      d.n_in = nf;
+      d.n_out = h.n_embd;
+      d.segments = {segment(down, e * h.n_embd, h.n_embd)};
+      L.expert_down.push_back(std::move(d));
+    }
+  }
+};
+
+std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& opt) {
+  std::unique_ptr<Model> m(new Model());
+  m->file_ = GgufFile::open(path);
+  const std::string arch = m->file_->require_string("general.architecture");
+  m->arch_ = find_arch(arch);
+  if (!m->arch_)
+    fail("{}: key 'general.architecture': unsupported architecture '{}' (supported: {})", path,
+         arch, supported_arch_names());
+  m->hp_ = read_hparams(*m->file_, *m->arch_);
+  WeightLoader(*m).load();
+  return m;
+}
+
+uint64_t Model::weight_bytes() const {
+  uint64_t n = 0;
+  for (const auto& t : file_->tensors()) n += t.n_bytes;
+  // Only n_expert_used of n_expert experts are read per token.
+  if (hp_.n_expert > 0) {
+    uint64_t expert = 0;
+    for (const auto& t : file_->tensors())
+      if (t.name.find("_exps.") != std::string::npos) expert += t.n_bytes;
+    n -= expert - expert / uint64_t(hp_.n_expert) * uint64_t(hp_.n_expert_used);
+  }
+  // The embedding table is read one row per token, not whole.
+  if (output_.segments.front().data != file_->tensor_data(*token_embd_)) n -= token_embd_->n_bytes;
+  return n;
+}
+
+uint64_t Model::n_params() const {
+  uint64_t n = 0;
+  for (const auto& t : file_->tensors()) n += t.n_elements;
+  return n;
+}
+
+}  // namespace trident

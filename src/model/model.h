@@ -1,0 +1,77 @@
+// A loaded model: hyper-parameters, the architecture row, and per-layer weights as views into
+// the mmapped GGUF (copies only where a tensor must change form, e.g. F16 norm weights).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/gguf.h"
+#include "model/arch.h"
+#include "model/hparams.h"
+#include "model/projection.h"
+
+namespace trident {
+
+struct LayerWeights {
+  // attention
+  const float* attn_norm = nullptr;       // [n_embd] (pre-norm)
+  const float* attn_norm_b = nullptr;     // LayerNorm bias
+  ProjectionGroup qkv;                    // parts q [n_q], k [n_kv], v [n_kv]
+  const float* q_norm = nullptr;          // [head_dim] per head, or [n_q] full
+  const float* k_norm = nullptr;
+  Projection wo;                          // [n_q] -> [n_embd]
+  const float* post_attn_norm = nullptr;  // [n_embd]
+  // feed-forward
+  const float* ffn_norm = nullptr;
+  const float* ffn_norm_b = nullptr;
+  ProjectionGroup gate_up;                // gated: parts gate, up [n_ff each]; plain: up only
+  Projection down;                        // [n_ff] -> [n_embd]
+  const float* post_ffn_norm = nullptr;
+  // mixture of experts
+  Projection router;                      // [n_embd] -> [n_expert]
+  std::vector<ProjectionGroup> expert_gate_up;  // per expert: gate, up [n_ff_expert each]
+  std::vector<Projection> expert_down;    // per expert: [n_ff_expert] -> [n_embd]
+
+  bool swa = false;                       // sliding-window (local) attention layer
+  float rope_base = 10000.0f;
+};
+
+struct LoadOptions {
+  bool verbose = false;
+};
+
+class Model {
+ public:
+  // Throws Error naming the file and the missing / malformed key or tensor.
+  static std::unique_ptr<Model> load(const std::string& path, const LoadOptions& opt = {});
+
+  const GgufFile& file() const { return *file_; }
+  const ArchSpec& arch() const { return *arch_; }
+  const HParams& hp() const { return hp_; }
+  const std::vector<LayerWeights>& layers() const { return layers_; }
+
+  const GgufTensorInfo& token_embd() const { return *token_embd_; }
+  const float* output_norm() const { return output_norm_; }
+  const float* output_norm_b() const { return output_norm_b_; }
+  const Projection& output() const { return output_; }
+  const float* rope_factors() const { return rope_factors_; }  // [n_rot / 2] or nullptr
+  // Total bytes of weights read per generated token (for the bandwidth roofline).
+  uint64_t weight_bytes() const;
+  uint64_t n_params() const;
+
+ private:
+  friend class WeightLoader;
+  Model() = default;
+  std::unique_ptr<GgufFile> file_;
+  const ArchSpec* arch_ = nullptr;
+  HParams hp_;
+  std::vector<LayerWeights> layers_;
+  const GgufTensorInfo* token_embd_ = nullptr;
+  const float* output_norm_ = nullptr;
+  const float* output_norm_b_ = nullptr;
+  Projection output_;
+  const float* rope_factors_ = nullptr;
+  std::vector<std::vector<float>> owned_;  // converted norm weights / concatenated biases
+};
+
+}  // namespace trident

@@ -1,0 +1,28 @@
+// Per-layer key and value cache: [n_ctx, n_head_kv * head_dim] rows, F32 or F16.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "kernels/attention.h"
+
+namespace trident {
+
+class KvCache {
+ public:
+  KvCache(int64_t n_layer, int64_t n_ctx, int64_t row_elems, KvType k_type, KvType v_type);
+
+  // Stores one token's K and V (row_elems floats each) for a layer at position pos.
+  void store(int64_t layer, int64_t pos, const float* k, const float* v);
+  // View of one KV head of a layer (rows are positions).
+  KvView head(int64_t layer, int64_t kv_head, int64_t head_dim) const;
+  int64_t n_ctx() const { return n_ctx_; }
+  uint64_t bytes() const { return uint64_t(k_.size() + v_.size()); }
+
+ private:
+  int64_t n_ctx_, row_elems_;
+  KvType k_type_, v_type_;
+  size_t k_row_bytes_, v_row_bytes_;
+  std::vector<uint8_t> k_, v_;  // [n_layer][n_ctx][row]
+};
+
+}  // namespace trident

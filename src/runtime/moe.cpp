@@ -1,0 +1,74 @@
+// Sparse mixture-of-experts feed-forward: route each token to its top-k experts, run every
+// expert once over the tokens routed to it, then sum each token's weighted expert outputs in
+// rank order. Each expert row is computed by the same matmul whatever tokens share the call.
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "kernels/ops.h"
+#include "runtime/session.h"
+#include "runtime/session_buffers.h"
+
+namespace trident {
+
+void Session::moe_block(const LayerWeights& L, int64_t n) {
+  const HParams& h = model_.hp();
+  Buffers& b = *buf_;
+  const int64_t ne = h.n_expert, k = h.n_expert_used, nf = h.n_ff_expert, d = h.n_embd;
+
+  // Routing: softmax over experts, top-k by probability (ties to the lower id), optional
+  // renormalisation of the chosen weights.
+  run_projection(L.router, b.cur.data(), d, n, b.router.data(), ne, cc_);
+  std::vector<int32_t> order(static_cast<size_t>(ne));
+  for (int64_t t = 0; t < n; ++t) {
+    float* p = b.router.data() + t * ne;
+    softmax_inplace(p, ne);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return p[x] > p[y]; });
+    float sum = 0.0f;
+    for (int64_t j = 0; j < k; ++j) {
+      b.chosen[size_t(t * k + j)] = order[size_t(j)];
+      b.chosen_w[size_t(t * k + j)] = p[order[size_t(j)]];
+      sum += p[order[size_t(j)]];
+    }
+    if (model_.arch().moe_norm_topk)
+      for (int64_t j = 0; j < k; ++j) b.chosen_w[size_t(t * k + j)] /= sum;
+  }
+
+  // Each expert over its tokens; output row (t, rank) goes to moe_y[t * k + rank].
+  const bool gelu = model_.arch().act == Activation::GeluTanh;
+  for (int64_t e = 0; e < ne; ++e) {
+    int64_t m = 0;
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t j = 0; j < k; ++j)
+        if (b.chosen[size_t(t * k + j)] == e) {
+          b.moe_rows[size_t(m)] = int32_t(t * k + j);
+          std::memcpy(b.moe_x.data() + m * d, b.cur.data() + t * d, sizeof(float) * size_t(d));
+          ++m;
+        }
+    if (m == 0) continue;
+    run_group(L.expert_gate_up[size_t(e)], fusion_.fuse_gate_up(m), b.moe_x.data(), d, m,
+              b.gu.data(), 2 * nf, cc_);
+    for (int64_t i = 0; i < m; ++i)
+      glu(b.gu.data() + i * 2 * nf, b.gu.data() + i * 2 * nf + nf, b.act.data() + i * nf, nf, gelu, true);
+    // Down-project into the gathered rows, then scatter to (token, rank) slots.
+    run_projection(L.expert_down[size_t(e)], b.act.data(), nf, m, b.moe_x.data(), d, cc_);
+    for (int64_t i = 0; i < m; ++i)
+      std::memcpy(b.moe_y.data() + int64_t(b.moe_rows[size_t(i)]) * d, b.moe_x.data() + i * d,
+                  sizeof(float) * size_t(d));
+  }
+
+  for (int64_t t = 0; t < n; ++t) {
+    float* out = b.out.data() + t * d;
+    for (int64_t j = 0; j < k; ++j) {
+      const float w = b.chosen_w[size_t(t * k + j)];
+      const float* y = b.moe_y.data() + (t * k + j) * d;
+      if (j == 0)
+        for (int64_t i = 0; i < d; ++i) out[i] = y[i] * w;
+      else
+        for (int64_t i = 0; i < d; ++i) out[i] += y[i] * w;
+    }
+  }
+}
+
+}  // namespace trident

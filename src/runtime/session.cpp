@@ -1,0 +1,217 @@
+// The forward pass: one generic transformer block driven by the architecture row.
+#include "runtime/session.h"
+#include "runtime/session_buffers.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "format/error.h"
+#include "kernels/ops.h"
+#include "tensor/types.h"
+
+namespace trident {
+
+Session::Session(const Model& model, const SessionOptions& opt) : model_(model), opt_(opt) {
+  const HParams& h = model.hp();
+  if (opt_.n_threads < 0) fail("invalid thread count {} (expected >= 1)", opt_.n_threads);
+  if (opt_.n_threads == 0) opt_.n_threads = omp_get_num_procs();
+  if (opt_.n_ctx < 0) fail("invalid context size {} (expected >= 1)", opt_.n_ctx);
+  if (opt_.n_ctx == 0) opt_.n_ctx = std::min<int64_t>(h.n_ctx_train > 0 ? h.n_ctx_train : 4096, 4096);
+  if (opt_.n_ubatch <= 0) fail("invalid micro-batch size {} (expected >= 1)", opt_.n_ubatch);
+  opt_.n_ubatch = std::min(opt_.n_ubatch, opt_.n_ctx);
+  fusion_ = FusionPlan(opt_.fuse_qkv, opt_.fuse_gate_up);
+  cc_.kernels = &kernel_table();
+  cc_.scratch = &scratch_;
+  cc_.n_threads = opt_.n_threads;
+  kv_ = std::make_unique<KvCache>(h.n_layer, opt_.n_ctx, h.n_kv(), opt_.k_type, opt_.v_type);
+
+  buf_ = std::make_unique<Buffers>();
+  Buffers& b = *buf_;
+  const int64_t n = b.n_ub = opt_.n_ubatch;
+  const int64_t n_ff = std::max(h.n_ff, h.n_ff_expert);
+  b.x.resize(size_t(n * h.n_embd));
+  b.cur.resize(b.x.size());
+  b.out.resize(b.x.size());
+  b.qkv.resize(size_t(n * (h.n_q() + 2 * h.n_kv())));
+  b.attn.resize(size_t(n * h.n_q()));
+  b.gu.resize(size_t(n * 2 * n_ff));
+  b.act.resize(size_t(n * n_ff));
+  b.rope.resize(size_t(n * h.n_rot));
+  b.scores.resize(size_t(opt_.n_threads * opt_.n_ctx));
+  if (h.n_expert > 0) {
+    b.router.resize(size_t(n * h.n_expert));
+    b.chosen.resize(size_t(n * h.n_expert_used));
+    b.chosen_w.resize(b.chosen.size());
+    b.moe_x.resize(b.x.size());
+    b.moe_y.resize(size_t(n * h.n_expert_used * h.n_embd));
+    b.moe_rows.resize(size_t(n));
+  }
+}
+
+Session::~Session() = default;
+
+void Session::eval(std::span<const int32_t> tokens, bool all_logits, std::vector<float>& logits) {
+  const HParams& h = model_.hp();
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i] < 0 || tokens[i] >= h.n_vocab)
+      fail("token id {} at index {} is outside the vocabulary (0..{})", tokens[i], i, h.n_vocab - 1);
+  if (n_past_ + int64_t(tokens.size()) > opt_.n_ctx)
+    fail("{} tokens after {} already evaluated do not fit the context of {} (use -c)",
+         tokens.size(), n_past_, opt_.n_ctx);
+  if (tokens.empty()) {
+    logits.clear();
+    return;
+  }
+  const int64_t n_total = int64_t(tokens.size());
+  logits.resize(size_t((all_logits ? n_total : 1) * h.n_vocab));
+  for (int64_t i0 = 0; i0 < n_total; i0 += opt_.n_ubatch) {
+    const int64_t n = std::min(opt_.n_ubatch, n_total - i0);
+    const bool last = i0 + n == n_total;
+    float* dst = all_logits ? logits.data() + i0 * h.n_vocab : (last ? logits.data() : nullptr);
+    forward_ubatch(tokens.data() + i0, n, n_past_, dst, all_logits);
+    n_past_ += n;
+  }
+}
+
+void Session::forward_ubatch(const int32_t* tokens, int64_t n, int64_t pos0, float* logits, bool all_logits) {
+  embed(tokens, n);
+  for (int64_t l = 0; l < model_.hp().n_layer; ++l) layer(l, n, pos0);
+  if (!logits) return;
+  if (all_logits)
+    output_logits(0, n, logits);
+  else
+    output_logits(n - 1, 1, logits);
+}
+
+void Session::embed(const int32_t* tokens, int64_t n) {
+  const HParams& h = model_.hp();
+  const GgufTensorInfo& te = model_.token_embd();
+  const uint8_t* base = model_.file().tensor_data(te);
+  const size_t rb = row_bytes(te.type, h.n_embd);
+  const DequantizeRowFn dq = type_traits(te.type)->dequantize_row;
+  const float scale = model_.arch().embd_scale ? std::sqrt(float(h.n_embd)) : 1.0f;
+  for (int64_t t = 0; t < n; ++t) {
+    float* x = buf_->x.data() + t * h.n_embd;
+    dq(base + size_t(tokens[t]) * rb, x, h.n_embd);
+    if (scale != 1.0f)
+      for (int64_t i = 0; i < h.n_embd; ++i) x[i] *= scale;
+  }
+}
+
+// The generic block. Every architecture runs exactly this; the row says which pieces apply.
+void Session::layer(int64_t l, int64_t n, int64_t pos0) {
+  const ArchSpec& a = model_.arch();
+  const LayerWeights& L = model_.layers()[size_t(l)];
+  const int64_t d = model_.hp().n_embd;
+  Buffers& b = *buf_;
+
+  // attention sub-layer
+  if (a.pre_norm)
+    norm_rows(L.attn_norm, L.attn_norm_b, b.x.data(), b.cur.data(), n);
+  else
+    std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
+  attention_block(L, l, n, pos0);
+  if (a.post_norm) norm_rows(L.post_attn_norm, nullptr, b.out.data(), b.out.data(), n);
+  add_inplace(b.x.data(), b.out.data(), n * d);
+
+  // feed-forward sub-layer
+  if (a.pre_norm)
+    norm_rows(L.ffn_norm, L.ffn_norm_b, b.x.data(), b.cur.data(), n);
+  else
+    std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
+  if (a.ffn == FfnKind::Moe)
+    moe_block(L, n);
+  else
+    ffn_block(L, n);
+  if (a.post_norm) norm_rows(L.post_ffn_norm, nullptr, b.out.data(), b.out.data(), n);
+  add_inplace(b.x.data(), b.out.data(), n * d);
+}
+
+void Session::norm_rows(const float* w, const float* bias, const float* x, float* y, int64_t n) {
+  const HParams& h = model_.hp();
+  const bool ln = model_.arch().norm == NormKind::Layer;
+  const int64_t d = h.n_embd;
+#pragma omp parallel for num_threads(cc_.n_threads) schedule(static) if (n > 1 && cc_.n_threads > 1)
+  for (int64_t t = 0; t < n; ++t) {
+    if (ln)
+      layer_norm(x + t * d, w, bias, y + t * d, d, h.norm_eps);
+    else
+      rms_norm(x + t * d, w, y + t * d, d, h.norm_eps);
+  }
+}
+
+void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n, int64_t pos0) {
+  const HParams& h = model_.hp();
+  const ArchSpec& a = model_.arch();
+  Buffers& b = *buf_;
+  const int64_t w = h.n_q() + 2 * h.n_kv();
+  const int hd = int(h.head_dim);
+  run_group(L.qkv, fusion_.fuse_qkv(n), b.cur.data(), h.n_embd, n, b.qkv.data(), w, cc_);
+
+  // Per token: QK-norm (after the split, before RoPE), RoPE, then K/V into the cache.
+#pragma omp parallel for num_threads(cc_.n_threads) schedule(static) if (n > 1 && cc_.n_threads > 1)
+  for (int64_t t = 0; t < n; ++t) {
+    float* q = b.qkv.data() + t * w;
+    float* k = q + h.n_q();
+    const float* v = k + h.n_kv();
+    if (a.qk_norm == QkNormKind::PerHead) {
+      for (int64_t hh = 0; hh < h.n_head; ++hh) rms_norm(q + hh * hd, L.q_norm, q + hh * hd, hd, h.norm_eps);
+      for (int64_t hh = 0; hh < h.n_head_kv; ++hh) rms_norm(k + hh * hd, L.k_norm, k + hh * hd, hd, h.norm_eps);
+    } else if (a.qk_norm == QkNormKind::Full) {
+      rms_norm(q, L.q_norm, q, h.n_q(), h.norm_eps);
+      rms_norm(k, L.k_norm, k, h.n_kv(), h.norm_eps);
+    }
+    float* cs = b.rope.data() + t * h.n_rot;
+    rope_angles(pos0 + t, h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(), 1.0f, cs);
+    rope_apply(q, int(h.n_head), hd, h.n_rot, a.rope, cs);
+    rope_apply(k, int(h.n_head_kv), hd, h.n_rot, a.rope, cs);
+    kv_->store(l, pos0 + t, k, v);
+  }
+
+  const float scale = h.attn_scale > 0 ? h.attn_scale : 1.0f / std::sqrt(float(hd));
+  const int64_t group = h.n_head / h.n_head_kv;
+  const int64_t tasks = n * h.n_head;
+#pragma omp parallel for num_threads(cc_.n_threads) schedule(static) if (tasks > 1 && cc_.n_threads > 1)
+  for (int64_t i = 0; i < tasks; ++i) {
+    const int64_t t = i / h.n_head, hh = i % h.n_head;
+    const int64_t pos = pos0 + t;
+    const int64_t first = L.swa ? std::max<int64_t>(0, pos - h.swa_window + 1) : 0;
+    float* scores = b.scores.data() + int64_t(omp_get_thread_num()) * opt_.n_ctx;
+    attention_head(b.qkv.data() + t * w + hh * hd, kv_->head(l, hh / group, hd), first, pos, hd,
+                   scale, scores, b.attn.data() + t * h.n_q() + hh * hd);
+  }
+  run_projection(L.wo, b.attn.data(), h.n_q(), n, b.out.data(), h.n_embd, cc_);
+}
+
+void Session::ffn_block(const LayerWeights& L, int64_t n) {
+  const HParams& h = model_.hp();
+  const ArchSpec& a = model_.arch();
+  Buffers& b = *buf_;
+  const bool gelu = a.act == Activation::GeluTanh;
+  if (a.ffn == FfnKind::Plain) {
+    run_group(L.gate_up, false, b.cur.data(), h.n_embd, n, b.act.data(), h.n_ff, cc_);
+    if (gelu)
+      gelu_inplace(b.act.data(), n * h.n_ff, true);
+    else
+      silu_inplace(b.act.data(), n * h.n_ff);
+  } else {
+    const int64_t w = 2 * h.n_ff;
+    run_group(L.gate_up, fusion_.fuse_gate_up(n), b.cur.data(), h.n_embd, n, b.gu.data(), w, cc_);
+    for (int64_t t = 0; t < n; ++t)
+      glu(b.gu.data() + t * w, b.gu.data() + t * w + h.n_ff, b.act.data() + t * h.n_ff, h.n_ff, gelu, true);
+  }
+  run_projection(L.down, b.act.data(), h.n_ff, n, b.out.data(), h.n_embd, cc_);
+}
+
+void Session::output_logits(int64_t first_row, int64_t n_rows, float* logits) {
+  const HParams& h = model_.hp();
+  Buffers& b = *buf_;
+  float* xs = b.x.data() + first_row * h.n_embd;
+  norm_rows(model_.output_norm(), model_.output_norm_b(), xs, b.cur.data(), n_rows);
+  run_projection(model_.output(), b.cur.data(), h.n_embd, n_rows, logits, h.n_vocab, cc_);
+}
+
+}  // namespace trident

@@ -1,0 +1,31 @@
+// Private to runtime/: the work buffers of a Session, shared by session.cpp and moe.cpp.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "runtime/session.h"
+
+namespace trident {
+
+// Work buffers for one micro-batch, rows of n_ub tokens. Allocated once per session.
+struct Session::Buffers {
+  int64_t n_ub = 0;
+  std::vector<float> x;       // [n_ub, n_embd] residual stream
+  std::vector<float> cur;     // [n_ub, n_embd] normed input of a sub-layer
+  std::vector<float> qkv;     // [n_ub, n_q + 2 n_kv]
+  std::vector<float> attn;    // [n_ub, n_q]
+  std::vector<float> out;     // [n_ub, n_embd] sub-layer output
+  std::vector<float> gu;      // [n_ub, 2 n_ff] gate | up
+  std::vector<float> act;     // [n_ub, n_ff]
+  std::vector<float> rope;    // [n_ub, n_rot] cos/sin per token
+  std::vector<float> scores;  // [n_threads, n_ctx]
+  // MoE routing
+  std::vector<float> router;  // [n_ub, n_expert]
+  std::vector<int32_t> chosen;     // [n_ub, n_expert_used]
+  std::vector<float> chosen_w;     // [n_ub, n_expert_used]
+  std::vector<float> moe_x;        // [n_ub, n_embd] gathered inputs of one expert
+  std::vector<float> moe_y;        // [n_ub * n_expert_used, n_embd] expert outputs
+  std::vector<int32_t> moe_rows;   // tokens routed to the current expert
+};
+
+}  // namespace trident

@@ -1,0 +1,65 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace trident::test {
+
+Golden load_golden(const std::string& json_name) {
+  std::ifstream in(shared_dir() + "/golden/p1/" + json_name);
+  if (!in) throw std::runtime_error("cannot open golden " + json_name);
+  nlohmann::json j = nlohmann::json::parse(in);
+  Golden g;
+  g.model = j["model"].get<std::string>();
+  g.prompt_ids = j["prompt_ids"].get<std::vector<int32_t>>();
+  // Parse floats as float32 (they were printed with %.9g from float32).
+  auto rows = [](const nlohmann::json& a) {
+    std::vector<std::vector<float>> r;
+    for (const auto& row : a) {
+      std::vector<float> v;
+      for (const auto& x : row) v.push_back(float(x.get<double>()));
+      r.push_back(std::move(v));
+    }
+    return r;
+  };
+  g.prompt_logits = rows(j["prompt_logits"]);
+  g.greedy_ids = j["greedy_ids"].get<std::vector<int32_t>>();
+  for (const auto& x : j["greedy_top2_margin"]) g.greedy_margin.push_back(float(x.get<double>()));
+  g.greedy_logits_first4 = rows(j["greedy_logits_first4"]);
+  return g;
+}
+
+std::string temp_path(const std::string& name) {
+  static std::atomic<int> counter{0};
+  auto dir = std::filesystem::temp_directory_path() / ("trident-test-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / (std::to_string(counter++) + "-" + name)).string();
+}
+
+CommandResult run_trident(const std::string& args) {
+  const std::string out = temp_path("stdout"), err = temp_path("stderr");
+  const std::string cmd = std::string(TRIDENT_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  int status = std::system(cmd.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  r.out = slurp(out);
+  r.err = slurp(err);
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  return r;
+}
+
+}  // namespace trident::test

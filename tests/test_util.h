@@ -1,0 +1,36 @@
+// Helpers shared by the tests: paths to shared data, golden JSON loading, running the CLI.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace trident::test {
+
+inline std::string shared_dir() { return TRIDENT_SHARED_DIR; }
+inline std::string source_dir() { return TRIDENT_SOURCE_DIR; }
+inline std::string golden_model(const std::string& file) {
+  return file == "stories260K.gguf" ? shared_dir() + "/models/" + file : shared_dir() + "/golden/models/" + file;
+}
+
+struct Golden {
+  std::string model;
+  std::vector<int32_t> prompt_ids;
+  std::vector<std::vector<float>> prompt_logits;
+  std::vector<int32_t> greedy_ids;
+  std::vector<float> greedy_margin;
+  std::vector<std::vector<float>> greedy_logits_first4;
+};
+Golden load_golden(const std::string& json_name);  // name inside golden/p1/
+
+struct CommandResult {
+  int exit_code = 0;
+  std::string out, err;
+};
+// Runs build/trident with the given arguments (shell-quoted here), capturing stdout/stderr.
+CommandResult run_trident(const std::string& args);
+
+std::string temp_path(const std::string& name);  // unique path under the test temp dir
+
+}  // namespace trident::test
