@@ -1,0 +1,238 @@
+#include "format/gguf_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "format/checked.h"
+#include "format/error.h"
+
+namespace trident {
+namespace {
+
+// Buffered writer over a file descriptor that knows its file position; every failure
+// (including ENOSPC) is an Error naming the output.
+class Sink {
+ public:
+  Sink(int fd, std::string path) : fd_(fd), path_(std::move(path)) { buf_.reserve(kCap); }
+  void put(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    pos_ += n;
+    if (n >= kCap) {
+      flush();
+      write_all(b, n);
+      return;
+    }
+    if (buf_.size() + n > kCap) flush();
+    buf_.insert(buf_.end(), b, b + n);
+  }
+  template <typename T>
+  void pod(T v) { put(&v, sizeof v); }
+  void str(const std::string& s) {
+    pod<uint64_t>(s.size());
+    put(s.data(), s.size());
+  }
+  void pad_to(uint64_t align) {
+    static const uint8_t zeros[64] = {};
+    uint64_t n = (align - pos_ % align) % align;
+    while (n) {
+      const size_t k = size_t(std::min<uint64_t>(n, sizeof zeros));
+      put(zeros, k);
+      n -= k;
+    }
+  }
+  void flush() {
+    write_all(buf_.data(), buf_.size());
+    buf_.clear();
+  }
+  uint64_t pos() const { return pos_; }
+
+ private:
+  static constexpr size_t kCap = 1 << 20;
+  void write_all(const uint8_t* p, size_t n) {
+    while (n) {
+      ssize_t w = ::write(fd_, p, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        fail("{}: write failed: {}", path_, std::strerror(errno));
+      }
+      p += w;
+      n -= size_t(w);
+    }
+  }
+  int fd_;
+  std::string path_;
+  std::vector<uint8_t> buf_;
+  uint64_t pos_ = 0;
+};
+
+void write_scalar(Sink& s, GgufValueType t, const GgufValue& v) {
+  auto u = [&] { return std::get<uint64_t>(v.v); };
+  auto i = [&] { return std::get<int64_t>(v.v); };
+  auto f = [&] { return std::get<double>(v.v); };
+  switch (t) {
+    case GgufValueType::UINT8: s.pod<uint8_t>(uint8_t(u())); break;
+    case GgufValueType::UINT16: s.pod<uint16_t>(uint16_t(u())); break;
+    case GgufValueType::UINT32: s.pod<uint32_t>(uint32_t(u())); break;
+    case GgufValueType::UINT64: s.pod<uint64_t>(u()); break;
+    case GgufValueType::INT8: s.pod<int8_t>(int8_t(i())); break;
+    case GgufValueType::INT16: s.pod<int16_t>(int16_t(i())); break;
+    case GgufValueType::INT32: s.pod<int32_t>(int32_t(i())); break;
+    case GgufValueType::INT64: s.pod<int64_t>(i()); break;
+    case GgufValueType::FLOAT32: s.pod<float>(float(f())); break;
+    case GgufValueType::FLOAT64: s.pod<double>(f()); break;
+    case GgufValueType::BOOL: s.pod<uint8_t>(std::get<bool>(v.v) ? 1 : 0); break;
+    case GgufValueType::STRING: s.str(std::get<std::string>(v.v)); break;
+    case GgufValueType::ARRAY: {
+      const GgufArray& a = std::get<GgufArray>(v.v);
+      s.pod<uint32_t>(uint32_t(a.elem_type));
+      s.pod<uint64_t>(a.items.size());
+      for (const GgufValue& item : a.items) write_scalar(s, a.elem_type, item);
+      break;
+    }
+  }
+}
+
+GgufValue scalar(GgufValueType t, decltype(GgufValue::v) v) {
+  GgufValue g;
+  g.type = t;
+  g.v = std::move(v);
+  return g;
+}
+
+}  // namespace
+
+uint64_t tensor_nbytes(GgmlType type, const std::vector<int64_t>& ne, const std::string& what) {
+  const GgmlTypeLayout* l = ggml_type_layout(uint32_t(type));
+  if (!l) fail("{}: unknown type {}", what, uint32_t(type));
+  if (ne.empty() || ne.size() > 4) fail("{}: {} dimensions (expected 1..4)", what, ne.size());
+  uint64_t n = 1;
+  for (int64_t d : ne) {
+    if (d <= 0) fail("{}: dimension {} (must be > 0)", what, d);
+    n = checked_mul(n, uint64_t(d), what);
+  }
+  if (ne[0] % l->block_size != 0)
+    fail("{}: row length {} is not a multiple of the {} block size {}", what, ne[0], l->name, l->block_size);
+  return checked_mul(n / uint64_t(l->block_size), l->type_size, what);
+}
+
+void GgufWriter::set(const std::string& key, GgufValue value) {
+  for (GgufKv& kv : kvs_)
+    if (kv.key == key) {
+      kv.value = std::move(value);
+      return;
+    }
+  kvs_.push_back({key, std::move(value)});
+}
+
+void GgufWriter::set_u32(const std::string& k, uint32_t v) { set(k, scalar(GgufValueType::UINT32, uint64_t(v))); }
+void GgufWriter::set_i32(const std::string& k, int32_t v) { set(k, scalar(GgufValueType::INT32, int64_t(v))); }
+void GgufWriter::set_f32(const std::string& k, float v) { set(k, scalar(GgufValueType::FLOAT32, double(v))); }
+void GgufWriter::set_bool(const std::string& k, bool v) { set(k, scalar(GgufValueType::BOOL, v)); }
+void GgufWriter::set_string(const std::string& k, const std::string& v) { set(k, scalar(GgufValueType::STRING, v)); }
+
+void GgufWriter::set_string_array(const std::string& k, const std::vector<std::string>& v) {
+  GgufArray a;
+  a.elem_type = GgufValueType::STRING;
+  for (const auto& s : v) a.items.push_back(scalar(GgufValueType::STRING, s));
+  set(k, scalar(GgufValueType::ARRAY, std::move(a)));
+}
+void GgufWriter::set_f32_array(const std::string& k, const std::vector<float>& v) {
+  GgufArray a;
+  a.elem_type = GgufValueType::FLOAT32;
+  for (float x : v) a.items.push_back(scalar(GgufValueType::FLOAT32, double(x)));
+  set(k, scalar(GgufValueType::ARRAY, std::move(a)));
+}
+void GgufWriter::set_i32_array(const std::string& k, const std::vector<int32_t>& v) {
+  GgufArray a;
+  a.elem_type = GgufValueType::INT32;
+  for (int32_t x : v) a.items.push_back(scalar(GgufValueType::INT32, int64_t(x)));
+  set(k, scalar(GgufValueType::ARRAY, std::move(a)));
+}
+
+void GgufWriter::copy_metadata(const GgufFile& from) {
+  for (const GgufKv& kv : from.metadata()) set(kv.key, kv.value);
+}
+
+void GgufWriter::add_tensor(GgufWriteTensor t) {
+  if (t.name.empty() || t.name.size() > 63) fail("tensor name '{}': expected 1..63 bytes", t.name);
+  for (const auto& o : tensors_)
+    if (o.name == t.name) fail("duplicate tensor name '{}'", t.name);
+  tensor_nbytes(t.type, t.ne, "tensor '" + t.name + "'");
+  tensors_.push_back(std::move(t));
+}
+
+void GgufWriter::write(const std::string& path, const GgufWriteOptions& opt) const {
+  namespace fs = std::filesystem;
+  if (!opt.overwrite && fs::exists(path)) fail("{}: output exists (use --force to overwrite)", path);
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) fail("{}: cannot create a temporary file in '{}': {}", path, dir.string(), std::strerror(errno));
+  const std::string tmp = tmpl;
+  try {
+    Sink s(fd, path);
+    std::vector<uint64_t> offsets;
+    uint64_t off = 0, total_bytes = 0;
+    for (const auto& t : tensors_) {
+      off = checked_round_up(off, opt.alignment, path);
+      offsets.push_back(off);
+      const uint64_t nb = tensor_nbytes(t.type, t.ne, t.name);
+      off = checked_add(off, nb, path);
+      total_bytes += nb;
+    }
+    s.put("GGUF", 4);
+    s.pod<uint32_t>(3);
+    s.pod<uint64_t>(tensors_.size());
+    s.pod<uint64_t>(kvs_.size());
+    for (const GgufKv& kv : kvs_) {
+      s.str(kv.key);
+      s.pod<uint32_t>(uint32_t(kv.value.type));
+      write_scalar(s, kv.value.type, kv.value);
+    }
+    for (size_t i = 0; i < tensors_.size(); ++i) {
+      const auto& t = tensors_[i];
+      s.str(t.name);
+      s.pod<uint32_t>(uint32_t(t.ne.size()));
+      for (int64_t d : t.ne) s.pod<int64_t>(d);
+      s.pod<uint32_t>(uint32_t(t.type));
+      s.pod<uint64_t>(offsets[i]);
+    }
+    s.pad_to(opt.alignment);
+    const uint64_t data_start = s.pos();
+    uint64_t done = 0;
+    auto emit = [&](const void* p, size_t n) { s.put(p, n); };
+    for (size_t i = 0; i < tensors_.size(); ++i) {
+      const auto& t = tensors_[i];
+      s.pad_to(opt.alignment);
+      const uint64_t nb = tensor_nbytes(t.type, t.ne, t.name);
+      const uint64_t before = s.pos();
+      if (before - data_start != offsets[i]) fail("{}: internal offset mismatch at tensor '{}'", path, t.name);
+      t.write_data(emit);
+      if (s.pos() - before != nb)
+        fail("{}: tensor '{}' produced {} bytes, expected {}", path, t.name, s.pos() - before, nb);
+      done += nb;
+      if (opt.progress) opt.progress(i + 1, tensors_.size(), done, total_bytes);
+    }
+    s.flush();
+    if (::fsync(fd) != 0) fail("{}: fsync failed: {}", path, std::strerror(errno));
+    if (::close(fd) != 0) {
+      fd = -1;
+      fail("{}: close failed: {}", path, std::strerror(errno));
+    }
+    fd = -1;
+    ::chmod(tmp.c_str(), 0644);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) fail("{}: cannot rename the temporary file: {}", path, std::strerror(errno));
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+}
+
+}  // namespace trident
