@@ -7,5 +7,10 @@ namespace trident::cli {
 void add_run_command(CLI::App& app);
 void add_logits_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_fuse_commands(CLI::App& app);     // fuse, unfuse   (fuse.cpp)
+void add_convert_commands(CLI::App& app);  // convert, export-hf (convert.cpp)
+void add_bench_command(CLI::App& app);     // bench.cpp
+void add_synth_command(CLI::App& app);     // synth.cpp
+void add_quantize_command(CLI::App& app);  // quantize.cpp
 
 }  // namespace trident::cli

@@ -38,6 +38,11 @@ int main(int argc, char** argv) {
   trident::cli::add_run_command(app);
   trident::cli::add_logits_command(app);
   trident::cli::add_inspect_command(app);
+  trident::cli::add_fuse_commands(app);
+  trident::cli::add_convert_commands(app);
+  trident::cli::add_bench_command(app);
+  trident::cli::add_synth_command(app);
+  trident::cli::add_quantize_command(app);
   try {
     std::vector<std::string> args = normalize_args(argc, argv);
     app.parse(args);
