@@ -51,6 +51,7 @@ SessionOptions session_options(const ModelFlags& f) {
   o.v_type = parse_kv_type("-ctv", f.cache_v);
   o.fuse_qkv = parse_fusion_mode("--fuse-qkv", f.fuse_qkv);
   o.fuse_gate_up = parse_fusion_mode("--fuse-gate-up", f.fuse_gate_up);
+  o.verbose = f.verbose;
   return o;
 }
 

@@ -55,7 +55,6 @@ void run(const RunFlags& f) {
   Session session(*model, opt);
   if (int64_t(prompt.size()) > session.options().n_ctx)
     fail("prompt of {} tokens does not fit the context of {} (use -c)", prompt.size(), session.options().n_ctx);
-  if (f.model.verbose) fmt::print(stderr, "{}\n", session.fusion().describe());
 
   if (!f.json && !f.prompt.empty()) {
     fmt::print("{}", f.prompt);
@@ -91,6 +90,7 @@ void run(const RunFlags& f) {
     session.eval(std::span<const int32_t>(&id, 1), false, logits);
   }
   const double t_gen = seconds_since(t1);
+  if (f.model.verbose) fmt::print(stderr, "{}\n", session.fusion().describe());
   const std::string tail = stream.flush();
   text += tail;
   const double prompt_tps = t_prompt > 0 ? double(prompt.size()) / t_prompt : 0.0;

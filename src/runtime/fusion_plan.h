@@ -1,29 +1,62 @@
-// Decides, per projection group and micro-batch size, whether to run fused. Both choices give
-// identical bits, so this is purely a speed decision.
+// Decides, per projection group shape and micro-batch size, whether to run fused. Both choices
+// give identical bits, so this is purely a speed decision.
+//
+// on/off are obeyed. auto measures: the first time a (group shape, batch-size bucket) is met,
+// the group is timed both ways on its real weights; unfused is chosen only when it is clearly
+// faster, and the verdict is cached on disk keyed by CPU model, kernel ISA, thread count,
+// shape and bucket, so later runs on this machine skip the measurement.
 #pragma once
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "model/projection.h"
 
 namespace trident {
 
+struct FusionVerdict {
+  bool fused = true;
+  double fused_us = 0, unfused_us = 0;  // best of the timed runs
+  bool from_cache = false;
+};
+
 class FusionPlan {
  public:
   FusionPlan() = default;
-  FusionPlan(FusionMode qkv, FusionMode gate_up) : qkv_(qkv), gate_up_(gate_up) {}
-  bool fuse_qkv(int64_t n_tokens) const { return decide(qkv_, n_tokens); }
-  bool fuse_gate_up(int64_t n_tokens) const { return decide(gate_up_, n_tokens); }
+  FusionPlan(FusionMode qkv, FusionMode gate_up, bool verbose);
+  ~FusionPlan();
+
+  // Whether to run group g fused for a call over n_tokens rows.
+  bool fuse_qkv(const ProjectionGroup& g, int64_t n_tokens, const ComputeContext& cc);
+  bool fuse_gate_up(const ProjectionGroup& g, int64_t n_tokens, const ComputeContext& cc);
   FusionMode qkv_mode() const { return qkv_; }
   FusionMode gate_up_mode() const { return gate_up_; }
-  // One line per choice, for --verbose.
-  std::string describe() const;
+  std::string describe() const;  // modes and every verdict so far, one per line
+
+  // Path of the on-disk cache: $TRIDENT_CACHE_DIR, else $XDG_CACHE_HOME/trident, else
+  // ~/.cache/trident, + /fusion-calibration.json.
+  static std::string cache_path();
 
  private:
-  // Auto falls back to fused when it has no measurement saying otherwise.
-  static bool decide(FusionMode m, int64_t) { return m != FusionMode::Off; }
+  bool decide(FusionMode m, const char* what, const ProjectionGroup& g, int64_t n, const ComputeContext& cc);
+  FusionVerdict measure(const ProjectionGroup& g, int64_t n, const ComputeContext& cc);
+  void load_cache();
+  void save_cache() const;
+
   FusionMode qkv_ = FusionMode::Auto;
   FusionMode gate_up_ = FusionMode::Auto;
+  bool verbose_ = false;
+  bool cache_loaded_ = false;
+  bool dirty_ = false;
+  std::map<std::string, FusionVerdict> verdicts_;  // key -> verdict
+  std::vector<std::string> log_;
 };
+
+// Power-of-two bucket of a batch size (1, 2, 4, ... 512, 1024+): sizes in a bucket share a verdict.
+int64_t batch_bucket(int64_t n_tokens);
+// "q4_K:2048x2048+q4_K:512x2048+q6_K:512x2048" — what a verdict depends on besides the batch.
+std::string group_shape_key(const ProjectionGroup& g);
 
 }  // namespace trident

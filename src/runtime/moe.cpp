@@ -47,7 +47,7 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
           ++m;
         }
     if (m == 0) continue;
-    run_group(L.expert_gate_up[size_t(e)], fusion_.fuse_gate_up(m), b.moe_x.data(), d, m,
+    run_group(L.expert_gate_up[size_t(e)], fusion_.fuse_gate_up(L.expert_gate_up[size_t(e)], m, cc_), b.moe_x.data(), d, m,
               b.gu.data(), 2 * nf, cc_);
     for (int64_t i = 0; i < m; ++i)
       glu(b.gu.data() + i * 2 * nf, b.gu.data() + i * 2 * nf + nf, b.act.data() + i * nf, nf, gelu, true);

@@ -22,7 +22,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   if (opt_.n_ctx == 0) opt_.n_ctx = std::min<int64_t>(h.n_ctx_train > 0 ? h.n_ctx_train : 4096, 4096);
   if (opt_.n_ubatch <= 0) fail("invalid micro-batch size {} (expected >= 1)", opt_.n_ubatch);
   opt_.n_ubatch = std::min(opt_.n_ubatch, opt_.n_ctx);
-  fusion_ = FusionPlan(opt_.fuse_qkv, opt_.fuse_gate_up);
+  fusion_ = FusionPlan(opt_.fuse_qkv, opt_.fuse_gate_up, opt_.verbose);
   cc_.kernels = &kernel_table();
   cc_.scratch = &scratch_;
   cc_.n_threads = opt_.n_threads;
@@ -149,7 +149,7 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n, int64
   Buffers& b = *buf_;
   const int64_t w = h.n_q() + 2 * h.n_kv();
   const int hd = int(h.head_dim);
-  run_group(L.qkv, fusion_.fuse_qkv(n), b.cur.data(), h.n_embd, n, b.qkv.data(), w, cc_);
+  run_group(L.qkv, fusion_.fuse_qkv(L.qkv, n, cc_), b.cur.data(), h.n_embd, n, b.qkv.data(), w, cc_);
 
   // Per token: QK-norm (after the split, before RoPE), RoPE, then K/V into the cache.
 #pragma omp parallel for num_threads(cc_.n_threads) schedule(static) if (n > 1 && cc_.n_threads > 1)
@@ -199,7 +199,7 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
       silu_inplace(b.act.data(), n * h.n_ff);
   } else {
     const int64_t w = 2 * h.n_ff;
-    run_group(L.gate_up, fusion_.fuse_gate_up(n), b.cur.data(), h.n_embd, n, b.gu.data(), w, cc_);
+    run_group(L.gate_up, fusion_.fuse_gate_up(L.gate_up, n, cc_), b.cur.data(), h.n_embd, n, b.gu.data(), w, cc_);
     for (int64_t t = 0; t < n; ++t)
       glu(b.gu.data() + t * w, b.gu.data() + t * w + h.n_ff, b.act.data() + t * h.n_ff, h.n_ff, gelu, true);
   }

@@ -22,6 +22,7 @@ struct SessionOptions {
   KvType v_type = KvType::F16;
   FusionMode fuse_qkv = FusionMode::Auto;
   FusionMode fuse_gate_up = FusionMode::Auto;
+  bool verbose = false;     // print fusion verdicts to stderr as they are made
 };
 
 class Session {
@@ -40,6 +41,7 @@ class Session {
   const Model& model() const { return model_; }
   const SessionOptions& options() const { return opt_; }
   const FusionPlan& fusion() const { return fusion_; }
+  FusionPlan& fusion() { return fusion_; }
   int n_threads() const { return opt_.n_threads; }
 
  private:
