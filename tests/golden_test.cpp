@@ -30,6 +30,8 @@ const Case kCases[] = {
     {"tiny-qwen3-q6_k.json", 0.5, true},         {"tiny-qwen3-q4_k_m.json", 0.5, true},
     {"tiny-gemma3-f32.json", 5e-3, false},       {"tiny-phi3-f32.json", 1e-3, false},
     {"tiny-qwen3moe-f32.json", 1e-3, false},
+    // made here: tests/data/README.md
+    {"tests/data/tiny-starcoder2-f32.json", 5e-3, false}, {"tests/data/tiny-olmo2-f32.json", 1e-3, false},
 };
 
 SessionOptions golden_options(FusionMode fuse, int threads) {
@@ -125,6 +127,7 @@ TEST_P(GoldenTest, FusionThreadsAndUbatchAreBitIdentical) {
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   std::string s = info.param.json;
   s = s.substr(0, s.size() - 5);
+  if (s.rfind('/') != std::string::npos) s = s.substr(s.rfind('/') + 1);
   for (char& ch : s)
     if (!isalnum((unsigned char)ch)) ch = '_';
   return s;

@@ -13,11 +13,13 @@
 namespace trident::test {
 
 Golden load_golden(const std::string& json_name) {
-  std::ifstream in(shared_dir() + "/golden/p1/" + json_name);
+  const bool own = json_name.rfind("tests/", 0) == 0;
+  std::ifstream in(own ? source_dir() + "/" + json_name : shared_dir() + "/golden/p1/" + json_name);
   if (!in) throw std::runtime_error("cannot open golden " + json_name);
   nlohmann::json j = nlohmann::json::parse(in);
   Golden g;
   g.model = j["model"].get<std::string>();
+  if (own) g.model = json_name.substr(0, json_name.rfind('/') + 1) + g.model;
   g.prompt_ids = j["prompt_ids"].get<std::vector<int32_t>>();
   // Parse floats as float32 (they were printed with %.9g from float32).
   auto rows = [](const nlohmann::json& a) {

@@ -11,18 +11,21 @@ namespace trident::test {
 inline std::string shared_dir() { return TRIDENT_SHARED_DIR; }
 inline std::string source_dir() { return TRIDENT_SOURCE_DIR; }
 inline std::string golden_model(const std::string& file) {
+  if (file.rfind("tests/", 0) == 0) return source_dir() + "/" + file;
   return file == "stories260K.gguf" ? shared_dir() + "/models/" + file : shared_dir() + "/golden/models/" + file;
 }
 
 struct Golden {
-  std::string model;
+  std::string model;       // path of the GGUF file
   std::vector<int32_t> prompt_ids;
   std::vector<std::vector<float>> prompt_logits;
   std::vector<int32_t> greedy_ids;
   std::vector<float> greedy_margin;
   std::vector<std::vector<float>> greedy_logits_first4;
 };
-Golden load_golden(const std::string& json_name);  // name inside golden/p1/
+// A name inside ../shared/golden/p1/, or a path starting with "tests/" (this repo's own
+// references, whose model sits beside the JSON).
+Golden load_golden(const std::string& json_name);
 
 struct CommandResult {
   int exit_code = 0;
