@@ -14,9 +14,17 @@ namespace trident {
 // weight type's vec_dot_type). n is a multiple of both block sizes.
 using VecDotFn = void (*)(int64_t n, float* s, const void* w, const void* x);
 
+// Tile kernel: y[c * ldy + r] = dot(w row r, x row c) for r < nr, c < nc. w rows are w_stride
+// bytes apart, x rows (activations in the vec_dot_type) x_stride bytes apart. Every element
+// must be bit-identical to what vec_dot returns for the same row pair: that is what keeps
+// fused == unfused and batch size / thread count out of the results. Any nr, nc >= 1.
+using GemmFn = void (*)(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* x,
+                        size_t x_stride, int64_t nc, float* y, int64_t ldy);
+
 struct KernelTable {
   const char* isa = "scalar";                  // "scalar", "avx2", "avx512"
   VecDotFn vec_dot[kGgmlTypeCount] = {};       // indexed by weight type
+  GemmFn gemm[kGgmlTypeCount] = {};            // optional; matmul falls back to vec_dot
   // Converts F32 activations to an activation format, indexed by that format
   // (F32 is a copy; F16, BF16, Q8_0, Q8_1, Q8_K).
   QuantizeRowFn quantize_act[kGgmlTypeCount] = {};

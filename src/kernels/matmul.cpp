@@ -30,6 +30,7 @@ constexpr int64_t kRowTile = 16;
 struct SegmentPlan {
   const RowSegment* seg;
   VecDotFn dot;
+  GemmFn gemm;
   const uint8_t* act;  // quantized activations for this segment's type, [n_tokens] rows
   size_t act_row_bytes;
   int64_t first_row;   // global output column of the segment's first row
@@ -61,7 +62,7 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
       act_for[uint32_t(at)] = buf;
       act_bytes_for[uint32_t(at)] = rb;
     }
-    plans.push_back({&s, dot, act_for[uint32_t(at)], act_bytes_for[uint32_t(at)], first});
+    plans.push_back({&s, dot, k.gemm[uint32_t(s.type)], act_for[uint32_t(at)], act_bytes_for[uint32_t(at)], first});
     first += s.rows;
   }
   const int64_t n_rows = first;
@@ -75,6 +76,13 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
     for (int64_t r = r0; r < r1;) {
       const SegmentPlan& p = plans[si];
       const int64_t seg_end = std::min(r1, p.first_row + p.seg->rows);
+      const uint8_t* w0 = p.seg->data + size_t(r - p.first_row) * p.seg->row_stride;
+      if (p.gemm) {
+        p.gemm(a.n_in, w0, p.seg->row_stride, seg_end - r, p.act, p.act_row_bytes, a.n_tokens, a.y + r, a.ldy);
+        r = seg_end;
+        ++si;
+        continue;
+      }
       for (int64_t t = 0; t < a.n_tokens; ++t) {
         const uint8_t* xa = p.act + size_t(t) * p.act_row_bytes;
         float* yrow = a.y + t * a.ldy;
