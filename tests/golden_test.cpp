@@ -34,6 +34,8 @@ const Case kCases[] = {
     {"tests/data/tiny-starcoder2-f32.json", 5e-3, false}, {"tests/data/tiny-olmo2-f32.json", 1e-3, false},
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.json; }
+
 SessionOptions golden_options(FusionMode fuse, int threads) {
   SessionOptions o;
   o.n_ctx = 512;

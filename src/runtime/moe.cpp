@@ -19,7 +19,7 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
   // Routing: softmax over experts, top-k by probability (ties to the lower id), optional
   // renormalisation of the chosen weights.
   run_projection(L.router, b.cur.data(), d, n, b.router.data(), ne, cc_);
-  std::vector<int32_t> order(static_cast<size_t>(ne));
+  std::vector<int32_t>& order = b.moe_order;
   for (int64_t t = 0; t < n; ++t) {
     float* p = b.router.data() + t * ne;
     softmax_inplace(p, ne);

@@ -48,6 +48,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     b.moe_x.resize(b.x.size());
     b.moe_y.resize(size_t(n * h.n_expert_used * h.n_embd));
     b.moe_rows.resize(size_t(n));
+    b.moe_order.resize(size_t(h.n_expert));
   }
 }
 

@@ -26,6 +26,7 @@ struct Session::Buffers {
   std::vector<float> moe_x;        // [n_ub, n_embd] gathered inputs of one expert
   std::vector<float> moe_y;        // [n_ub * n_expert_used, n_embd] expert outputs
   std::vector<int32_t> moe_rows;   // tokens routed to the current expert
+  std::vector<int32_t> moe_order;  // [n_expert] experts sorted by router probability
 };
 
 }  // namespace trident

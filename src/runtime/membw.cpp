@@ -1,0 +1,64 @@
+#include "runtime/membw.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+
+#include "format/error.h"
+
+namespace trident {
+namespace {
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+// Sums 64-bit words with eight independent accumulators so the loop is limited by memory, not
+// by an add chain. n is a multiple of 8.
+uint64_t sum_words(const uint64_t* p, size_t n) {
+  uint64_t a[8] = {};
+  for (size_t i = 0; i < n; i += 8)
+    for (int k = 0; k < 8; ++k) a[k] += p[i + size_t(k)];
+  return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+}
+
+}  // namespace
+
+MemBandwidth measure_read_bandwidth(uint64_t bytes, int n_threads, int runs) {
+  if (bytes < (uint64_t(1) << 20)) fail("memory bandwidth: buffer of {} bytes is too small (at least 1 MiB)", bytes);
+  if (runs < 1) fail("memory bandwidth: expected at least 1 run, found {}", runs);
+  if (n_threads < 0) fail("memory bandwidth: invalid thread count {}", n_threads);
+  if (n_threads == 0) n_threads = omp_get_num_procs();
+  const size_t words = size_t(bytes / 64 * 8);  // whole cache lines
+  std::unique_ptr<uint64_t, FreeDeleter> buf(static_cast<uint64_t*>(std::aligned_alloc(64, words * 8)));
+  if (!buf) fail("memory bandwidth: cannot allocate {} bytes", words * 8);
+  uint64_t* p = buf.get();
+  // Written by the threads that later read it, so pages land near their readers.
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+  for (size_t i = 0; i < words; ++i) p[i] = i;
+
+  MemBandwidth r;
+  r.bytes = uint64_t(words) * 8;
+  r.n_threads = n_threads;
+  r.runs = runs;
+  volatile uint64_t sink = 0;
+  for (int run = 0; run < runs; ++run) {
+    uint64_t total = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(n_threads) reduction(+ : total)
+    {
+      const size_t nt = size_t(omp_get_num_threads()), t = size_t(omp_get_thread_num());
+      const size_t lines = words / 8;
+      const size_t l0 = lines * t / nt, l1 = lines * (t + 1) / nt;
+      total += sum_words(p + l0 * 8, (l1 - l0) * 8);
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    sink = sink + total;
+    if (secs > 0) r.gb_per_s = std::max(r.gb_per_s, double(r.bytes) / secs / 1e9);
+  }
+  return r;
+}
+
+}  // namespace trident
