@@ -26,7 +26,7 @@ struct GgmlTypeLayout {
 
 // nullptr for ids that are unassigned or removed from the format.
 const GgmlTypeLayout* ggml_type_layout(uint32_t id);
-inline const GgmlTypeLayout& layout_of(GgmlType t) { return *ggml_type_layout(uint32_t(t)); }
+static inline const GgmlTypeLayout& layout_of(GgmlType t) { return *ggml_type_layout(uint32_t(t)); }
 // Case-insensitive lookup by name ("q8_0", "Q4_K", "f16").
 std::optional<GgmlType> ggml_type_from_name(std::string_view name);
 

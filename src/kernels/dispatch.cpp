@@ -27,10 +27,14 @@ bool cpu_has_avx512() {
          __builtin_cpu_supports("avx512bf16");
 }
 
+// A SIMD table is only built on a CPU that supports it: its register functions are compiled
+// with that ISA's flags and may themselves use its instructions.
 struct Tables {
   KernelTable scalar = build_scalar();
-  KernelTable avx2 = make_avx2_kernel_table(scalar);
-  KernelTable avx512 = make_avx512_kernel_table(avx2);
+  bool has_avx2 = cpu_has_avx2();
+  bool has_avx512 = cpu_has_avx512();
+  KernelTable avx2 = has_avx2 ? make_avx2_kernel_table(scalar) : scalar;
+  KernelTable avx512 = has_avx512 ? make_avx512_kernel_table(avx2) : scalar;
 };
 const Tables& tables() {
   static const Tables t;
@@ -61,8 +65,8 @@ const KernelTable& scalar_kernel_table() { return tables().scalar; }
 
 std::vector<const KernelTable*> supported_kernel_tables() {
   std::vector<const KernelTable*> v{&tables().scalar};
-  if (cpu_has_avx2()) v.push_back(&tables().avx2);
-  if (cpu_has_avx512()) v.push_back(&tables().avx512);
+  if (tables().has_avx2) v.push_back(&tables().avx2);
+  if (tables().has_avx512) v.push_back(&tables().avx512);
   return v;
 }
 

@@ -1,4 +1,6 @@
 // IEEE half and bfloat16 <-> float, bit-exact, with no ISA requirement (SIMD files use F16C).
+// `static`: this header is also compiled into the per-ISA kernel files, and an out-of-line copy
+// built with AVX flags must never be what baseline code links to.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -8,10 +10,10 @@ namespace trident {
 using f16_bits = uint16_t;
 using bf16_bits = uint16_t;
 
-inline float f32_from_bits(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
-inline uint32_t bits_from_f32(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
+static inline float f32_from_bits(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+static inline uint32_t bits_from_f32(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
 
-inline float fp16_to_fp32(f16_bits h) {
+static inline float fp16_to_fp32(f16_bits h) {
   const uint32_t sign = uint32_t(h & 0x8000u) << 16;
   const uint32_t exp = (h >> 10) & 0x1fu;
   const uint32_t mant = h & 0x3ffu;
@@ -24,7 +26,7 @@ inline float fp16_to_fp32(f16_bits h) {
 }
 
 // Round to nearest even; overflow goes to inf, NaN stays NaN.
-inline f16_bits fp32_to_fp16(float f) {
+static inline f16_bits fp32_to_fp16(float f) {
   const uint32_t u = bits_from_f32(f);
   const uint16_t sign = uint16_t((u >> 16) & 0x8000u);
   const uint32_t a = u & 0x7fffffffu;
@@ -47,10 +49,10 @@ inline f16_bits fp32_to_fp16(float f) {
   return uint16_t(sign | r);
 }
 
-inline float bf16_to_fp32(bf16_bits h) { return f32_from_bits(uint32_t(h) << 16); }
+static inline float bf16_to_fp32(bf16_bits h) { return f32_from_bits(uint32_t(h) << 16); }
 
 // Round to nearest even; NaN stays a quiet NaN (as ggml does).
-inline bf16_bits fp32_to_bf16(float f) {
+static inline bf16_bits fp32_to_bf16(float f) {
   uint32_t u = bits_from_f32(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return bf16_bits((u >> 16) | 64);
   return bf16_bits((u + (0x7fffu + ((u >> 16) & 1))) >> 16);

@@ -25,7 +25,7 @@ const TypeTraits* type_traits(GgmlType t);
 bool type_is_computable(GgmlType t);
 
 // Bytes of one row of n elements (n must be a multiple of the block size).
-inline size_t row_bytes(GgmlType t, int64_t n) {
+static inline size_t row_bytes(GgmlType t, int64_t n) {
   const auto& l = layout_of(t);
   return size_t(n / l.block_size) * l.type_size;
 }
