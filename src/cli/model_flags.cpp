@@ -29,15 +29,11 @@ FusionMode parse_fusion_mode(const std::string& flag, const std::string& v) {
   fail("{}: expected on, off or auto, found '{}'", flag, v);
 }
 
-namespace {
-
 KvType parse_kv_type(const std::string& flag, const std::string& v) {
   if (v == "f16") return KvType::F16;
   if (v == "f32") return KvType::F32;
   fail("{}: expected f16 or f32, found '{}'", flag, v);
 }
-
-}  // namespace
 
 SessionOptions session_options(const ModelFlags& f) {
   if (f.threads != -1 && f.threads < 1) fail("-t: expected a thread count >= 1, found {}", f.threads);

@@ -25,6 +25,7 @@ void add_model_flags(CLI::App* cmd, ModelFlags& f);
 // Validates and converts; throws Error with the flag's name on bad values.
 SessionOptions session_options(const ModelFlags& f);
 FusionMode parse_fusion_mode(const std::string& flag, const std::string& value);
+KvType parse_kv_type(const std::string& flag, const std::string& value);  // f16 | f32
 // Parses "1,2,3" (whitespace allowed); throws Error naming the bad item.
 std::vector<int32_t> parse_token_list(const std::string& s);
 // Loads the model; applies --isa; with --verbose prints what was loaded and fused to stderr.

@@ -1,6 +1,65 @@
-// Placeholder until the synth command lands.
+// `trident synth`: writes a GGUF file with a real model's shapes and seeded random weights.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
 #include "cli/commands.h"
+#include "format/error.h"
+#include "model/synth.h"
 
 namespace trident::cli {
-void add_synth_command(CLI::App&) {}
+namespace {
+
+struct SynthFlags {
+  std::string arch, shape, type, out;
+  int64_t seed = 0, vocab = 0, layers = 0;
+  bool force = false;
+};
+
+void run(const SynthFlags& f) {
+  SynthOptions o;
+  o.shape = f.shape;
+  o.arch = f.arch;
+  const auto type = synth_type_from_name(f.type);
+  if (!type) fail("--type: unknown type '{}' (valid: {})", f.type, synth_type_names());
+  o.type = *type;
+  if (f.seed < 0) fail("--seed: expected a seed >= 0, found {}", f.seed);
+  o.seed = uint64_t(f.seed);
+  if (f.vocab < 0) fail("--vocab: expected a token count >= 259, found {}", f.vocab);
+  if (f.layers < 0) fail("--layers: expected a layer count >= 1, found {}", f.layers);
+  o.n_vocab = f.vocab;
+  o.n_layer = f.layers;
+  o.overwrite = f.force;
+  const bool tty = isatty(STDERR_FILENO);
+  if (tty)
+    o.progress = [](size_t done, size_t total, uint64_t bytes, uint64_t total_bytes) {
+      fmt::print(stderr, "\rsynth: tensor {}/{}, {:.0f}/{:.0f} MiB", done, total, bytes / 1048576.0, total_bytes / 1048576.0);
+    };
+  const auto t0 = std::chrono::steady_clock::now();
+  const SynthSummary s = synth_model(o, f.out);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (tty) fmt::print(stderr, "\r\033[K");
+  fmt::print("{}: {} {} ({}), {} tensors, {:.2f} M params, {:.1f} MiB in {:.1f} s ({:.0f} MB/s)\n", f.out,
+             f.shape, synth_type_name(o.type), s.arch, s.n_tensors, s.n_params / 1e6, s.bytes / 1048576.0,
+             secs, secs > 0 ? s.bytes / secs / 1e6 : 0.0);
+}
+
+}  // namespace
+
+void add_synth_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("synth", "write a GGUF with a real model's shapes and seeded random weights");
+  auto f = std::make_shared<SynthFlags>();
+  cmd->add_option("--shape", f->shape, "model shape: " + synth_shape_names())->required();
+  cmd->add_option("--type", f->type, "weight type: " + synth_type_names())->required();
+  cmd->add_option("-o,--output", f->out, "output GGUF file")->required();
+  cmd->add_option("--arch", f->arch, "architecture (default: the shape's): " + synth_arch_names());
+  cmd->add_option("--seed", f->seed, "random seed")->capture_default_str();
+  cmd->add_option("--vocab", f->vocab, "vocabulary size (default: the model's; >= 259)");
+  cmd->add_option("--layers", f->layers, "layer count (default: the model's)");
+  cmd->add_flag("--force", f->force, "overwrite an existing output file");
+  cmd->callback([f] { run(*f); });
+}
+
 }  // namespace trident::cli
