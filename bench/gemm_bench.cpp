@@ -1,0 +1,83 @@
+// matmul of one 2048 x 2048 weight against 1, 64 and 512 tokens, per kernel table and
+// weight type, with the table's gemm tiles ("gemm") and with them removed ("vec_dot", the
+// per-(row, token) path), on 1 and 2 threads. Reports GFLOP/s (2 * n * rows * tokens per
+// call; activation quantization included, as in the model).
+//   trident_microbench --benchmark_filter=Gemm
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/dispatch.h"
+#include "kernels/matmul.h"
+#include "tensor/types.h"
+
+namespace trident {
+namespace {
+
+constexpr int64_t kN = 2048, kRows = 2048;
+
+const KernelTable* table_by_isa(const char* isa) {
+  for (const KernelTable* k : supported_kernel_tables())
+    if (std::strcmp(k->isa, isa) == 0) return k;
+  return nullptr;
+}
+
+void bm_matmul(benchmark::State& state, const char* isa, GgmlType t, bool use_gemm) {
+  const KernelTable* found = table_by_isa(isa);
+  if (!found) {
+    state.SkipWithError("instruction set not supported by this CPU");
+    return;
+  }
+  KernelTable k = *found;
+  if (!use_gemm) std::fill(std::begin(k.gemm), std::end(k.gemm), nullptr);
+  const int64_t tokens = state.range(0);
+  const int threads = int(state.range(1));
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const size_t rb = row_bytes(t, kN);
+  std::vector<uint8_t> w(rb * kRows);
+  std::vector<float> f(kN);
+  for (int64_t r = 0; r < kRows; ++r) {
+    for (auto& v : f) v = nd(rng);
+    type_traits(t)->quantize_row(f.data(), w.data() + size_t(r) * rb, kN);
+  }
+  std::vector<float> x(size_t(kN * tokens)), y(size_t(kRows * tokens));
+  for (auto& v : x) v = nd(rng);
+  const RowSegment seg{t, w.data(), kRows, rb};
+  ActivationScratch scratch;
+  const MatmulArgs args{std::span<const RowSegment>(&seg, 1), kN, x.data(), kN, tokens, y.data(), kRows};
+  for (auto _ : state) {
+    matmul(args, k, scratch, threads);
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      double(state.iterations()) * 2.0 * double(kN) * double(kRows) * double(tokens) * 1e-9,
+      benchmark::Counter::kIsRate);
+  state.counters["weight_GB/s"] =
+      benchmark::Counter(double(state.iterations()) * double(w.size()) * 1e-9, benchmark::Counter::kIsRate);
+}
+
+// Registered by name; tables are looked up when a benchmark runs.
+int register_all() {
+  const GgmlType types[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K};
+  for (const char* isa : {"avx2", "avx512"})
+    for (GgmlType t : types)
+      for (bool g : {true, false}) {
+        const std::string nm = std::string("Gemm/") + isa + "/" + layout_of(t).name.data() + "/" +
+                               (g ? "gemm" : "vec_dot");
+        benchmark::RegisterBenchmark(nm.c_str(), bm_matmul, isa, t, g)
+            ->ArgNames({"tokens", "threads"})
+            ->ArgsProduct({{1, 64, 512}, {1, 2}})
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
+  return 0;
+}
+const int kRegistered = register_all();
+
+}  // namespace
+}  // namespace trident
