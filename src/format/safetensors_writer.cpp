@@ -1,0 +1,127 @@
+#include "format/safetensors_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "format/checked.h"
+#include "format/error.h"
+
+namespace trident {
+namespace {
+
+// Buffered writes to one descriptor; every failure (ENOSPC, EFBIG, EIO) is an Error naming
+// the destination the user asked for, not the temporary name.
+class FdSink {
+ public:
+  FdSink(int fd, const std::string& path) : fd_(fd), path_(path) { buf_.reserve(kCap); }
+  void put(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    written_ += n;
+    if (n >= kCap) {
+      flush();
+      write_all(b, n);
+      return;
+    }
+    if (buf_.size() + n > kCap) flush();
+    buf_.insert(buf_.end(), b, b + n);
+  }
+  void flush() {
+    write_all(buf_.data(), buf_.size());
+    buf_.clear();
+  }
+  uint64_t written() const { return written_; }
+
+ private:
+  static constexpr size_t kCap = 1 << 20;
+  void write_all(const uint8_t* p, size_t n) {
+    while (n) {
+      const ssize_t w = ::write(fd_, p, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        fail("{}: write failed: {}", path_, std::strerror(errno));
+      }
+      p += w;
+      n -= size_t(w);
+    }
+  }
+  int fd_;
+  const std::string& path_;
+  std::vector<uint8_t> buf_;
+  uint64_t written_ = 0;
+};
+
+}  // namespace
+
+void write_safetensors(const std::string& path, const std::vector<StWriteTensor>& tensors,
+                       const StWriteOptions& opt) {
+  namespace fs = std::filesystem;
+  // Header first: offsets follow from the shapes alone.
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!opt.metadata.empty()) {
+    nlohmann::ordered_json meta = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : opt.metadata) meta[k] = v;
+    header["__metadata__"] = std::move(meta);
+  }
+  std::vector<uint64_t> sizes;
+  uint64_t off = 0;
+  for (const StWriteTensor& t : tensors) {
+    if (t.name.empty() || t.name == "__metadata__") fail("{}: invalid tensor name '{}'", path, t.name);
+    if (header.contains(t.name)) fail("{}: duplicate tensor name '{}'", path, t.name);
+    uint64_t n = st_dtype_size(t.dtype);
+    for (int64_t d : t.shape) {
+      if (d < 0) fail("{}: tensor '{}': negative dimension {}", path, t.name, d);
+      n = checked_mul(n, uint64_t(d), t.name);
+    }
+    header[t.name] = {{"dtype", std::string(st_dtype_name(t.dtype))},
+                      {"shape", t.shape},
+                      {"data_offsets", {off, checked_add(off, n, t.name)}}};
+    off += n;
+    sizes.push_back(n);
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data section 8-byte aligned
+
+  if (!opt.overwrite && fs::exists(path)) fail("{}: output exists (use --force to overwrite)", path);
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) fail("{}: cannot create a temporary file in '{}': {}", path, dir.string(), std::strerror(errno));
+  const std::string tmp = tmpl;
+  try {
+    FdSink s(fd, path);
+    const uint64_t header_len = text.size();
+    s.put(&header_len, 8);
+    s.put(text.data(), text.size());
+    uint64_t done = 0;
+    auto emit = [&](const void* p, size_t n) { s.put(p, n); };
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const uint64_t before = s.written();
+      tensors[i].write_data(emit);
+      if (s.written() - before != sizes[i])
+        fail("{}: tensor '{}' produced {} bytes, expected {}", path, tensors[i].name, s.written() - before, sizes[i]);
+      done += sizes[i];
+      if (opt.progress) opt.progress(i + 1, tensors.size(), done, off);
+    }
+    s.flush();
+    if (::fsync(fd) != 0) fail("{}: fsync failed: {}", path, std::strerror(errno));
+    const int rc = ::close(fd);
+    fd = -1;
+    if (rc != 0) fail("{}: close failed: {}", path, std::strerror(errno));
+    ::chmod(tmp.c_str(), 0644);
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      fail("{}: cannot rename the temporary file: {}", path, std::strerror(errno));
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+}
+
+}  // namespace trident

@@ -1,0 +1,258 @@
+#include "model/hf_convert_meta.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "format/error.h"
+#include "format/gguf_writer.h"
+
+namespace trident {
+namespace {
+
+// transformers' config defaults for keys a config.json may omit.
+struct ConfigDefaults {
+  double rms_eps;
+  double rope_theta;
+  int64_t n_ctx;
+};
+
+ConfigDefaults defaults_for(const HfArchSpec& a) {
+  const std::string_view g = a.gguf;
+  if (g == "gemma3") return {1e-6, 1000000.0, 131072};
+  if (g == "phi3") return {1e-5, 10000.0, 4096};
+  if (g == "llama") return {1e-6, 10000.0, 2048};
+  return {1e-6, 10000.0, 32768};
+}
+
+int64_t positive(const JsonDoc& c, const char* key, std::optional<int64_t> v) {
+  if (!v) fail("{}: missing (required)", c.where(key));
+  if (*v <= 0 || *v > (int64_t(1) << 32)) fail("{}: expected a positive size, found {}", c.where(key), *v);
+  return *v;
+}
+
+void read_rope(const JsonDoc& c, HfHParams& h) {
+  // Newer configs nest everything under rope_parameters (per attention kind for Gemma 3);
+  // older ones use rope_theta + rope_scaling.
+  std::optional<JsonDoc> rp = c.opt_object("rope_parameters");
+  if (!rp) rp = c.opt_object("rope_scaling");
+  if (rp) {
+    if (auto full = rp->opt_object("full_attention")) {
+      if (auto sw = rp->opt_object("sliding_attention"))
+        if (auto t = sw->opt_float("rope_theta")) h.rope_theta_swa = *t;
+      rp = full;
+    }
+    if (auto t = rp->opt_float("rope_theta")) h.rope_theta = *t;
+    std::string type = rp->opt_string("rope_type").value_or(rp->opt_string("type").value_or(""));
+    if (type == "default") type.clear();
+    if (!type.empty()) {
+      if (type != "linear" && type != "yarn" && type != "llama3")
+        fail("{}: rope scaling '{}' is not supported (supported: linear, yarn, llama3)",
+             rp->where(rp->has("rope_type") ? "rope_type" : "type"), type);
+      h.rope_scaling = type;
+      h.rope_factor = rp->get_float("factor");
+      if (!(h.rope_factor > 0)) fail("{}: expected a positive factor, found {}", rp->where("factor"), h.rope_factor);
+      h.rope_orig_ctx = rp->opt_int("original_max_position_embeddings");
+      if (type == "llama3") {
+        h.llama3_low_freq = rp->opt_float("low_freq_factor").value_or(1.0);
+        h.llama3_high_freq = rp->opt_float("high_freq_factor").value_or(4.0);
+        if (!h.rope_orig_ctx) h.rope_orig_ctx = 8192;
+        if (h.llama3_high_freq == h.llama3_low_freq)
+          fail("{}: equals low_freq_factor (the llama3 ramp would divide by zero)", rp->where("high_freq_factor"));
+      }
+      if (type == "yarn" && !h.rope_orig_ctx)
+        fail("{}: missing (required for yarn)", rp->where("original_max_position_embeddings"));
+    }
+  }
+  if (auto t = c.opt_float("rope_theta")) h.rope_theta = *t;
+  if (auto t = c.opt_float("rope_local_base_freq")) h.rope_theta_swa = *t;
+  if (!(h.rope_theta > 0)) fail("{}: expected a positive base, found {}", c.where("rope_theta"), h.rope_theta);
+}
+
+}  // namespace
+
+HfHParams read_hf_hparams(const HfModelConfig& cfg, const HfArchSpec& a) {
+  const JsonDoc& c = cfg.config;
+  const ConfigDefaults d = defaults_for(a);
+  const bool gemma = a.gguf == "gemma3";
+  HfHParams h;
+  HfSizes& s = h.sizes;
+  h.n_layer = positive(c, "num_hidden_layers", c.opt_int("num_hidden_layers"));
+  s.n_embd = positive(c, "hidden_size", c.opt_int("hidden_size"));
+  s.n_head = positive(c, "num_attention_heads", c.opt_int("num_attention_heads").value_or(gemma ? 8 : 0));
+  s.n_head_kv = positive(c, "num_key_value_heads",
+                         c.opt_int("num_key_value_heads").value_or(gemma ? 4 : s.n_head));
+  if (s.n_head % s.n_head_kv)
+    fail("{}: {} attention heads are not a multiple of {} KV heads", c.where("num_key_value_heads"), s.n_head,
+         s.n_head_kv);
+  h.write_head_dim = c.has("head_dim") || gemma;
+  if (c.has("head_dim")) {
+    s.head_dim = positive(c, "head_dim", c.opt_int("head_dim"));
+  } else if (gemma) {
+    s.head_dim = 256;
+  } else {
+    if (s.n_embd % s.n_head)
+      fail("{}: {} is not a multiple of the {} heads (and no head_dim is given)", c.where("hidden_size"), s.n_embd,
+           s.n_head);
+    s.head_dim = s.n_embd / s.n_head;
+  }
+  if (a.moe) {
+    s.n_expert = positive(c, "num_experts", c.opt_int("num_experts"));
+    h.n_expert_used = positive(c, "num_experts_per_tok", c.opt_int("num_experts_per_tok"));
+    if (h.n_expert_used > s.n_expert)
+      fail("{}: {} experts per token but only {} experts", c.where("num_experts_per_tok"), h.n_expert_used, s.n_expert);
+    s.n_ff_exp = positive(c, "moe_intermediate_size", c.opt_int("moe_intermediate_size"));
+    s.n_ff = c.opt_int("intermediate_size").value_or(0);
+    if (c.opt_int("decoder_sparse_step").value_or(1) != 1)
+      fail("{}: only every layer being a mixture of experts (1) is supported", c.where("decoder_sparse_step"));
+    if (const auto* m = c.find("mlp_only_layers"); m && !(m->is_array() && m->empty()))
+      fail("{}: dense layers inside a mixture-of-experts model are not supported, found {}",
+           c.where("mlp_only_layers"), json_snippet(*m));
+  } else {
+    s.n_ff = positive(c, "intermediate_size", c.opt_int("intermediate_size"));
+  }
+  h.n_ctx = positive(c, "max_position_embeddings", c.opt_int("max_position_embeddings").value_or(d.n_ctx));
+  h.rms_eps = c.opt_float("rms_norm_eps").value_or(d.rms_eps);
+  if (!(h.rms_eps > 0)) fail("{}: expected a positive epsilon, found {}", c.where("rms_norm_eps"), h.rms_eps);
+  h.rope_theta = d.rope_theta;
+  read_rope(c, h);
+  if (gemma && !h.rope_theta_swa) h.rope_theta_swa = 10000.0;
+  h.n_rot = s.head_dim;
+  if (a.gguf == "phi3") {
+    const double pct = c.opt_float("partial_rotary_factor").value_or(1.0);
+    h.n_rot = int64_t(pct * double(s.n_embd)) / s.n_head;
+    if (!h.rope_orig_ctx) h.rope_orig_ctx = c.opt_int("original_max_position_embeddings");
+    h.swa_window = c.opt_int("sliding_window").value_or(0);
+  }
+  if (h.n_rot <= 0 || h.n_rot > s.head_dim || h.n_rot % 2)
+    fail("{}: rotary dimensions {} must be even and at most the head size {}", c.where("partial_rotary_factor"), h.n_rot,
+         s.head_dim);
+  if (gemma) {
+    h.swa_window = c.opt_int("sliding_window").value_or(0);
+    if (auto p = c.opt_int("sliding_window_pattern")) h.swa_pattern = *p;
+    if (const auto* lt = c.find("layer_types"); lt && lt->is_array() && !lt->empty()) {
+      // A periodic pattern "n-1 local layers, then a global one" is what GGUF can express.
+      int64_t period = 0;
+      for (size_t i = 0; i < lt->size(); ++i)
+        if ((*lt)[i] == "full_attention") {
+          period = int64_t(i) + 1;
+          break;
+        }
+      for (size_t i = 0; period && i < lt->size(); ++i)
+        if (((*lt)[i] == "full_attention") != ((int64_t(i) + 1) % period == 0))
+          fail("{}: layer types are not periodic (every n-th layer global), found {}", c.where("layer_types"),
+               json_snippet(*lt));
+      if (period) h.swa_pattern = period;
+    }
+    if (c.has("attn_logit_softcapping"))
+      fail("{}: attention logit soft-capping is not supported by Gemma 3 converters", c.where("attn_logit_softcapping"));
+    h.final_softcap = c.opt_float("final_logit_softcapping");
+  }
+  h.vocab_size = c.opt_int("vocab_size");
+  h.tie_embeddings = c.opt_bool("tie_word_embeddings");
+  h.name = c.opt_string("_name_or_path").value_or("");
+  if (h.name.empty()) h.name = std::filesystem::path(cfg.dir).lexically_normal().filename().string();
+  if (h.name.empty() || h.name == ".") h.name = std::string(a.gguf);
+  if (const auto slash = h.name.find_last_of('/'); slash != std::string::npos) h.name = h.name.substr(slash + 1);
+  return h;
+}
+
+void add_arch_metadata(GgufWriter& w, const HfArchSpec& a, const HfHParams& h, GgmlType outtype) {
+  const HfSizes& s = h.sizes;
+  const std::string p = std::string(a.gguf) + ".";
+  auto u32 = [&](const std::string& k, int64_t v) { w.set_u32(p + k, uint32_t(v)); };
+  auto f32 = [&](const std::string& k, double v) { w.set_f32(p + k, float(v)); };
+  w.set_string("general.architecture", std::string(a.gguf));
+  w.set_string("general.name", h.name);
+  w.set_u32("general.file_type", gguf_file_type(outtype));
+  w.set_u32("general.quantization_version", 2);
+  if (a.gguf == "llama") u32("vocab_size", s.n_vocab);
+  u32("context_length", h.n_ctx);
+  u32("embedding_length", s.n_embd);
+  u32("block_count", h.n_layer);
+  if (s.n_ff > 0) u32("feed_forward_length", s.n_ff);
+  u32("attention.head_count", s.n_head);
+  u32("attention.head_count_kv", s.n_head_kv);
+  if (h.write_head_dim) {
+    u32("attention.key_length", s.head_dim);
+    u32("attention.value_length", s.head_dim);
+  }
+  u32("rope.dimension_count", h.n_rot);
+  f32("rope.freq_base", h.rope_theta);
+  if (h.rope_theta_swa) f32("rope.freq_base_swa", *h.rope_theta_swa);
+  f32("attention.layer_norm_rms_epsilon", h.rms_eps);
+  if (a.moe) {
+    u32("expert_count", s.n_expert);
+    u32("expert_used_count", h.n_expert_used);
+    u32("expert_feed_forward_length", s.n_ff_exp);
+  }
+  if (h.rope_scaling == "linear" || h.rope_scaling == "yarn") {
+    w.set_string(p + "rope.scaling.type", h.rope_scaling);
+    f32("rope.scaling.factor", h.rope_factor);
+    if (h.rope_scaling == "yarn") u32("rope.scaling.original_context_length", *h.rope_orig_ctx);
+  }
+  if (a.gguf == "phi3") {
+    if (h.rope_orig_ctx) u32("rope.scaling.original_context_length", *h.rope_orig_ctx);
+    u32("attention.sliding_window", h.swa_window);  // 0 when the config has none, as llama.cpp writes
+  }
+  if (a.gguf == "gemma3") {
+    if (h.swa_window > 0) u32("attention.sliding_window", h.swa_window);
+    // llama.cpp assumes 6 (Gemma 3's own pattern) when the key is absent.
+    if (h.swa_pattern && *h.swa_pattern != 6) u32("attention.sliding_window_pattern", *h.swa_pattern);
+    if (h.final_softcap) f32("final_logit_softcapping", *h.final_softcap);
+  }
+}
+
+std::vector<float> llama3_rope_factors(const HfHParams& h) {
+  if (h.rope_scaling != "llama3") return {};
+  const double pi = 3.14159265358979323846;
+  const double old_ctx = double(*h.rope_orig_ctx);
+  const double low_wavelen = old_ctx / h.llama3_low_freq, high_wavelen = old_ctx / h.llama3_high_freq;
+  const int64_t dim = h.sizes.head_dim;
+  std::vector<float> out;
+  for (int64_t i = 0; i < dim; i += 2) {
+    const double freq = 1.0 / std::pow(h.rope_theta, double(i) / double(dim));
+    const double wavelen = 2 * pi / freq;
+    double f;
+    if (wavelen < high_wavelen) {
+      f = 1.0;
+    } else if (wavelen > low_wavelen) {
+      f = h.rope_factor;
+    } else {
+      const double smooth = (old_ctx / wavelen - h.llama3_low_freq) / (h.llama3_high_freq - h.llama3_low_freq);
+      f = 1.0 / ((1 - smooth) / h.rope_factor + smooth);
+    }
+    out.push_back(float(f));
+  }
+  return out;
+}
+
+GgmlType choose_tensor_type(const std::string& name, size_t n_dims, int64_t ne0, GgmlType outtype,
+                            bool output_is_tied, int64_t n_expert) {
+  auto ends_with = [&](std::string_view s) {
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  if (n_dims <= 1 || ends_with("_norm.weight") || !ends_with(".weight") ||
+      name.find("ffn_gate_inp.") != std::string::npos)
+    return GgmlType::F32;
+  auto fits = [&](GgmlType t) { return ne0 % layout_of(t).block_size == 0; };
+  GgmlType t = outtype;
+  if (outtype == GgmlType::Q4_0) {
+    const bool is_output = name == "output.weight" || (output_is_tied && name == "token_embd.weight");
+    if (is_output) t = fits(GgmlType::Q6_K) ? GgmlType::Q6_K : GgmlType::Q8_0;
+    if (n_expert == 8 && (ends_with("attn_k.weight") || ends_with("attn_v.weight"))) t = GgmlType::Q8_0;
+  }
+  return fits(t) ? t : GgmlType::F16;
+}
+
+uint32_t gguf_file_type(GgmlType t) {
+  switch (t) {
+    case GgmlType::F32: return 0;
+    case GgmlType::F16: return 1;
+    case GgmlType::Q4_0: return 2;
+    case GgmlType::Q8_0: return 7;
+    case GgmlType::BF16: return 32;
+    default: fail("no GGUF file type for {}", layout_of(t).name);
+  }
+}
+
+}  // namespace trident
