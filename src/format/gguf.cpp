@@ -62,6 +62,18 @@ class Cursor {
   uint64_t pos_ = 0;
 };
 
+// Keys and tensor names end up inside one-line error messages and lookups: refuse empty ones
+// and control bytes (a newline would split the line, NUL would truncate it in C APIs).
+void check_name(const std::string& name, std::string_view path, uint64_t at, std::string_view what) {
+  if (name.empty()) fail("{}: offset {}: empty {}", path, at, what);
+  for (size_t i = 0; i < name.size(); ++i) {
+    const auto ch = static_cast<unsigned char>(name[i]);
+    if (ch < 0x20 || ch == 0x7f)
+      fail("{}: offset {}: {} contains control byte 0x{:02x} at position {} (expected printable text)",
+           path, at, what, ch, i);
+  }
+}
+
 GgufValueType read_type(Cursor& c, std::string_view path, std::string_view what) {
   uint64_t at = c.pos();
   uint32_t t = c.read<uint32_t>(what);
@@ -189,6 +201,7 @@ void GgufFile::parse() {
   for (uint64_t i = 0; i < n_kv; ++i) {
     uint64_t at = c.pos();
     std::string key = c.read_string("metadata key");
+    check_name(key, p, at, "metadata key");
     GgufValueType t = read_type(c, p, fmt::format("type of key '{}'", key));
     GgufValue v = read_value(c, t, p, key, 0);
     if (!kv_index_.emplace(key, kvs_.size()).second)
@@ -209,22 +222,25 @@ void GgufFile::parse() {
     GgufTensorInfo t;
     t.info_offset = c.pos();
     t.name = c.read_string("tensor name");
+    check_name(t.name, p, t.info_offset, "tensor name");
     if (t.name.size() > kMaxTensorName)
       fail("{}: offset {}: tensor name of {} bytes (at most {} allowed)", p, t.info_offset,
            t.name.size(), kMaxTensorName);
-    const std::string ctx = fmt::format("{}: tensor '{}'", p, t.name);
-    t.n_dims = c.read<uint32_t>(ctx);
+    // Cursor messages already start with the path; `ctx` is for the messages below.
+    const std::string what = fmt::format("tensor '{}'", t.name);
+    const std::string ctx = p + ": " + what;
+    t.n_dims = c.read<uint32_t>(what);
     if (t.n_dims > 4) fail("{} (offset {}): {} dimensions (at most 4)", ctx, t.info_offset, t.n_dims);
     uint64_t n_el = 1;
     for (uint32_t d = 0; d < t.n_dims; ++d) {
-      int64_t ne = c.read<int64_t>(ctx);
+      int64_t ne = c.read<int64_t>(what);
       if (ne <= 0) fail("{} (offset {}): dimension {} is {} (must be > 0)", ctx, t.info_offset, d, ne);
       t.ne[d] = ne;
       n_el = checked_mul(n_el, uint64_t(ne), ctx + " element count");
     }
     if (n_el > uint64_t(INT64_MAX)) fail("{}: element count {} too large", ctx, n_el);
     t.n_elements = n_el;
-    uint32_t type_id = c.read<uint32_t>(ctx);
+    uint32_t type_id = c.read<uint32_t>(what);
     const GgmlTypeLayout* layout = ggml_type_layout(type_id);
     if (!layout) fail("{} (offset {}): unknown tensor type {}", ctx, t.info_offset, type_id);
     t.type = GgmlType(type_id);
@@ -232,7 +248,7 @@ void GgufFile::parse() {
       fail("{}: row length {} is not a multiple of the {} block size {}", ctx, t.ne[0],
            layout->name, layout->block_size);
     t.n_bytes = checked_mul(n_el / uint64_t(layout->block_size), layout->type_size, ctx + " byte size");
-    t.offset = c.read<uint64_t>(ctx);
+    t.offset = c.read<uint64_t>(what);
     if (t.offset % alignment_ != 0)
       fail("{}: data offset {} is not a multiple of the alignment {}", ctx, t.offset, alignment_);
     if (!tensor_index_.emplace(t.name, tensors_.size()).second)
@@ -252,11 +268,17 @@ void GgufFile::parse() {
   }
   std::vector<const GgufTensorInfo*> by_off;
   for (const auto& t : tensors_) by_off.push_back(&t);
-  std::sort(by_off.begin(), by_off.end(),
-            [](auto* a, auto* b) { return a->offset < b->offset; });
-  for (size_t i = 1; i < by_off.size(); ++i)
-    if (by_off[i - 1]->offset + by_off[i - 1]->n_bytes > by_off[i]->offset)
-      fail("{}: tensor '{}' data overlaps tensor '{}'", p, by_off[i - 1]->name, by_off[i]->name);
+  // Stable, so that ties are reported in file order (the same message on every run).
+  std::stable_sort(by_off.begin(), by_off.end(),
+                   [](auto* a, auto* b) { return a->offset < b->offset; });
+  for (size_t i = 1; i < by_off.size(); ++i) {
+    const GgufTensorInfo& a = *by_off[i - 1];
+    const GgufTensorInfo& b = *by_off[i];
+    if (a.offset + a.n_bytes > b.offset)
+      fail("{}: tensor '{}' data [{}, {}) overlaps tensor '{}' data [{}, {})", p, a.name,
+           data_offset_ + a.offset, data_offset_ + a.offset + a.n_bytes, b.name,
+           data_offset_ + b.offset, data_offset_ + b.offset + b.n_bytes);
+  }
 }
 
 const GgufValue* GgufFile::find(std::string_view key) const {

@@ -1,0 +1,476 @@
+#include "model/fuse_rewrite.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <map>
+
+#include "format/error.h"
+#include "model/arch.h"
+#include "model/hparams.h"
+#include "tensor/types.h"
+
+namespace trident {
+namespace {
+
+enum class Kind : uint8_t { Qkv, GateUpExps, GateUpDense };
+
+struct KindSpec {
+  Kind kind;
+  const char* label;
+  const char* fused;  // base name of the fused tensor
+  std::array<const char*, 3> parts;
+  size_t n_parts;
+};
+
+constexpr std::array<KindSpec, 3> kKinds = {{
+    {Kind::Qkv, "Q/K/V", "attn_qkv", {"attn_q", "attn_k", "attn_v"}, 3},
+    {Kind::GateUpExps, "gate/up experts", "ffn_gate_up_exps", {"ffn_gate_exps", "ffn_up_exps", nullptr}, 2},
+    // trident-only dense form; llama.cpp reads a dense fused gate/up only as phi3's ffn_up.
+    {Kind::GateUpDense, "gate/up", "ffn_gate_up", {"ffn_gate", "ffn_up", nullptr}, 2},
+}};
+
+// Architectures whose llama.cpp loader (at the golden commit 3f545bec, src/models/*.cpp via
+// create_tensor_gate_up_exps) reads `ffn_gate_up_exps`. Others need the separate tensors.
+constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
+    "cohere2moe", "deepseek2", "deepseek2-ocr", "granite_swa", "hy_v3", "qwen35moe", "qwen3next"};
+
+// The one architecture for which llama.cpp stores dense gate and up as one tensor: a
+// double-height `ffn_up`, gate rows first.
+constexpr std::string_view kDenseFusedArch = "phi3";
+
+// Tensors of one group in one layer: the separate parts and the fused form, for the weight
+// and for the bias.
+struct Slot {
+  std::array<const GgufTensorInfo*, 3> parts{};
+  const GgufTensorInfo* fused = nullptr;
+  size_t n_present(size_t n) const {
+    size_t k = 0;
+    for (size_t i = 0; i < n; ++i) k += parts[i] != nullptr;
+    return k;
+  }
+};
+
+struct Group {
+  int64_t layer = 0;
+  const KindSpec* spec = nullptr;
+  Slot w, b;
+  std::vector<RewriteTensor> out_w, out_b;  // replacements, when rewritten
+  bool rewrite = false;
+  std::string prefix() const { return fmt::format("blk.{}.", layer); }
+  std::string label() const { return fmt::format("blk.{}", layer); }
+};
+
+struct Member {
+  Group* group;
+  bool bias;
+};
+
+// "blk.<N>.<base>.<weight|bias>" -> (N, base, is_bias); false for any other name.
+bool split_name(const std::string& name, int64_t& layer, std::string& base, bool& bias) {
+  if (name.rfind("blk.", 0) != 0) return false;
+  size_t i = 4, j = i;
+  while (j < name.size() && j - i < 9 && name[j] >= '0' && name[j] <= '9') ++j;
+  if (j == i || j >= name.size() || name[j] != '.') return false;
+  layer = std::stoll(name.substr(i, j - i));
+  const size_t dot = name.rfind('.');
+  if (dot <= j) return false;
+  const std::string suffix = name.substr(dot + 1);
+  if (suffix != "weight" && suffix != "bias") return false;
+  bias = suffix == "bias";
+  base = name.substr(j + 1, dot - j - 1);
+  return true;
+}
+
+std::string type_name(GgmlType t) { return std::string(layout_of(t).name); }
+
+std::vector<int64_t> dims_of(const GgufTensorInfo& t) {
+  return std::vector<int64_t>(t.ne, t.ne + std::max<uint32_t>(t.n_dims, 1));
+}
+
+// The tensor viewed as [outer][slice] around `axis` (0: elements of a row, 1: rows).
+uint64_t slice_bytes(const GgufTensorInfo& t, int axis) {
+  const uint64_t row = row_bytes(t.type, t.ne[0]);
+  return axis == 0 ? row : row * uint64_t(t.ne[1]);
+}
+uint64_t outer_count(const GgufTensorInfo& t, int axis) {
+  uint64_t n = 1;
+  for (int d = axis + 1; d < 4; ++d) n *= uint64_t(t.ne[d]);
+  return n;
+}
+
+RewriteTensor copy_of(const GgufTensorInfo& t) {
+  RewriteTensor r{t.name, t.type, dims_of(t), 1, {}};
+  r.pieces.push_back({&t, t.n_bytes, 0, t.n_bytes, t.type, t.ne[0]});
+  return r;
+}
+
+// Concatenation of `parts` along `axis`, each converted to `to[i]`.
+RewriteTensor concat(const std::string& name, const std::vector<const GgufTensorInfo*>& parts,
+                     const std::vector<GgmlType>& to, GgmlType out_type, int axis) {
+  RewriteTensor r;
+  r.name = name;
+  r.type = out_type;
+  r.ne = dims_of(*parts[0]);
+  r.ne[size_t(axis)] = 0;
+  for (const GgufTensorInfo* p : parts) r.ne[size_t(axis)] += p->ne[axis];
+  r.outer = outer_count(*parts[0], axis);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const uint64_t sb = slice_bytes(*parts[i], axis);
+    r.pieces.push_back({parts[i], sb, 0, sb, to[i], parts[i]->ne[0]});
+  }
+  return r;
+}
+
+// Cuts `fused` along `axis` into parts of `widths` (rows for axis 1, elements for axis 0).
+std::vector<RewriteTensor> split(const GgufFile& f, const GgufTensorInfo& fused,
+                                 const std::vector<std::string>& names,
+                                 const std::vector<int64_t>& widths, int axis) {
+  const auto& lay = layout_of(fused.type);
+  const uint64_t sb = slice_bytes(fused, axis);
+  const uint64_t row = row_bytes(fused.type, fused.ne[0]);
+  std::vector<RewriteTensor> out;
+  int64_t at = 0;
+  for (size_t i = 0; i < names.size(); ++i) {
+    // Along a row, a cut must fall on a block boundary.
+    if (axis == 0 && (at % lay.block_size != 0 || widths[i] % lay.block_size != 0))
+      fail("{}: tensor '{}': cannot cut {} at element {} (block size {})", f.path(), fused.name,
+           lay.name, at, lay.block_size);
+    const uint64_t begin = axis == 0 ? row_bytes(fused.type, at) : uint64_t(at) * row;
+    const uint64_t len = axis == 0 ? row_bytes(fused.type, widths[i]) : uint64_t(widths[i]) * row;
+    RewriteTensor r;
+    r.name = names[i];
+    r.type = fused.type;
+    r.ne = dims_of(fused);
+    r.ne[size_t(axis)] = widths[i];
+    r.outer = outer_count(fused, axis);
+    r.pieces.push_back({&fused, sb, begin, len, fused.type, fused.ne[0]});
+    out.push_back(std::move(r));
+    at += widths[i];
+  }
+  return out;
+}
+
+class Planner {
+ public:
+  Planner(const GgufFile& f) : f_(f) {
+    arch_ = f.get_string("general.architecture").value_or("");
+    for (const GgufTensorInfo& t : f.tensors()) {
+      int64_t layer;
+      std::string base;
+      bool bias;
+      if (!split_name(t.name, layer, base, bias)) continue;
+      for (size_t k = 0; k < kKinds.size(); ++k) {
+        const KindSpec& s = kKinds[k];
+        const GgufTensorInfo** slot = nullptr;
+        if (base == s.fused) slot = &(bias ? group(layer, k).b : group(layer, k).w).fused;
+        for (size_t i = 0; i < s.n_parts; ++i)
+          if (base == s.parts[i]) slot = &(bias ? group(layer, k).b : group(layer, k).w).parts[i];
+        if (!slot) continue;
+        *slot = &t;
+        member_[&t] = {&group(layer, k), bias};
+      }
+    }
+  }
+
+  RewritePlan fuse(const FuseOptions& opt) {
+    RewritePlan plan;
+    plan.operation = "fuse";
+    if (opt.requant) {
+      const TypeTraits* tr = type_traits(*opt.requant);
+      if (!tr || !tr->quantize_row)
+        fail("--requant: trident cannot quantize to {}", type_name(*opt.requant));
+    }
+    int dense_left = 0;
+    for (auto& [key, g] : groups_) {
+      const Kind kind = g.spec->kind;
+      if (kind == Kind::Qkv ? !opt.qkv : !opt.gate_up) continue;
+      const size_t present = g.w.n_present(g.spec->n_parts);
+      if (kind == Kind::GateUpDense && present == g.spec->n_parts && arch_ != kDenseFusedArch) {
+        ++dense_left;
+        ++plan.groups_left;
+        continue;
+      }
+      if (present < 2) continue;  // nothing separate to fuse (e.g. phi3's ffn_up alone)
+      std::string why;
+      if (fuse_group(g, opt, plan, why)) {
+        g.rewrite = true;
+        ++plan.groups_rewritten;
+      } else {
+        ++plan.groups_left;
+        if (!why.empty()) plan.notes.push_back(fmt::format("{}: {}: left unfused", g.label(), why));
+      }
+    }
+    if (dense_left > 0)
+      plan.notes.push_back(fmt::format(
+          "ffn_gate/ffn_up ({} layers): left unfused: llama.cpp has no fused dense gate/up tensor "
+          "for '{}' (it reads one only as phi3's double-height ffn_up)", dense_left, arch_));
+    bool exps_fused = false;
+    for (auto& [key, g] : groups_) exps_fused |= g.rewrite && g.spec->kind == Kind::GateUpExps;
+    if (exps_fused && std::find(kLlamaCppGateUpExpsArchs.begin(), kLlamaCppGateUpExpsArchs.end(),
+                                arch_) == kLlamaCppGateUpExpsArchs.end())
+      plan.notes.push_back(fmt::format(
+          "note: llama.cpp (3f545bec) does not read ffn_gate_up_exps for '{}': this output runs "
+          "in trident only (fuse with --qkv alone to stay loadable in llama.cpp)", arch_));
+    assemble(plan);
+    return plan;
+  }
+
+  RewritePlan unfuse() {
+    RewritePlan plan;
+    plan.operation = "unfuse";
+    for (auto& [key, g] : groups_) {
+      const KindSpec& s = *g.spec;
+      if (!g.w.fused && !g.b.fused) continue;
+      if (g.w.n_present(s.n_parts) || g.b.n_present(s.n_parts)) {
+        ++plan.groups_left;
+        plan.notes.push_back(fmt::format("{}: {} is stored both fused and separate: left as is",
+                                         g.label(), s.fused));
+        continue;
+      }
+      std::vector<std::string> wn, bn;
+      for (size_t i = 0; i < s.n_parts; ++i) {
+        wn.push_back(g.prefix() + s.parts[i] + ".weight");
+        bn.push_back(g.prefix() + s.parts[i] + ".bias");
+      }
+      if (g.w.fused && g.w.fused->n_dims < 2)
+        fail("{}: tensor '{}': expected a matrix, found {} dimension(s)", f_.path(), g.w.fused->name,
+             g.w.fused->n_dims);
+      if (g.w.fused) g.out_w = split(f_, *g.w.fused, wn, widths(g, *g.w.fused, 1), 1);
+      if (g.b.fused) g.out_b = split(f_, *g.b.fused, bn, widths(g, *g.b.fused, 0), 0);
+      g.rewrite = true;
+      ++plan.groups_rewritten;
+    }
+    assemble(plan);
+    return plan;
+  }
+
+ private:
+  const GgufFile& f_;
+  std::string arch_;
+  std::map<std::pair<int64_t, size_t>, Group> groups_;
+  std::map<const GgufTensorInfo*, Member> member_;
+  std::optional<HParams> hp_;
+
+  Group& group(int64_t layer, size_t kind) {
+    Group& g = groups_[{layer, kind}];
+    g.layer = layer;
+    g.spec = &kKinds[kind];
+    return g;
+  }
+
+  // Fills g.out_w / g.out_b, or says in `why` why the group stays as it is (empty `why`:
+  // the reason is already in plan.notes).
+  bool fuse_group(Group& g, const FuseOptions& opt, RewritePlan& plan, std::string& why) {
+    const KindSpec& s = *g.spec;
+    const size_t n = s.n_parts;
+    std::vector<const GgufTensorInfo*> w(g.w.parts.begin(), g.w.parts.begin() + long(n));
+    if (g.w.fused || g.b.fused) {
+      why = fmt::format("{} present alongside separate parts", s.fused);
+      return false;
+    }
+    for (size_t i = 0; i < n; ++i)
+      if (!w[i]) {
+        why = fmt::format("{} missing", s.parts[i]);
+        return false;
+      }
+    // Same row length and the same outer dimensions (expert count), or rows do not line up.
+    const int64_t axis_dims = s.kind == Kind::GateUpExps ? 3 : 2;
+    for (size_t i = 0; i < n; ++i)
+      if (w[i]->n_dims != uint32_t(axis_dims) || w[i]->ne[0] != w[0]->ne[0] || w[i]->ne[2] != w[0]->ne[2]) {
+        why = fmt::format("shapes of {} do not line up", list_parts(s, w, false));
+        return false;
+      }
+    const size_t n_bias = g.b.n_present(n);
+    if (n_bias != 0 && n_bias != n) {
+      why = fmt::format("only {} of {} biases present", n_bias, n);
+      return false;
+    }
+    for (size_t i = 0; i < n_bias; ++i) {
+      const GgufTensorInfo& b = *g.b.parts[i];
+      if (b.ne[0] != w[i]->ne[1] || b.ne[1] != w[i]->ne[2] || b.ne[2] != 1 || b.ne[3] != 1) {
+        why = fmt::format("{}.bias does not match its weight", s.parts[i]);
+        return false;
+      }
+    }
+    GgmlType out_type = w[0]->type;
+    std::vector<GgmlType> to(n, out_type);
+    bool same = true;
+    for (size_t i = 1; i < n; ++i) same &= w[i]->type == w[0]->type;
+    if (!same) {
+      if (!opt.requant) {
+        plan.notes.push_back(fmt::format("{}: {} differ: left unfused (use --requant TYPE)",
+                                         g.label(), list_parts(s, w, true)));
+        return false;
+      }
+      out_type = *opt.requant;
+      const auto& lay = layout_of(out_type);
+      std::vector<std::string> changed;
+      for (size_t i = 0; i < n; ++i) {
+        to[i] = out_type;
+        if (w[i]->type == out_type) continue;
+        if (!type_is_computable(w[i]->type) || w[0]->ne[0] % lay.block_size != 0) {
+          why = fmt::format("cannot requantize {} {} to {}", s.parts[i], type_name(w[i]->type),
+                            type_name(out_type));
+          return false;
+        }
+        changed.push_back(s.parts[i]);
+      }
+      std::string list;
+      for (const auto& c : changed) list += (list.empty() ? "" : ", ") + c;
+      plan.notes.push_back(fmt::format("{}: {} differ: requantized {} to {}, fused", g.label(),
+                                       list_parts(s, w, true), list, type_name(out_type)));
+    }
+    g.out_w.push_back(concat(g.prefix() + s.fused + ".weight", w, to, out_type, 1));
+    if (n_bias) {
+      std::vector<const GgufTensorInfo*> b(g.b.parts.begin(), g.b.parts.begin() + long(n));
+      GgmlType bt = b[0]->type;
+      bool same_b = true;
+      for (size_t i = 1; i < n; ++i) same_b &= b[i]->type == bt;
+      if (!same_b) {
+        // Float biases widen to F32 exactly, so the values survive even when the bytes change.
+        for (size_t i = 0; i < n; ++i)
+          if (!type_is_computable(b[i]->type)) {
+            why = fmt::format("{}.bias has type {}", s.parts[i], type_name(b[i]->type));
+            g.out_w.clear();
+            return false;
+          }
+        bt = GgmlType::F32;
+        plan.notes.push_back(fmt::format("{}: {} biases differ in type: converted to f32", g.label(), s.label));
+      }
+      g.out_b.push_back(concat(g.prefix() + s.fused + ".bias", b, std::vector<GgmlType>(n, bt), bt, 0));
+    }
+    // phi3 keeps gate and up as one double-height ffn_up (no bias form exists there).
+    if (s.kind == Kind::GateUpDense) {
+      if (n_bias) {
+        why = "phi3's fused ffn_up has no bias form";
+        g.out_w.clear();
+        g.out_b.clear();
+        return false;
+      }
+      g.out_w[0].name = g.prefix() + "ffn_up.weight";
+    }
+    return true;
+  }
+
+  static std::string list_parts(const KindSpec& s, const std::vector<const GgufTensorInfo*>& w, bool types) {
+    std::string r;
+    for (size_t i = 0; i < w.size(); ++i) {
+      r += (i ? ", " : "") + std::string(s.parts[i]);
+      if (types) r += " " + type_name(w[i]->type);
+    }
+    return r;
+  }
+
+  // Part widths of a fused tensor along `axis` (rows of the weight, elements of the bias).
+  std::vector<int64_t> widths(const Group& g, const GgufTensorInfo& t, int axis) {
+    const int64_t total = t.ne[axis];
+    const char* unit = axis == 1 ? "rows" : "elements";
+    if (g.spec->kind != Kind::Qkv) {
+      if (total % 2 != 0)
+        fail("{}: tensor '{}': expected an even number of {} (gate, then up), found {}", f_.path(),
+             t.name, unit, total);
+      return {total / 2, total / 2};
+    }
+    const HParams& h = hparams();
+    if (h.n_q() + 2 * h.n_kv() != total)
+      fail("{}: tensor '{}': expected {} {} (n_q {} + 2 x n_kv {} from the hyper-parameters), "
+           "found {}", f_.path(), t.name, h.n_q() + 2 * h.n_kv(), unit, h.n_q(), h.n_kv(), total);
+    return {h.n_q(), h.n_kv(), h.n_kv()};
+  }
+
+  const HParams& hparams() {
+    if (!hp_) {
+      const std::string arch = f_.require_string("general.architecture");
+      if (const ArchSpec* a = find_arch(arch)) {
+        hp_ = read_hparams(f_, *a);
+      } else {
+        // Unknown to trident's model table: only the attention sizes matter here.
+        ArchSpec generic{.name = arch};
+        if (f_.find(arch + ".expert_count")) generic.ffn = FfnKind::Moe;
+        hp_ = read_hparams(f_, generic);
+      }
+    }
+    return *hp_;
+  }
+
+  // Output order: input order, with each group's replacement at the place of its first
+  // member (weights and biases separately).
+  void assemble(RewritePlan& plan) {
+    std::map<std::pair<const Group*, bool>, bool> placed;
+    for (const GgufTensorInfo& t : f_.tensors()) {
+      auto it = member_.find(&t);
+      if (it == member_.end() || !it->second.group->rewrite) {
+        plan.tensors.push_back(copy_of(t));
+        continue;
+      }
+      const Group& g = *it->second.group;
+      const bool bias = it->second.bias;
+      const auto& repl = bias ? g.out_b : g.out_w;
+      if (repl.empty()) {  // this half of the group is unchanged
+        plan.tensors.push_back(copy_of(t));
+        continue;
+      }
+      if (placed[{&g, bias}]) continue;
+      placed[{&g, bias}] = true;
+      for (const RewriteTensor& r : repl) plan.tensors.push_back(r);
+    }
+  }
+};
+
+// Streams one planned tensor: pieces straight from the map, converted pieces one row at a time.
+void emit_tensor(const GgufFile& f, const RewriteTensor& t,
+                 const std::function<void(const void*, size_t)>& emit) {
+  std::vector<float> f32;
+  std::vector<uint8_t> q;
+  for (uint64_t o = 0; o < t.outer; ++o)
+    for (const RewritePiece& p : t.pieces) {
+      const uint8_t* base = f.tensor_data(*p.src) + o * p.src_slice_bytes + p.begin;
+      if (p.to == p.src->type) {
+        emit(base, size_t(p.len));
+        continue;
+      }
+      const size_t src_row = row_bytes(p.src->type, p.row_elems), dst_row = row_bytes(p.to, p.row_elems);
+      f32.resize(size_t(p.row_elems));
+      q.resize(dst_row);
+      for (uint64_t r = 0; r < p.len / src_row; ++r) {
+        type_traits(p.src->type)->dequantize_row(base + r * src_row, f32.data(), p.row_elems);
+        type_traits(p.to)->quantize_row(f32.data(), q.data(), p.row_elems);
+        emit(q.data(), dst_row);
+      }
+    }
+}
+
+}  // namespace
+
+RewritePlan plan_fuse(const GgufFile& in, const FuseOptions& opt) { return Planner(in).fuse(opt); }
+
+RewritePlan plan_unfuse(const GgufFile& in) { return Planner(in).unfuse(); }
+
+void write_rewrite(const GgufFile& in, const RewritePlan& plan, const std::string& out_path,
+                   const GgufWriteOptions& opt) {
+  std::error_code ec;  // a missing output is simply not equivalent
+  if (std::filesystem::equivalent(in.path(), out_path, ec))
+    fail("{}: output is the input file (write the {}d model to another path)", out_path, plan.operation);
+  if (plan.groups_rewritten == 0) {
+    if (plan.operation == "unfuse")
+      fail("{}: nothing to unfuse (no attn_qkv, ffn_gate_up_exps or ffn_gate_up tensors)", in.path());
+    if (plan.groups_left > 0)
+      fail("{}: nothing to fuse ({} group(s) left unfused, see above)", in.path(), plan.groups_left);
+    fail("{}: nothing to fuse (no layer stores Q/K/V or gate/up experts as separate tensors)", in.path());
+  }
+  GgufWriter w;
+  w.copy_metadata(in);
+  const GgufFile* fp = &in;
+  for (const RewriteTensor& t : plan.tensors) {
+    const RewriteTensor* tp = &t;
+    w.add_tensor({t.name, t.type, t.ne, [fp, tp](const auto& emit) { emit_tensor(*fp, *tp, emit); }});
+  }
+  GgufWriteOptions o = opt;
+  o.alignment = in.alignment();
+  w.write(out_path, o);
+}
+
+}  // namespace trident
