@@ -386,3 +386,27 @@ TEST(Fuse, MutantsRewriteOrFailCleanly) {
 
 }  // namespace
 }  // namespace trident
+
+namespace trident {
+namespace {
+
+// Without --gate-up, fuse keeps the output loadable by llama.cpp, whose qwen3moe loader (at the
+// golden commit) reads only separate expert gate/up tensors; with it, experts are fused.
+TEST(FuseCli, ExpertGateUpFusedOnlyWhenAskedForArchsLlamaCppCannotRead) {
+  const std::string in = test::golden_model("tiny-qwen3moe-f32.gguf");
+  const std::string a = test::temp_path("moe-default.gguf"), b = test::temp_path("moe-gate-up.gguf");
+  auto r = test::run_trident("fuse " + in + " -o " + a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("does not read ffn_gate_up_exps for 'qwen3moe' (pass --gate-up"), std::string::npos) << r.err;
+  auto fa = GgufFile::open(a);
+  EXPECT_NE(fa->find_tensor("blk.0.attn_qkv.weight"), nullptr);
+  EXPECT_NE(fa->find_tensor("blk.0.ffn_gate_exps.weight"), nullptr);
+  EXPECT_EQ(fa->find_tensor("blk.0.ffn_gate_up_exps.weight"), nullptr);
+  r = test::run_trident("fuse " + in + " --qkv --gate-up -o " + b);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto fb = GgufFile::open(b);
+  EXPECT_NE(fb->find_tensor("blk.0.ffn_gate_up_exps.weight"), nullptr);
+}
+
+}  // namespace
+}  // namespace trident

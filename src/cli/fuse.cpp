@@ -26,6 +26,7 @@ void run_rewrite(const RewriteFlags& f, bool fuse) {
     // Neither flag means both.
     opt.qkv = f.qkv || !f.gate_up;
     opt.gate_up = f.gate_up || !f.qkv;
+    opt.llama_cpp_loadable = !f.gate_up;  // explicit --gate-up may write a trident-only file
     if (!f.requant.empty()) {
       opt.requant = ggml_type_from_name(f.requant);
       if (!opt.requant) fail("--requant: unknown type '{}'", f.requant);

@@ -183,7 +183,7 @@ class Planner {
       if (!tr || !tr->quantize_row)
         fail("--requant: trident cannot quantize to {}", type_name(*opt.requant));
     }
-    int dense_left = 0;
+    int dense_left = 0, exps_kept = 0;
     for (auto& [key, g] : groups_) {
       const Kind kind = g.spec->kind;
       if (kind == Kind::Qkv ? !opt.qkv : !opt.gate_up) continue;
@@ -194,6 +194,11 @@ class Planner {
         continue;
       }
       if (present < 2) continue;  // nothing separate to fuse (e.g. phi3's ffn_up alone)
+      if (kind == Kind::GateUpExps && opt.llama_cpp_loadable && !llama_cpp_reads_gate_up_exps()) {
+        ++exps_kept;
+        ++plan.groups_left;
+        continue;
+      }
       std::string why;
       if (fuse_group(g, opt, plan, why)) {
         g.rewrite = true;
@@ -207,15 +212,24 @@ class Planner {
       plan.notes.push_back(fmt::format(
           "ffn_gate/ffn_up ({} layers): left unfused: llama.cpp has no fused dense gate/up tensor "
           "for '{}' (it reads one only as phi3's double-height ffn_up)", dense_left, arch_));
+    if (exps_kept > 0)
+      plan.notes.push_back(fmt::format(
+          "ffn_gate_exps/ffn_up_exps ({} layers): left unfused: llama.cpp (3f545bec) does not read "
+          "ffn_gate_up_exps for '{}' (pass --gate-up to fuse them anyway; trident loads both)",
+          exps_kept, arch_));
     bool exps_fused = false;
     for (auto& [key, g] : groups_) exps_fused |= g.rewrite && g.spec->kind == Kind::GateUpExps;
-    if (exps_fused && std::find(kLlamaCppGateUpExpsArchs.begin(), kLlamaCppGateUpExpsArchs.end(),
-                                arch_) == kLlamaCppGateUpExpsArchs.end())
+    if (exps_fused && !llama_cpp_reads_gate_up_exps())
       plan.notes.push_back(fmt::format(
           "note: llama.cpp (3f545bec) does not read ffn_gate_up_exps for '{}': this output runs "
           "in trident only (fuse with --qkv alone to stay loadable in llama.cpp)", arch_));
     assemble(plan);
     return plan;
+  }
+
+  bool llama_cpp_reads_gate_up_exps() const {
+    return std::find(kLlamaCppGateUpExpsArchs.begin(), kLlamaCppGateUpExpsArchs.end(), arch_) !=
+           kLlamaCppGateUpExpsArchs.end();
   }
 
   RewritePlan unfuse() {
