@@ -10,67 +10,18 @@
 
 #include "format/checked.h"
 #include "format/error.h"
+#include "format/fd_sink.h"
 
 namespace trident {
 namespace {
 
-// Buffered writer over a file descriptor that knows its file position; every failure
-// (including ENOSPC) is an Error naming the output.
-class Sink {
- public:
-  Sink(int fd, std::string path) : fd_(fd), path_(std::move(path)) { buf_.reserve(kCap); }
-  void put(const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    pos_ += n;
-    if (n >= kCap) {
-      flush();
-      write_all(b, n);
-      return;
-    }
-    if (buf_.size() + n > kCap) flush();
-    buf_.insert(buf_.end(), b, b + n);
-  }
-  template <typename T>
-  void pod(T v) { put(&v, sizeof v); }
-  void str(const std::string& s) {
-    pod<uint64_t>(s.size());
-    put(s.data(), s.size());
-  }
-  void pad_to(uint64_t align) {
-    static const uint8_t zeros[64] = {};
-    uint64_t n = (align - pos_ % align) % align;
-    while (n) {
-      const size_t k = size_t(std::min<uint64_t>(n, sizeof zeros));
-      put(zeros, k);
-      n -= k;
-    }
-  }
-  void flush() {
-    write_all(buf_.data(), buf_.size());
-    buf_.clear();
-  }
-  uint64_t pos() const { return pos_; }
+// GGUF strings: a uint64 byte count, then the bytes.
+void put_string(FdSink& s, const std::string& str) {
+  s.pod<uint64_t>(str.size());
+  s.put(str.data(), str.size());
+}
 
- private:
-  static constexpr size_t kCap = 1 << 20;
-  void write_all(const uint8_t* p, size_t n) {
-    while (n) {
-      ssize_t w = ::write(fd_, p, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        fail("{}: write failed: {}", path_, std::strerror(errno));
-      }
-      p += w;
-      n -= size_t(w);
-    }
-  }
-  int fd_;
-  std::string path_;
-  std::vector<uint8_t> buf_;
-  uint64_t pos_ = 0;
-};
-
-void write_scalar(Sink& s, GgufValueType t, const GgufValue& v) {
+void write_scalar(FdSink& s, GgufValueType t, const GgufValue& v) {
   auto u = [&] { return std::get<uint64_t>(v.v); };
   auto i = [&] { return std::get<int64_t>(v.v); };
   auto f = [&] { return std::get<double>(v.v); };
@@ -86,7 +37,7 @@ void write_scalar(Sink& s, GgufValueType t, const GgufValue& v) {
     case GgufValueType::FLOAT32: s.pod<float>(float(f())); break;
     case GgufValueType::FLOAT64: s.pod<double>(f()); break;
     case GgufValueType::BOOL: s.pod<uint8_t>(std::get<bool>(v.v) ? 1 : 0); break;
-    case GgufValueType::STRING: s.str(std::get<std::string>(v.v)); break;
+    case GgufValueType::STRING: put_string(s, std::get<std::string>(v.v)); break;
     case GgufValueType::ARRAY: {
       const GgufArray& a = std::get<GgufArray>(v.v);
       s.pod<uint32_t>(uint32_t(a.elem_type));
@@ -176,7 +127,7 @@ void GgufWriter::write(const std::string& path, const GgufWriteOptions& opt) con
   if (fd < 0) fail("{}: cannot create a temporary file in '{}': {}", path, dir.string(), std::strerror(errno));
   const std::string tmp = tmpl;
   try {
-    Sink s(fd, path);
+    FdSink s(fd, path);
     std::vector<uint64_t> offsets;
     uint64_t off = 0, total_bytes = 0;
     for (const auto& t : tensors_) {
@@ -191,13 +142,13 @@ void GgufWriter::write(const std::string& path, const GgufWriteOptions& opt) con
     s.pod<uint64_t>(tensors_.size());
     s.pod<uint64_t>(kvs_.size());
     for (const GgufKv& kv : kvs_) {
-      s.str(kv.key);
+      put_string(s, kv.key);
       s.pod<uint32_t>(uint32_t(kv.value.type));
       write_scalar(s, kv.value.type, kv.value);
     }
     for (size_t i = 0; i < tensors_.size(); ++i) {
       const auto& t = tensors_[i];
-      s.str(t.name);
+      put_string(s, t.name);
       s.pod<uint32_t>(uint32_t(t.ne.size()));
       for (int64_t d : t.ne) s.pod<int64_t>(d);
       s.pod<uint32_t>(uint32_t(t.type));

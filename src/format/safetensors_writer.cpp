@@ -11,53 +11,9 @@
 
 #include "format/checked.h"
 #include "format/error.h"
+#include "format/fd_sink.h"
 
 namespace trident {
-namespace {
-
-// Buffered writes to one descriptor; every failure (ENOSPC, EFBIG, EIO) is an Error naming
-// the destination the user asked for, not the temporary name.
-class FdSink {
- public:
-  FdSink(int fd, const std::string& path) : fd_(fd), path_(path) { buf_.reserve(kCap); }
-  void put(const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    written_ += n;
-    if (n >= kCap) {
-      flush();
-      write_all(b, n);
-      return;
-    }
-    if (buf_.size() + n > kCap) flush();
-    buf_.insert(buf_.end(), b, b + n);
-  }
-  void flush() {
-    write_all(buf_.data(), buf_.size());
-    buf_.clear();
-  }
-  uint64_t written() const { return written_; }
-
- private:
-  static constexpr size_t kCap = 1 << 20;
-  void write_all(const uint8_t* p, size_t n) {
-    while (n) {
-      const ssize_t w = ::write(fd_, p, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        fail("{}: write failed: {}", path_, std::strerror(errno));
-      }
-      p += w;
-      n -= size_t(w);
-    }
-  }
-  int fd_;
-  const std::string& path_;
-  std::vector<uint8_t> buf_;
-  uint64_t written_ = 0;
-};
-
-}  // namespace
-
 void write_safetensors(const std::string& path, const std::vector<StWriteTensor>& tensors,
                        const StWriteOptions& opt) {
   namespace fs = std::filesystem;
@@ -102,10 +58,10 @@ void write_safetensors(const std::string& path, const std::vector<StWriteTensor>
     uint64_t done = 0;
     auto emit = [&](const void* p, size_t n) { s.put(p, n); };
     for (size_t i = 0; i < tensors.size(); ++i) {
-      const uint64_t before = s.written();
+      const uint64_t before = s.pos();
       tensors[i].write_data(emit);
-      if (s.written() - before != sizes[i])
-        fail("{}: tensor '{}' produced {} bytes, expected {}", path, tensors[i].name, s.written() - before, sizes[i]);
+      if (s.pos() - before != sizes[i])
+        fail("{}: tensor '{}' produced {} bytes, expected {}", path, tensors[i].name, s.pos() - before, sizes[i]);
       done += sizes[i];
       if (opt.progress) opt.progress(i + 1, tensors.size(), done, off);
     }
