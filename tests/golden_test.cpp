@@ -17,6 +17,7 @@ struct Case {
   const char* json;
   double max_abs;  // README tolerance for this weight type / arch
   bool quantized;
+  int64_t n_ctx = 512;  // the reference's context (phi3 longrope picks its factors by it)
 };
 
 const Case kCases[] = {
@@ -32,13 +33,15 @@ const Case kCases[] = {
     {"tiny-qwen3moe-f32.json", 1e-3, false},
     // made here: tests/data/README.md
     {"tests/data/tiny-starcoder2-f32.json", 5e-3, false}, {"tests/data/tiny-olmo2-f32.json", 1e-3, false},
+    {"tests/data/tiny-phi3-longrope-f32.json", 1e-3, false},  // 512 > 256: long factors
+    {"tests/data/tiny-phi3-longrope-ctx256-f32.json", 1e-3, false, 256},  // short factors
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.json; }
 
-SessionOptions golden_options(FusionMode fuse, int threads) {
+SessionOptions golden_options(FusionMode fuse, int threads, int64_t n_ctx) {
   SessionOptions o;
-  o.n_ctx = 512;
+  o.n_ctx = n_ctx;
   o.n_ubatch = 512;
   o.n_threads = threads;
   o.k_type = o.v_type = KvType::F32;
@@ -47,8 +50,8 @@ SessionOptions golden_options(FusionMode fuse, int threads) {
 }
 
 std::vector<float> prompt_logits(const Model& m, const std::vector<int32_t>& ids, FusionMode fuse, int threads,
-                                 int64_t ubatch = 512) {
-  SessionOptions o = golden_options(fuse, threads);
+                                 int64_t n_ctx, int64_t ubatch = 512) {
+  SessionOptions o = golden_options(fuse, threads, n_ctx);
   o.n_ubatch = ubatch;
   Session s(m, o);
   std::vector<float> logits;
@@ -63,7 +66,7 @@ TEST_P(GoldenTest, PromptLogitsMatchReference) {
   const test::Golden g = test::load_golden(c.json);
   auto m = Model::load(test::golden_model(g.model));
   const int64_t nv = m->hp().n_vocab;
-  const std::vector<float> got = prompt_logits(*m, g.prompt_ids, FusionMode::Auto, 1);
+  const std::vector<float> got = prompt_logits(*m, g.prompt_ids, FusionMode::Auto, 1, c.n_ctx);
   double max_diff = 0, sq = 0;
   int argmax_mismatch = 0;
   for (size_t r = 0; r < g.prompt_logits.size(); ++r) {
@@ -91,7 +94,7 @@ TEST_P(GoldenTest, GreedyIdsMatchReference) {
   const test::Golden g = test::load_golden(c.json);
   auto m = Model::load(test::golden_model(g.model));
   const int64_t nv = m->hp().n_vocab;
-  Session s(*m, golden_options(FusionMode::Auto, 2));
+  Session s(*m, golden_options(FusionMode::Auto, 2, c.n_ctx));
   std::vector<float> logits;
   s.eval(g.prompt_ids, false, logits);
   // Teacher forcing: feed the reference ids, so one near-tie cannot derail the rest. Our argmax
@@ -120,10 +123,10 @@ TEST_P(GoldenTest, FusionThreadsAndUbatchAreBitIdentical) {
   const Case& c = GetParam();
   const test::Golden g = test::load_golden(c.json);
   auto m = Model::load(test::golden_model(g.model));
-  const std::vector<float> base = prompt_logits(*m, g.prompt_ids, FusionMode::Off, 1);
-  EXPECT_EQ(prompt_logits(*m, g.prompt_ids, FusionMode::On, 1), base) << c.json << ": fused vs unfused";
-  EXPECT_EQ(prompt_logits(*m, g.prompt_ids, FusionMode::On, 2), base) << c.json << ": 2 threads";
-  EXPECT_EQ(prompt_logits(*m, g.prompt_ids, FusionMode::Off, 2, 3), base) << c.json << ": ubatch 3";
+  const std::vector<float> base = prompt_logits(*m, g.prompt_ids, FusionMode::Off, 1, c.n_ctx);
+  EXPECT_EQ(prompt_logits(*m, g.prompt_ids, FusionMode::On, 1, c.n_ctx), base) << c.json << ": fused vs unfused";
+  EXPECT_EQ(prompt_logits(*m, g.prompt_ids, FusionMode::On, 2, c.n_ctx), base) << c.json << ": 2 threads";
+  EXPECT_EQ(prompt_logits(*m, g.prompt_ids, FusionMode::Off, 2, c.n_ctx, 3), base) << c.json << ": ubatch 3";
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {

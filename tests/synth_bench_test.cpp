@@ -89,7 +89,7 @@ TEST(Synth, TinyModelsLoadAndEvaluateToFiniteLogits) {
       EXPECT_EQ(m->hp().n_embd, 2048);
       EXPECT_EQ(m->hp().n_head_kv, 8);
       EXPECT_EQ(m->hp().n_layer, 1);
-      EXPECT_NE(m->rope_factors(), nullptr);
+      EXPECT_NE(m->rope_factors(512), nullptr);
     }
     expect_sane_logits(p);
     std::filesystem::remove(p);

@@ -53,6 +53,11 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     if (!(factor > 0)) fail("{}: key '{}': expected a positive factor, found {}", f.path(), key("rope.scaling.factor"), factor);
     h.rope_freq_scale = float(1.0 / factor);
   }
+  h.n_ctx_orig = f.get_int(key("rope.scaling.original_context_length")).value_or(h.n_ctx_train);
+  if (h.n_ctx_orig < 0) fail("{}: key '{}': negative context length {}", f.path(), key("rope.scaling.original_context_length"), h.n_ctx_orig);
+  h.rope_attn_factor = float(f.get_float(key("rope.scaling.attn_factor")).value_or(1.0));
+  if (!(std::isfinite(h.rope_attn_factor) && h.rope_attn_factor > 0))
+    fail("{}: key '{}': expected a positive factor, found {}", f.path(), key("rope.scaling.attn_factor"), h.rope_attn_factor);
 
   if (arch.ffn == FfnKind::Moe) {
     h.n_expert = positive(f, key("expert_count"), f.get_int(key("expert_count")));

@@ -24,6 +24,8 @@ struct HParams {
   float rope_base = 10000.0f;
   float rope_base_swa = 10000.0f;
   float rope_freq_scale = 1.0f;   // 1 / rope.scaling.factor for linear scaling
+  float rope_attn_factor = 1.0f;  // rope.scaling.attn_factor: scales RoPE's cos and sin (phi3 longrope)
+  int64_t n_ctx_orig = 0;         // rope.scaling.original_context_length, else n_ctx_train
   float attn_scale = 0.0f;        // 0: 1 / sqrt(head_dim)
   int64_t n_expert = 0;
   int64_t n_expert_used = 0;

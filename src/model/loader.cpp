@@ -30,6 +30,8 @@ class WeightLoader {
       m_.output_ = whole_projection(*m_.token_embd_, h.n_embd, m_.hp_.n_vocab);
     }
     m_.rope_factors_ = vec("rope_freqs.weight", h.n_rot / 2, false);
+    m_.rope_factors_long_ = vec("rope_factors_long.weight", h.n_rot / 2, false);
+    m_.rope_factors_short_ = vec("rope_factors_short.weight", h.n_rot / 2, false);
     m_.layers_.resize(size_t(h.n_layer));
     for (int64_t l = 0; l < h.n_layer; ++l) load_layer(l);
   }
@@ -298,6 +300,13 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   m->hp_ = read_hparams(*m->file_, *m->arch_);
   WeightLoader(*m).load();
   return m;
+}
+
+// As llama.cpp's llama_model::get_rope_factors: rope_freqs wins; otherwise long factors when
+// the context exceeds the original one. llama.cpp pads the context to a multiple of 256 first.
+const float* Model::rope_factors(int64_t n_ctx) const {
+  if (rope_factors_) return rope_factors_;
+  return (n_ctx + 255) / 256 * 256 > hp_.n_ctx_orig ? rope_factors_long_ : rope_factors_short_;
 }
 
 uint64_t Model::weight_bytes() const {

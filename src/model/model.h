@@ -54,7 +54,8 @@ class Model {
   const float* output_norm() const { return output_norm_; }
   const float* output_norm_b() const { return output_norm_b_; }
   const Projection& output() const { return output_; }
-  const float* rope_factors() const { return rope_factors_; }  // [n_rot / 2] or nullptr
+  // RoPE frequency divisors [n_rot / 2] for a session of n_ctx positions, or nullptr.
+  const float* rope_factors(int64_t n_ctx) const;
   // Total bytes of weights read per generated token (for the bandwidth roofline).
   uint64_t weight_bytes() const;
   uint64_t n_params() const;
@@ -70,7 +71,9 @@ class Model {
   const float* output_norm_ = nullptr;
   const float* output_norm_b_ = nullptr;
   Projection output_;
-  const float* rope_factors_ = nullptr;
+  const float* rope_factors_ = nullptr;        // rope_freqs: every context
+  const float* rope_factors_long_ = nullptr;   // phi3 longrope: contexts beyond n_ctx_orig
+  const float* rope_factors_short_ = nullptr;  // phi3 longrope: the others
   std::vector<std::vector<float>> owned_;  // converted norm weights / concatenated biases
 };
 

@@ -166,7 +166,8 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n, int64
       rms_norm(k, L.k_norm, k, h.n_kv(), h.norm_eps);
     }
     float* cs = b.rope.data() + t * h.n_rot;
-    rope_angles(pos0 + t, h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(), 1.0f, cs);
+    rope_angles(pos0 + t, h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(opt_.n_ctx),
+                h.rope_attn_factor, cs);
     rope_apply(q, int(h.n_head), hd, h.n_rot, a.rope, cs);
     rope_apply(k, int(h.n_head_kv), hd, h.n_rot, a.rope, cs);
     kv_->store(l, pos0 + t, k, v);

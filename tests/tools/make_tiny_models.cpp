@@ -1,7 +1,8 @@
 // Writes the tiny random-weight models used as references for architectures that the shared
-// goldens do not cover (starcoder2, olmo2). Deterministic: the same build writes the same
+// goldens do not cover (starcoder2, olmo2, phi3 longrope). Deterministic: the same build writes the same
 // bytes. The tokenizer is copied from stories260K so llama.cpp can load the files.
 // Usage: make_tiny_models STORIES260K.gguf OUTDIR
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -38,6 +39,15 @@ struct Maker {
     tensor(name, {in, out}, 0.0f, gain / std::sqrt(float(in)));
   }
   void norm(const std::string& name, int64_t n, float scale = 1.0f) { tensor(name, {n}, scale, 0.1f * scale); }
+  // n values uniform in [lo, hi], ascending (as real per-frequency RoPE factors are).
+  void ramp(const std::string& name, int64_t n, float lo, float hi) {
+    std::uniform_real_distribution<double> ud(lo, hi);
+    auto& v = keep.emplace_back(size_t(n));
+    for (float& x : v) x = float(ud(rng));
+    std::sort(v.begin(), v.end());
+    const float* data = v.data();
+    w.add_tensor({name, GgmlType::F32, {n}, [data, n](const auto& emit) { emit(data, size_t(n) * 4); }});
+  }
 };
 
 void common_keys(Maker& m, const GgufFile& tok, const std::string& arch, const std::string& name) {
@@ -111,6 +121,36 @@ void make_olmo2(const GgufFile& tok, const std::string& out) {
   m.w.write(out, {.overwrite = true});
 }
 
+// phi3 with longrope scaling laid out as llama.cpp's converter writes Phi-3.5-mini: fused QKV,
+// gate+up in one ffn_up, shared rope_factors_long/short, an original context of 256 within a
+// 4096 context (scale 16), attn_factor sqrt(1 + ln 16 / ln 256), an ignored sliding window.
+void make_phi3_longrope(const GgufFile& tok, const std::string& out) {
+  Maker m(203);
+  common_keys(m, tok, "phi3", "golden-tiny-phi-three-longrope");  // "phi3" in the name breaks llama.cpp
+  const uint32_t n_ctx = 4096, n_ctx_orig = 256;
+  m.w.set_u32("phi3.context_length", n_ctx);
+  m.w.set_u32("phi3.rope.scaling.original_context_length", n_ctx_orig);
+  m.w.set_f32("phi3.rope.scaling.attn_factor",
+              float(std::sqrt(1.0 + std::log(double(n_ctx) / n_ctx_orig) / std::log(double(n_ctx_orig)))));
+  m.w.set_u32("phi3.attention.sliding_window", 262144);
+  m.w.set_f32("phi3.attention.layer_norm_rms_epsilon", 1e-5f);
+  m.tensor("token_embd.weight", {kEmbd, 512}, 0.0f, 0.1f);
+  m.ramp("rope_factors_long.weight", kHeadDim / 2, 1.0f, 20.0f);
+  m.ramp("rope_factors_short.weight", kHeadDim / 2, 1.0f, 1.5f);
+  for (int l = 0; l < kLayers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    m.norm(b + "attn_norm.weight", kEmbd);
+    m.matrix(b + "attn_qkv.weight", kEmbd, (kHead + 2 * kHeadKv) * kHeadDim, 2.5f);
+    m.matrix(b + "attn_output.weight", kHead * kHeadDim, kEmbd);
+    m.norm(b + "ffn_norm.weight", kEmbd);
+    m.matrix(b + "ffn_up.weight", kEmbd, 2 * kFf);
+    m.matrix(b + "ffn_down.weight", kFf, kEmbd);
+  }
+  m.norm("output_norm.weight", kEmbd, 2.5f);
+  m.tensor("output.weight", {kEmbd, 512}, 0.0f, 0.1f);
+  m.w.write(out, {.overwrite = true});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,6 +163,7 @@ int main(int argc, char** argv) {
     const std::string dir = argv[2];
     make_starcoder2(*tok, dir + "/tiny-starcoder2-f32.gguf");
     make_olmo2(*tok, dir + "/tiny-olmo2-f32.gguf");
+    make_phi3_longrope(*tok, dir + "/tiny-phi3-longrope-f32.gguf");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_tiny_models: %s\n", e.what());
     return 1;
