@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +31,7 @@ struct BenchFlags {
   int64_t membw_mib = 1024;
   std::string plot, isa;
   bool no_warmup = false;
+  std::string repack = "on";
 };
 
 std::string trim(const std::string& s) {
@@ -116,8 +118,10 @@ void run(const BenchFlags& f) {
   const bool tty = isatty(STDERR_FILENO);
   for (size_t mi = 0; mi < f.models.size(); ++mi) {
     const std::string path = trim(f.models[mi]);
-    auto model = Model::load(path);  // once per run; every case below shares it
+    const auto t0 = std::chrono::steady_clock::now();
+    auto model = Model::load(path, LoadOptions{.repack = parse_on_off("--repack", f.repack)});  // once per run
     rep.models.push_back(describe_model(*model, path));
+    rep.models.back().load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::vector<BenchCase> cases = expand_grid(grid, mi);
     for (size_t ci = 0; ci < cases.size(); ++ci) {
       const BenchCase& c = cases[ci];
@@ -165,6 +169,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--plot", f->plot, "write an SVG chart of t/s against ubatch to this file");
   cmd->add_option("--isa", f->isa, "force a kernel set: scalar, avx2 or avx512");
   cmd->add_flag("--no-warmup", f->no_warmup, "skip the untimed warm-up run");
+  cmd->add_option("--repack", f->repack, "copy Q4_0/Q8_0 weights into the packed layout at load: on or off")
+      ->capture_default_str();
   cmd->callback([f] { run(*f); });
 }
 

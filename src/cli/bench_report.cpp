@@ -46,6 +46,8 @@ nlohmann::ordered_json row_json(const BenchReport& r, const BenchResult& x) {
   j["model_n_params"] = m.n_params;
   j["backends"] = "CPU";
   j["kernels"] = r.kernels;
+  j["load_s"] = m.load_seconds;
+  j["repacked_bytes"] = m.packed_bytes;
   j["n_ubatch"] = x.c.n_ubatch;
   j["n_threads"] = x.c.n_threads;
   j["type_k"] = bench_kv_type_name(x.c.k_type);
@@ -208,6 +210,9 @@ std::string format_markdown(const BenchReport& r) {
     for (size_t i = 0; i < row.size(); ++i) out += " " + cell(i, row[i]) + " |";
     out += "\n";
   }
+  for (const BenchModelInfo& m : r.models)
+    out += fmt::format("\nload: {} in {:.2f} s ({} MiB repacked in {:.2f} s)", m.filename, m.load_seconds,
+                       m.packed_bytes >> 20, m.pack_seconds);
   out += fmt::format("\nkernels: {}", r.kernels);
   if (r.membw)
     out += fmt::format(" | memory read bandwidth: {:.2f} GB/s ({} MiB, {} threads, best of {})", r.membw->gb_per_s,

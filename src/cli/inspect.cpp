@@ -87,7 +87,7 @@ void add_inspect_command(CLI::App& app) {
                f->tensors().size(), params, human_bytes(bytes), bytes, f->file_size());
     f.reset();
     try {
-      auto m = Model::load(*path);
+      auto m = Model::load(*path, LoadOptions{.repack = false});  // inspect runs nothing
       print_fusion(*m);
     } catch (const Error& e) {
       fmt::print("\nfusion plan: not available: {}\n", e.what());

@@ -20,6 +20,14 @@ void add_model_flags(CLI::App* cmd, ModelFlags& f) {
   cmd->add_option("--fuse-gate-up", f.fuse_gate_up, "fuse gate/up projections: on, off or auto")->capture_default_str();
   cmd->add_option("--isa", f.isa, "force a kernel set: scalar, avx2 or avx512");
   cmd->add_flag("--verbose", f.verbose, "print load and fusion decisions to stderr");
+  cmd->add_option("--repack", f.repack, "copy Q4_0/Q8_0 weights into the packed layout at load: on or off")
+      ->capture_default_str();
+}
+
+bool parse_on_off(const std::string& flag, const std::string& v) {
+  if (v == "on") return true;
+  if (v == "off") return false;
+  fail("{}: expected on or off, found '{}'", flag, v);
 }
 
 FusionMode parse_fusion_mode(const std::string& flag, const std::string& v) {
@@ -74,12 +82,16 @@ std::vector<int32_t> parse_token_list(const std::string& s) {
 std::unique_ptr<Model> load_model(const ModelFlags& f) {
   if (!f.isa.empty() && !select_kernel_table(f.isa.c_str()))
     fail("--isa: '{}' is not supported on this CPU", f.isa);
-  auto m = Model::load(f.model);
+  LoadOptions lo;
+  lo.verbose = f.verbose;
+  lo.repack = parse_on_off("--repack", f.repack);
+  auto m = Model::load(f.model, lo);
   if (f.verbose) {
     const HParams& h = m->hp();
     fmt::print(stderr, "model: {} ({}), {} layers, n_embd {}, {} heads / {} KV heads, vocab {}\n",
                f.model, h.arch, h.n_layer, h.n_embd, h.n_head, h.n_head_kv, h.n_vocab);
     fmt::print(stderr, "kernels: {}\n", kernel_table().isa);
+    fmt::print(stderr, "repacked: {} MiB in {:.2f} s\n", m->packed().bytes() >> 20, m->packed().seconds());
   }
   return m;
 }

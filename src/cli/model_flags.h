@@ -19,12 +19,14 @@ struct ModelFlags {
   std::string fuse_qkv = "auto", fuse_gate_up = "auto";
   std::string isa;  // force a kernel table (testing)
   bool verbose = false;
+  std::string repack = "on";
 };
 
 void add_model_flags(CLI::App* cmd, ModelFlags& f);
 // Validates and converts; throws Error with the flag's name on bad values.
 SessionOptions session_options(const ModelFlags& f);
 FusionMode parse_fusion_mode(const std::string& flag, const std::string& value);
+bool parse_on_off(const std::string& flag, const std::string& value);
 KvType parse_kv_type(const std::string& flag, const std::string& value);  // f16 | f32
 // Parses "1,2,3" (whitespace allowed); throws Error naming the bad item.
 std::vector<int32_t> parse_token_list(const std::string& s);

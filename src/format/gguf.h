@@ -88,6 +88,8 @@ class GgufFile {
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(std::string_view name) const;
   // Start of a tensor's bytes inside the map (range validated at open).
+  // Drops the process's resident pages of a tensor whose bytes were copied (MappedFile::release).
+  void release_tensor(const GgufTensorInfo& t) const { map_.release(tensor_data(t), t.n_bytes); }
   const uint8_t* tensor_data(const GgufTensorInfo& t) const {
     return map_.data() + data_offset_ + t.offset;
   }

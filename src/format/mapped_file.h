@@ -18,6 +18,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops this process's pages of [p, p + n) (whole pages inside it only); the bytes stay
+  // readable and come back from the file if touched again. For data copied elsewhere.
+  void release(const uint8_t* p, size_t n) const;
 
  private:
   std::string path_;

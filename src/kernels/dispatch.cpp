@@ -13,6 +13,7 @@ KernelTable build_scalar() {
   t.isa = "scalar";
   register_legacy_scalar(t);
   register_kquant_scalar(t);
+  register_packed_scalar(t);
   return t;
 }
 
@@ -43,13 +44,6 @@ const Tables& tables() {
 
 std::atomic<const KernelTable*> g_selected{nullptr};
 
-// A gemm is only valid beside the vec_dot it reproduces: where this table replaced the
-// base table's vec_dot, the inherited gemm goes (its own gemm registration may add one).
-void drop_stale_gemm(KernelTable& t, const KernelTable& base) {
-  for (uint32_t i = 0; i < kGgmlTypeCount; ++i)
-    if (t.vec_dot[i] != base.vec_dot[i] && t.gemm[i] == base.gemm[i]) t.gemm[i] = nullptr;
-}
-
 }  // namespace
 
 KernelTable make_avx2_kernel_table(const KernelTable& base) {
@@ -57,8 +51,7 @@ KernelTable make_avx2_kernel_table(const KernelTable& base) {
   t.isa = "avx2";
   register_legacy_avx2(t);
   register_kquant_avx2(t);
-  drop_stale_gemm(t, base);
-  register_legacy_gemm_avx2(t);
+  register_packed_avx2(t);
   return t;
 }
 
@@ -67,8 +60,7 @@ KernelTable make_avx512_kernel_table(const KernelTable& base) {
   t.isa = "avx512";
   register_legacy_avx512(t);
   register_kquant_avx512(t);
-  drop_stale_gemm(t, base);
-  register_legacy_gemm_avx512(t);
+  register_packed_avx512(t);
   return t;
 }
 

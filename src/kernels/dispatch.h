@@ -14,17 +14,26 @@ namespace trident {
 // weight type's vec_dot_type). n is a multiple of both block sizes.
 using VecDotFn = void (*)(int64_t n, float* s, const void* w, const void* x);
 
-// Tile kernel: y[c * ldy + r] = dot(w row r, x row c) for r < nr, c < nc. w rows are w_stride
-// bytes apart, x rows (activations in the vec_dot_type) x_stride bytes apart. Every element
-// must be bit-identical to what vec_dot returns for the same row pair: that is what keeps
-// fused == unfused and batch size / thread count out of the results. Any nr, nc >= 1.
-using GemmFn = void (*)(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* x,
-                        size_t x_stride, int64_t nc, float* y, int64_t ldy);
+// Per token and Q8_0 activation block: the scale as f32 and the sum of the 32 quants (what
+// the packed kernels need to undo their weight offset).
+struct PackedActInfo {
+  float d;
+  int32_t sum;
+};
+// out[c * nb + b] for nc Q8_0 rows of nb blocks, x_stride bytes apart (packed_scalar.cpp).
+void packed_act_info(const uint8_t* x, size_t x_stride, int64_t nc, int64_t nb, PackedActInfo* out);
+
+// Packed-group kernel (tensor/repack.h): y[c * ldy + j] = dot(row j of the group, x row c)
+// for j < nrows, c < nc, over nb blocks. x: nc Q8_0 rows, x_stride bytes apart; info: nc
+// rows of nb entries. Every element is bit-identical to the scalar vec_dot of the type.
+using PackedGemmFn = void (*)(int64_t nb, const uint8_t* group, const uint8_t* x, size_t x_stride,
+                              const PackedActInfo* info, int64_t nc, int64_t nrows, float* y,
+                              int64_t ldy);
 
 struct KernelTable {
   const char* isa = "scalar";                  // "scalar", "avx2", "avx512"
   VecDotFn vec_dot[kGgmlTypeCount] = {};       // indexed by weight type
-  GemmFn gemm[kGgmlTypeCount] = {};            // optional; matmul falls back to vec_dot
+  PackedGemmFn packed_gemm[kGgmlTypeCount] = {};  // Q4_0, Q8_0: used instead of vec_dot
   // Converts F32 activations to an activation format, indexed by that format
   // (F32 is a copy; F16, BF16, Q8_0, Q8_1, Q8_K).
   QuantizeRowFn quantize_act[kGgmlTypeCount] = {};

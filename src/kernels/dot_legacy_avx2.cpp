@@ -128,13 +128,6 @@ __m256i block_dot_unsigned(__m256i q, __m256i y) {
   return _mm256_madd_epi16(p, ones16());
 }
 
-struct Q4_0K {
-  using Block = BlockQ4_0;
-  using Act = BlockQ8_0;
-  static __m256i dot(const Block& w, const Act& x) {
-    return block_dot_unsigned<8>(nibbles(w.qs), load256(x.qs));
-  }
-};
 struct Q4_1K {
   using Block = BlockQ4_1;
   using Act = BlockQ8_1;
@@ -330,11 +323,9 @@ void register_legacy_avx2(KernelTable& t) {
   t.vec_dot[uint32_t(T::F32)] = dot_f32;
   t.vec_dot[uint32_t(T::F16)] = dot_f16;
   t.vec_dot[uint32_t(T::BF16)] = dot_bf16;
-  t.vec_dot[uint32_t(T::Q4_0)] = dot_quant<Q4_0K>;
   t.vec_dot[uint32_t(T::Q4_1)] = dot_quant<Q4_1K>;
   t.vec_dot[uint32_t(T::Q5_0)] = dot_quant<Q5_0K>;
   t.vec_dot[uint32_t(T::Q5_1)] = dot_quant<Q5_1K>;
-  t.vec_dot[uint32_t(T::Q8_0)] = dot_quant<Q8K<BlockQ8_0>>;
   t.vec_dot[uint32_t(T::Q8_1)] = dot_quant<Q8K<BlockQ8_1>>;
   t.quantize_act[uint32_t(T::F16)] = act_f16;
   t.quantize_act[uint32_t(T::BF16)] = act_bf16;

@@ -126,13 +126,6 @@ uint32_t load_u32(const uint8_t* p) {
 
 // Per weight type: the block, its activation block, kOffset, and the unsigned quants of one
 // block (256 bits) or two consecutive blocks (512 bits).
-struct Q4_0K {
-  using Block = BlockQ4_0;
-  using Act = BlockQ8_0;
-  static constexpr int kOffset = 8;
-  static __m256i quants1(const Block* b) { return nibbles1(b->qs); }
-  static __m512i quants2(const Block* b) { return nibbles2(b[0].qs, b[1].qs); }
-};
 struct Q4_1K {
   using Block = BlockQ4_1;
   using Act = BlockQ8_1;
@@ -366,11 +359,9 @@ void register_legacy_avx512(KernelTable& t) {
   t.vec_dot[uint32_t(T::F32)] = dot_f32;
   t.vec_dot[uint32_t(T::F16)] = dot_f16;
   t.vec_dot[uint32_t(T::BF16)] = dot_bf16;
-  t.vec_dot[uint32_t(T::Q4_0)] = dot_quant<Q4_0K>;
   t.vec_dot[uint32_t(T::Q4_1)] = dot_quant<Q4_1K>;
   t.vec_dot[uint32_t(T::Q5_0)] = dot_quant<Q5_0K>;
   t.vec_dot[uint32_t(T::Q5_1)] = dot_quant<Q5_1K>;
-  t.vec_dot[uint32_t(T::Q8_0)] = dot_quant<Q8K<BlockQ8_0, BlockQ8_0>>;
   t.vec_dot[uint32_t(T::Q8_1)] = dot_quant<Q8K<BlockQ8_1, BlockQ8_1>>;
   t.quantize_act[uint32_t(T::F16)] = act_f16;
   t.quantize_act[uint32_t(T::BF16)] = act_bf16;

@@ -11,8 +11,9 @@ void register_legacy_avx2(KernelTable& t);    // dot_legacy_avx2.cpp
 void register_kquant_avx2(KernelTable& t);    // dot_kquant_avx2.cpp
 void register_legacy_avx512(KernelTable& t);  // dot_legacy_avx512.cpp
 void register_kquant_avx512(KernelTable& t);  // dot_kquant_avx512.cpp
-// Tile kernels: each sets gemm[type] together with the vec_dot it matches bit for bit.
-void register_legacy_gemm_avx2(KernelTable& t);    // q4_0, q8_0 (gemm_legacy_avx2.cpp)
-void register_legacy_gemm_avx512(KernelTable& t);  // q4_0, q8_0 (gemm_legacy_avx512.cpp)
+// Packed-group kernels for q4_0 and q8_0 (packed_{scalar,avx2,avx512}.cpp).
+void register_packed_scalar(KernelTable& t);
+void register_packed_avx2(KernelTable& t);
+void register_packed_avx512(KernelTable& t);
 
 }  // namespace trident

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "format/error.h"
+#include "tensor/repack.h"
 #include "tensor/types.h"
 
 namespace trident {
@@ -15,6 +16,11 @@ uint8_t* ActivationScratch::get(GgmlType act_type, size_t bytes) {
   return b.data();
 }
 
+PackedActInfo* ActivationScratch::info(size_t n) {
+  if (info_.size() < n) info_.resize(n);
+  return info_.data();
+}
+
 int64_t total_rows(std::span<const RowSegment> segs) {
   int64_t n = 0;
   for (const auto& s : segs) n += s.rows;
@@ -23,33 +29,50 @@ int64_t total_rows(std::span<const RowSegment> segs) {
 
 namespace {
 
-// Work is cut into tiles of kRowTile rows; each tile runs over all tokens so a tile's weight
-// rows stay in cache while every token uses them.
-constexpr int64_t kRowTile = 16;
-
+// Work is cut into tiles of at most kPackRows rows of one segment; each tile runs over all
+// tokens so its weight rows stay in cache while every token uses them. Tiles start at the
+// segment's first row, so a packed segment's tiles are its groups.
 struct SegmentPlan {
   const RowSegment* seg;
   VecDotFn dot;
-  GemmFn gemm;
-  const uint8_t* act;  // quantized activations for this segment's type, [n_tokens] rows
+  PackedGemmFn packed;  // non-null for the packable types
+  const uint8_t* act;   // quantized activations for this segment's type, [n_tokens] rows
   size_t act_row_bytes;
-  int64_t first_row;   // global output column of the segment's first row
+  int64_t first_row;    // global output column of the segment's first row
 };
+struct Tile {
+  size_t plan;
+  int64_t row0;  // within the segment
+  int64_t rows;
+};
+
+// Reused between calls (per calling thread), so the decode path does not allocate.
+thread_local std::vector<SegmentPlan> t_plans;
+thread_local std::vector<Tile> t_tiles;
+thread_local std::vector<uint8_t> t_pack;  // per worker: a group packed on the fly
 
 }  // namespace
 
 void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratch, int n_threads) {
+  std::vector<SegmentPlan>& plans = t_plans;
+  std::vector<Tile>& tiles = t_tiles;
+  plans.clear();
+  tiles.clear();
   // Quantize the activations once per distinct activation format.
-  std::vector<SegmentPlan> plans;
-  plans.reserve(a.segments.size());
   const uint8_t* act_for[kGgmlTypeCount] = {};
   size_t act_bytes_for[kGgmlTypeCount] = {};
-  int64_t first = 0;
+  bool any_packed = false;
   for (const RowSegment& s : a.segments) {
     const TypeTraits* tr = type_traits(s.type);
     VecDotFn dot = tr ? k.vec_dot[uint32_t(s.type)] : nullptr;
     if (!dot) fail("no matrix kernel for weight type {}", layout_of(s.type).name);
-    const GgmlType at = tr->vec_dot_type;
+    any_packed |= k.packed_gemm[uint32_t(s.type)] != nullptr;
+  }
+  const int64_t nb = a.n_in / 32;
+  PackedActInfo* info = any_packed ? scratch.info(size_t(a.n_tokens * nb)) : nullptr;
+  int64_t first = 0;
+  for (const RowSegment& s : a.segments) {
+    const GgmlType at = type_traits(s.type)->vec_dot_type;
     if (!act_for[uint32_t(at)]) {
       QuantizeRowFn q = k.quantize_act[uint32_t(at)];
       if (!q) fail("no activation converter for {}", layout_of(at).name);
@@ -57,50 +80,53 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
       uint8_t* buf = scratch.get(at, rb * size_t(a.n_tokens));
       const float* x = a.x;
       const int64_t ldx = a.ldx;
+      // Packable types take Q8_0 activations; their kernels also need each block's sum.
+      PackedActInfo* inf = at == GgmlType::Q8_0 ? info : nullptr;
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (n_threads > 1 && a.n_tokens > 1)
-      for (int64_t t = 0; t < a.n_tokens; ++t) q(x + t * ldx, buf + size_t(t) * rb, a.n_in);
+      for (int64_t t = 0; t < a.n_tokens; ++t) {
+        q(x + t * ldx, buf + size_t(t) * rb, a.n_in);
+        if (inf) packed_act_info(buf + size_t(t) * rb, rb, 1, nb, inf + t * nb);
+      }
       act_for[uint32_t(at)] = buf;
       act_bytes_for[uint32_t(at)] = rb;
     }
-    plans.push_back({&s, dot, k.gemm[uint32_t(s.type)], act_for[uint32_t(at)], act_bytes_for[uint32_t(at)], first});
+    const size_t pi = plans.size();
+    plans.push_back({&s, k.vec_dot[uint32_t(s.type)], k.packed_gemm[uint32_t(s.type)],
+                     act_for[uint32_t(at)], act_bytes_for[uint32_t(at)], first});
+    for (int64_t r = 0; r < s.rows; r += kPackRows) tiles.push_back({pi, r, std::min(kPackRows, s.rows - r)});
     first += s.rows;
   }
-  const int64_t n_rows = first;
-  const int64_t n_tiles = (n_rows + kRowTile - 1) / kRowTile;
 
-  auto run_tile = [&](int64_t tile) {
-    const int64_t r0 = tile * kRowTile, r1 = std::min(n_rows, r0 + kRowTile);
-    // Find the segment holding r0; a tile may straddle segments.
-    size_t si = 0;
-    while (plans[si].first_row + plans[si].seg->rows <= r0) ++si;
-    for (int64_t r = r0; r < r1;) {
-      const SegmentPlan& p = plans[si];
-      const int64_t seg_end = std::min(r1, p.first_row + p.seg->rows);
-      const uint8_t* w0 = p.seg->data + size_t(r - p.first_row) * p.seg->row_stride;
-      if (p.gemm) {
-        p.gemm(a.n_in, w0, p.seg->row_stride, seg_end - r, p.act, p.act_row_bytes, a.n_tokens, a.y + r, a.ldy);
-        r = seg_end;
-        ++si;
-        continue;
+  auto run_tile = [&](const Tile& tile) {
+    const SegmentPlan& p = plans[tile.plan];
+    const RowSegment& seg = *p.seg;
+    float* y = a.y + p.first_row + tile.row0;
+    if (p.packed) {
+      const size_t group_bytes = packed_group_bytes(seg.type, a.n_in);
+      const uint8_t* g;
+      if (seg.packed) {
+        g = seg.packed + size_t(tile.row0 / kPackRows) * group_bytes;
+      } else {
+        if (t_pack.size() < group_bytes) t_pack.resize(group_bytes);
+        pack_group(seg.type, seg.data + size_t(tile.row0) * seg.row_stride, seg.row_stride, tile.rows, a.n_in, t_pack.data());
+        g = t_pack.data();
       }
-      for (int64_t t = 0; t < a.n_tokens; ++t) {
-        const uint8_t* xa = p.act + size_t(t) * p.act_row_bytes;
-        float* yrow = a.y + t * a.ldy;
-        for (int64_t rr = r; rr < seg_end; ++rr) {
-          const uint8_t* w = p.seg->data + size_t(rr - p.first_row) * p.seg->row_stride;
-          p.dot(a.n_in, yrow + rr, w, xa);
-        }
-      }
-      r = seg_end;
-      ++si;
+      p.packed(nb, g, p.act, p.act_row_bytes, info, a.n_tokens, tile.rows, y, a.ldy);
+      return;
+    }
+    for (int64_t t = 0; t < a.n_tokens; ++t) {
+      const uint8_t* xa = p.act + size_t(t) * p.act_row_bytes;
+      for (int64_t r = 0; r < tile.rows; ++r)
+        p.dot(a.n_in, y + t * a.ldy + r, seg.data + size_t(tile.row0 + r) * seg.row_stride, xa);
     }
   };
 
+  const int64_t n_tiles = int64_t(tiles.size());
   if (n_threads <= 1 || n_tiles == 1) {
-    for (int64_t t = 0; t < n_tiles; ++t) run_tile(t);
+    for (const Tile& t : tiles) run_tile(t);
   } else {
 #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int64_t t = 0; t < n_tiles; ++t) run_tile(t);
+    for (int64_t t = 0; t < n_tiles; ++t) run_tile(tiles[size_t(t)]);
   }
 }
 

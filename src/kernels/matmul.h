@@ -2,9 +2,11 @@
 //
 // A projection's weight is a list of row segments. Each segment is a run of rows of one
 // type (a whole GGUF tensor, a row range of one, or one expert's slice). Output column r of
-// the concatenated segments is always computed by the same vec_dot call on the same bytes
-// and the same quantized activation row, whichever list it belongs to: that is what makes
-// fused and unfused projections, and any thread count, give identical bits.
+// the concatenated segments is always computed the same way from the same bytes and the same
+// quantized activation row, whichever list it belongs to: by vec_dot, or for the packable
+// types by the packed kernel, which equals the reference vec_dot bit for bit whether the
+// rows come packed at load or are packed on the fly. That is what makes fused and unfused
+// projections, any thread count and any batch size give identical bits.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -20,6 +22,9 @@ struct RowSegment {
   const uint8_t* data = nullptr;  // first row
   int64_t rows = 0;
   size_t row_stride = 0;          // bytes from one row to the next
+  // Optional copy of the same rows in the packed layout (tensor/repack.h), its first group
+  // starting at this segment's first row; groups are packed_group_bytes(type, n_in) apart.
+  const uint8_t* packed = nullptr;
 };
 
 // Reusable buffers for quantized activations, one per activation format. Grows on first use
@@ -27,9 +32,11 @@ struct RowSegment {
 class ActivationScratch {
  public:
   uint8_t* get(GgmlType act_type, size_t bytes);
+  PackedActInfo* info(size_t n);  // per token and block, for the packed kernels
 
  private:
   std::vector<uint8_t> buf_[kGgmlTypeCount];
+  std::vector<PackedActInfo> info_;
 };
 
 struct MatmulArgs {

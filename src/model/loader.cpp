@@ -9,6 +9,7 @@
 #include "format/checked.h"
 #include "format/error.h"
 #include "model/model.h"
+#include "tensor/repack.h"
 #include "tensor/types.h"
 
 namespace trident {
@@ -112,6 +113,8 @@ class WeightLoader {
     s.row_stride = row_bytes(t.type, t.ne[0]);
     s.data = f_.tensor_data(t) + size_t(row0) * s.row_stride;
     s.rows = rows;
+    if (m_.repack_ && packable(t.type) && row0 % kPackRows == 0)
+      s.packed = m_.packed_.get(f_, t) + size_t(row0 / kPackRows) * packed_group_bytes(t.type, t.ne[0]);
     return s;
   }
 
@@ -298,6 +301,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     fail("{}: key 'general.architecture': unsupported architecture '{}' (supported: {})", path,
          arch, supported_arch_names());
   m->hp_ = read_hparams(*m->file_, *m->arch_);
+  m->repack_ = opt.repack;
   WeightLoader(*m).load();
   return m;
 }

@@ -8,6 +8,7 @@
 #include "format/gguf.h"
 #include "model/arch.h"
 #include "model/hparams.h"
+#include "model/packed_weights.h"
 #include "model/projection.h"
 
 namespace trident {
@@ -38,6 +39,9 @@ struct LayerWeights {
 
 struct LoadOptions {
   bool verbose = false;
+  // Copy Q4_0 / Q8_0 matrices into the packed layout their kernels read fastest (the
+  // mmapped pages are released). Off: the kernels pack each tile on the fly; same bits.
+  bool repack = true;
 };
 
 class Model {
@@ -59,6 +63,7 @@ class Model {
   // Total bytes of weights read per generated token (for the bandwidth roofline).
   uint64_t weight_bytes() const;
   uint64_t n_params() const;
+  const PackedWeights& packed() const { return packed_; }
 
  private:
   friend class WeightLoader;
@@ -74,6 +79,8 @@ class Model {
   const float* rope_factors_ = nullptr;        // rope_freqs: every context
   const float* rope_factors_long_ = nullptr;   // phi3 longrope: contexts beyond n_ctx_orig
   const float* rope_factors_short_ = nullptr;  // phi3 longrope: the others
+  bool repack_ = true;
+  PackedWeights packed_;
   std::vector<std::vector<float>> owned_;  // converted norm weights / concatenated biases
 };
 

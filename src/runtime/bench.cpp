@@ -70,6 +70,8 @@ BenchModelInfo describe_model(const Model& m, const std::string& filename) {
   for (const auto& t : m.file().tensors()) info.size += t.n_bytes;
   info.n_params = m.n_params();
   info.weight_bytes = m.weight_bytes();
+  info.packed_bytes = m.packed().bytes();
+  info.pack_seconds = m.packed().seconds();
   info.type = fmt::format("{} {} {}", m.hp().arch, params_label(info.n_params), file_type_label(m));
   return info;
 }

@@ -21,6 +21,9 @@ struct BenchModelInfo {
   uint64_t size = 0;         // bytes of all tensors
   uint64_t n_params = 0;
   uint64_t weight_bytes = 0; // bytes read per generated token (Model::weight_bytes)
+  double load_seconds = 0;   // Model::load, repacking included (set by the caller)
+  uint64_t packed_bytes = 0; // weights copied into the packed layout at load
+  double pack_seconds = 0;
 };
 BenchModelInfo describe_model(const Model& m, const std::string& filename);
 

@@ -1,8 +1,10 @@
 // matmul of one 2048 x 2048 weight against 1, 64 and 512 tokens, per kernel table and
-// weight type, with the table's gemm tiles ("gemm") and with them removed ("vec_dot", the
-// per-(row, token) path), on 1 and 2 threads. Reports GFLOP/s (2 * n * rows * tokens per
-// call; activation quantization included, as in the model).
-//   trident_microbench --benchmark_filter=Gemm
+// weight type, on 1 and 2 threads. For Q4_0 / Q8_0 it runs with the weight packed once as
+// at load ("packed") and packed tile by tile on the fly ("on_the_fly", what --repack off
+// does); the other types have one row-by-row path ("rows"). Reports GFLOP/s
+// (2 * n * rows * tokens per call; activation quantization included, as in the model) and
+// the weight bytes streamed per second.
+//   trident_microbench --benchmark_filter=Matmul
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 
 #include "kernels/dispatch.h"
 #include "kernels/matmul.h"
+#include "tensor/repack.h"
 #include "tensor/types.h"
 
 namespace trident {
@@ -26,14 +29,12 @@ const KernelTable* table_by_isa(const char* isa) {
   return nullptr;
 }
 
-void bm_matmul(benchmark::State& state, const char* isa, GgmlType t, bool use_gemm) {
-  const KernelTable* found = table_by_isa(isa);
-  if (!found) {
+void bm_matmul(benchmark::State& state, const char* isa, GgmlType t, bool pack) {
+  const KernelTable* k = table_by_isa(isa);
+  if (!k) {
     state.SkipWithError("instruction set not supported by this CPU");
     return;
   }
-  KernelTable k = *found;
-  if (!use_gemm) std::fill(std::begin(k.gemm), std::end(k.gemm), nullptr);
   const int64_t tokens = state.range(0);
   const int threads = int(state.range(1));
   std::mt19937 rng(1);
@@ -45,13 +46,20 @@ void bm_matmul(benchmark::State& state, const char* isa, GgmlType t, bool use_ge
     for (auto& v : f) v = nd(rng);
     type_traits(t)->quantize_row(f.data(), w.data() + size_t(r) * rb, kN);
   }
+  std::vector<uint8_t> packed;
+  if (pack) {
+    const size_t gb = packed_group_bytes(t, kN);
+    packed.resize(gb * size_t(kRows / kPackRows));
+    for (int64_t g = 0; g < kRows / kPackRows; ++g)
+      pack_group(t, w.data() + size_t(g * kPackRows) * rb, rb, kPackRows, kN, packed.data() + size_t(g) * gb);
+  }
   std::vector<float> x(size_t(kN * tokens)), y(size_t(kRows * tokens));
   for (auto& v : x) v = nd(rng);
-  const RowSegment seg{t, w.data(), kRows, rb};
+  const RowSegment seg{t, w.data(), kRows, rb, pack ? packed.data() : nullptr};
   ActivationScratch scratch;
   const MatmulArgs args{std::span<const RowSegment>(&seg, 1), kN, x.data(), kN, tokens, y.data(), kRows};
   for (auto _ : state) {
-    matmul(args, k, scratch, threads);
+    matmul(args, *k, scratch, threads);
     benchmark::ClobberMemory();
   }
   state.counters["GFLOP/s"] = benchmark::Counter(
@@ -64,12 +72,13 @@ void bm_matmul(benchmark::State& state, const char* isa, GgmlType t, bool use_ge
 // Registered by name; tables are looked up when a benchmark runs.
 int register_all() {
   const GgmlType types[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K};
-  for (const char* isa : {"avx2", "avx512"})
+  for (const char* isa : {"scalar", "avx2", "avx512"})
     for (GgmlType t : types)
-      for (bool g : {true, false}) {
-        const std::string nm = std::string("Gemm/") + isa + "/" + layout_of(t).name.data() + "/" +
-                               (g ? "gemm" : "vec_dot");
-        benchmark::RegisterBenchmark(nm.c_str(), bm_matmul, isa, t, g)
+      for (bool pack : {true, false}) {
+        if (pack && !packable(t)) continue;
+        const char* path = packable(t) ? (pack ? "packed" : "on_the_fly") : "rows";
+        const std::string nm = std::string("Matmul/") + isa + "/" + layout_of(t).name.data() + "/" + path;
+        benchmark::RegisterBenchmark(nm.c_str(), bm_matmul, isa, t, pack)
             ->ArgNames({"tokens", "threads"})
             ->ArgsProduct({{1, 64, 512}, {1, 2}})
             ->Unit(benchmark::kMillisecond)

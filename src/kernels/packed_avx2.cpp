@@ -1,0 +1,104 @@
+// AVX2 packed-group kernels (tensor/repack.h) for Q4_0 and Q8_0 weights.
+//
+// As packed_avx512.cpp, in two halves of 8 rows (bytes 0..31 and 32..63 of each 64-byte
+// chunk) since a ymm holds 8 lanes. Without VNNI a step is vpmaddubsw (u8 x s8 -> pairs of
+// int16) then vpmaddwd against ones (-> int32). Q4_0 nibbles (0..15) are the unsigned
+// operand, their offset of 8 undone by starting at -8 * sum(x); Q8_0 uses the sign trick
+// (|w| and x * sign(w)), whose pair sums, at most 2 * 128 * 127, cannot saturate. The
+// integer dot is exact; the float part is the reference's, so the bits equal
+// packed_scalar.cpp's.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/dot_register.h"
+#include "tensor/repack.h"
+
+namespace trident {
+namespace {
+
+__m256i load256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+int32_t load32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Half h of one block: w[t] holds elements 4t..4t+3 of 8 rows.
+struct Q4_0W {
+  static constexpr int kQuantBytes = 16;
+  static void load(const uint8_t* q, __m256i w[8]) {
+    const __m256i lo = _mm256_set1_epi8(0x0F);
+    for (int s = 0; s < 4; ++s) {
+      const __m256i v = load256(q + 64 * s);
+      w[s] = _mm256_and_si256(v, lo);
+      w[s + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo);
+    }
+  }
+  static __m256i start(int32_t sum) { return _mm256_set1_epi32(-8 * sum); }
+  static __m256i step(__m256i w, __m256i y) { return _mm256_maddubs_epi16(w, y); }
+};
+struct Q8_0W {
+  static constexpr int kQuantBytes = 32;
+  static void load(const uint8_t* q, __m256i w[8]) {
+    for (int s = 0; s < 8; ++s) w[s] = load256(q + 64 * s);
+  }
+  static __m256i start(int32_t) { return _mm256_setzero_si256(); }
+  static __m256i step(__m256i w, __m256i y) {
+    return _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(y, w));
+  }
+};
+
+// 8 rows (half h of the group) x C tokens.
+template <class W, int C>
+void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
+          const PackedActInfo* info, __m256i rows, float* y, int64_t ldy) {
+  const uint8_t* scales = group + size_t(nb) * kPackRows * W::kQuantBytes;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i w[8];
+    W::load(group + size_t(b) * kPackRows * W::kQuantBytes + 32 * h, w);
+    const __m256 dw = _mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + size_t(b) * 32 + 16 * h)));
+    for (int c = 0; c < C; ++c) {
+      const uint8_t* yq = x + size_t(c) * xs + size_t(b) * 34 + 2;  // BlockQ8_0 quants
+      const PackedActInfo in = info[c * nb + b];
+      __m256i a0 = W::start(in.sum), a1 = _mm256_setzero_si256();
+      for (int t = 0; t < 4; ++t) {
+        const __m256i p0 = W::step(w[t], _mm256_set1_epi32(load32(yq + 4 * t)));
+        const __m256i p1 = W::step(w[t + 4], _mm256_set1_epi32(load32(yq + 16 + 4 * t)));
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(p0, ones));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(p1, ones));
+      }
+      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(in.d));
+      acc[c] = _mm256_add_ps(acc[c], _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(a0, a1))));
+    }
+  }
+  for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * h, rows, acc[c]);
+}
+
+template <class W>
+void packed_gemm(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs,
+                 const PackedActInfo* info, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
+  constexpr int kTokens = 4;  // 4 accumulators + 8 weights + temporaries in 16 ymm
+  for (int h = 0; h < 2 && 8 * h < nrows; ++h) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i rows = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nrows - 8 * h)), lane);
+    int64_t c = 0;
+    for (; c + kTokens <= nc; c += kTokens)
+      tile<W, kTokens>(nb, group, h, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+    for (; c < nc; ++c) tile<W, 1>(nb, group, h, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+  }
+}
+
+}  // namespace
+
+__attribute__((target("arch=x86-64"))) void register_packed_avx2(KernelTable& t) {
+  t.packed_gemm[uint32_t(GgmlType::Q4_0)] = packed_gemm<Q4_0W>;
+  t.packed_gemm[uint32_t(GgmlType::Q8_0)] = packed_gemm<Q8_0W>;
+}
+
+}  // namespace trident

@@ -1,0 +1,106 @@
+// AVX-512 VNNI packed-group kernels (tensor/repack.h) for Q4_0 and Q8_0 weights.
+//
+// One zmm holds the same 4 quant bytes of the group's 16 rows, so vpdpbusd against the 4
+// matching activation bytes, broadcast, adds 4 products into each row's lane: 8 of them make
+// a block's integer dot for 16 rows at once. vpdpbusd wants unsigned weights, so they are
+// offset (Q4_0 nibbles are 0..15 = w + 8; Q8_0 bytes get their sign bit flipped, w + 128)
+// and the accumulator starts at -offset * sum(activation quants), which makes the integer
+// dot exact. The float part is the reference's, lane by lane: d = d_w * d_x, then
+// sum += d * float(isum), blocks in order — so the results equal packed_scalar.cpp's bits.
+
+// GCC 12 warns about the intentionally undefined registers inside its own AVX-512 intrinsics
+// once they are inlined (GCC bug 105593); the warning says nothing about this file.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/dot_register.h"
+#include "tensor/repack.h"
+
+namespace trident {
+namespace {
+
+__m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
+
+int32_t load32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// The 8 unsigned weight registers of one block (step t covers elements 4t..4t+3).
+struct Q4_0W {
+  static constexpr int kQuantBytes = 16, kOffset = 8;
+  static void load(const uint8_t* q, __m512i w[8]) {
+    const __m512i lo = _mm512_set1_epi8(0x0F);
+#pragma GCC unroll 4
+    for (int s = 0; s < 4; ++s) {
+      const __m512i v = load512(q + 64 * s);
+      w[s] = _mm512_and_si512(v, lo);                          // elements 4s..4s+3
+      w[s + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo);  // elements 16+4s..
+    }
+  }
+};
+struct Q8_0W {
+  static constexpr int kQuantBytes = 32, kOffset = 128;
+  static void load(const uint8_t* q, __m512i w[8]) {
+    const __m512i flip = _mm512_set1_epi8(char(0x80));
+#pragma GCC unroll 8
+    for (int s = 0; s < 8; ++s) w[s] = _mm512_xor_si512(load512(q + 64 * s), flip);
+  }
+};
+
+// 16 rows x C tokens. x: C Q8_0 rows xs bytes apart; info: C rows of nb entries.
+template <class W, int C>
+void tile(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs, const PackedActInfo* info,
+          __mmask16 rows, float* y, int64_t ldy) {
+  const uint8_t* scales = group + size_t(nb) * kPackRows * W::kQuantBytes;
+  __m512 acc[C];
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m512i w[8];
+    W::load(group + size_t(b) * kPackRows * W::kQuantBytes, w);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + size_t(b) * 32)));
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const uint8_t* yq = x + size_t(c) * xs + size_t(b) * 34 + 2;  // BlockQ8_0 quants
+      const PackedActInfo in = info[c * nb + b];
+      // Two independent chains of 4, so one token's block is not 8 dependent latencies.
+      __m512i a0 = _mm512_set1_epi32(-W::kOffset * in.sum), a1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int t = 0; t < 4; ++t) {
+        a0 = _mm512_dpbusd_epi32(a0, w[t], _mm512_set1_epi32(load32(yq + 4 * t)));
+        a1 = _mm512_dpbusd_epi32(a1, w[t + 4], _mm512_set1_epi32(load32(yq + 16 + 4 * t)));
+      }
+      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(in.d));
+      acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_add_epi32(a0, a1))));
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
+}
+
+template <class W>
+void packed_gemm(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs,
+                 const PackedActInfo* info, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
+  constexpr int kTokens = 4;  // 4 accumulators + 8 weights + temporaries fit the 32 zmm
+  const __mmask16 rows = __mmask16((1u << nrows) - 1);
+  int64_t c = 0;
+  for (; c + kTokens <= nc; c += kTokens)
+    tile<W, kTokens>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+  for (; c < nc; ++c) tile<W, 1>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+}
+
+}  // namespace
+
+// Keeps the pointer stores free of this file's ISA flags (GCC may merge them into vector
+// stores), like the dot files' register functions.
+__attribute__((target("arch=x86-64"))) void register_packed_avx512(KernelTable& t) {
+  t.packed_gemm[uint32_t(GgmlType::Q4_0)] = packed_gemm<Q4_0W>;
+  t.packed_gemm[uint32_t(GgmlType::Q8_0)] = packed_gemm<Q8_0W>;
+}
+
+}  // namespace trident

@@ -1,0 +1,44 @@
+#include "model/packed_weights.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <new>
+
+#include "tensor/repack.h"
+
+namespace trident {
+
+void PackedWeights::Free::operator()(uint8_t* p) const { std::free(p); }
+
+const uint8_t* PackedWeights::get(const GgufFile& f, const GgufTensorInfo& t) {
+  if (auto it = copies_.find(&t); it != copies_.end()) return it->second.get();
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t n_in = t.ne[0];
+  const int64_t rows = t.rows();
+  const int64_t groups = (rows + kPackRows - 1) / kPackRows;
+  const size_t group_bytes = packed_group_bytes(t.type, n_in);
+  // Sizes were validated with the file (the tensor fits in it); padding adds < 1 group.
+  constexpr size_t kHuge = size_t(2) << 20;
+  const size_t bytes = (size_t(groups) * group_bytes + kHuge - 1) / kHuge * kHuge;
+  auto* p = static_cast<uint8_t*>(std::aligned_alloc(kHuge, bytes));
+  if (!p) throw std::bad_alloc();
+  ::madvise(p, bytes, MADV_HUGEPAGE);  // fewer TLB misses when streaming weights; advisory
+  std::unique_ptr<uint8_t, Free> copy(p);
+  const uint8_t* src = f.tensor_data(t);
+  const size_t stride = t.n_bytes / size_t(rows);
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t r0 = g * kPackRows;
+    pack_group(t.type, src + size_t(r0) * stride, stride, std::min(kPackRows, rows - r0), n_in,
+               p + size_t(g) * group_bytes);
+  }
+  f.release_tensor(t);
+  bytes_ += bytes;
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return copies_.emplace(&t, std::move(copy)).first->second.get();
+}
+
+}  // namespace trident

@@ -1,0 +1,176 @@
+// Packed-group kernels (tensor/repack.h, KernelTable::packed_gemm), for every kernel table
+// this CPU supports:
+//  - pack_group / unpack_row round-trip a tensor byte for byte, padding rows are zero;
+//  - every output element is bit-identical (memcmp) to the scalar reference vec_dot of the
+//    same type on the same (row, activation row): row counts 1..16, token counts 1..13 and
+//    64, rows of 1 to 64 blocks, raw random weight bytes (every quant, including Q8_0's -128)
+//    and an all-zero activation row; elements outside the group's rows are left alone;
+//  - matmul gives the same bits with load-time packed segments, with rows packed on the fly,
+//    and with segments split off group boundaries, on 1 and 2 threads.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <span>
+#include <vector>
+
+#include "kernels/dispatch.h"
+#include "kernels/matmul.h"
+#include "tensor/fp16.h"
+#include "tensor/repack.h"
+#include "tensor/types.h"
+
+namespace trident {
+namespace {
+
+using T = GgmlType;
+constexpr T kTypes[] = {T::Q4_0, T::Q8_0};
+constexpr int kBlockCounts[] = {1, 2, 3, 7, 64};
+constexpr int kTokenCounts[] = {1, 2, 3, 4, 5, 7, 8, 13, 64};
+
+const char* name(T t) { return layout_of(t).name.data(); }
+bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+std::vector<float> random_floats(int64_t n, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& x : v) x = nd(rng);
+  return v;
+}
+
+// rows x n elements, row-major. raw: random bytes with small finite fp16 scales.
+std::vector<uint8_t> weights(T t, int64_t rows, int64_t n, bool raw, std::mt19937& rng) {
+  const size_t rb = row_bytes(t, n), bs = layout_of(t).type_size;
+  std::vector<uint8_t> w(rb * size_t(rows));
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::normal_distribution<float> nd(0.0f, 0.01f);
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* dst = w.data() + size_t(r) * rb;
+    if (!raw) {
+      type_traits(t)->quantize_row(random_floats(n, rng).data(), dst, n);
+      continue;
+    }
+    for (size_t i = 0; i < rb; ++i) dst[i] = uint8_t(byte(rng));
+    for (size_t off = 0; off < rb; off += bs) {
+      const f16_bits d = fp32_to_fp16(nd(rng));
+      std::memcpy(dst + off, &d, 2);
+    }
+  }
+  return w;
+}
+
+// nc Q8_0 activation rows; the last one all zero.
+std::vector<uint8_t> activations(int64_t nc, int64_t n, std::mt19937& rng) {
+  const size_t rb = row_bytes(T::Q8_0, n);
+  std::vector<uint8_t> x(rb * size_t(nc));
+  for (int64_t c = 0; c < nc; ++c) {
+    auto f = random_floats(n, rng);
+    if (c == nc - 1 && nc > 1) std::fill(f.begin(), f.end(), 0.0f);
+    scalar_kernel_table().quantize_act[uint32_t(T::Q8_0)](f.data(), x.data() + size_t(c) * rb, n);
+  }
+  return x;
+}
+
+TEST(Repack, PackUnpackRoundTrip) {
+  for (T t : kTypes)
+    for (int rows : {1, 5, 16}) {
+      std::mt19937 rng{uint32_t(rows)};
+      const int64_t n = 7 * 32;
+      const auto w = weights(t, rows, n, true, rng);
+      const size_t rb = row_bytes(t, n);
+      std::vector<uint8_t> g(packed_group_bytes(t, n), 0xAB), back(rb);
+      pack_group(t, w.data(), rb, rows, n, g.data());
+      for (int64_t j = 0; j < kPackRows; ++j) {
+        unpack_row(t, g.data(), j, n, back.data());
+        if (j < rows) {
+          EXPECT_EQ(std::memcmp(back.data(), w.data() + size_t(j) * rb, rb), 0) << name(t) << " row " << j;
+        } else {
+          EXPECT_EQ(std::count(back.begin(), back.end(), 0), int64_t(rb)) << name(t) << " padding row " << j;
+        }
+      }
+    }
+}
+
+TEST(PackedGemm, EveryElementMatchesReferenceVecDotBitwise) {
+  for (const KernelTable* k : supported_kernel_tables())
+    for (T t : kTypes)
+      for (int blocks : kBlockCounts)
+        for (bool raw : {false, true}) {
+          const int64_t n = 32 * blocks, nb = blocks, max_tokens = 64;
+          std::mt19937 rng(uint32_t(100 * blocks + (raw ? 1 : 0) + 7 * uint32_t(t)));
+          const auto w = weights(t, kPackRows, n, raw, rng);
+          const auto x = activations(max_tokens, n, rng);
+          const size_t rb = row_bytes(t, n), xb = row_bytes(T::Q8_0, n);
+          std::vector<PackedActInfo> info(size_t(max_tokens * nb));
+          packed_act_info(x.data(), xb, max_tokens, nb, info.data());
+          for (int rows = 1; rows <= kPackRows; ++rows) {
+            std::vector<uint8_t> g(packed_group_bytes(t, n));
+            pack_group(t, w.data(), rb, rows, n, g.data());
+            for (int nc : kTokenCounts) {
+              const int64_t ldy = kPackRows + 3;
+              const float kSentinel = -12345.0f;
+              std::vector<float> y(size_t(nc * ldy), kSentinel);
+              k->packed_gemm[uint32_t(t)](nb, g.data(), x.data(), xb, info.data(), nc, rows, y.data(), ldy);
+              for (int c = 0; c < nc; ++c)
+                for (int64_t r = 0; r < ldy; ++r) {
+                  const float got = y[size_t(c * ldy + r)];
+                  if (r >= rows) {
+                    ASSERT_TRUE(same_bits(got, kSentinel)) << k->isa << " wrote outside the rows";
+                    continue;
+                  }
+                  float want = 0;
+                  scalar_kernel_table().vec_dot[uint32_t(t)](n, &want, w.data() + size_t(r) * rb, x.data() + size_t(c) * xb);
+                  ASSERT_TRUE(same_bits(got, want)) << k->isa << " " << name(t) << " n=" << n << " rows=" << rows
+                                                    << " nc=" << nc << " r=" << r << " c=" << c << ": " << got
+                                                    << " vs " << want;
+                }
+            }
+          }
+        }
+}
+
+TEST(PackedGemm, MatmulSameBitsPackedOnTheFlyAndSplit) {
+  constexpr int64_t kN = 256, kRows = 53, kTokens = 11;
+  for (const KernelTable* k : supported_kernel_tables())
+    for (T t : kTypes) {
+      std::mt19937 rng{uint32_t(t)};
+      const auto w = weights(t, kRows, kN, false, rng);
+      const auto x = random_floats(kN * kTokens, rng);
+      const size_t rb = row_bytes(t, kN), gb = packed_group_bytes(t, kN);
+      const int64_t groups = (kRows + kPackRows - 1) / kPackRows;
+      std::vector<uint8_t> packed(size_t(groups) * gb);
+      for (int64_t g = 0; g < groups; ++g)
+        pack_group(t, w.data() + size_t(g * kPackRows) * rb, rb, std::min(kPackRows, kRows - g * kPackRows), kN,
+                   packed.data() + size_t(g) * gb);
+      // One packed segment; the same rows as two segments split on a group boundary (packed);
+      // and split off a group boundary (packed on the fly).
+      const RowSegment whole[] = {{t, w.data(), kRows, rb, packed.data()}};
+      const RowSegment aligned[] = {{t, w.data(), 32, rb, packed.data()},
+                                    {t, w.data() + 32 * rb, kRows - 32, rb, packed.data() + 2 * gb}};
+      const RowSegment unaligned[] = {{t, w.data(), 21, rb, nullptr}, {t, w.data() + 21 * rb, kRows - 21, rb, nullptr}};
+      std::vector<float> ref(kRows * kTokens);
+      ActivationScratch s;
+      matmul({whole, kN, x.data(), kN, kTokens, ref.data(), kRows}, *k, s, 1);
+      for (std::span<const RowSegment> segs : {std::span<const RowSegment>(aligned), std::span<const RowSegment>(unaligned)})
+        for (int threads : {1, 2}) {
+          std::vector<float> y(kRows * kTokens);
+          matmul({segs, kN, x.data(), kN, kTokens, y.data(), kRows}, *k, s, threads);
+          EXPECT_EQ(std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)), 0)
+              << k->isa << " " << name(t) << " segments=" << segs.size() << " threads=" << threads;
+        }
+      // And the same bits as the reference vec_dot, row by row.
+      std::vector<uint8_t> xq(row_bytes(T::Q8_0, kN));
+      for (int64_t c = 0; c < kTokens; ++c) {
+        k->quantize_act[uint32_t(T::Q8_0)](x.data() + c * kN, xq.data(), kN);
+        for (int64_t r = 0; r < kRows; ++r) {
+          float want = 0;
+          scalar_kernel_table().vec_dot[uint32_t(t)](kN, &want, w.data() + size_t(r) * rb, xq.data());
+          ASSERT_TRUE(same_bits(ref[size_t(c * kRows + r)], want)) << k->isa << " " << name(t);
+        }
+      }
+    }
+}
+
+}  // namespace
+}  // namespace trident
