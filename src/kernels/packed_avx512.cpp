@@ -86,11 +86,12 @@ void tile(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs, const P
 template <class W>
 void packed_gemm(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs,
                  const PackedActInfo* info, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
-  constexpr int kTokens = 4;  // 4 accumulators + 8 weights + temporaries fit the 32 zmm
+  // 8 tokens: 8 float accumulators + 8 weight registers + temporaries fit the 32 zmm; the
+  // weights of a block are unpacked once per 8 tokens. Remainders take 4, then 1.
   const __mmask16 rows = __mmask16((1u << nrows) - 1);
   int64_t c = 0;
-  for (; c + kTokens <= nc; c += kTokens)
-    tile<W, kTokens>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+  for (; c + 8 <= nc; c += 8) tile<W, 8>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+  for (; c + 4 <= nc; c += 4) tile<W, 4>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
   for (; c < nc; ++c) tile<W, 1>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
 }
 
