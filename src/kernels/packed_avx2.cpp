@@ -17,6 +17,8 @@
 namespace trident {
 namespace {
 
+constexpr int kPrefetch = 8;  // blocks ahead
+
 __m256i load256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
 int32_t load32(const uint8_t* p) {
@@ -60,7 +62,12 @@ void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     __m256i w[8];
-    W::load(group + size_t(b) * kPackRows * W::kQuantBytes + 32 * h, w);
+    const uint8_t* q = group + size_t(b) * kPackRows * W::kQuantBytes;
+    if constexpr (C == 1) {  // decode streams weights from DRAM: ask for them a few blocks ahead
+      for (int l = 0; l < kPackRows * W::kQuantBytes; l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kPackRows * W::kQuantBytes + l), _MM_HINT_T0);
+    }
+    W::load(q + 32 * h, w);
     const __m256 dw = _mm256_cvtph_ps(
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + size_t(b) * 32 + 16 * h)));
     for (int c = 0; c < C; ++c) {

@@ -22,6 +22,8 @@
 namespace trident {
 namespace {
 
+constexpr int kPrefetch = 8;  // blocks ahead
+
 __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 
 int32_t load32(const uint8_t* p) {
@@ -62,7 +64,13 @@ void tile(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs, const P
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     __m512i w[8];
-    W::load(group + size_t(b) * kPackRows * W::kQuantBytes, w);
+    const uint8_t* q = group + size_t(b) * kPackRows * W::kQuantBytes;
+    if constexpr (C == 1) {  // decode streams weights from DRAM: ask for them a few blocks ahead
+#pragma GCC unroll 8
+      for (int l = 0; l < kPackRows * W::kQuantBytes; l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kPackRows * W::kQuantBytes + l), _MM_HINT_T0);
+    }
+    W::load(q, w);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + size_t(b) * 32)));
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
