@@ -13,20 +13,34 @@ namespace trident {
 
 void PackedWeights::Free::operator()(uint8_t* p) const { std::free(p); }
 
+uint8_t* PackedWeights::allocate(size_t bytes) {
+  constexpr size_t kHuge = size_t(2) << 20;
+  bytes = (bytes + 63) / 64 * 64;
+  if (bytes > kChunk - chunk_used_) {
+    const size_t size = std::max(kChunk, (bytes + kHuge - 1) / kHuge * kHuge);
+    auto* p = static_cast<uint8_t*>(std::aligned_alloc(kHuge, size));
+    if (!p) throw std::bad_alloc();
+    ::madvise(p, size, MADV_HUGEPAGE);  // fewer TLB misses when streaming weights; advisory
+    chunks_.emplace_back(p);
+    // A copy bigger than a chunk fills its own; the next copy starts a new chunk.
+    chunk_used_ = size > kChunk ? kChunk : 0;
+    if (size > kChunk) return p;
+  }
+  uint8_t* p = chunks_.back().get() + chunk_used_;
+  chunk_used_ += bytes;
+  return p;
+}
+
 const uint8_t* PackedWeights::get(const GgufFile& f, const GgufTensorInfo& t) {
-  if (auto it = copies_.find(&t); it != copies_.end()) return it->second.get();
+  if (auto it = copies_.find(&t); it != copies_.end()) return it->second;
   const auto start = std::chrono::steady_clock::now();
   const int64_t n_in = t.ne[0];
   const int64_t rows = t.rows();
   const int64_t groups = (rows + kPackRows - 1) / kPackRows;
   const size_t group_bytes = packed_group_bytes(t.type, n_in);
   // Sizes were validated with the file (the tensor fits in it); padding adds < 1 group.
-  constexpr size_t kHuge = size_t(2) << 20;
-  const size_t bytes = (size_t(groups) * group_bytes + kHuge - 1) / kHuge * kHuge;
-  auto* p = static_cast<uint8_t*>(std::aligned_alloc(kHuge, bytes));
-  if (!p) throw std::bad_alloc();
-  ::madvise(p, bytes, MADV_HUGEPAGE);  // fewer TLB misses when streaming weights; advisory
-  std::unique_ptr<uint8_t, Free> copy(p);
+  const size_t bytes = size_t(groups) * group_bytes;
+  uint8_t* p = allocate(bytes);
   const uint8_t* src = f.tensor_data(t);
   const size_t stride = t.n_bytes / size_t(rows);
 #pragma omp parallel for schedule(static)
@@ -38,7 +52,8 @@ const uint8_t* PackedWeights::get(const GgufFile& f, const GgufTensorInfo& t) {
   f.release_tensor(t);
   bytes_ += bytes;
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return copies_.emplace(&t, std::move(copy)).first->second.get();
+  copies_.emplace(&t, p);
+  return p;
 }
 
 }  // namespace trident

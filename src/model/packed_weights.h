@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "format/gguf.h"
 
@@ -17,14 +18,20 @@ class PackedWeights {
   // The packed copy of t (rows = product of t's dims past the first), packing it on first
   // use. Precondition: packable(t.type).
   const uint8_t* get(const GgufFile& f, const GgufTensorInfo& t);
-  uint64_t bytes() const { return bytes_; }
+  uint64_t bytes() const { return bytes_; }  // packed bytes (padding groups included)
   double seconds() const { return seconds_; }  // time spent packing
 
  private:
   struct Free {
     void operator()(uint8_t* p) const;
   };
-  std::unordered_map<const GgufTensorInfo*, std::unique_ptr<uint8_t, Free>> copies_;
+  uint8_t* allocate(size_t bytes);
+  // Copies are carved from 2 MiB-aligned chunks (huge pages), 64-byte aligned each; a copy
+  // larger than kChunk gets a chunk of its own.
+  static constexpr size_t kChunk = size_t(64) << 20;
+  std::vector<std::unique_ptr<uint8_t, Free>> chunks_;
+  size_t chunk_used_ = kChunk;  // in chunks_.back()
+  std::unordered_map<const GgufTensorInfo*, const uint8_t*> copies_;
   uint64_t bytes_ = 0;
   double seconds_ = 0;
 };
