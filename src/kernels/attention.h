@@ -1,4 +1,5 @@
-// Attention of one query head over a run of cached keys and values.
+// Causal attention of the query heads that share one KV head (GQA), for a run of consecutive
+// tokens, over an F32 or F16 key/value cache.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -14,9 +15,27 @@ struct KvView {
   KvType k_type = KvType::F32, v_type = KvType::F32;
 };
 
-// out[head_dim] = softmax(scale * q . K[first..last]) . V[first..last].
-// scores: scratch of at least (last - first + 1) floats. Keys outside [first, last] are masked.
-void attention_head(const float* q, const KvView& kv, int64_t first, int64_t last, int head_dim,
-                    float scale, float* scores, float* out);
+// Token t (< n_tokens) sits at position pos0 + t and sees keys [first(t), pos0 + t], where
+// first(t) = max(0, pos0 + t - window + 1) if window > 0 (sliding window), else 0.
+// Query head g (< n_heads) of token t: q + t * q_stride + g * head_dim, head_dim floats; its
+// output goes to out + t * out_stride + g * head_dim:
+//   out = softmax(scale * q . K[first(t)..pos0+t]) . V[first(t)..pos0+t]
+// Every kernel computes a given (token, head) output with the same arithmetic whatever the
+// task holds (attention.cpp defines it), so callers may split tokens and heads freely.
+struct AttentionTask {
+  const float* q = nullptr;
+  float* out = nullptr;
+  int64_t q_stride = 0, out_stride = 0;  // floats between tokens
+  int64_t n_tokens = 0;
+  int n_heads = 0;
+  int head_dim = 0;
+  int64_t pos0 = 0;
+  int64_t window = 0;
+  float scale = 1.0f;
+};
+using AttentionFn = void (*)(const AttentionTask& task, const KvView& kv);
+
+// The scalar reference: one (token, head) at a time, written as the definition.
+void attention_reference(const AttentionTask& task, const KvView& kv);
 
 }  // namespace trident

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "kernels/attention_impl.h"
 #include "kernels/dot_register.h"
 
 namespace trident {
@@ -52,6 +53,7 @@ KernelTable make_avx2_kernel_table(const KernelTable& base) {
   register_legacy_avx2(t);
   register_kquant_avx2(t);
   register_packed_avx2(t);
+  register_attention_avx2(t);
   return t;
 }
 
@@ -61,6 +63,7 @@ KernelTable make_avx512_kernel_table(const KernelTable& base) {
   register_legacy_avx512(t);
   register_kquant_avx512(t);
   register_packed_avx512(t);
+  register_attention_avx512(t);
   return t;
 }
 

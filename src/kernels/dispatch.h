@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "format/ggml_type.h"
+#include "kernels/attention.h"
 #include "tensor/types.h"
 
 namespace trident {
@@ -37,6 +38,7 @@ struct KernelTable {
   // Converts F32 activations to an activation format, indexed by that format
   // (F32 is a copy; F16, BF16, Q8_0, Q8_1, Q8_K).
   QuantizeRowFn quantize_act[kGgmlTypeCount] = {};
+  AttentionFn attention = attention_reference;  // kernels/attention.h
 };
 
 const KernelTable& scalar_kernel_table();

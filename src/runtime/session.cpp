@@ -40,7 +40,6 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   b.gu.resize(size_t(n * 2 * n_ff));
   b.act.resize(size_t(n * n_ff));
   b.rope.resize(size_t(n * h.n_rot));
-  b.scores.resize(size_t(opt_.n_threads * opt_.n_ctx));
   if (h.n_expert > 0) {
     b.router.resize(size_t(n * h.n_expert));
     b.chosen.resize(size_t(n * h.n_expert_used));
@@ -175,15 +174,32 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n, int64
 
   const float scale = h.attn_scale > 0 ? h.attn_scale : 1.0f / std::sqrt(float(hd));
   const int64_t group = h.n_head / h.n_head_kv;
-  const int64_t tasks = n * h.n_head;
-#pragma omp parallel for num_threads(cc_.n_threads) schedule(static) if (tasks > 1 && cc_.n_threads > 1)
-  for (int64_t i = 0; i < tasks; ++i) {
-    const int64_t t = i / h.n_head, hh = i % h.n_head;
-    const int64_t pos = pos0 + t;
-    const int64_t first = L.swa ? std::max<int64_t>(0, pos - h.swa_window + 1) : 0;
-    float* scores = b.scores.data() + int64_t(omp_get_thread_num()) * opt_.n_ctx;
-    attention_head(b.qkv.data() + t * w + hh * hd, kv_->head(l, hh / group, hd), first, pos, hd,
-                   scale, scores, b.attn.data() + t * h.n_q() + hh * hd);
+  // Tasks: (tile of tokens, KV head, slice of the query heads sharing it); a task loads each
+  // K/V row once for all its rows. A (token, head) output has the same bits in any task
+  // (kernels/attention.h), so the split only balances threads. Slices split a group only
+  // when there would be fewer than two tasks per thread (decoding with few KV heads).
+  const int64_t tile = std::max<int64_t>(1, 64 / group);
+  const int64_t n_tiles = (n + tile - 1) / tile;
+  int64_t slices = 1;
+  while (group % (2 * slices) == 0 && n_tiles * h.n_head_kv * slices < 2 * cc_.n_threads) slices *= 2;
+  const int64_t heads = group / slices, per_tile = h.n_head_kv * slices;
+  const AttentionFn attend = cc_.kernels->attention;
+#pragma omp parallel for num_threads(cc_.n_threads) schedule(dynamic, 1) if (n_tiles * per_tile > 1 && cc_.n_threads > 1)
+  for (int64_t i = 0; i < n_tiles * per_tile; ++i) {
+    const int64_t t0 = (n_tiles - 1 - i / per_tile) * tile;  // last tiles first: they see most keys
+    const int64_t hh = i % per_tile * heads;                 // first query head of the task
+    AttentionTask task;
+    task.q = b.qkv.data() + t0 * w + hh * hd;
+    task.q_stride = w;
+    task.out = b.attn.data() + t0 * h.n_q() + hh * hd;
+    task.out_stride = h.n_q();
+    task.n_tokens = std::min(tile, n - t0);
+    task.n_heads = int(heads);
+    task.head_dim = hd;
+    task.pos0 = pos0 + t0;
+    task.window = L.swa ? h.swa_window : 0;
+    task.scale = scale;
+    attend(task, kv_->head(l, hh / group, hd));
   }
   run_projection(L.wo, b.attn.data(), h.n_q(), n, b.out.data(), h.n_embd, cc_);
 }

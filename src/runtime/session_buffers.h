@@ -18,7 +18,6 @@ struct Session::Buffers {
   std::vector<float> gu;      // [n_ub, 2 n_ff] gate | up
   std::vector<float> act;     // [n_ub, n_ff]
   std::vector<float> rope;    // [n_ub, n_rot] cos/sin per token
-  std::vector<float> scores;  // [n_threads, n_ctx]
   // MoE routing
   std::vector<float> router;  // [n_ub, n_expert]
   std::vector<int32_t> chosen;     // [n_ub, n_expert_used]

@@ -1,0 +1,81 @@
+// Private to the attention kernels: the arithmetic every variant shares (so that all of them
+// give the reference's bits), the micro-kernels a SIMD file supplies, and the tiled driver.
+//
+// Definition of one (token, head) output, for keys [first, last]:
+//   keys are taken in chunks of kAttnChunk positions aligned to multiples of kAttnChunk (the
+//   chunking depends on key positions only, never on the batch or the thread split);
+//   M = -inf, L = 0, acc[d] = 0; for each chunk, over its keys j in [first, last]:
+//     s_j   = dot8(q, K_j) * scale
+//     m     = max_j s_j;  if m > M: a = attn_exp(M - m), L *= a, acc[d] *= a, M = m
+//     p_j   = attn_exp(s_j - M);  L += sum8(p_j)
+//     acc[d] = fma(p_j, V_j[d], acc[d])   for j ascending
+//   out[d] = acc[d] * (1 / L)
+// dot8: eight lanes, lane l = fma-chain over d = l, l + 8, ... (elements past head_dim are
+// zeros), then reduce8. sum8: lane l sums p_j for j = l (mod 8) ascending, then reduce8.
+// reduce8(v) = ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)).
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/attention.h"
+#include "kernels/dispatch.h"
+
+namespace trident {
+
+inline constexpr int64_t kAttnChunk = 64;  // key positions per chunk; a multiple of 16
+
+// exp(x) as a Cephes-style polynomial that SIMD code evaluates with the same operations, so it
+// gives the same bits: n = round(x / ln2), r = x - n ln2 (two-part ln2, fma), degree-7
+// polynomial, times 2^n. Relative error within 2 ulp for x in [-87, 88] (attention_test
+// checks against double exp); x < -87 (also -inf and NaN) gives 0, x > 88 gives exp(88).
+inline constexpr float kExpLo = -87.0f, kExpHi = 88.0f, kLog2e = 1.44269504088896341f;
+inline constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+inline constexpr float kExpP[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                   4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
+static inline float attn_exp(float x) {
+  if (!(x >= kExpLo)) return 0.0f;
+  x = x < kExpHi ? x : kExpHi;
+  const float n = std::nearbyint(x * kLog2e);
+  float r = std::fma(n, -kLn2Hi, x);
+  r = std::fma(n, -kLn2Lo, r);
+  float p = kExpP[0];
+  for (int i = 1; i < 6; ++i) p = std::fma(p, r, kExpP[i]);
+  const float y = std::fma(p, r * r, r) + 1.0f;
+  const uint32_t bits = uint32_t(int32_t(n) + 127) << 23;
+  float two_n;
+  __builtin_memcpy(&two_n, &bits, 4);
+  return y * two_n;
+}
+
+static inline float attn_reduce8(const float v[8]) {
+  const float w0 = v[0] + v[4], w1 = v[1] + v[5], w2 = v[2] + v[6], w3 = v[3] + v[7];
+  return (w0 + w2) + (w1 + w3);
+}
+
+// What a SIMD file supplies to the driver. Rows are (token, head) pairs of one task; keys are
+// chunk-relative indices j0..j1 (0 <= j0 <= j1 < kAttnChunk) from a chunk's first row.
+//   q:   [nr][ldq] query rows, zero past head_dim (ldq a multiple of 16)
+//   s:   [nr][lds] scores of the chunk, then its weights p
+//   acc: [nr][ldacc] output accumulators (ldacc a multiple of 16; columns past head_dim stay 0)
+struct AttentionMicroKernels {
+  // s[r][j] = dot8(q_r, K row j) * scale, indexed by KvType
+  void (*scores[2])(const float* q, int64_t ldq, int64_t nr, const uint8_t* k, size_t k_stride,
+                    int head_dim, int64_t j0, int64_t j1, float scale, float* s, int64_t lds);
+  // per row: the max / rescale / exp / sum8 step above; s becomes p
+  void (*softmax)(float* s, int64_t lds, int64_t nr, int64_t j0, int64_t j1, float* m, float* l,
+                  float* acc, int64_t ldacc, int head_dim);
+  // acc[r][d] = fma(p[r][j], V row j [d], acc[r][d]) for j = j0..j1 ascending, indexed by KvType
+  void (*accumulate[2])(const float* s, int64_t lds, int64_t nr, const uint8_t* v,
+                        size_t v_stride, int head_dim, int64_t j0, int64_t j1, float* acc,
+                        int64_t ldacc);
+};
+
+// Runs a task with the given micro-kernels: all rows of the task share each K/V chunk
+// (attention_tiled.cpp).
+void attention_tiled(const AttentionTask& task, const KvView& kv, const AttentionMicroKernels& mk);
+
+void register_attention_avx2(KernelTable& t);    // attention_avx2.cpp
+void register_attention_avx512(KernelTable& t);  // attention_avx512.cpp
+
+}  // namespace trident
