@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -123,19 +124,41 @@ void run(const BenchFlags& f) {
     rep.models.push_back(describe_model(*model, path));
     rep.models.back().load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::vector<BenchCase> cases = expand_grid(grid, mi);
+    // Cases that differ only in fusion run together, repetition by repetition, so their ratio
+    // is not skewed by the machine drifting between one case and the next.
+    auto same_but_fusion = [](BenchCase a, BenchCase b) {
+      a.fuse_qkv = b.fuse_qkv;
+      a.fuse_gate_up = b.fuse_gate_up;
+      return std::memcmp(&a, &b, sizeof a) == 0;
+    };
+    std::vector<bool> done(cases.size(), false);
+    std::vector<BenchResult> results(cases.size());
+    size_t n_done = 0;
     for (size_t ci = 0; ci < cases.size(); ++ci) {
+      if (done[ci]) continue;
+      std::vector<size_t> idx;
+      std::vector<BenchCase> group;
+      for (size_t cj = ci; cj < cases.size(); ++cj)
+        if (!done[cj] && same_but_fusion(cases[ci], cases[cj])) {
+          idx.push_back(cj);
+          group.push_back(cases[cj]);
+          done[cj] = true;
+        }
       const BenchCase& c = cases[ci];
       BenchRunOptions ro;
       ro.repetitions = f.repetitions;
       ro.warmup = !f.no_warmup;
       if (tty)
         ro.on_repetition = [&](int r) {
-          fmt::print(stderr, "\r\033[Kbench: model {}/{}, case {}/{}: {} t={} ub={} fused {}/{}, run {}/{}", mi + 1,
-                     f.models.size(), ci + 1, cases.size(), bench_test_name(c.n_prompt, c.n_gen), c.n_threads,
-                     c.n_ubatch, fusion_mode_name(c.fuse_qkv), fusion_mode_name(c.fuse_gate_up), r, f.repetitions);
+          fmt::print(stderr, "\r\033[Kbench: model {}/{}, cases {}-{}/{}: {} t={} ub={}, run {}/{}", mi + 1,
+                     f.models.size(), n_done + 1, n_done + group.size(), cases.size(),
+                     bench_test_name(c.n_prompt, c.n_gen), c.n_threads, c.n_ubatch, r, f.repetitions);
         };
-      rep.results.push_back(run_bench_case(*model, c, ro));
+      std::vector<BenchResult> rs = run_bench_interleaved(*model, group, ro);
+      for (size_t k = 0; k < idx.size(); ++k) results[idx[k]] = std::move(rs[k]);
+      n_done += group.size();
     }
+    for (auto& r : results) rep.results.push_back(std::move(r));
   }
   if (tty) fmt::print(stderr, "\r\033[K");
   fill_ratios(rep.results, fusion_list_varies(grid.fuse_qkv), fusion_list_varies(grid.fuse_gate_up));

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <ctime>
 #include <map>
+#include <memory>
 
 #include "format/error.h"
 
@@ -121,58 +122,96 @@ double sample_stddev(const std::vector<double>& v) {
   return std::sqrt(ss / double(v.size() - 1));
 }
 
-BenchResult run_bench_case(const Model& m, const BenchCase& c, const BenchRunOptions& opt) {
-  if (c.n_prompt < 0 || c.n_gen < 0 || c.n_prompt + c.n_gen == 0)
-    fail("bench: test needs a positive token count (prompt {}, generation {})", c.n_prompt, c.n_gen);
-  if (opt.repetitions < 1) fail("bench: expected at least 1 repetition, found {}", opt.repetitions);
-  SessionOptions so;
-  so.n_ctx = c.n_prompt + c.n_gen;  // as llama-bench sizes its context
-  so.n_ubatch = c.n_ubatch;
-  so.n_threads = c.n_threads;
-  so.k_type = c.k_type;
-  so.v_type = c.v_type;
-  so.fuse_qkv = c.fuse_qkv;
-  so.fuse_gate_up = c.fuse_gate_up;
-  Session s(m, so);
+namespace {
 
-  const int64_t nv = m.hp().n_vocab;
-  std::vector<int32_t> prompt(size_t(c.n_prompt));
-  for (int64_t i = 0; i < c.n_prompt; ++i) prompt[size_t(i)] = bench_token(i, nv);
-  std::vector<float> logits;
-  auto generate = [&](int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-      const int32_t id = bench_token(c.n_prompt + i, nv);
-      s.eval(std::span<const int32_t>(&id, 1), false, logits);
+// One case's Session, inputs and samples; run() adds one timed repetition.
+class CaseRunner {
+ public:
+  CaseRunner(const Model& m, const BenchCase& c, bool warmup) : c_(c), s_(m, options(c)), nv_(m.hp().n_vocab) {
+    prompt_.resize(size_t(c.n_prompt));
+    for (int64_t i = 0; i < c.n_prompt; ++i) prompt_[size_t(i)] = bench_token(i, nv_);
+    r_.c = c;
+    r_.test_time = utc_now();
+    // One untimed pass first, as llama-bench does: pages in the weights and warms the caches.
+    if (warmup) {
+      if (c.n_prompt > 0) s_.eval(prompt_, false, logits_);
+      if (c.n_gen > 0) generate(1);
     }
-  };
-
-  BenchResult r;
-  r.c = c;
-  r.test_time = utc_now();
-  // One untimed pass first, as llama-bench does: pages in the weights and warms the caches.
-  if (opt.warmup) {
-    if (c.n_prompt > 0) s.eval(prompt, false, logits);
-    if (c.n_gen > 0) generate(1);
   }
+
+  void run() {
+    s_.reset();
+    const auto t0 = Clock::now();
+    if (c_.n_prompt > 0) s_.eval(prompt_, false, logits_);
+    generate(c_.n_gen);
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+    r_.samples_ns.push_back(uint64_t(std::max<int64_t>(ns, 1)));
+  }
+
+  BenchResult result() {
+    std::vector<double> ns_d;
+    for (uint64_t ns : r_.samples_ns) {
+      ns_d.push_back(double(ns));
+      r_.samples_ts.push_back(1e9 * double(c_.n_prompt + c_.n_gen) / double(ns));
+    }
+    r_.avg_ns = mean(ns_d);
+    r_.stddev_ns = sample_stddev(ns_d);
+    r_.avg_ts = mean(r_.samples_ts);
+    r_.stddev_ts = sample_stddev(r_.samples_ts);
+    return r_;
+  }
+
+ private:
+  static SessionOptions options(const BenchCase& c) {
+    if (c.n_prompt < 0 || c.n_gen < 0 || c.n_prompt + c.n_gen == 0)
+      fail("bench: test needs a positive token count (prompt {}, generation {})", c.n_prompt, c.n_gen);
+    SessionOptions so;
+    so.n_ctx = c.n_prompt + c.n_gen;  // as llama-bench sizes its context
+    so.n_ubatch = c.n_ubatch;
+    so.n_threads = c.n_threads;
+    so.k_type = c.k_type;
+    so.v_type = c.v_type;
+    so.fuse_qkv = c.fuse_qkv;
+    so.fuse_gate_up = c.fuse_gate_up;
+    return so;
+  }
+  void generate(int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      const int32_t id = bench_token(c_.n_prompt + i, nv_);
+      s_.eval(std::span<const int32_t>(&id, 1), false, logits_);
+    }
+  }
+
+  BenchCase c_;
+  Session s_;
+  int64_t nv_;
+  std::vector<int32_t> prompt_;
+  std::vector<float> logits_;
+  BenchResult r_;
+};
+
+void check_repetitions(const BenchRunOptions& opt) {
+  if (opt.repetitions < 1) fail("bench: expected at least 1 repetition, found {}", opt.repetitions);
+}
+
+}  // namespace
+
+BenchResult run_bench_case(const Model& m, const BenchCase& c, const BenchRunOptions& opt) {
+  return run_bench_interleaved(m, {c}, opt).front();
+}
+
+std::vector<BenchResult> run_bench_interleaved(const Model& m, const std::vector<BenchCase>& cs,
+                                               const BenchRunOptions& opt) {
+  check_repetitions(opt);
+  std::vector<std::unique_ptr<CaseRunner>> runners;
+  for (const BenchCase& c : cs) runners.push_back(std::make_unique<CaseRunner>(m, c, opt.warmup));
   for (int rep = 0; rep < opt.repetitions; ++rep) {
     if (opt.on_repetition) opt.on_repetition(rep + 1);
-    s.reset();
-    const auto t0 = Clock::now();
-    if (c.n_prompt > 0) s.eval(prompt, false, logits);
-    generate(c.n_gen);
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-    r.samples_ns.push_back(uint64_t(std::max<int64_t>(ns, 1)));
+    for (auto& r : runners) r->run();
   }
-  std::vector<double> ns_d;
-  for (uint64_t ns : r.samples_ns) {
-    ns_d.push_back(double(ns));
-    r.samples_ts.push_back(1e9 * double(c.n_prompt + c.n_gen) / double(ns));
-  }
-  r.avg_ns = mean(ns_d);
-  r.stddev_ns = sample_stddev(ns_d);
-  r.avg_ts = mean(r.samples_ts);
-  r.stddev_ts = sample_stddev(r.samples_ts);
-  return r;
+  std::vector<BenchResult> out;
+  for (auto& r : runners) out.push_back(r->result());
+  return out;
 }
 
 bool fusion_list_varies(const std::vector<FusionMode>& modes) {
