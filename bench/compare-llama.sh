@@ -6,12 +6,15 @@
 #   LLAMA_BUILD_DIR  folder holding llama-bench (e.g. ~/llama.cpp/build/bin)
 # Environment (defaults in brackets):
 #   TRIDENT [<repo>/build/trident]  THREADS [2]  P [512]  N [128]  REPS [5]
+#   ROUNDS [1]    run both engines this many times, alternating, on a machine whose speed
+#                 drifts (shared hosts); t/s are averaged over rounds, the ratio is the
+#                 median of the per-round ratios
 #   TRIDENT_ARGS  extra flags for trident bench (e.g. "--fuse-qkv on,off")
 # Needs bash and python3; no network.
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 llama_dir=$1
@@ -25,6 +28,7 @@ threads=${THREADS:-2}
 p=${P:-512}
 n=${N:-128}
 reps=${REPS:-5}
+rounds=${ROUNDS:-1}
 for m in "$@"; do
   [[ -f $m ]] || { echo "compare-llama: no such model file: $m" >&2; exit 1; }
 done
@@ -36,22 +40,32 @@ export LD_LIBRARY_PATH="$llama_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 i=0
 for m in "$@"; do
-  echo "compare-llama: llama-bench on $m" >&2
-  if ! "$llama_bench" -m "$m" -p "$p" -n "$n" -t "$threads" -r "$reps" -o json >"$tmp/llama-$i.json" 2>"$tmp/llama-$i.log"; then
-    cat "$tmp/llama-$i.log" >&2
-    exit 1
-  fi
-  echo "compare-llama: trident bench on $m" >&2
-  # shellcheck disable=SC2086  # TRIDENT_ARGS is a list of flags
-  "$trident" bench -m "$m" -p "$p" -n "$n" -t "$threads" -r "$reps" ${TRIDENT_ARGS:-} -o json >"$tmp/trident-$i.json"
+  for ((k = 0; k < rounds; k++)); do
+    echo "compare-llama: round $((k + 1))/$rounds: llama-bench on $m" >&2
+    if ! "$llama_bench" -m "$m" -p "$p" -n "$n" -t "$threads" -r "$reps" -o json >"$tmp/llama-$i-$k.json" 2>"$tmp/llama.log"; then
+      cat "$tmp/llama.log" >&2
+      exit 1
+    fi
+    echo "compare-llama: round $((k + 1))/$rounds: trident bench on $m" >&2
+    # shellcheck disable=SC2086  # TRIDENT_ARGS is a list of flags
+    "$trident" bench -m "$m" -p "$p" -n "$n" -t "$threads" -r "$reps" ${TRIDENT_ARGS:-} -o json >"$tmp/trident-$i-$k.json"
+  done
   i=$((i + 1))
 done
 
 commit=$(git -C "$llama_dir" rev-parse --short HEAD 2>/dev/null || true)
-python3 - "$tmp" "$i" "$commit" <<'PY'
-import json, os, sys
+python3 - "$tmp" "$i" "$commit" "$rounds" <<'PY'
+import json, os, statistics, sys
 
-tmp, count, git_commit = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+tmp, count, git_commit, rounds = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+
+def load_rounds(engine, i):
+    """Per round, the engine's rows; rows of the same test line up across rounds."""
+    out = []
+    for k in range(rounds):
+        with open(os.path.join(tmp, f"{engine}-{i}-{k}.json")) as f:
+            out.append(json.load(f))
+    return out
 
 def test_name(r):
     p, n = r["n_prompt"], r["n_gen"]
@@ -59,34 +73,45 @@ def test_name(r):
 
 rows, commits = [], set()
 for i in range(count):
-    with open(os.path.join(tmp, f"llama-{i}.json")) as f:
-        llama = json.load(f)
-    with open(os.path.join(tmp, f"trident-{i}.json")) as f:
-        trident = json.load(f)
-    for r in llama:
+    llama_rounds, trident_rounds = load_rounds("llama", i), load_rounds("trident", i)
+    for r in llama_rounds[0]:
         if r.get("build_commit") not in (None, "", "unknown"):  # "unknown": built without git
             commits.add(f'{r["build_commit"]} ({r.get("build_number", "?")})')
     # trident may run several fusion settings per test; each gets its own line.
-    for t in trident:
-        match = [r for r in llama if r["n_prompt"] == t["n_prompt"] and r["n_gen"] == t["n_gen"]]
-        l = match[0] if match else None
+    for j, t in enumerate(trident_rounds[0]):
+        per_round = []  # (llama row, trident row) of each round
+        for k in range(rounds):
+            tk = trident_rounds[k][j]
+            match = [r for r in llama_rounds[k] if r["n_prompt"] == tk["n_prompt"] and r["n_gen"] == tk["n_gen"]]
+            per_round.append((match[0] if match else None, tk))
+        l = per_round[0][0]
         rows.append({
             "model": os.path.basename(t["model_filename"]),
             "type": l["model_type"] if l else t["model_type"],
             "test": test_name(t),
             "fused": f'{t["fuse_qkv"]}/{t["fuse_gate_up"]}',
-            "llama": l,
-            "trident": t,
+            "rounds": per_round,
         })
 
-def ts(r):
-    return f'{r["avg_ts"]:.2f} ± {r["stddev_ts"]:.2f}' if r else "-"
+def ts(pairs, side):
+    rs = [p[side] for p in pairs if p[side]]
+    if not rs:
+        return "-"
+    avg = statistics.mean(r["avg_ts"] for r in rs)
+    sd = statistics.mean(r["stddev_ts"] for r in rs) if len(rs) == 1 else statistics.stdev(r["avg_ts"] for r in rs)
+    return f"{avg:.2f} ± {sd:.2f}"
+
+def ratio(pairs):
+    rs = [t["avg_ts"] / l["avg_ts"] for l, t in pairs if l and l["avg_ts"] > 0]
+    if not rs:
+        return "-"
+    text = f"{statistics.median(rs):.3f}"
+    return text + (" (" + ", ".join(f"{x:.2f}" for x in rs) + ")" if len(rs) > 1 else "")
 
 head = ["model", "type", "test", "trident fused (qkv/gate-up)", "llama.cpp t/s", "trident t/s", "trident / llama.cpp"]
 table = []
 for r in rows:
-    ratio = f'{r["trident"]["avg_ts"] / r["llama"]["avg_ts"]:.3f}' if r["llama"] and r["llama"]["avg_ts"] > 0 else "-"
-    table.append([r["model"], r["type"], r["test"], r["fused"], ts(r["llama"]), ts(r["trident"]), ratio])
+    table.append([r["model"], r["type"], r["test"], r["fused"], ts(r["rounds"], 0), ts(r["rounds"], 1), ratio(r["rounds"])])
 width = [max([len(h)] + [len(row[c]) for row in table]) for c, h in enumerate(head)]
 right = {4, 5, 6}
 def line(cells):

@@ -1,6 +1,7 @@
 #include "runtime/membw.h"
 
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -31,9 +32,13 @@ MemBandwidth measure_read_bandwidth(uint64_t bytes, int n_threads, int runs) {
   if (runs < 1) fail("memory bandwidth: expected at least 1 run, found {}", runs);
   if (n_threads < 0) fail("memory bandwidth: invalid thread count {}", n_threads);
   if (n_threads == 0) n_threads = omp_get_num_procs();
-  const size_t words = size_t(bytes / 64 * 8);  // whole cache lines
-  std::unique_ptr<uint64_t, FreeDeleter> buf(static_cast<uint64_t*>(std::aligned_alloc(64, words * 8)));
+  // Whole 2 MiB pages, on huge pages where the kernel allows: the packed weights live on huge
+  // pages too, and 4 KiB TLB misses would understate what the memory can deliver.
+  constexpr size_t kHuge = size_t(2) << 20;
+  const size_t words = size_t((bytes + kHuge - 1) / kHuge * kHuge / 8);
+  std::unique_ptr<uint64_t, FreeDeleter> buf(static_cast<uint64_t*>(std::aligned_alloc(kHuge, words * 8)));
   if (!buf) fail("memory bandwidth: cannot allocate {} bytes", words * 8);
+  ::madvise(buf.get(), words * 8, MADV_HUGEPAGE);  // advisory
   uint64_t* p = buf.get();
   // Written by the threads that later read it, so pages land near their readers.
 #pragma omp parallel for num_threads(n_threads) schedule(static)
