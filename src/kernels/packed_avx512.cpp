@@ -32,21 +32,23 @@ int32_t load32(const uint8_t* p) {
   return v;
 }
 
-// The 8 unsigned weight registers of one block (step t covers elements 4t..4t+3).
+// The 8 unsigned weight registers of one block (step t covers elements 4t..4t+3). Steps 4..7
+// may hold the quants times 2^kHighShift: their sum is shifted back, exactly (it is a
+// multiple of 2^kHighShift), before it joins steps 0..3.
 struct Q4_0W {
-  static constexpr int kQuantBytes = 16, kOffset = 8;
+  static constexpr int kQuantBytes = 16, kOffset = 8, kHighShift = 4;
   static void load(const uint8_t* q, __m512i w[8]) {
-    const __m512i lo = _mm512_set1_epi8(0x0F);
+    const __m512i lo = _mm512_set1_epi8(0x0F), hi = _mm512_set1_epi8(char(0xF0));
 #pragma GCC unroll 4
     for (int s = 0; s < 4; ++s) {
       const __m512i v = load512(q + 64 * s);
-      w[s] = _mm512_and_si512(v, lo);                          // elements 4s..4s+3
-      w[s + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo);  // elements 16+4s..
+      w[s] = _mm512_and_si512(v, lo);      // elements 4s..4s+3
+      w[s + 4] = _mm512_and_si512(v, hi);  // elements 16+4s.., times 16: saves a shift per chunk
     }
   }
 };
 struct Q8_0W {
-  static constexpr int kQuantBytes = 32, kOffset = 128;
+  static constexpr int kQuantBytes = 32, kOffset = 128, kHighShift = 0;
   static void load(const uint8_t* q, __m512i w[8]) {
     const __m512i flip = _mm512_set1_epi8(char(0x80));
 #pragma GCC unroll 8
@@ -84,7 +86,7 @@ void tile(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs, const P
         a1 = _mm512_dpbusd_epi32(a1, w[t + 4], _mm512_set1_epi32(load32(yq + 16 + 4 * t)));
       }
       const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(in.d));
-      acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_add_epi32(a0, a1))));
+      acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_add_epi32(a0, _mm512_srai_epi32(a1, W::kHighShift)))));
     }
   }
 #pragma GCC unroll 8
