@@ -84,159 +84,131 @@ inline __m256 exp8(__m256 x) {
 // ---------------------------------------------------------------------------------------
 // Scores: R query rows x J keys = 8 dot8 sums per pass, each K row loaded once for R rows.
 
-template <KvType T, int R, int J>
-inline void score_block(const float* q, int64_t ldq, const uint8_t* k, size_t ks, int hd,
-                        float scale, float* s, int64_t lds) {
-  static_assert(R * J == 8);
-  __m256 acc[8];
+// The ISA type attention_impl.h's row blocking calls (score_block, score_one, softmax,
+// accumulate_rows).
+struct Isa {
+  static constexpr int kScoreKeys = 2;
+
+  template <KvType T, int R, int J>
+  static void score_block(const float* q, int64_t ldq, const uint8_t* k, size_t ks, int hd,
+                          float scale, float* s, int64_t lds) {
+    static_assert(R * J == 8);
+    __m256 acc[8];
 #pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_ps();
-  const int hd8 = hd & ~7;
-  for (int d = 0; d < hd8; d += 8) {
-    __m256 kv[J];
+    for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_ps();
+    const int hd8 = hd & ~7;
+    for (int d = 0; d < hd8; d += 8) {
+      __m256 kv[J];
 #pragma GCC unroll 8
-    for (int j = 0; j < J; ++j) kv[j] = load8<T>(k + j * ks, d);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const __m256 qv = _mm256_loadu_ps(q + r * ldq + d);
-#pragma GCC unroll 8
-      for (int j = 0; j < J; ++j) acc[r * J + j] = _mm256_fmadd_ps(qv, kv[j], acc[r * J + j]);
-    }
-  }
-  if (hd8 < hd) {  // q rows are zero-padded; K rows are not and end here
-#pragma GCC unroll 8
-    for (int j = 0; j < J; ++j)
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r)
-        acc[r * J + j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + r * ldq + hd8),
-                                         load8_part<T>(k + j * ks, hd8, hd - hd8), acc[r * J + j]);
-  }
-  alignas(32) float o[8];
-  _mm256_store_ps(o, _mm256_mul_ps(reduce8x8(acc), _mm256_set1_ps(scale)));
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < J; ++j) {
-      const int p = r * J + j;
-      s[r * lds + j] = o[4 * (p % 2) + p / 2];
-    }
-}
-
-template <KvType T>
-inline float score_one(const float* q, const uint8_t* k, int hd) {
-  __m256 acc = _mm256_setzero_ps();
-  int d = 0;
-  for (; d + 8 <= hd; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8<T>(k, d), acc);
-  if (d < hd) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8_part<T>(k, d, hd - d), acc);
-  return reduce8(acc);
-}
-
-template <KvType T, int R, int J>
-void score_rows(const float* q, int64_t ldq, const uint8_t* k, size_t ks, int hd, int64_t j0,
-                int64_t j1, float scale, float* s, int64_t lds) {
-  int64_t j = j0;
-  for (; j + J - 1 <= j1; j += J) score_block<T, R, J>(q, ldq, k + j * ks, ks, hd, scale, s + j, lds);
-  for (; j <= j1; ++j)
-    for (int r = 0; r < R; ++r) s[r * lds + j] = score_one<T>(q + r * ldq, k + j * ks, hd) * scale;
-}
-
-template <KvType T>
-void scores(const float* q, int64_t ldq, int64_t nr, const uint8_t* k, size_t ks, int hd,
-            int64_t j0, int64_t j1, float scale, float* s, int64_t lds) {
-  int64_t r = 0;
-  for (; r + 4 <= nr; r += 4) score_rows<T, 4, 2>(q + r * ldq, ldq, k, ks, hd, j0, j1, scale, s + r * lds, lds);
-  if (r + 2 <= nr) {
-    score_rows<T, 2, 4>(q + r * ldq, ldq, k, ks, hd, j0, j1, scale, s + r * lds, lds);
-    r += 2;
-  }
-  if (r < nr) score_rows<T, 1, 8>(q + r * ldq, ldq, k, ks, hd, j0, j1, scale, s + r * lds, lds);
-}
-
-// ---------------------------------------------------------------------------------------
-// Softmax step, per row; lanes are key index mod 8 (chunks start at multiples of 8).
-
-void softmax(float* s, int64_t lds, int64_t nr, int64_t j0, int64_t j1, float* m, float* l,
-             float* acc, int64_t ldacc, int hd) {
-  const int64_t b0 = j0 & ~int64_t(7);
-  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i lo = _mm256_set1_epi32(int(j0) - 1), hi = _mm256_set1_epi32(int(j1) + 1);
-  auto valid = [&](int64_t b) {
-    const __m256i idx = _mm256_add_epi32(iota, _mm256_set1_epi32(int(b)));
-    return _mm256_castsi256_ps(_mm256_and_si256(_mm256_cmpgt_epi32(idx, lo), _mm256_cmpgt_epi32(hi, idx)));
-  };
-  const __m256 ninf = _mm256_set1_ps(-INFINITY);
-  for (int64_t r = 0; r < nr; ++r) {
-    float* sr = s + r * lds;
-    __m256 mx = ninf;
-    for (int64_t b = b0; b <= j1; b += 8) mx = _mm256_max_ps(mx, _mm256_blendv_ps(ninf, _mm256_loadu_ps(sr + b), valid(b)));
-    const float mv = hmax(mx);
-    if (mv > m[r]) {
-      const float a = attn_exp(m[r] - mv);
-      l[r] *= a;
-      const __m256 av = _mm256_set1_ps(a);
-      float* ar = acc + r * ldacc;
-      for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(ar + d, _mm256_mul_ps(_mm256_loadu_ps(ar + d), av));
-      m[r] = mv;
-    }
-    const __m256 mm = _mm256_set1_ps(m[r]);
-    __m256 lane = _mm256_setzero_ps();
-    for (int64_t b = b0; b <= j1; b += 8) {
-      const __m256 p = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_loadu_ps(sr + b), mm)), valid(b));
-      _mm256_storeu_ps(sr + b, p);
-      lane = _mm256_add_ps(lane, p);
-    }
-    l[r] += reduce8(lane);
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Output accumulation: R rows x 16 columns of accumulators, each V row loaded once for R rows.
-
-template <KvType T, int R>
-void accumulate_rows(const float* s, int64_t lds, const uint8_t* v, size_t vs, int hd, int64_t j0,
-                     int64_t j1, float* acc, int64_t ldacc) {
-  for (int d = 0; d < hd; d += 16) {
-    __m256 a[R][2];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      a[r][0] = _mm256_loadu_ps(acc + r * ldacc + d);
-      a[r][1] = _mm256_loadu_ps(acc + r * ldacc + d + 8);
-    }
-    auto step = [&](int64_t j, __m256 v0, __m256 v1) {
+      for (int j = 0; j < J; ++j) kv[j] = load8<T>(k + j * ks, d);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
-        const __m256 p = _mm256_broadcast_ss(s + r * lds + j);
-        a[r][0] = _mm256_fmadd_ps(p, v0, a[r][0]);
-        a[r][1] = _mm256_fmadd_ps(p, v1, a[r][1]);
+        const __m256 qv = _mm256_loadu_ps(q + r * ldq + d);
+#pragma GCC unroll 8
+        for (int j = 0; j < J; ++j) acc[r * J + j] = _mm256_fmadd_ps(qv, kv[j], acc[r * J + j]);
       }
-    };
-    if (d + 16 <= hd) {
-      for (int64_t j = j0; j <= j1; ++j) step(j, load8<T>(v + j * vs, d), load8<T>(v + j * vs, d + 8));
-    } else {
-      for (int64_t j = j0; j <= j1; ++j)
-        step(j, load8_part<T>(v + j * vs, d, hd - d), load8_part<T>(v + j * vs, d + 8, hd - d - 8));
     }
+    if (hd8 < hd) {  // q rows are zero-padded; K rows are not and end here
+#pragma GCC unroll 8
+      for (int j = 0; j < J; ++j)
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      _mm256_storeu_ps(acc + r * ldacc + d, a[r][0]);
-      _mm256_storeu_ps(acc + r * ldacc + d + 8, a[r][1]);
+        for (int r = 0; r < R; ++r)
+          acc[r * J + j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + r * ldq + hd8),
+                                           load8_part<T>(k + j * ks, hd8, hd - hd8), acc[r * J + j]);
+    }
+    alignas(32) float o[8];
+    _mm256_store_ps(o, _mm256_mul_ps(reduce8x8(acc), _mm256_set1_ps(scale)));
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < J; ++j) {
+        const int p = r * J + j;
+        s[r * lds + j] = o[4 * (p % 2) + p / 2];
+      }
+  }
+
+  template <KvType T>
+  static float score_one(const float* q, const uint8_t* k, int hd) {
+    __m256 acc = _mm256_setzero_ps();
+    int d = 0;
+    for (; d + 8 <= hd; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8<T>(k, d), acc);
+    if (d < hd) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8_part<T>(k, d, hd - d), acc);
+    return reduce8(acc);
+  }
+
+
+  // ---------------------------------------------------------------------------------------
+  // Softmax step, per row; lanes are key index mod 8 (chunks start at multiples of 8).
+
+  static void softmax(float* s, int64_t lds, int64_t nr, int64_t j0, int64_t j1, float* m, float* l,
+               float* acc, int64_t ldacc, int hd) {
+    const int64_t b0 = j0 & ~int64_t(7);
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i lo = _mm256_set1_epi32(int(j0) - 1), hi = _mm256_set1_epi32(int(j1) + 1);
+    auto valid = [&](int64_t b) {
+      const __m256i idx = _mm256_add_epi32(iota, _mm256_set1_epi32(int(b)));
+      return _mm256_castsi256_ps(_mm256_and_si256(_mm256_cmpgt_epi32(idx, lo), _mm256_cmpgt_epi32(hi, idx)));
+    };
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    for (int64_t r = 0; r < nr; ++r) {
+      float* sr = s + r * lds;
+      __m256 mx = ninf;
+      for (int64_t b = b0; b <= j1; b += 8) mx = _mm256_max_ps(mx, _mm256_blendv_ps(ninf, _mm256_loadu_ps(sr + b), valid(b)));
+      const float mv = hmax(mx);
+      if (mv > m[r]) {
+        const float a = attn_exp(m[r] - mv);
+        l[r] *= a;
+        const __m256 av = _mm256_set1_ps(a);
+        float* ar = acc + r * ldacc;
+        for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(ar + d, _mm256_mul_ps(_mm256_loadu_ps(ar + d), av));
+        m[r] = mv;
+      }
+      const __m256 mm = _mm256_set1_ps(m[r]);
+      __m256 lane = _mm256_setzero_ps();
+      for (int64_t b = b0; b <= j1; b += 8) {
+        const __m256 p = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_loadu_ps(sr + b), mm)), valid(b));
+        _mm256_storeu_ps(sr + b, p);
+        lane = _mm256_add_ps(lane, p);
+      }
+      l[r] += reduce8(lane);
     }
   }
-}
 
-template <KvType T>
-void accumulate(const float* s, int64_t lds, int64_t nr, const uint8_t* v, size_t vs, int hd,
-                int64_t j0, int64_t j1, float* acc, int64_t ldacc) {
-  int64_t r = 0;
-  for (; r + 4 <= nr; r += 4) accumulate_rows<T, 4>(s + r * lds, lds, v, vs, hd, j0, j1, acc + r * ldacc, ldacc);
-  if (r + 2 <= nr) {
-    accumulate_rows<T, 2>(s + r * lds, lds, v, vs, hd, j0, j1, acc + r * ldacc, ldacc);
-    r += 2;
+  // ---------------------------------------------------------------------------------------
+  // Output accumulation: R rows x 16 columns of accumulators, each V row loaded once for R rows.
+
+  template <KvType T, int R>
+  static void accumulate_rows(const float* s, int64_t lds, const uint8_t* v, size_t vs, int hd, int64_t j0,
+                       int64_t j1, float* acc, int64_t ldacc) {
+    for (int d = 0; d < hd; d += 16) {
+      __m256 a[R][2];
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        a[r][0] = _mm256_loadu_ps(acc + r * ldacc + d);
+        a[r][1] = _mm256_loadu_ps(acc + r * ldacc + d + 8);
+      }
+      auto step = [&](int64_t j, __m256 v0, __m256 v1) {
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          const __m256 p = _mm256_broadcast_ss(s + r * lds + j);
+          a[r][0] = _mm256_fmadd_ps(p, v0, a[r][0]);
+          a[r][1] = _mm256_fmadd_ps(p, v1, a[r][1]);
+        }
+      };
+      if (d + 16 <= hd) {
+        for (int64_t j = j0; j <= j1; ++j) step(j, load8<T>(v + j * vs, d), load8<T>(v + j * vs, d + 8));
+      } else {
+        for (int64_t j = j0; j <= j1; ++j)
+          step(j, load8_part<T>(v + j * vs, d, hd - d), load8_part<T>(v + j * vs, d + 8, hd - d - 8));
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        _mm256_storeu_ps(acc + r * ldacc + d, a[r][0]);
+        _mm256_storeu_ps(acc + r * ldacc + d + 8, a[r][1]);
+      }
+    }
   }
-  if (r < nr) accumulate_rows<T, 1>(s + r * lds, lds, v, vs, hd, j0, j1, acc + r * ldacc, ldacc);
-}
+};
 
-const AttentionMicroKernels kMicro = {{scores<KvType::F32>, scores<KvType::F16>},
-                                      softmax,
-                                      {accumulate<KvType::F32>, accumulate<KvType::F16>}};
+const AttentionMicroKernels kMicro = attn_micro_kernels<Isa>();
 
 void attention_avx2(const AttentionTask& task, const KvView& kv) { attention_tiled(task, kv, kMicro); }
 

@@ -106,163 +106,135 @@ inline __m512 exp16(__m512 x) {
 // ---------------------------------------------------------------------------------------
 // Scores: R query rows x J keys = 16 dot8 sums per pass, each K row loaded once for R rows.
 
-template <KvType T, int R, int J>
-inline void score_block(const float* q, int64_t ldq, const uint8_t* k, size_t ks, int hd,
-                        float scale, float* s, int64_t lds) {
-  static_assert(R * J == 16 && J % 2 == 0);
-  constexpr int P = J / 2;  // key pairs
-  __m512 acc[8];
+// The ISA type attention_impl.h's row blocking calls (score_block, score_one, softmax,
+// accumulate_rows).
+struct Isa {
+  static constexpr int kScoreKeys = 4;
+
+  template <KvType T, int R, int J>
+  static void score_block(const float* q, int64_t ldq, const uint8_t* k, size_t ks, int hd,
+                          float scale, float* s, int64_t lds) {
+    static_assert(R * J == 16 && J % 2 == 0);
+    constexpr int P = J / 2;  // key pairs
+    __m512 acc[8];
 #pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) acc[i] = _mm512_setzero_ps();
-  auto step = [&](int d, auto load) {
-    __m512 kv[P];
+    for (int i = 0; i < 8; ++i) acc[i] = _mm512_setzero_ps();
+    auto step = [&](int d, auto load) {
+      __m512 kv[P];
 #pragma GCC unroll 8
-    for (int p = 0; p < P; ++p) kv[p] = load(k + 2 * p * ks, k + (2 * p + 1) * ks, d);
+      for (int p = 0; p < P; ++p) kv[p] = load(k + 2 * p * ks, k + (2 * p + 1) * ks, d);
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const __m512 qv = _mm512_broadcast_f32x8(_mm256_loadu_ps(q + r * ldq + d));
+      for (int r = 0; r < R; ++r) {
+        const __m512 qv = _mm512_broadcast_f32x8(_mm256_loadu_ps(q + r * ldq + d));
 #pragma GCC unroll 8
-      for (int p = 0; p < P; ++p) acc[r * P + p] = _mm512_fmadd_ps(qv, kv[p], acc[r * P + p]);
-    }
-  };
-  const int hd8 = hd & ~7;
-  for (int d = 0; d < hd8; d += 8) step(d, [](const uint8_t* a, const uint8_t* b, int64_t dd) { return load2x8<T>(a, b, dd); });
-  if (hd8 < hd)  // q rows are zero-padded; K rows are not and end here
-    step(hd8, [&](const uint8_t* a, const uint8_t* b, int64_t dd) { return load2x8_part<T>(a, b, dd, hd - dd); });
-  alignas(64) float o[16];
-  _mm512_store_ps(o, _mm512_mul_ps(reduce8x16(acc), _mm512_set1_ps(scale)));
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < J; ++j) {
-      const int p = r * J + j;
-      s[r * lds + j] = o[4 * (p % 4) + p / 4];
-    }
-}
-
-template <KvType T>
-inline float score_one(const float* q, const uint8_t* k, int hd) {
-  __m256 acc = _mm256_setzero_ps();
-  for (int d = 0; d < hd; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8_part<T>(k, d, hd - d), acc);
-  return reduce8(acc);
-}
-
-template <KvType T, int R, int J>
-void score_rows(const float* q, int64_t ldq, const uint8_t* k, size_t ks, int hd, int64_t j0,
-                int64_t j1, float scale, float* s, int64_t lds) {
-  int64_t j = j0;
-  for (; j + J - 1 <= j1; j += J) score_block<T, R, J>(q, ldq, k + j * ks, ks, hd, scale, s + j, lds);
-  for (; j <= j1; ++j)
-    for (int r = 0; r < R; ++r) s[r * lds + j] = score_one<T>(q + r * ldq, k + j * ks, hd) * scale;
-}
-
-template <KvType T>
-void scores(const float* q, int64_t ldq, int64_t nr, const uint8_t* k, size_t ks, int hd,
-            int64_t j0, int64_t j1, float scale, float* s, int64_t lds) {
-  int64_t r = 0;
-  for (; r + 4 <= nr; r += 4) score_rows<T, 4, 4>(q + r * ldq, ldq, k, ks, hd, j0, j1, scale, s + r * lds, lds);
-  if (r + 2 <= nr) {
-    score_rows<T, 2, 8>(q + r * ldq, ldq, k, ks, hd, j0, j1, scale, s + r * lds, lds);
-    r += 2;
+        for (int p = 0; p < P; ++p) acc[r * P + p] = _mm512_fmadd_ps(qv, kv[p], acc[r * P + p]);
+      }
+    };
+    const int hd8 = hd & ~7;
+    for (int d = 0; d < hd8; d += 8) step(d, [](const uint8_t* a, const uint8_t* b, int64_t dd) { return load2x8<T>(a, b, dd); });
+    if (hd8 < hd)  // q rows are zero-padded; K rows are not and end here
+      step(hd8, [&](const uint8_t* a, const uint8_t* b, int64_t dd) { return load2x8_part<T>(a, b, dd, hd - dd); });
+    alignas(64) float o[16];
+    _mm512_store_ps(o, _mm512_mul_ps(reduce8x16(acc), _mm512_set1_ps(scale)));
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < J; ++j) {
+        const int p = r * J + j;
+        s[r * lds + j] = o[4 * (p % 4) + p / 4];
+      }
   }
-  if (r < nr) score_rows<T, 1, 16>(q + r * ldq, ldq, k, ks, hd, j0, j1, scale, s + r * lds, lds);
-}
 
-// ---------------------------------------------------------------------------------------
-// Softmax step, per row, 16 keys per register; the eight sum lanes are key index mod 8, so
-// the low half of each register is added before the high half.
-
-void softmax(float* s, int64_t lds, int64_t nr, int64_t j0, int64_t j1, float* m, float* l,
-             float* acc, int64_t ldacc, int hd) {
-  const int64_t b0 = j0 & ~int64_t(15);
-  auto valid = [&](int64_t b) {  // keys b..b+15 that lie in [j0, j1]
-    const __mmask16 below = mask16(j1 + 1 - b), before = mask16(j0 - b);
-    return __mmask16(below & ~before);
-  };
-  const __m512 ninf = _mm512_set1_ps(-INFINITY);
-  for (int64_t r = 0; r < nr; ++r) {
-    float* sr = s + r * lds;
-    __m512 mx = ninf;
-    for (int64_t b = b0; b <= j1; b += 16) mx = _mm512_mask_max_ps(mx, valid(b), mx, _mm512_loadu_ps(sr + b));
-    const float mv = _mm512_reduce_max_ps(mx);
-    if (mv > m[r]) {
-      const float a = attn_exp(m[r] - mv);
-      l[r] *= a;
-      const __m512 av = _mm512_set1_ps(a);
-      float* ar = acc + r * ldacc;
-      for (int d = 0; d < hd; d += 16) _mm512_storeu_ps(ar + d, _mm512_mul_ps(_mm512_loadu_ps(ar + d), av));
-      m[r] = mv;
-    }
-    const __m512 mm = _mm512_set1_ps(m[r]);
-    __m256 lane = _mm256_setzero_ps();
-    for (int64_t b = b0; b <= j1; b += 16) {
-      const __m512 p = _mm512_maskz_mov_ps(valid(b), exp16(_mm512_sub_ps(_mm512_loadu_ps(sr + b), mm)));
-      _mm512_storeu_ps(sr + b, p);
-      lane = _mm256_add_ps(lane, _mm512_castps512_ps256(p));
-      lane = _mm256_add_ps(lane, _mm512_extractf32x8_ps(p, 1));
-    }
-    l[r] += reduce8(lane);
+  template <KvType T>
+  static float score_one(const float* q, const uint8_t* k, int hd) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int d = 0; d < hd; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8_part<T>(k, d, hd - d), acc);
+    return reduce8(acc);
   }
-}
 
-// ---------------------------------------------------------------------------------------
-// Output accumulation: R rows x 16 NV columns of accumulators, each V row loaded once for R rows.
 
-template <KvType T, int R, int NV>
-void accumulate_block(const float* s, int64_t lds, const uint8_t* v, size_t vs, int d, int hd,
-                      int64_t j0, int64_t j1, float* acc, int64_t ldacc) {
-  __mmask16 mk[NV];
-  __m512 a[R][NV];
-#pragma GCC unroll 4
-  for (int i = 0; i < NV; ++i) mk[i] = mask16(hd - d - 16 * i);
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int i = 0; i < NV; ++i) a[r][i] = _mm512_loadu_ps(acc + r * ldacc + d + 16 * i);
-  for (int64_t j = j0; j <= j1; ++j) {
-    const uint8_t* row = v + j * vs;
-    __m512 vv[NV];
-#pragma GCC unroll 4
-    for (int i = 0; i < NV; ++i) vv[i] = load16<T>(row, d + 16 * i, mk[i]);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const __m512 p = _mm512_set1_ps(s[r * lds + j]);
-#pragma GCC unroll 4
-      for (int i = 0; i < NV; ++i) a[r][i] = _mm512_fmadd_ps(p, vv[i], a[r][i]);
+  // ---------------------------------------------------------------------------------------
+  // Softmax step, per row, 16 keys per register; the eight sum lanes are key index mod 8, so
+  // the low half of each register is added before the high half.
+
+  static void softmax(float* s, int64_t lds, int64_t nr, int64_t j0, int64_t j1, float* m, float* l,
+               float* acc, int64_t ldacc, int hd) {
+    const int64_t b0 = j0 & ~int64_t(15);
+    auto valid = [&](int64_t b) {  // keys b..b+15 that lie in [j0, j1]
+      const __mmask16 below = mask16(j1 + 1 - b), before = mask16(j0 - b);
+      return __mmask16(below & ~before);
+    };
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    for (int64_t r = 0; r < nr; ++r) {
+      float* sr = s + r * lds;
+      __m512 mx = ninf;
+      for (int64_t b = b0; b <= j1; b += 16) mx = _mm512_mask_max_ps(mx, valid(b), mx, _mm512_loadu_ps(sr + b));
+      const float mv = _mm512_reduce_max_ps(mx);
+      if (mv > m[r]) {
+        const float a = attn_exp(m[r] - mv);
+        l[r] *= a;
+        const __m512 av = _mm512_set1_ps(a);
+        float* ar = acc + r * ldacc;
+        for (int d = 0; d < hd; d += 16) _mm512_storeu_ps(ar + d, _mm512_mul_ps(_mm512_loadu_ps(ar + d), av));
+        m[r] = mv;
+      }
+      const __m512 mm = _mm512_set1_ps(m[r]);
+      __m256 lane = _mm256_setzero_ps();
+      for (int64_t b = b0; b <= j1; b += 16) {
+        const __m512 p = _mm512_maskz_mov_ps(valid(b), exp16(_mm512_sub_ps(_mm512_loadu_ps(sr + b), mm)));
+        _mm512_storeu_ps(sr + b, p);
+        lane = _mm256_add_ps(lane, _mm512_castps512_ps256(p));
+        lane = _mm256_add_ps(lane, _mm512_extractf32x8_ps(p, 1));
+      }
+      l[r] += reduce8(lane);
     }
   }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int i = 0; i < NV; ++i) _mm512_storeu_ps(acc + r * ldacc + d + 16 * i, a[r][i]);
-}
 
-template <KvType T, int R>
-void accumulate_rows(const float* s, int64_t lds, const uint8_t* v, size_t vs, int hd, int64_t j0,
-                     int64_t j1, float* acc, int64_t ldacc) {
-  for (int d = 0; d < hd; d += 64) {
-    switch ((std::min(hd - d, 64) + 15) / 16) {
-      case 4: accumulate_block<T, R, 4>(s, lds, v, vs, d, hd, j0, j1, acc, ldacc); break;
-      case 3: accumulate_block<T, R, 3>(s, lds, v, vs, d, hd, j0, j1, acc, ldacc); break;
-      case 2: accumulate_block<T, R, 2>(s, lds, v, vs, d, hd, j0, j1, acc, ldacc); break;
-      default: accumulate_block<T, R, 1>(s, lds, v, vs, d, hd, j0, j1, acc, ldacc); break;
+  // ---------------------------------------------------------------------------------------
+  // Output accumulation: R rows x 16 NV columns of accumulators, each V row loaded once for R rows.
+
+  template <KvType T, int R, int NV>
+  static void accumulate_block(const float* s, int64_t lds, const uint8_t* v, size_t vs, int d, int hd,
+                        int64_t j0, int64_t j1, float* acc, int64_t ldacc) {
+    __mmask16 mk[NV];
+    __m512 a[R][NV];
+#pragma GCC unroll 4
+    for (int i = 0; i < NV; ++i) mk[i] = mask16(hd - d - 16 * i);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int i = 0; i < NV; ++i) a[r][i] = _mm512_loadu_ps(acc + r * ldacc + d + 16 * i);
+    for (int64_t j = j0; j <= j1; ++j) {
+      const uint8_t* row = v + j * vs;
+      __m512 vv[NV];
+#pragma GCC unroll 4
+      for (int i = 0; i < NV; ++i) vv[i] = load16<T>(row, d + 16 * i, mk[i]);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m512 p = _mm512_set1_ps(s[r * lds + j]);
+#pragma GCC unroll 4
+        for (int i = 0; i < NV; ++i) a[r][i] = _mm512_fmadd_ps(p, vv[i], a[r][i]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int i = 0; i < NV; ++i) _mm512_storeu_ps(acc + r * ldacc + d + 16 * i, a[r][i]);
+  }
+
+  template <KvType T, int R>
+  static void accumulate_rows(const float* s, int64_t lds, const uint8_t* v, size_t vs, int hd, int64_t j0,
+                       int64_t j1, float* acc, int64_t ldacc) {
+    for (int d = 0; d < hd; d += 64) {
+      switch ((std::min(hd - d, 64) + 15) / 16) {
+        case 4: accumulate_block<T, R, 4>(s, lds, v, vs, d, hd, j0, j1, acc, ldacc); break;
+        case 3: accumulate_block<T, R, 3>(s, lds, v, vs, d, hd, j0, j1, acc, ldacc); break;
+        case 2: accumulate_block<T, R, 2>(s, lds, v, vs, d, hd, j0, j1, acc, ldacc); break;
+        default: accumulate_block<T, R, 1>(s, lds, v, vs, d, hd, j0, j1, acc, ldacc); break;
+      }
     }
   }
-}
+};
 
-template <KvType T>
-void accumulate(const float* s, int64_t lds, int64_t nr, const uint8_t* v, size_t vs, int hd,
-                int64_t j0, int64_t j1, float* acc, int64_t ldacc) {
-  int64_t r = 0;
-  for (; r + 4 <= nr; r += 4) accumulate_rows<T, 4>(s + r * lds, lds, v, vs, hd, j0, j1, acc + r * ldacc, ldacc);
-  if (r + 2 <= nr) {
-    accumulate_rows<T, 2>(s + r * lds, lds, v, vs, hd, j0, j1, acc + r * ldacc, ldacc);
-    r += 2;
-  }
-  if (r < nr) accumulate_rows<T, 1>(s + r * lds, lds, v, vs, hd, j0, j1, acc + r * ldacc, ldacc);
-}
-
-const AttentionMicroKernels kMicro = {{scores<KvType::F32>, scores<KvType::F16>},
-                                      softmax,
-                                      {accumulate<KvType::F32>, accumulate<KvType::F16>}};
+const AttentionMicroKernels kMicro = attn_micro_kernels<Isa>();
 
 void attention_avx512(const AttentionTask& task, const KvView& kv) { attention_tiled(task, kv, kMicro); }
 

@@ -71,6 +71,57 @@ struct AttentionMicroKernels {
                         int64_t ldacc);
 };
 
+// The row blocking both SIMD files share. An ISA type K supplies
+//   template <KvType T, int R, int J> static void score_block(q, ldq, k, k_stride, head_dim,
+//       scale, s, lds)                      -- R rows x J keys (J a multiple of its lanes)
+//   template <KvType T> static float score_one(q, k, head_dim)   -- dot8 of one row and key
+//   template <KvType T, int R> static void accumulate_rows(s, lds, v, v_stride, head_dim, j0,
+//       j1, acc, ldacc)                     -- R rows of the accumulation step
+//   static constexpr int kScoreKeys         -- keys per 4-row score block; 2 rows take twice
+//                                              as many, 1 row four times
+// Rows go in blocks of 4, then 2, then 1; keys past the last whole block one at a time.
+template <class K, KvType T, int R, int J>
+void attn_score_rows(const float* q, int64_t ldq, const uint8_t* k, size_t ks, int hd, int64_t j0,
+                     int64_t j1, float scale, float* s, int64_t lds) {
+  int64_t j = j0;
+  for (; j + J - 1 <= j1; j += J) K::template score_block<T, R, J>(q, ldq, k + j * ks, ks, hd, scale, s + j, lds);
+  for (; j <= j1; ++j)
+    for (int r = 0; r < R; ++r) s[r * lds + j] = K::template score_one<T>(q + r * ldq, k + j * ks, hd) * scale;
+}
+
+template <class K, KvType T>
+void attn_scores(const float* q, int64_t ldq, int64_t nr, const uint8_t* k, size_t ks, int hd,
+                 int64_t j0, int64_t j1, float scale, float* s, int64_t lds) {
+  constexpr int J = K::kScoreKeys;
+  int64_t r = 0;
+  for (; r + 4 <= nr; r += 4) attn_score_rows<K, T, 4, J>(q + r * ldq, ldq, k, ks, hd, j0, j1, scale, s + r * lds, lds);
+  if (r + 2 <= nr) {
+    attn_score_rows<K, T, 2, 2 * J>(q + r * ldq, ldq, k, ks, hd, j0, j1, scale, s + r * lds, lds);
+    r += 2;
+  }
+  if (r < nr) attn_score_rows<K, T, 1, 4 * J>(q + r * ldq, ldq, k, ks, hd, j0, j1, scale, s + r * lds, lds);
+}
+
+template <class K, KvType T>
+void attn_accumulate(const float* s, int64_t lds, int64_t nr, const uint8_t* v, size_t vs, int hd,
+                     int64_t j0, int64_t j1, float* acc, int64_t ldacc) {
+  int64_t r = 0;
+  for (; r + 4 <= nr; r += 4) K::template accumulate_rows<T, 4>(s + r * lds, lds, v, vs, hd, j0, j1, acc + r * ldacc, ldacc);
+  if (r + 2 <= nr) {
+    K::template accumulate_rows<T, 2>(s + r * lds, lds, v, vs, hd, j0, j1, acc + r * ldacc, ldacc);
+    r += 2;
+  }
+  if (r < nr) K::template accumulate_rows<T, 1>(s + r * lds, lds, v, vs, hd, j0, j1, acc + r * ldacc, ldacc);
+}
+
+// The micro-kernel table of an ISA type K (above) and its softmax step.
+template <class K>
+constexpr AttentionMicroKernels attn_micro_kernels() {
+  return {{attn_scores<K, KvType::F32>, attn_scores<K, KvType::F16>},
+          K::softmax,
+          {attn_accumulate<K, KvType::F32>, attn_accumulate<K, KvType::F16>}};
+}
+
 // Runs a task with the given micro-kernels: all rows of the task share each K/V chunk
 // (attention_tiled.cpp).
 void attention_tiled(const AttentionTask& task, const KvView& kv, const AttentionMicroKernels& mk);
