@@ -218,8 +218,15 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
   } else {
     const int64_t w = 2 * h.n_ff;
     run_group(L.gate_up, fusion_.fuse_gate_up(L.gate_up, n, cc_), b.cur.data(), h.n_embd, n, b.gu.data(), w, cc_);
-    for (int64_t t = 0; t < n; ++t)
-      glu(b.gu.data() + t * w, b.gu.data() + t * w + h.n_ff, b.act.data() + t * h.n_ff, h.n_ff, gelu, true);
+    // Elementwise, so any split gives the same bits; chunks keep both threads busy when decoding.
+    constexpr int64_t kChunk = 1024;
+    const int64_t per_token = (h.n_ff + kChunk - 1) / kChunk, tasks = n * per_token;
+#pragma omp parallel for num_threads(cc_.n_threads) schedule(static) if (tasks > 1 && cc_.n_threads > 1)
+    for (int64_t i = 0; i < tasks; ++i) {
+      const int64_t t = i / per_token, c0 = i % per_token * kChunk, len = std::min(kChunk, h.n_ff - c0);
+      float* gate = b.gu.data() + t * w + c0;
+      glu(gate, gate + h.n_ff, b.act.data() + t * h.n_ff + c0, len, gelu, true);
+    }
   }
   run_projection(L.down, b.act.data(), h.n_ff, n, b.out.data(), h.n_embd, cc_);
 }
