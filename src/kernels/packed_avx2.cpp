@@ -30,6 +30,8 @@ int32_t load32(const uint8_t* p) {
 // Half h of one block: w[t] holds elements 4t..4t+3 of 8 rows.
 struct Q4_0W {
   static constexpr int kQuantBytes = 16;
+  // A step's int16 pairs are at most 2 * 15 * 127 = 3810, so four steps add up in int16.
+  static constexpr bool kSum16 = true;
   static void load(const uint8_t* q, __m256i w[8]) {
     const __m256i lo = _mm256_set1_epi8(0x0F);
     for (int s = 0; s < 4; ++s) {
@@ -43,6 +45,7 @@ struct Q4_0W {
 };
 struct Q8_0W {
   static constexpr int kQuantBytes = 32;
+  static constexpr bool kSum16 = false;  // pairs reach 2 * 128 * 127: widen every step
   static void load(const uint8_t* q, __m256i w[8]) {
     for (int s = 0; s < 8; ++s) w[s] = load256(q + 64 * s);
   }
@@ -74,11 +77,23 @@ void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
       const uint8_t* yq = x + size_t(c) * xs + size_t(b) * 34 + 2;  // BlockQ8_0 quants
       const PackedActInfo in = info[c * nb + b];
       __m256i a0 = W::start(in.sum), a1 = _mm256_setzero_si256();
-      for (int t = 0; t < 4; ++t) {
-        const __m256i p0 = W::step(w[t], _mm256_set1_epi32(load32(yq + 4 * t)));
-        const __m256i p1 = W::step(w[t + 4], _mm256_set1_epi32(load32(yq + 16 + 4 * t)));
+      if constexpr (W::kSum16) {
+        // Two chains of int16 sums, widened once each.
+        __m256i p0 = W::step(w[0], _mm256_set1_epi32(load32(yq)));
+        __m256i p1 = W::step(w[4], _mm256_set1_epi32(load32(yq + 16)));
+        for (int t = 1; t < 4; ++t) {
+          p0 = _mm256_add_epi16(p0, W::step(w[t], _mm256_set1_epi32(load32(yq + 4 * t))));
+          p1 = _mm256_add_epi16(p1, W::step(w[t + 4], _mm256_set1_epi32(load32(yq + 16 + 4 * t))));
+        }
         a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(p0, ones));
-        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(p1, ones));
+        a1 = _mm256_madd_epi16(p1, ones);
+      } else {
+        for (int t = 0; t < 4; ++t) {
+          const __m256i p0 = W::step(w[t], _mm256_set1_epi32(load32(yq + 4 * t)));
+          const __m256i p1 = W::step(w[t + 4], _mm256_set1_epi32(load32(yq + 16 + 4 * t)));
+          a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(p0, ones));
+          a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(p1, ones));
+        }
       }
       const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(in.d));
       acc[c] = _mm256_add_ps(acc[c], _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(a0, a1))));
