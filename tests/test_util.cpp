@@ -38,11 +38,25 @@ Golden load_golden(const std::string& json_name) {
   return g;
 }
 
+namespace {
+// This process's scratch folder; removed with everything in it when the process exits, so
+// ctest's one process per test leaves nothing behind in /tmp.
+struct ScratchDir {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("trident-test-" + std::to_string(getpid()));
+  ScratchDir() { std::filesystem::create_directories(path); }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+}  // namespace
+
 std::string temp_path(const std::string& name) {
   static std::atomic<int> counter{0};
-  auto dir = std::filesystem::temp_directory_path() / ("trident-test-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / (std::to_string(counter++) + "-" + name)).string();
+  static ScratchDir dir;
+  std::filesystem::create_directories(dir.path);  // a test may have removed it
+  return (dir.path / (std::to_string(counter++) + "-" + name)).string();
 }
 
 CommandResult run_trident(const std::string& args) {
