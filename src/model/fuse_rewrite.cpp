@@ -469,6 +469,8 @@ void write_rewrite(const GgufFile& in, const RewritePlan& plan, const std::strin
   if (std::filesystem::equivalent(in.path(), out_path, ec))
     fail("{}: output is the input file (write the {}d model to another path)", out_path, plan.operation);
   if (plan.groups_rewritten == 0) {
+    if (plan.operation == "quantize")
+      fail("{}: nothing to quantize (every weight matrix already has its target type)", in.path());
     if (plan.operation == "unfuse")
       fail("{}: nothing to unfuse (no attn_qkv, ffn_gate_up_exps or ffn_gate_up tensors)", in.path());
     if (plan.groups_left > 0)
@@ -477,6 +479,7 @@ void write_rewrite(const GgufFile& in, const RewritePlan& plan, const std::strin
   }
   GgufWriter w;
   w.copy_metadata(in);
+  for (const auto& [key, v] : plan.set_u32) w.set_u32(key, v);
   const GgufFile* fp = &in;
   for (const RewriteTensor& t : plan.tensors) {
     const RewriteTensor* tp = &t;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "format/gguf.h"
@@ -55,11 +56,12 @@ struct RewriteTensor {
 // The whole output, in file order. Holds pointers into the GgufFile it was planned from,
 // which must outlive it.
 struct RewritePlan {
-  std::string operation;           // "fuse" or "unfuse", for messages
+  std::string operation;           // "fuse", "unfuse" or "quantize", for messages
   std::vector<std::string> notes;  // one line per decision the user should hear about
-  int groups_rewritten = 0;        // groups fused (or fused tensors split)
+  int groups_rewritten = 0;        // groups fused (or fused tensors split, or tensors converted)
   int groups_left = 0;             // candidate groups left as they were
   std::vector<RewriteTensor> tensors;
+  std::vector<std::pair<std::string, uint32_t>> set_u32;  // metadata to replace (general.file_type)
 };
 
 // Plans `trident fuse`. Throws Error for an unusable --requant type.

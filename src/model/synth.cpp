@@ -12,6 +12,7 @@
 #include <numbers>
 
 #include "format/error.h"
+#include "model/quant_mix.h"
 #include "format/gguf_writer.h"
 #include "model/arch.h"
 #include "tensor/quant_fns.h"
@@ -68,15 +69,14 @@ constexpr std::array<std::pair<std::string_view, SynthType>, 4> kTypes = {{
     {"f16", SynthType::F16}, {"q8_0", SynthType::Q8_0}, {"q4_0", SynthType::Q4_0},
     {"q4_k_m", SynthType::Q4_K_M}}};
 
-// llama.cpp's llama_ftype numbers, written as general.file_type.
-uint32_t file_type_id(SynthType t) {
+QuantMix mix_of(SynthType t) {
   switch (t) {
-    case SynthType::F16: return 1;
-    case SynthType::Q4_0: return 2;
-    case SynthType::Q8_0: return 7;
-    case SynthType::Q4_K_M: return 15;
+    case SynthType::F16: return QuantMix::F16;
+    case SynthType::Q8_0: return QuantMix::Q8_0;
+    case SynthType::Q4_0: return QuantMix::Q4_0;
+    case SynthType::Q4_K_M: return QuantMix::Q4_K_M;
   }
-  return 0;
+  return QuantMix::F16;
 }
 
 template <typename Range, typename Name>
@@ -93,9 +93,6 @@ enum class Init : uint8_t {
   Bias,      // normal-ish, std = scale
   RopeFreqs  // Llama 3 frequency factors (computed, not random)
 };
-
-// The role a weight plays, for the Q4_K_M mix.
-enum class Role : uint8_t { Embd, Output, AttnV, FfnDown, Router, Other };
 
 struct Planned {
   SynthTensor t;
@@ -134,35 +131,10 @@ Resolved resolve(const SynthOptions& opt) {
   return r;
 }
 
-// llama-quantize's "more bits" layers: the first and last eighth, and every third in between.
-bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
-
-// The Q4_K_M mix, as llama-quantize applies it to a model without an importance matrix:
-//   * token_embd q4_K (q6_K when tied, since it is then the output matrix too); output q6_K;
-//   * attn_v and ffn_down (ffn_down_exps for MoE) q6_K on "more bits" layers, else q4_K;
-//   * every other matrix q4_K; the MoE router stays F32, as converters leave it;
-//   * rows that are not a multiple of 256 fall back like llama-quantize: q4_K -> q5_0,
-//     q6_K -> q8_0 (gemma3-1b's 1152-wide rows).
-// Other types are "pure" (every matrix in that type; llama-quantize would make a q4_0 file's
-// output q6_K), so the file's speed is that one type's. Rows that fit no block fall back to F16.
-GgmlType tensor_type(const Resolved& r, Role role, int64_t layer, int64_t row_len) {
-  if (role == Role::Router) return GgmlType::F32;
-  GgmlType t = GgmlType::F16;
-  switch (r.type) {
-    case SynthType::F16: t = GgmlType::F16; break;
-    case SynthType::Q8_0: t = GgmlType::Q8_0; break;
-    case SynthType::Q4_0: t = GgmlType::Q4_0; break;
-    case SynthType::Q4_K_M: {
-      const bool more = layer >= 0 && use_more_bits(layer, r.n_layer);
-      const bool q6 = role == Role::Output || (role == Role::Embd && r.shape->tied_output) ||
-                      ((role == Role::AttnV || role == Role::FfnDown) && more);
-      t = q6 ? GgmlType::Q6_K : GgmlType::Q4_K;
-      if (row_len % 256 != 0) t = q6 ? GgmlType::Q8_0 : GgmlType::Q5_0;
-      break;
-    }
-  }
-  if (row_len % layout_of(t).block_size != 0) t = GgmlType::F16;
-  return t;
+// The mix of model/quant_mix.h, "pure" (llama-quantize would make a q4_0 file's output
+// q6_K; here every matrix is the one type, so the file's speed is that type's).
+GgmlType tensor_type(const Resolved& r, WeightRole role, int64_t layer, int64_t row_len) {
+  return mix_tensor_type({mix_of(r.type), r.n_layer, r.shape->tied_output, true}, role, layer, row_len);
 }
 
 std::vector<Planned> build_plan(const Resolved& r) {
@@ -174,21 +146,21 @@ std::vector<Planned> build_plan(const Resolved& r) {
     plan.push_back({{std::move(name), GgmlType::F32, {n}}, init, scale});
   };
   // Weights: std 1/sqrt(fan_in) keeps each projection's output at the scale of its input.
-  auto mat = [&](std::string name, std::vector<int64_t> ne, Role role, int64_t layer) {
+  auto mat = [&](std::string name, std::vector<int64_t> ne, WeightRole role, int64_t layer) {
     const GgmlType t = tensor_type(r, role, layer, ne[0]);
     const float std = 1.0f / std::sqrt(float(ne[0]));
     plan.push_back({{std::move(name), t, std::move(ne)}, Init::Matrix, std});
   };
 
-  mat("token_embd.weight", {s.n_embd, r.n_vocab}, Role::Embd, -1);
+  mat("token_embd.weight", {s.n_embd, r.n_vocab}, WeightRole::Embd, -1);
   // llama.cpp only accepts rope_freqs on architectures that read it.
   if (s.llama3_rope_factor > 0 && a.name == "llama") vec("rope_freqs.weight", s.head_dim / 2, Init::RopeFreqs, 1.0f);
   for (int64_t l = 0; l < r.n_layer; ++l) {
     const std::string b = fmt::format("blk.{}.", l);
     if (a.pre_norm) vec(b + "attn_norm.weight", s.n_embd, Init::Norm, 1.0f);
-    mat(b + "attn_q.weight", {s.n_embd, n_q}, Role::Other, l);
-    mat(b + "attn_k.weight", {s.n_embd, n_kv}, Role::Other, l);
-    mat(b + "attn_v.weight", {s.n_embd, n_kv}, Role::AttnV, l);
+    mat(b + "attn_q.weight", {s.n_embd, n_q}, WeightRole::Other, l);
+    mat(b + "attn_k.weight", {s.n_embd, n_kv}, WeightRole::Other, l);
+    mat(b + "attn_v.weight", {s.n_embd, n_kv}, WeightRole::AttnV, l);
     if (r.extras->qkv_bias) {
       vec(b + "attn_q.bias", n_q, Init::Bias, 0.1f);
       vec(b + "attn_k.bias", n_kv, Init::Bias, 0.1f);
@@ -199,26 +171,26 @@ std::vector<Planned> build_plan(const Resolved& r) {
       vec(b + "attn_q_norm.weight", per_head ? s.head_dim : n_q, Init::Norm, 1.0f);
       vec(b + "attn_k_norm.weight", per_head ? s.head_dim : n_kv, Init::Norm, 1.0f);
     }
-    mat(b + "attn_output.weight", {n_q, s.n_embd}, Role::Other, l);
+    mat(b + "attn_output.weight", {n_q, s.n_embd}, WeightRole::Other, l);
     if (a.post_norm) vec(b + "post_attention_norm.weight", s.n_embd, Init::Norm, 1.0f);
     if (a.pre_norm) vec(b + "ffn_norm.weight", s.n_embd, Init::Norm, 1.0f);
     if (r.moe) {
       const int64_t nf = s.n_ff_expert, ne = s.n_expert;
-      mat(b + "ffn_gate_inp.weight", {s.n_embd, ne}, Role::Router, l);
-      mat(b + "ffn_gate_exps.weight", {s.n_embd, nf, ne}, Role::Other, l);
-      mat(b + "ffn_up_exps.weight", {s.n_embd, nf, ne}, Role::Other, l);
-      mat(b + "ffn_down_exps.weight", {nf, s.n_embd, ne}, Role::FfnDown, l);
+      mat(b + "ffn_gate_inp.weight", {s.n_embd, ne}, WeightRole::Router, l);
+      mat(b + "ffn_gate_exps.weight", {s.n_embd, nf, ne}, WeightRole::Other, l);
+      mat(b + "ffn_up_exps.weight", {s.n_embd, nf, ne}, WeightRole::Other, l);
+      mat(b + "ffn_down_exps.weight", {nf, s.n_embd, ne}, WeightRole::FfnDown, l);
     } else {
-      if (a.ffn == FfnKind::Gated) mat(b + "ffn_gate.weight", {s.n_embd, s.n_ff}, Role::Other, l);
-      mat(b + "ffn_up.weight", {s.n_embd, s.n_ff}, Role::Other, l);
-      mat(b + "ffn_down.weight", {s.n_ff, s.n_embd}, Role::FfnDown, l);
+      if (a.ffn == FfnKind::Gated) mat(b + "ffn_gate.weight", {s.n_embd, s.n_ff}, WeightRole::Other, l);
+      mat(b + "ffn_up.weight", {s.n_embd, s.n_ff}, WeightRole::Other, l);
+      mat(b + "ffn_down.weight", {s.n_ff, s.n_embd}, WeightRole::FfnDown, l);
     }
     if (a.post_norm) vec(b + "post_ffw_norm.weight", s.n_embd, Init::Norm, 1.0f);
   }
   // Real models' final norms are a few times larger than the others; 3 gives logits with a
   // standard deviation of a few units whatever the depth.
   vec("output_norm.weight", s.n_embd, Init::Norm, 3.0f);
-  if (!s.tied_output) mat("output.weight", {s.n_embd, r.n_vocab}, Role::Output, -1);
+  if (!s.tied_output) mat("output.weight", {s.n_embd, r.n_vocab}, WeightRole::Output, -1);
   return plan;
 }
 
@@ -270,7 +242,7 @@ void set_hparams(GgufWriter& w, const Resolved& r, const SynthOptions& opt) {
   const std::string p = std::string(r.arch->name) + ".";
   w.set_string("general.architecture", std::string(r.arch->name));
   w.set_string("general.name", fmt::format("synthetic {}", s.name));
-  w.set_u32("general.file_type", file_type_id(r.type));
+  w.set_u32("general.file_type", quant_mix_file_type(mix_of(r.type)));
   if (r.type != SynthType::F16) w.set_u32("general.quantization_version", 2);
   w.set_string("trident.synth.shape", std::string(s.name));
   w.set("trident.synth.seed", GgufValue{GgufValueType::UINT64, opt.seed});
