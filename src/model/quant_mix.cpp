@@ -28,6 +28,12 @@ std::optional<QuantMix> quant_mix_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view quant_mix_name(QuantMix m) {
+  for (const auto& [n, mm] : kMixes)
+    if (mm == m) return n;
+  return "?";
+}
+
 std::string quant_mix_names() {
   std::string s;
   for (const auto& [n, m] : kMixes) s += (s.empty() ? "" : ", ") + std::string(n);

@@ -13,6 +13,7 @@ namespace trident {
 enum class QuantMix : uint8_t { F16, Q8_0, Q4_0, Q6_K, Q4_K_M };
 std::optional<QuantMix> quant_mix_from_name(std::string_view name);  // "f16", "q8_0", ...
 std::string quant_mix_names();                                       // "f16, q8_0, q4_0, q6_k, q4_k_m"
+std::string_view quant_mix_name(QuantMix m);                         // "q4_k_m"
 uint32_t quant_mix_file_type(QuantMix m);  // llama.cpp's llama_ftype, for general.file_type
 
 // The role a weight plays in the mix.

@@ -12,7 +12,6 @@
 #include <numbers>
 
 #include "format/error.h"
-#include "model/quant_mix.h"
 #include "format/gguf_writer.h"
 #include "model/arch.h"
 #include "tensor/quant_fns.h"
@@ -65,19 +64,7 @@ constexpr std::array kSynthArchs = {
     SynthArch{"qwen3moe", false, 0}, SynthArch{"gemma3", false, 512},
 };
 
-constexpr std::array<std::pair<std::string_view, SynthType>, 4> kTypes = {{
-    {"f16", SynthType::F16}, {"q8_0", SynthType::Q8_0}, {"q4_0", SynthType::Q4_0},
-    {"q4_k_m", SynthType::Q4_K_M}}};
-
-QuantMix mix_of(SynthType t) {
-  switch (t) {
-    case SynthType::F16: return QuantMix::F16;
-    case SynthType::Q8_0: return QuantMix::Q8_0;
-    case SynthType::Q4_0: return QuantMix::Q4_0;
-    case SynthType::Q4_K_M: return QuantMix::Q4_K_M;
-  }
-  return QuantMix::F16;
-}
+constexpr std::array kTypes = {QuantMix::F16, QuantMix::Q8_0, QuantMix::Q4_0, QuantMix::Q4_K_M};
 
 template <typename Range, typename Name>
 std::string join_names(const Range& r, Name name) {
@@ -134,7 +121,7 @@ Resolved resolve(const SynthOptions& opt) {
 // The mix of model/quant_mix.h, "pure" (llama-quantize would make a q4_0 file's output
 // q6_K; here every matrix is the one type, so the file's speed is that type's).
 GgmlType tensor_type(const Resolved& r, WeightRole role, int64_t layer, int64_t row_len) {
-  return mix_tensor_type({mix_of(r.type), r.n_layer, r.shape->tied_output, true}, role, layer, row_len);
+  return mix_tensor_type({r.type, r.n_layer, r.shape->tied_output, true}, role, layer, row_len);
 }
 
 std::vector<Planned> build_plan(const Resolved& r) {
@@ -242,7 +229,7 @@ void set_hparams(GgufWriter& w, const Resolved& r, const SynthOptions& opt) {
   const std::string p = std::string(r.arch->name) + ".";
   w.set_string("general.architecture", std::string(r.arch->name));
   w.set_string("general.name", fmt::format("synthetic {}", s.name));
-  w.set_u32("general.file_type", quant_mix_file_type(mix_of(r.type)));
+  w.set_u32("general.file_type", quant_mix_file_type(r.type));
   if (r.type != SynthType::F16) w.set_u32("general.quantization_version", 2);
   w.set_string("trident.synth.shape", std::string(s.name));
   w.set("trident.synth.seed", GgufValue{GgufValueType::UINT64, opt.seed});
@@ -395,19 +382,15 @@ const SynthShape* find_synth_shape(std::string_view name) {
 
 std::string synth_shape_names() { return join_names(kShapes, [](const SynthShape& s) { return s.name; }); }
 std::string synth_arch_names() { return join_names(kSynthArchs, [](const SynthArch& a) { return a.name; }); }
-std::string synth_type_names() { return join_names(kTypes, [](const auto& t) { return t.first; }); }
+std::string synth_type_names() { return join_names(kTypes, quant_mix_name); }
 
 std::optional<SynthType> synth_type_from_name(std::string_view name) {
-  for (const auto& [n, t] : kTypes)
-    if (n == name) return t;
+  for (QuantMix t : kTypes)
+    if (quant_mix_name(t) == name) return t;
   return std::nullopt;
 }
 
-std::string_view synth_type_name(SynthType t) {
-  for (const auto& [n, tt] : kTypes)
-    if (tt == t) return n;
-  return "?";
-}
+std::string_view synth_type_name(SynthType t) { return quant_mix_name(t); }
 
 std::vector<SynthTensor> synth_plan(const SynthOptions& opt) {
   std::vector<SynthTensor> out;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "format/ggml_type.h"
+#include "model/quant_mix.h"
 
 namespace trident {
 
@@ -41,8 +42,9 @@ std::string synth_shape_names();  // "llama-3.2-1b, llama-3.1-8b, ..."
 // Architectures synth can lay tensors out for ("llama, qwen2, ...").
 std::string synth_arch_names();
 
-// Weight formats. Q4_K_M follows llama-quantize's mix (see synth_tensor_type in synth.cpp).
-enum class SynthType { F16, Q8_0, Q4_0, Q4_K_M };
+// Weight formats: the mixes of model/quant_mix.h that synth offers (f16, q8_0, q4_0, q4_k_m),
+// applied "pure" (see tensor_type in synth.cpp).
+using SynthType = QuantMix;
 std::optional<SynthType> synth_type_from_name(std::string_view name);
 std::string synth_type_names();  // "f16, q8_0, q4_0, q4_k_m"
 std::string_view synth_type_name(SynthType t);
