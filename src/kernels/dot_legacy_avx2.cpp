@@ -151,10 +151,9 @@ struct Q5_1K {
 };
 // Signed weights: |w| times y with w's sign. Exact when no activation quant is -128, which
 // quantize_act guarantees (it rounds into [-127, 127]): then |pair| <= 2 * 128 * 127.
-template <class B>
-struct Q8K {
-  using Block = B;
-  using Act = B;
+struct Q8_1K {
+  using Block = BlockQ8_1;
+  using Act = BlockQ8_1;
   static __m256i dot(const Block& w, const Act& x) {
     const __m256i a = load256(w.qs), y = load256(x.qs);
     return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(y, a)),
@@ -326,7 +325,7 @@ void register_legacy_avx2(KernelTable& t) {
   t.vec_dot[uint32_t(T::Q4_1)] = dot_quant<Q4_1K>;
   t.vec_dot[uint32_t(T::Q5_0)] = dot_quant<Q5_0K>;
   t.vec_dot[uint32_t(T::Q5_1)] = dot_quant<Q5_1K>;
-  t.vec_dot[uint32_t(T::Q8_1)] = dot_quant<Q8K<BlockQ8_1>>;
+  t.vec_dot[uint32_t(T::Q8_1)] = dot_quant<Q8_1K>;
   t.quantize_act[uint32_t(T::F16)] = act_f16;
   t.quantize_act[uint32_t(T::BF16)] = act_bf16;
   t.quantize_act[uint32_t(T::Q8_0)] = act_q8_0;

@@ -160,10 +160,9 @@ struct Q5_1K {
   static __m512i quants2(const Block* b) { return q5_quants2(b); }
 };
 // Signed 8-bit weights: flipping the sign bit adds 128.
-template <class B, class A>
-struct Q8K {
-  using Block = B;
-  using Act = A;
+struct Q8_1K {
+  using Block = BlockQ8_1;
+  using Act = BlockQ8_1;
   static constexpr int kOffset = 128;
   static __m256i quants1(const Block* b) {
     return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs)),
@@ -362,7 +361,7 @@ void register_legacy_avx512(KernelTable& t) {
   t.vec_dot[uint32_t(T::Q4_1)] = dot_quant<Q4_1K>;
   t.vec_dot[uint32_t(T::Q5_0)] = dot_quant<Q5_0K>;
   t.vec_dot[uint32_t(T::Q5_1)] = dot_quant<Q5_1K>;
-  t.vec_dot[uint32_t(T::Q8_1)] = dot_quant<Q8K<BlockQ8_1, BlockQ8_1>>;
+  t.vec_dot[uint32_t(T::Q8_1)] = dot_quant<Q8_1K>;
   t.quantize_act[uint32_t(T::F16)] = act_f16;
   t.quantize_act[uint32_t(T::BF16)] = act_bf16;
   t.quantize_act[uint32_t(T::Q8_0)] = act_q8_0;

@@ -190,19 +190,11 @@ class CaseRunner {
   BenchResult r_;
 };
 
-void check_repetitions(const BenchRunOptions& opt) {
-  if (opt.repetitions < 1) fail("bench: expected at least 1 repetition, found {}", opt.repetitions);
-}
-
 }  // namespace
-
-BenchResult run_bench_case(const Model& m, const BenchCase& c, const BenchRunOptions& opt) {
-  return run_bench_interleaved(m, {c}, opt).front();
-}
 
 std::vector<BenchResult> run_bench_interleaved(const Model& m, const std::vector<BenchCase>& cs,
                                                const BenchRunOptions& opt) {
-  check_repetitions(opt);
+  if (opt.repetitions < 1) fail("bench: expected at least 1 repetition, found {}", opt.repetitions);
   std::vector<std::unique_ptr<CaseRunner>> runners;
   for (const BenchCase& c : cs) runners.push_back(std::make_unique<CaseRunner>(m, c, opt.warmup));
   for (int rep = 0; rep < opt.repetitions; ++rep) {

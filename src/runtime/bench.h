@@ -65,12 +65,10 @@ struct BenchRunOptions {
   std::function<void(int rep)> on_repetition;  // progress; rep counts from 1
 };
 
-// Times one case on a fresh Session. Token ids follow a fixed pattern (no randomness), so
-// runs are repeatable. Throws Error for invalid options.
-BenchResult run_bench_case(const Model& m, const BenchCase& c, const BenchRunOptions& opt);
-// Times cases together, repetition by repetition (A B A B ...), each on its own Session, so
-// that a slow drift of the machine (another tenant, page merging, clocks) affects them alike.
-// Used for cases that differ only in fusion, whose ratio is the point. Results in cs order.
+// Times cases together, repetition by repetition (A B A B ...), each on a fresh Session of its
+// own, so that a slow drift of the machine (another tenant, page merging, clocks) affects them
+// alike; one case is a list of one. Token ids follow a fixed pattern (no randomness), so runs
+// are repeatable. Throws Error for invalid options. Results in cs order.
 std::vector<BenchResult> run_bench_interleaved(const Model& m, const std::vector<BenchCase>& cs,
                                                const BenchRunOptions& opt);
 
