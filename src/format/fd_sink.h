@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -64,5 +65,10 @@ class FdSink {
   std::vector<uint8_t> buf_;
   uint64_t pos_ = 0;
 };
+
+// Writes `path` all or nothing: refuses an existing file unless overwrite; fill() writes into a
+// temporary file beside it, which is then flushed, fsynced, closed, made 0644 and renamed over
+// path. On any error the temporary file is removed and the Error propagates (fd_sink.cpp).
+void write_file_atomically(const std::string& path, bool overwrite, const std::function<void(FdSink&)>& fill);
 
 }  // namespace trident

@@ -1,12 +1,6 @@
 #include "format/gguf_writer.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include "format/checked.h"
 #include "format/error.h"
@@ -118,16 +112,7 @@ void GgufWriter::add_tensor(GgufWriteTensor t) {
 }
 
 void GgufWriter::write(const std::string& path, const GgufWriteOptions& opt) const {
-  namespace fs = std::filesystem;
-  if (!opt.overwrite && fs::exists(path)) fail("{}: output exists (use --force to overwrite)", path);
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) fail("{}: cannot create a temporary file in '{}': {}", path, dir.string(), std::strerror(errno));
-  const std::string tmp = tmpl;
-  try {
-    FdSink s(fd, path);
+  write_file_atomically(path, opt.overwrite, [&](FdSink& s) {
     std::vector<uint64_t> offsets;
     uint64_t off = 0, total_bytes = 0;
     for (const auto& t : tensors_) {
@@ -170,20 +155,7 @@ void GgufWriter::write(const std::string& path, const GgufWriteOptions& opt) con
       done += nb;
       if (opt.progress) opt.progress(i + 1, tensors_.size(), done, total_bytes);
     }
-    s.flush();
-    if (::fsync(fd) != 0) fail("{}: fsync failed: {}", path, std::strerror(errno));
-    if (::close(fd) != 0) {
-      fd = -1;
-      fail("{}: close failed: {}", path, std::strerror(errno));
-    }
-    fd = -1;
-    ::chmod(tmp.c_str(), 0644);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) fail("{}: cannot rename the temporary file: {}", path, std::strerror(errno));
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
+  });
 }
 
 }  // namespace trident

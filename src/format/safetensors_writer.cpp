@@ -1,12 +1,6 @@
 #include "format/safetensors_writer.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "format/checked.h"
@@ -16,7 +10,6 @@
 namespace trident {
 void write_safetensors(const std::string& path, const std::vector<StWriteTensor>& tensors,
                        const StWriteOptions& opt) {
-  namespace fs = std::filesystem;
   // Header first: offsets follow from the shapes alone.
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!opt.metadata.empty()) {
@@ -43,15 +36,7 @@ void write_safetensors(const std::string& path, const std::vector<StWriteTensor>
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data section 8-byte aligned
 
-  if (!opt.overwrite && fs::exists(path)) fail("{}: output exists (use --force to overwrite)", path);
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) fail("{}: cannot create a temporary file in '{}': {}", path, dir.string(), std::strerror(errno));
-  const std::string tmp = tmpl;
-  try {
-    FdSink s(fd, path);
+  write_file_atomically(path, opt.overwrite, [&](FdSink& s) {
     const uint64_t header_len = text.size();
     s.put(&header_len, 8);
     s.put(text.data(), text.size());
@@ -65,19 +50,7 @@ void write_safetensors(const std::string& path, const std::vector<StWriteTensor>
       done += sizes[i];
       if (opt.progress) opt.progress(i + 1, tensors.size(), done, off);
     }
-    s.flush();
-    if (::fsync(fd) != 0) fail("{}: fsync failed: {}", path, std::strerror(errno));
-    const int rc = ::close(fd);
-    fd = -1;
-    if (rc != 0) fail("{}: close failed: {}", path, std::strerror(errno));
-    ::chmod(tmp.c_str(), 0644);
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-      fail("{}: cannot rename the temporary file: {}", path, std::strerror(errno));
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
+  });
 }
 
 }  // namespace trident
