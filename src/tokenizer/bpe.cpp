@@ -4,17 +4,12 @@
 #include <queue>
 
 #include "tokenizer/byte_unicode.h"
+#include "tokenizer/pair_merge.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/utf8.h"
 
 namespace trident {
 namespace {
-
-struct Symbol {
-  uint32_t offset;  // into the byte-level word
-  uint32_t n;       // bytes; 0 once merged into its left neighbour
-  int32_t prev, next;
-};
 
 struct Candidate {
   int32_t rank;
@@ -53,7 +48,7 @@ void BpeEncoder::encode_word(std::string_view word, std::vector<int32_t>& out) c
       return;
     }
   }
-  std::vector<Symbol> syms;
+  std::vector<MergeSymbol> syms;
   syms.reserve(word.size());
   for (size_t off = 0; off < word.size();) {
     const size_t n = std::min(utf8_seq_len(static_cast<uint8_t>(word[off])), word.size() - off);
@@ -73,21 +68,7 @@ void BpeEncoder::encode_word(std::string_view word, std::vector<int32_t>& out) c
     if (it == ranks_.end()) return;
     queue.push({it->second, l, r, syms[l].n + syms[r].n});
   };
-  for (int32_t i = 1; i < int32_t(syms.size()); ++i) try_pair(i - 1, i);
-
-  while (!queue.empty()) {
-    const Candidate c = queue.top();
-    queue.pop();
-    Symbol& l = syms[c.left];
-    Symbol& r = syms[c.right];
-    if (l.n == 0 || r.n == 0 || l.n + r.n != c.size) continue;
-    l.n += r.n;
-    r.n = 0;
-    l.next = r.next;
-    if (r.next >= 0) syms[r.next].prev = c.left;
-    try_pair(l.prev, c.left);
-    try_pair(c.left, l.next);
-  }
+  merge_pairs(syms, queue, try_pair);
 
   for (int32_t i = 0; i != -1; i = syms[i].next) {
     const std::string_view piece = word.substr(syms[i].offset, syms[i].n);

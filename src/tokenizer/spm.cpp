@@ -5,17 +5,12 @@
 #include <queue>
 
 #include "format/error.h"
+#include "tokenizer/pair_merge.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/utf8.h"
 
 namespace trident {
 namespace {
-
-struct Symbol {
-  uint32_t offset;  // into the escaped text
-  uint32_t n;       // bytes; 0 once merged into its left neighbour
-  int32_t prev, next;
-};
 
 struct Candidate {
   float score;
@@ -31,7 +26,7 @@ struct Candidate {
 
 void SpmEncoder::encode(std::string_view text, std::vector<int32_t>& out) const {
   if (text.empty()) return;
-  std::vector<Symbol> syms;
+  std::vector<MergeSymbol> syms;
   syms.reserve(text.size());
   for (size_t off = 0; off < text.size();) {
     const size_t n = std::min(utf8_seq_len(static_cast<uint8_t>(text[off])), text.size() - off);
@@ -49,21 +44,7 @@ void SpmEncoder::encode(std::string_view text, std::vector<int32_t>& out) const 
     const float score = scores.empty() ? 0.0f : scores[size_t(it->second)];
     queue.push({score, l, r, size});
   };
-  for (int32_t i = 1; i < int32_t(syms.size()); ++i) try_pair(i - 1, i);
-
-  while (!queue.empty()) {
-    const Candidate c = queue.top();
-    queue.pop();
-    Symbol& l = syms[c.left];
-    Symbol& r = syms[c.right];
-    if (l.n == 0 || r.n == 0 || l.n + r.n != c.size) continue;
-    l.n += r.n;
-    r.n = 0;
-    l.next = r.next;
-    if (r.next >= 0) syms[r.next].prev = c.left;
-    try_pair(l.prev, c.left);
-    try_pair(c.left, l.next);
-  }
+  merge_pairs(syms, queue, try_pair);
 
   // Symbol 0 is never merged away (merges fold right into left), so the chain starts there.
   for (int32_t i = 0; i != -1; i = syms[i].next) {
