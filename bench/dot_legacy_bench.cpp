@@ -1,5 +1,5 @@
-// Single-row vec_dot of the float types and the legacy quants, per kernel table, for rows of
-// 2048 and 4096 elements. Throughput is reported as bytes of weights per second; both rows
+// Single-row vec_dot of the legacy quants, per kernel table, for rows of 2048 and 4096
+// elements (the float types' matrix kernels are the packed ones: matmul_bench.cpp). Throughput is reported as bytes of weights per second; both rows
 // stay in L1/L2, so this measures the kernel, not DRAM.
 //   trident_microbench --benchmark_filter=DotLegacy
 #include <benchmark/benchmark.h>
@@ -51,7 +51,6 @@ void bm_vec_dot(benchmark::State& state, const char* isa, GgmlType t) {
 // not during static initialization.
 const int kRegistered = [] {
   const std::pair<GgmlType, const char*> types[] = {
-      {GgmlType::F32, "f32"},   {GgmlType::F16, "f16"},   {GgmlType::BF16, "bf16"},
       {GgmlType::Q4_0, "q4_0"}, {GgmlType::Q4_1, "q4_1"}, {GgmlType::Q5_0, "q5_0"},
       {GgmlType::Q5_1, "q5_1"}, {GgmlType::Q8_0, "q8_0"}, {GgmlType::Q8_1, "q8_1"}};
   for (const char* isa : {"scalar", "avx2", "avx512"})

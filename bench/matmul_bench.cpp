@@ -1,7 +1,7 @@
 // matmul of one 2048 x 2048 weight against 1, 64 and 512 tokens, per kernel table and
-// weight type, on 1 and 2 threads. For Q4_0 / Q8_0 it runs with the weight packed once as
-// at load ("packed") and packed tile by tile on the fly ("on_the_fly", what --repack off
-// does); the other types have one row-by-row path ("rows"). Reports GFLOP/s
+// weight type, on 1 and 2 threads. For the packable types it runs with the weight packed
+// once as at load ("packed") and packed tile by tile on the fly ("on_the_fly", what
+// --repack off does); the other types have one row-by-row path ("rows"). Reports GFLOP/s
 // (2 * n * rows * tokens per call; activation quantization included, as in the model) and
 // the weight bytes streamed per second.
 //   trident_microbench --benchmark_filter=Matmul
@@ -71,7 +71,8 @@ void bm_matmul(benchmark::State& state, const char* isa, GgmlType t, bool pack) 
 
 // Registered by name; tables are looked up when a benchmark runs.
 int register_all() {
-  const GgmlType types[] = {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K};
+  const GgmlType types[] = {GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q8_0,
+                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q5_0};
   for (const char* isa : {"scalar", "avx2", "avx512"})
     for (GgmlType t : types)
       for (bool pack : {true, false}) {

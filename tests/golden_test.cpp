@@ -114,7 +114,9 @@ TEST_P(GoldenTest, GreedyIdsMatchReference) {
       EXPECT_LE(d, c.max_abs) << c.json << " greedy_logits_first4[" << k << "]";
     }
   }
-  if (!c.quantized) EXPECT_GE(checked, g.greedy_ids.size() / 2) << c.json;
+  if (!c.quantized) {
+    EXPECT_GE(checked, g.greedy_ids.size() / 2) << c.json;
+  }
   RecordProperty("greedy_ids_checked", int(checked));
 }
 

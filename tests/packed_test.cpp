@@ -3,8 +3,10 @@
 //  - pack_group / unpack_row round-trip a tensor byte for byte, padding rows are zero;
 //  - every output element is bit-identical (memcmp) to the scalar reference vec_dot of the
 //    same type on the same (row, activation row): row counts 1..16, token counts 1..13 and
-//    64, rows of 1 to 64 blocks, raw random weight bytes (every quant, including Q8_0's -128)
-//    and an all-zero activation row; elements outside the group's rows are left alone;
+//    64, rows of 1 to 64 blocks (1 to 8 super-blocks for the K-quants, 1 to 2048 elements for
+//    the float types), raw random weight
+//    bytes for the quants (every quant, including Q8_0's -128, every K-quant scale) and an all-zero
+//    activation row; elements outside the group's rows are left alone;
 //  - matmul gives the same bits with load-time packed segments, with rows packed on the fly,
 //    and with segments split off group boundaries, on 1 and 2 threads.
 #include <gtest/gtest.h>
@@ -25,8 +27,22 @@ namespace trident {
 namespace {
 
 using T = GgmlType;
-constexpr T kTypes[] = {T::Q4_0, T::Q8_0};
-constexpr int kBlockCounts[] = {1, 2, 3, 7, 64};
+constexpr T kTypes[] = {T::F32, T::F16, T::BF16, T::Q4_0, T::Q8_0, T::Q4_K, T::Q5_K, T::Q6_K};
+bool is_k(T t) { return t == T::Q4_K || t == T::Q5_K || t == T::Q6_K; }
+bool is_float(T t) { return t == T::F32 || t == T::F16 || t == T::BF16; }
+std::vector<int> block_counts(T t) {
+  if (is_k(t)) return {1, 2, 3, 8};
+  if (is_float(t)) return {1, 5, 33, 100, 2048};
+  return {1, 2, 3, 7, 64};
+}
+int64_t block_elems(T t) { return layout_of(t).block_size; }
+T act_type(T t) { return type_traits(t)->vec_dot_type; }
+// Byte offsets of a block's fp16 scale fields.
+std::vector<size_t> fp16_fields(T t) {
+  if (t == T::Q4_K || t == T::Q5_K) return {0, 2};
+  if (t == T::Q6_K) return {208};
+  return {0};
+}
 constexpr int kTokenCounts[] = {1, 2, 3, 4, 5, 7, 8, 13, 64};
 
 const char* name(T t) { return layout_of(t).name.data(); }
@@ -47,27 +63,28 @@ std::vector<uint8_t> weights(T t, int64_t rows, int64_t n, bool raw, std::mt1993
   std::normal_distribution<float> nd(0.0f, 0.01f);
   for (int64_t r = 0; r < rows; ++r) {
     uint8_t* dst = w.data() + size_t(r) * rb;
-    if (!raw) {
+    if (!raw || is_float(t)) {  // random float bits would bring NaN payloads into the compare
       type_traits(t)->quantize_row(random_floats(n, rng).data(), dst, n);
       continue;
     }
     for (size_t i = 0; i < rb; ++i) dst[i] = uint8_t(byte(rng));
-    for (size_t off = 0; off < rb; off += bs) {
-      const f16_bits d = fp32_to_fp16(nd(rng));
-      std::memcpy(dst + off, &d, 2);
-    }
+    for (size_t off = 0; off < rb; off += bs)
+      for (size_t field : fp16_fields(t)) {
+        const f16_bits d = fp32_to_fp16(nd(rng));
+        std::memcpy(dst + off + field, &d, 2);
+      }
   }
   return w;
 }
 
-// nc Q8_0 activation rows; the last one all zero.
-std::vector<uint8_t> activations(int64_t nc, int64_t n, std::mt19937& rng) {
-  const size_t rb = row_bytes(T::Q8_0, n);
+// nc activation rows of type at; the last one all zero.
+std::vector<uint8_t> activations(T at, int64_t nc, int64_t n, std::mt19937& rng) {
+  const size_t rb = row_bytes(at, n);
   std::vector<uint8_t> x(rb * size_t(nc));
   for (int64_t c = 0; c < nc; ++c) {
     auto f = random_floats(n, rng);
     if (c == nc - 1 && nc > 1) std::fill(f.begin(), f.end(), 0.0f);
-    scalar_kernel_table().quantize_act[uint32_t(T::Q8_0)](f.data(), x.data() + size_t(c) * rb, n);
+    scalar_kernel_table().quantize_act[uint32_t(at)](f.data(), x.data() + size_t(c) * rb, n);
   }
   return x;
 }
@@ -76,7 +93,7 @@ TEST(Repack, PackUnpackRoundTrip) {
   for (T t : kTypes)
     for (int rows : {1, 5, 16}) {
       std::mt19937 rng{uint32_t(rows)};
-      const int64_t n = 7 * 32;
+      const int64_t n = (is_k(t) ? 3 : is_float(t) ? 37 : 7) * block_elems(t);
       const auto w = weights(t, rows, n, true, rng);
       const size_t rb = row_bytes(t, n);
       std::vector<uint8_t> g(packed_group_bytes(t, n), 0xAB), back(rb);
@@ -95,15 +112,15 @@ TEST(Repack, PackUnpackRoundTrip) {
 TEST(PackedGemm, EveryElementMatchesReferenceVecDotBitwise) {
   for (const KernelTable* k : supported_kernel_tables())
     for (T t : kTypes)
-      for (int blocks : kBlockCounts)
+      for (int blocks : block_counts(t))
         for (bool raw : {false, true}) {
-          const int64_t n = 32 * blocks, nb = blocks, max_tokens = 64;
+          const int64_t n = block_elems(t) * blocks, nb = std::max<int64_t>(1, n / 32), max_tokens = 64;
           std::mt19937 rng(uint32_t(100 * blocks + (raw ? 1 : 0) + 7 * uint32_t(t)));
           const auto w = weights(t, kPackRows, n, raw, rng);
-          const auto x = activations(max_tokens, n, rng);
-          const size_t rb = row_bytes(t, n), xb = row_bytes(T::Q8_0, n);
+          const auto x = activations(act_type(t), max_tokens, n, rng);
+          const size_t rb = row_bytes(t, n), xb = row_bytes(act_type(t), n);
           std::vector<PackedActInfo> info(size_t(max_tokens * nb));
-          packed_act_info(x.data(), xb, max_tokens, nb, info.data());
+          if (!is_k(t)) packed_act_info(x.data(), xb, max_tokens, nb, info.data());
           for (int rows = 1; rows <= kPackRows; ++rows) {
             std::vector<uint8_t> g(packed_group_bytes(t, n));
             pack_group(t, w.data(), rb, rows, n, g.data());
@@ -111,7 +128,7 @@ TEST(PackedGemm, EveryElementMatchesReferenceVecDotBitwise) {
               const int64_t ldy = kPackRows + 3;
               const float kSentinel = -12345.0f;
               std::vector<float> y(size_t(nc * ldy), kSentinel);
-              k->packed_gemm[uint32_t(t)](nb, g.data(), x.data(), xb, info.data(), nc, rows, y.data(), ldy);
+              k->packed_gemm[uint32_t(t)](n, g.data(), x.data(), xb, info.data(), nc, rows, y.data(), ldy);
               for (int c = 0; c < nc; ++c)
                 for (int64_t r = 0; r < ldy; ++r) {
                   const float got = y[size_t(c * ldy + r)];
@@ -131,7 +148,7 @@ TEST(PackedGemm, EveryElementMatchesReferenceVecDotBitwise) {
 }
 
 TEST(PackedGemm, MatmulSameBitsPackedOnTheFlyAndSplit) {
-  constexpr int64_t kN = 256, kRows = 53, kTokens = 11;
+  constexpr int64_t kN = 512, kRows = 53, kTokens = 11;
   for (const KernelTable* k : supported_kernel_tables())
     for (T t : kTypes) {
       std::mt19937 rng{uint32_t(t)};
@@ -160,9 +177,9 @@ TEST(PackedGemm, MatmulSameBitsPackedOnTheFlyAndSplit) {
               << k->isa << " " << name(t) << " segments=" << segs.size() << " threads=" << threads;
         }
       // And the same bits as the reference vec_dot, row by row.
-      std::vector<uint8_t> xq(row_bytes(T::Q8_0, kN));
+      std::vector<uint8_t> xq(row_bytes(act_type(t), kN));
       for (int64_t c = 0; c < kTokens; ++c) {
-        k->quantize_act[uint32_t(T::Q8_0)](x.data() + c * kN, xq.data(), kN);
+        k->quantize_act[uint32_t(act_type(t))](x.data() + c * kN, xq.data(), kN);
         for (int64_t r = 0; r < kRows; ++r) {
           float want = 0;
           scalar_kernel_table().vec_dot[uint32_t(t)](kN, &want, w.data() + size_t(r) * rb, xq.data());

@@ -53,6 +53,8 @@ KernelTable make_avx2_kernel_table(const KernelTable& base) {
   register_legacy_avx2(t);
   register_kquant_avx2(t);
   register_packed_avx2(t);
+  register_packed_float_avx2(t);
+  register_packed_kquant_avx2(t);
   register_attention_avx2(t);
   return t;
 }
@@ -63,6 +65,8 @@ KernelTable make_avx512_kernel_table(const KernelTable& base) {
   register_legacy_avx512(t);
   register_kquant_avx512(t);
   register_packed_avx512(t);
+  register_packed_kquant_avx512(t);
+  register_packed_float_avx512(t);
   register_attention_avx512(t);
   return t;
 }

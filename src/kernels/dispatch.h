@@ -25,16 +25,17 @@ struct PackedActInfo {
 void packed_act_info(const uint8_t* x, size_t x_stride, int64_t nc, int64_t nb, PackedActInfo* out);
 
 // Packed-group kernel (tensor/repack.h): y[c * ldy + j] = dot(row j of the group, x row c)
-// for j < nrows, c < nc, over nb blocks. x: nc Q8_0 rows, x_stride bytes apart; info: nc
-// rows of nb entries. Every element is bit-identical to the scalar vec_dot of the type.
-using PackedGemmFn = void (*)(int64_t nb, const uint8_t* group, const uint8_t* x, size_t x_stride,
+// for j < nrows, c < nc, over rows of n elements. x: nc rows of the weight type's
+// vec_dot_type, x_stride bytes apart; info (Q4_0 / Q8_0 only): nc rows of n / 32 entries.
+// Every element is bit-identical to the scalar vec_dot of the type.
+using PackedGemmFn = void (*)(int64_t n, const uint8_t* group, const uint8_t* x, size_t x_stride,
                               const PackedActInfo* info, int64_t nc, int64_t nrows, float* y,
                               int64_t ldy);
 
 struct KernelTable {
   const char* isa = "scalar";                  // "scalar", "avx2", "avx512"
   VecDotFn vec_dot[kGgmlTypeCount] = {};       // indexed by weight type
-  PackedGemmFn packed_gemm[kGgmlTypeCount] = {};  // Q4_0, Q8_0: used instead of vec_dot
+  PackedGemmFn packed_gemm[kGgmlTypeCount] = {};  // packable types: used instead of vec_dot
   // Converts F32 activations to an activation format, indexed by that format
   // (F32 is a copy; F16, BF16, Q8_0, Q8_1, Q8_K).
   QuantizeRowFn quantize_act[kGgmlTypeCount] = {};

@@ -5,11 +5,17 @@
 // Per super-block the products are exact integers:
 //   isum  = sum over sub-blocks j of scale_j * sum_{i in j} q_i * x.qs_i
 //   summs = sum over sub-blocks j of min_j * (sum of x.qs over j, from x.bsums)
-// and the block contributes (x.d * w.d) * isum - (x.d * w.dmin) * summs, accumulated in float
-// in block order. Only the float steps round, which is what the SIMD kernels' tolerance
-// against this reference is derived from (tests/kquant_test.cpp).
+// and the block contributes (x.d * w.d) * isum - (x.d * w.dmin) * summs (just
+// (x.d * w.d) * isum for the types without mins), accumulated in float in block order. Only
+// the float steps round, which is what the row-wise SIMD kernels' tolerance against this
+// reference is derived from (tests/kquant_test.cpp). The packed Q4_K / Q5_K / Q6_K kernels keep
+// this exact schedule, so they equal it bit for bit; their reference here unpacks each row
+// of the group and calls the dot above.
+#include <vector>
+
 #include "kernels/dot_register.h"
 #include "tensor/blocks.h"
+#include "tensor/repack.h"
 #include "tensor/quant_fns.h"
 #include "tensor/quant_kquant_internal.h"
 
@@ -26,6 +32,7 @@ int bsum_range(const BlockQ8_K& x, int first, int count) {
 float block_sum(float d_w, float dmin_w, const BlockQ8_K& x, int isum, int summs) {
   return (x.d * d_w) * float(isum) - (x.d * dmin_w) * float(summs);
 }
+float block_sum(float d_w, const BlockQ8_K& x, int isum) { return (x.d * d_w) * float(isum); }
 
 void vec_dot_q2_K(int64_t n, float* s, const void* w, const void* xv) {
   const auto* b = static_cast<const BlockQ2_K*>(w);
@@ -64,7 +71,7 @@ void vec_dot_q3_K(int64_t n, float* s, const void* w, const void* xv) {
       }
       isum += sc[j] * dot;
     }
-    sum += block_sum(fp16_to_fp32(b->d), 0.f, *x, isum, 0);
+    sum += block_sum(fp16_to_fp32(b->d), *x, isum);
   }
   *s = sum;
 }
@@ -113,9 +120,21 @@ void vec_dot_q6_K(int64_t n, float* s, const void* w, const void* xv) {
       }
       isum += b->scales[j] * dot;
     }
-    sum += block_sum(fp16_to_fp32(b->d), 0.f, *x, isum, 0);
+    sum += block_sum(fp16_to_fp32(b->d), *x, isum);
   }
   *s = sum;
+}
+
+// Packed group (tensor/repack.h) by rows: each row back in file layout, then the dot above.
+template <GgmlType T, VecDotFn Dot>
+void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t x_stride,
+                 const PackedActInfo*, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
+  thread_local std::vector<uint8_t> row;
+  row.resize(row_bytes(T, n));
+  for (int64_t j = 0; j < nrows; ++j) {
+    unpack_row(T, group, j, n, row.data());
+    for (int64_t c = 0; c < nc; ++c) Dot(n, y + c * ldy + j, row.data(), x + size_t(c) * x_stride);
+  }
 }
 
 }  // namespace
@@ -127,6 +146,9 @@ void register_kquant_scalar(KernelTable& t) {
   t.vec_dot[uint32_t(GgmlType::Q5_K)] = vec_dot_q45_K<BlockQ5_K>;
   t.vec_dot[uint32_t(GgmlType::Q6_K)] = vec_dot_q6_K;
   t.quantize_act[uint32_t(GgmlType::Q8_K)] = quantize_row_q8_K;
+  t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<GgmlType::Q4_K, vec_dot_q45_K<BlockQ4_K>>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<GgmlType::Q5_K, vec_dot_q45_K<BlockQ5_K>>;
+  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<GgmlType::Q6_K, vec_dot_q6_K>;
 }
 
 }  // namespace trident

@@ -1,4 +1,5 @@
-// AVX2 (+FMA, F16C) kernels for the float types and the legacy quants.
+// AVX2 (+FMA, F16C) kernels for the legacy quants and the activation converters (float
+// weights use the packed kernels, packed_float_avx2.cpp).
 // vec_dot matches dot_legacy_scalar.cpp up to float reassociation; quantize_act matches it
 // bit for bit. Every loop's shape depends only on n, never on pointer alignment, so a given
 // input always gives the same bits.
@@ -17,77 +18,6 @@ float hsum(__m256 v) {
   r = _mm_add_ps(r, _mm_movehl_ps(r, r));
   r = _mm_add_ss(r, _mm_movehdup_ps(r));
   return _mm_cvtss_f32(r);
-}
-
-// ---------------------------------------------------------------------------------------
-// Float dots: load(p) turns 8 elements at p into 8 floats. Four accumulators of 8 lanes
-// (32 partial sums), written out by hand because GCC at -O2 keeps an accumulator array in
-// memory. A tail of fewer than 8 elements is copied into a zero-filled buffer (zero
-// products change no sum).
-
-template <class E, class Load>
-float dot_float(int64_t n, const E* w, const E* x, Load load) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    a0 = _mm256_fmadd_ps(load(w + i), load(x + i), a0);
-    a1 = _mm256_fmadd_ps(load(w + i + 8), load(x + i + 8), a1);
-    a2 = _mm256_fmadd_ps(load(w + i + 16), load(x + i + 16), a2);
-    a3 = _mm256_fmadd_ps(load(w + i + 24), load(x + i + 24), a3);
-  }
-  for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load(w + i), load(x + i), a0);
-  if (i < n) {
-    E a[8] = {}, b[8] = {};
-    std::memcpy(a, w + i, size_t(n - i) * sizeof(E));
-    std::memcpy(b, x + i, size_t(n - i) * sizeof(E));
-    a1 = _mm256_fmadd_ps(load(a), load(b), a1);
-  }
-  return hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-}
-
-void dot_f32(int64_t n, float* s, const void* w, const void* x) {
-  *s = dot_float(n, static_cast<const float*>(w), static_cast<const float*>(x),
-                 [](const float* p) { return _mm256_loadu_ps(p); });
-}
-void dot_f16(int64_t n, float* s, const void* w, const void* x) {
-  *s = dot_float(n, static_cast<const f16_bits*>(w), static_cast<const f16_bits*>(x),
-                 [](const f16_bits* p) {
-                   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-                 });
-}
-// A bf16 is the high half of its float. 16 of them split into the even-indexed ones (shift
-// left) and the odd-indexed ones (mask); w and x split alike, so the products pair up.
-__m256 bf16_even(__m256i v) { return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)); }
-__m256 bf16_odd(__m256i v) {
-  return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(int(0xFFFF0000u))));
-}
-__m256i bf16x16(const bf16_bits* p) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-}
-
-void dot_bf16(int64_t n, float* s, const void* vw, const void* vx) {
-  const auto* w = static_cast<const bf16_bits*>(vw);
-  const auto* x = static_cast<const bf16_bits*>(vx);
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const __m256i w0 = bf16x16(w + i), x0 = bf16x16(x + i);
-    const __m256i w1 = bf16x16(w + i + 16), x1 = bf16x16(x + i + 16);
-    a0 = _mm256_fmadd_ps(bf16_even(w0), bf16_even(x0), a0);
-    a1 = _mm256_fmadd_ps(bf16_odd(w0), bf16_odd(x0), a1);
-    a2 = _mm256_fmadd_ps(bf16_even(w1), bf16_even(x1), a2);
-    a3 = _mm256_fmadd_ps(bf16_odd(w1), bf16_odd(x1), a3);
-  }
-  for (; i < n; i += 16) {  // the last step may be partial: zero-filled copies
-    bf16_bits wb[16] = {}, xb[16] = {};
-    const size_t m = size_t(n - i < 16 ? n - i : 16);
-    std::memcpy(wb, w + i, m * 2);
-    std::memcpy(xb, x + i, m * 2);
-    const __m256i w0 = bf16x16(wb), x0 = bf16x16(xb);
-    a0 = _mm256_fmadd_ps(bf16_even(w0), bf16_even(x0), a0);
-    a1 = _mm256_fmadd_ps(bf16_odd(w0), bf16_odd(x0), a1);
-  }
-  *s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -319,9 +249,6 @@ void act_q8_1(const float* x, void* vy, int64_t n) {
 
 void register_legacy_avx2(KernelTable& t) {
   using T = GgmlType;
-  t.vec_dot[uint32_t(T::F32)] = dot_f32;
-  t.vec_dot[uint32_t(T::F16)] = dot_f16;
-  t.vec_dot[uint32_t(T::BF16)] = dot_bf16;
   t.vec_dot[uint32_t(T::Q4_1)] = dot_quant<Q4_1K>;
   t.vec_dot[uint32_t(T::Q5_0)] = dot_quant<Q5_0K>;
   t.vec_dot[uint32_t(T::Q5_1)] = dot_quant<Q5_1K>;

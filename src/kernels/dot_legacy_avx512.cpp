@@ -1,5 +1,5 @@
-// AVX-512 (F/BW/VL/DQ/VNNI, F16C) kernels for the float types and the legacy quants.
-// vec_dot matches dot_legacy_scalar.cpp up to float reassociation; quantize_act matches it
+// AVX-512 (F/BW/VL/DQ/VNNI, F16C) kernels for the legacy quants and the activation converters
+// (float weights use the packed kernels, packed_float_avx512.cpp). vec_dot matches dot_legacy_scalar.cpp up to float reassociation; quantize_act matches it
 // bit for bit. Every loop's shape depends only on n, never on pointer alignment, so a given
 // input always gives the same bits.
 
@@ -16,79 +16,6 @@
 
 namespace trident {
 namespace {
-
-// ---------------------------------------------------------------------------------------
-// Float dots. Loaders turn element i of a row into 16 floats (a masked one reads fewer and
-// zero-fills). Four accumulators of 16 lanes (64 partial sums), written out by hand because
-// GCC at -O2 keeps an accumulator array in memory.
-
-struct F32Rows {
-  const float *w, *x;
-  __m512 lw(int64_t i) const { return _mm512_loadu_ps(w + i); }
-  __m512 lx(int64_t i) const { return _mm512_loadu_ps(x + i); }
-  __m512 lw(int64_t i, __mmask16 m) const { return _mm512_maskz_loadu_ps(m, w + i); }
-  __m512 lx(int64_t i, __mmask16 m) const { return _mm512_maskz_loadu_ps(m, x + i); }
-};
-__m512 f16x16(const f16_bits* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-__m512 f16x16(const f16_bits* p, __mmask16 m) {
-  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
-}
-struct F16Rows {
-  const f16_bits *w, *x;
-  __m512 lw(int64_t i) const { return f16x16(w + i); }
-  __m512 lx(int64_t i) const { return f16x16(x + i); }
-  __m512 lw(int64_t i, __mmask16 m) const { return f16x16(w + i, m); }
-  __m512 lx(int64_t i, __mmask16 m) const { return f16x16(x + i, m); }
-};
-// A bf16 is the high half of its float: zero-extend 16 of them to 32 bits and shift.
-__m512 bf16x16(const bf16_bits* p) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(
-      _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
-}
-__m512 bf16x16(const bf16_bits* p, __mmask16 m) {
-  return _mm512_castsi512_ps(
-      _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
-}
-struct BF16Rows {
-  const bf16_bits *w, *x;
-  __m512 lw(int64_t i) const { return bf16x16(w + i); }
-  __m512 lx(int64_t i) const { return bf16x16(x + i); }
-  __m512 lw(int64_t i, __mmask16 m) const { return bf16x16(w + i, m); }
-  __m512 lx(int64_t i, __mmask16 m) const { return bf16x16(x + i, m); }
-};
-
-__mmask16 tail_mask16(int64_t r) { return __mmask16((1u << r) - 1); }  // 0 <= r < 16
-
-template <class Rows>
-float dot_float(int64_t n, const Rows& r) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    a0 = _mm512_fmadd_ps(r.lw(i), r.lx(i), a0);
-    a1 = _mm512_fmadd_ps(r.lw(i + 16), r.lx(i + 16), a1);
-    a2 = _mm512_fmadd_ps(r.lw(i + 32), r.lx(i + 32), a2);
-    a3 = _mm512_fmadd_ps(r.lw(i + 48), r.lx(i + 48), a3);
-  }
-  for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(r.lw(i), r.lx(i), a0);
-  if (i < n) {
-    const __mmask16 m = tail_mask16(n - i);
-    a1 = _mm512_fmadd_ps(r.lw(i, m), r.lx(i, m), a1);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
-
-void dot_f32(int64_t n, float* s, const void* w, const void* x) {
-  *s = dot_float(n, F32Rows{static_cast<const float*>(w), static_cast<const float*>(x)});
-}
-void dot_f16(int64_t n, float* s, const void* w, const void* x) {
-  *s = dot_float(n, F16Rows{static_cast<const f16_bits*>(w), static_cast<const f16_bits*>(x)});
-}
-// Exact products and FMA: vdpbf16ps would be faster but flushes denormal inputs to zero.
-void dot_bf16(int64_t n, float* s, const void* w, const void* x) {
-  *s = dot_float(n, BF16Rows{static_cast<const bf16_bits*>(w), static_cast<const bf16_bits*>(x)});
-}
 
 // ---------------------------------------------------------------------------------------
 // Quant dots. Blocks go two to a register: bytes [0, 32) hold block i's 32 weight quants in
@@ -281,6 +208,8 @@ void dot_quant(int64_t n, float* s, const void* vw, const void* vx) {
 // ---------------------------------------------------------------------------------------
 // Activation converters, bit-identical to the scalar ones.
 
+__mmask16 tail_mask16(int64_t r) { return __mmask16((1u << r) - 1); }  // 0 <= r < 16
+
 void act_f16(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<f16_bits*>(vy);
   int64_t i = 0;
@@ -355,9 +284,6 @@ void act_q8_1(const float* x, void* vy, int64_t n) {
 
 void register_legacy_avx512(KernelTable& t) {
   using T = GgmlType;
-  t.vec_dot[uint32_t(T::F32)] = dot_f32;
-  t.vec_dot[uint32_t(T::F16)] = dot_f16;
-  t.vec_dot[uint32_t(T::BF16)] = dot_bf16;
   t.vec_dot[uint32_t(T::Q4_1)] = dot_quant<Q4_1K>;
   t.vec_dot[uint32_t(T::Q5_0)] = dot_quant<Q5_0K>;
   t.vec_dot[uint32_t(T::Q5_1)] = dot_quant<Q5_1K>;

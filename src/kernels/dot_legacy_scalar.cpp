@@ -72,32 +72,21 @@ void act_q8_1(const float* x, void* y, int64_t n) {
   }
 }
 
-// ---- Float dots: products in float (exact for f16 and bf16 inputs), sum in double, as in
-// ggml's scalar path.
+// ---- Float dots: weights (exactly widened to f32) against f32 activations, one fused
+// multiply-add per element in element order. The packed float kernels (one row per SIMD
+// lane) keep this exact schedule, so every ISA gives these bits.
 
-void dot_f32(int64_t n, float* s, const void* w, const void* x) {
-  const auto* a = static_cast<const float*>(w);
+template <class E, float (*Widen)(E)>
+void dot_float(int64_t n, float* s, const void* w, const void* x) {
+  const auto* a = static_cast<const E*>(w);
   const auto* b = static_cast<const float*>(x);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += double(a[i] * b[i]);
-  *s = float(sum);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum = std::fma(Widen(a[i]), b[i], sum);
+  *s = sum;
 }
-
-void dot_f16(int64_t n, float* s, const void* w, const void* x) {
-  const auto* a = static_cast<const f16_bits*>(w);
-  const auto* b = static_cast<const f16_bits*>(x);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += double(fp16_to_fp32(a[i]) * fp16_to_fp32(b[i]));
-  *s = float(sum);
-}
-
-void dot_bf16(int64_t n, float* s, const void* w, const void* x) {
-  const auto* a = static_cast<const bf16_bits*>(w);
-  const auto* b = static_cast<const bf16_bits*>(x);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += double(bf16_to_fp32(a[i]) * bf16_to_fp32(b[i]));
-  *s = float(sum);
-}
+float widen_f32(float v) { return v; }
+float widen_f16(f16_bits v) { return fp16_to_fp32(v); }
+float widen_bf16(bf16_bits v) { return bf16_to_fp32(v); }
 
 // ---- Quant dots: per block an exact integer dot of the 32 quants, scaled by the product of
 // the two fp16 scales; blocks summed in order in float. Weights with an offset m add m * s
@@ -157,9 +146,9 @@ void dot_q8_1(int64_t n, float* s, const void* w, const void* x) {
 void register_legacy_scalar(KernelTable& t) {
   using T = GgmlType;
   auto set = [&](T type, VecDotFn f) { t.vec_dot[uint32_t(type)] = f; };
-  set(T::F32, dot_f32);
-  set(T::F16, dot_f16);
-  set(T::BF16, dot_bf16);
+  set(T::F32, dot_float<float, widen_f32>);
+  set(T::F16, dot_float<f16_bits, widen_f16>);
+  set(T::BF16, dot_float<bf16_bits, widen_bf16>);
   set(T::Q4_0, dot_q4_0);
   set(T::Q4_1, dot_q4_1);
   set(T::Q5_0, dot_q5_0);

@@ -111,7 +111,7 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
         pack_group(seg.type, seg.data + size_t(tile.row0) * seg.row_stride, seg.row_stride, tile.rows, a.n_in, t_pack.data());
         g = t_pack.data();
       }
-      p.packed(nb, g, p.act, p.act_row_bytes, info, a.n_tokens, tile.rows, y, a.ldy);
+      p.packed(a.n_in, g, p.act, p.act_row_bytes, info, a.n_tokens, tile.rows, y, a.ldy);
       return;
     }
     for (int64_t t = 0; t < a.n_tokens; ++t) {

@@ -103,8 +103,9 @@ void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
 }
 
 template <class W>
-void packed_gemm(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs,
+void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
                  const PackedActInfo* info, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
+  const int64_t nb = n / 32;
   constexpr int kTokens = 4;  // 4 accumulators + 8 weights + temporaries in 16 ymm
   for (int h = 0; h < 2 && 8 * h < nrows; ++h) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

@@ -94,8 +94,9 @@ void tile(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs, const P
 }
 
 template <class W>
-void packed_gemm(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs,
+void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
                  const PackedActInfo* info, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
+  const int64_t nb = n / 32;
   // 8 tokens: 8 float accumulators + 8 weight registers + temporaries fit the 32 zmm; the
   // weights of a block are unpacked once per 8 tokens. Remainders take 4, then 1.
   const __mmask16 rows = __mmask16((1u << nrows) - 1);

@@ -19,9 +19,11 @@ struct TraitsTable {
 TraitsTable build() {
   TraitsTable tt;
   using T = GgmlType;
+  // Float weights take f32 activations: the packed float kernels do one FMA per weight, and
+  // rounding activations to f16 / bf16 first would cost precision and a conversion.
   tt.add(T::F32, dequantize_row_f32, quantize_row_f32, T::F32);
-  tt.add(T::F16, dequantize_row_f16, quantize_row_f16, T::F16);
-  tt.add(T::BF16, dequantize_row_bf16, quantize_row_bf16, T::BF16);
+  tt.add(T::F16, dequantize_row_f16, quantize_row_f16, T::F32);
+  tt.add(T::BF16, dequantize_row_bf16, quantize_row_bf16, T::F32);
   tt.add(T::Q4_0, dequantize_row_q4_0, quantize_row_q4_0, T::Q8_0);
   tt.add(T::Q4_1, dequantize_row_q4_1, quantize_row_q4_1, T::Q8_1);
   tt.add(T::Q5_0, dequantize_row_q5_0, quantize_row_q5_0, T::Q8_0);

@@ -1,0 +1,311 @@
+// AVX2 packed-group kernels (tensor/repack.h) for Q4_K, Q5_K and Q6_K weights against Q8_K
+// activations.
+//
+// The AVX2 twin of packed_kquant_avx512.cpp, in halves of 8 rows (bytes 0..31 and 32..63 of
+// each 64-byte chunk) as packed_avx2.cpp. Without VNNI a step is vpmaddubsw (unsigned weights
+// x signed activations -> int16 pairs). Steps add up in int16 as far as the bound allows
+// (|x| <= 128), then one vpmaddwd against the sub-block scale, held as int16 in both halves
+// of each row's lane, widens and scales at once (int32 = scale * (p0 + p1)):
+//   Q4_K: a pair is at most 2 * 15 * 128 = 3840, the 8 steps of a sub-block 30720;
+//   Q5_K: weights <= 31, a pair at most 7936, so every 4 steps (31744) are widened;
+//   Q6_K: weights are q + 32 <= 63, a pair at most 16128, two steps 32256.
+// The min terms (Q4_K, Q5_K) and Q6_K's offset of 32 come from the activation block sums with
+// vpmaddwd. All of that is exact, so the integer sums equal the reference's; the float part
+// is the reference's, lane by lane:
+//   Q4_K, Q5_K: sum += (x.d * d) * float(isum) - (x.d * dmin) * float(summs)
+//   Q6_K: sum += (x.d * d) * float(isum)
+// which makes every result equal dot_kquant_scalar.cpp's bits.
+//
+// A tile is C tokens x H halves, accumulators [H][C]: prompts run 4 tokens over one half
+// (the weights of a step unpacked once per 4 tokens; 6 or 8 tokens, or 2 tokens x 2 halves,
+// measured no faster); single tokens run both halves at once, so decode reads each weight
+// line once and shares every activation broadcast.
+#include <immintrin.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/dot_register.h"
+#include "tensor/blocks.h"
+#include "tensor/repack.h"
+
+namespace trident {
+namespace {
+
+constexpr int kTokens = 4;  // per prompt tile: 2 x 4 accumulators + temporaries in 16 ymm
+
+__m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+__m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+__m256i bcast32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+__m256i bcast64(const void* p) {
+  long long v;
+  std::memcpy(&v, p, 8);
+  return _mm256_set1_epi64x(v);
+}
+// GCC reassociates a chain of integer adds into a tree that keeps every product live at once
+// (and spills); the empty asm hides the running sum from that, so the chain stays a chain.
+__m256i chained(__m256i sum) {
+  asm("" : "+x"(sum));
+  return sum;
+}
+__m256 fp16x8(const uint8_t* p) { return _mm256_cvtph_ps(load128(p)); }
+
+// The first pass over a group streams it from DRAM (decode: the only one); that pass asks for
+// the super-group after next while this one runs. Later passes find the group in cache.
+template <size_t kBytes>
+void prefetch_ahead(const uint8_t* sg) {
+  for (size_t l = 0; l < kBytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(sg + 2 * kBytes + l), _MM_HINT_T0);
+}
+
+const BlockQ8_K* act_block(const uint8_t* x, size_t xs, int c, int64_t s) {
+  return reinterpret_cast<const BlockQ8_K*>(x + size_t(c) * xs) + s;
+}
+
+// Q4_K sub-block scales of 8 rows (8 bytes): row r's as int16 in both halves of lane r.
+__m256i q4_scale16(const uint8_t* p) {
+  const __m256i spread = _mm256_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1,  //
+                                          4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1);
+  return _mm256_shuffle_epi8(bcast64(p), spread);
+}
+
+// Q5_K: bit `sub` of every high-bit byte of 8 rows, moved to bit 4 (value 16). 16-bit
+// shifts are safe: the bit lands in its own byte.
+__m256i q5_high_bit(const uint8_t* qh, int sub) {
+  const __m256i h = load256(qh);
+  const __m256i moved = sub <= 4 ? _mm256_slli_epi16(h, 4 - sub) : _mm256_srli_epi16(h, sub - 4);
+  return _mm256_and_si256(moved, _mm256_set1_epi8(0x10));
+}
+
+// Sub-block `sub` (low nibbles if even, high if odd, of chunks 8 (sub / 2) .. + 7) of Q4_K
+// (L = PackedQ4K) or Q5_K (L = PackedQ5K) into isum.
+template <class L, int C, int H, int odd>
+void q45_K_sub(const uint8_t* sg, int h0, int sub, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C]) {
+  constexpr bool kQ5 = std::is_same_v<L, PackedQ5K>;
+  constexpr int kWiden = kQ5 ? 4 : 8;  // steps per int16 sum (bounds above)
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const uint8_t* q = sg + L::kQuants + 64 * 8 * (sub / 2) + 32 * h0;
+  __m256i sc[H];
+#pragma GCC unroll 2
+  for (int h = 0; h < H; ++h) sc[h] = q4_scale16(sg + L::kScales + 16 * sub + 8 * (h0 + h));
+  __m256i dot16[H][C];  // int16 sums of kWiden steps, exact
+#pragma GCC unroll 8
+  for (int k = 0; k < 8; ++k) {
+    __m256i w[H];
+#pragma GCC unroll 2
+    for (int h = 0; h < H; ++h) {
+      const __m256i v = load256(q + 64 * k + 32 * h);
+      w[h] = _mm256_and_si256(odd ? _mm256_srli_epi16(v, 4) : v, m4);
+      if constexpr (kQ5) w[h] = _mm256_or_si256(w[h], q5_high_bit(sg + L::kQh + 64 * k + 32 * (h0 + h), sub));
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const __m256i xq = bcast32(act_block(x, xs, c, s)->qs + 32 * sub + 4 * k);
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) {
+        const __m256i p = _mm256_maddubs_epi16(w[h], xq);
+        dot16[h][c] = k % kWiden == 0 ? p : chained(_mm256_add_epi16(dot16[h][c], p));
+      }
+    }
+    if (k % kWiden == kWiden - 1) {
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h)
+#pragma GCC unroll 8
+        for (int c = 0; c < C; ++c)
+          isum[h][c] = chained(_mm256_add_epi32(isum[h][c], _mm256_madd_epi16(dot16[h][c], sc[h])));
+    }
+  }
+}
+
+// Rows 8 h0 .. 8 (h0 + H) - 1 of the group x C tokens of Q4_K / Q5_K. rows: store masks per
+// half; stream: this is the first pass over the group (prefetch ahead).
+template <class L, int C, int H>
+void q45_K_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, size_t xs, const __m256i* rows,
+                bool stream, float* y, int64_t ldy) {
+  __m256 acc[H][C];
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
+  for (int64_t s = 0; s < nsb; ++s) {
+    const uint8_t* sg = group + size_t(s) * L::kBytes;
+    if (stream) prefetch_ahead<L::kBytes>(sg);
+    __m256i isum[H][C];
+    for (int h = 0; h < H; ++h)
+      for (int c = 0; c < C; ++c) isum[h][c] = _mm256_setzero_si256();
+    for (int sub = 0; sub < 8; sub += 2) {
+      q45_K_sub<L, C, H, 0>(sg, h0, sub, x, xs, s, isum);
+      q45_K_sub<L, C, H, 1>(sg, h0, sub + 1, x, xs, s, isum);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const BlockQ8_K* xb = act_block(x, xs, c, s);
+      // Sums of the activations per 32 (sub-block; |sum| <= 4096), as int16 pairs (2p, 2p + 1)
+      // in int32 p.
+      int32_t pairs[4];
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(pairs), _mm_hadd_epi16(load128(xb->bsums), load128(xb->bsums + 8)));
+      const __m256 xd = _mm256_set1_ps(xb->d);
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) {
+        const uint8_t* mins = sg + L::kMins + 16 * (h0 + h);
+        __m256i summs = _mm256_setzero_si256();
+#pragma GCC unroll 4
+        for (int p = 0; p < 4; ++p)
+          summs = _mm256_add_epi32(summs, _mm256_madd_epi16(_mm256_cvtepu8_epi16(load128(mins + 32 * p)),
+                                                            _mm256_set1_epi32(pairs[p])));
+        const __m256 wd = fp16x8(sg + L::kD + 16 * (h0 + h)), wdmin = fp16x8(sg + L::kDmin + 16 * (h0 + h));
+        const __m256 t = _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(xd, wd), _mm256_cvtepi32_ps(isum[h][c])),
+                                       _mm256_mul_ps(_mm256_mul_ps(xd, wdmin), _mm256_cvtepi32_ps(summs)));
+        acc[h][c] = _mm256_add_ps(acc[h][c], t);
+      }
+    }
+  }
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * (h0 + h), rows[h0 + h], acc[h][c]);
+}
+
+// Q6_K weights of one 4-element step of 8 rows, unsigned (q + 32, 0..63): ql nibble (low for
+// quarters 0, 1; high for 2, 3) with qh bits 2 qd..2 qd + 1 on top.
+template <int qd>
+__m256i q6_weights(const uint8_t* ql, const uint8_t* qh) {
+  const __m256i l = load256(ql), h = load256(qh);
+  const __m256i lo = _mm256_and_si256(qd >= 2 ? _mm256_srli_epi16(l, 4) : l, _mm256_set1_epi8(0x0F));
+  const __m256i hi = qd == 0   ? _mm256_slli_epi16(h, 4)
+                     : qd == 1 ? _mm256_slli_epi16(h, 2)
+                     : qd == 2 ? h
+                               : _mm256_srli_epi16(h, 2);
+  return _mm256_or_si256(lo, _mm256_and_si256(hi, _mm256_set1_epi8(0x30)));
+}
+
+// From int16 scale pairs (2i, 2i + 1) per lane: sub-block 2i + odd's as int16 in both halves.
+__m256i q6_scale16(__m256i pair, int odd) {
+  const __m256i even_dup = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13,  //
+                                            0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
+  return _mm256_shuffle_epi8(pair, _mm256_add_epi8(even_dup, _mm256_set1_epi8(char(2 * odd))));
+}
+
+// Sub-blocks j = 8 hb + 2 qd + odd (odd = 0, 1; 16 elements each, sharing a scale pair) into
+// isum; each one is two int16 sums of two steps (at most 32256).
+template <int C, int H, int qd>
+void q6_K_pair(const uint8_t* sg, int h0, int hb, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C]) {
+  using L = PackedQ6K;
+  const uint8_t* ql = sg + L::kQl + 64 * (16 * hb + 8 * (qd % 2)) + 32 * h0;
+  const uint8_t* qh = sg + L::kQh + 64 * 8 * hb + 32 * h0;
+  __m256i pair[H];
+#pragma GCC unroll 2
+  for (int h = 0; h < H; ++h)
+    pair[h] = _mm256_cvtepi8_epi16(load128(sg + L::kScales + 32 * (4 * hb + qd) + 16 * (h0 + h)));
+#pragma GCC unroll 2
+  for (int odd = 0; odd < 2; ++odd) {
+    const int j = 8 * hb + 2 * qd + odd;
+#pragma GCC unroll 2
+    for (int u0 = 0; u0 < 4; u0 += 2) {
+      __m256i dot16[H][C];
+#pragma GCC unroll 2
+      for (int u = u0; u < u0 + 2; ++u) {
+        const int k = 4 * odd + u;  // chunk within the quarter
+        __m256i w[H];
+#pragma GCC unroll 2
+        for (int h = 0; h < H; ++h) w[h] = q6_weights<qd>(ql + 64 * k + 32 * h, qh + 64 * k + 32 * h);
+#pragma GCC unroll 8
+        for (int c = 0; c < C; ++c) {
+          const __m256i xq = bcast32(act_block(x, xs, c, s)->qs + 16 * j + 4 * u);
+#pragma GCC unroll 2
+          for (int h = 0; h < H; ++h) {
+            const __m256i p = _mm256_maddubs_epi16(w[h], xq);
+            dot16[h][c] = u == u0 ? p : chained(_mm256_add_epi16(dot16[h][c], p));
+          }
+        }
+      }
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) {
+        const __m256i sc = q6_scale16(pair[h], odd);
+#pragma GCC unroll 8
+        for (int c = 0; c < C; ++c)
+          isum[h][c] = chained(_mm256_add_epi32(isum[h][c], _mm256_madd_epi16(dot16[h][c], sc)));
+      }
+    }
+  }
+}
+
+template <int C, int H>
+void q6_K_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, size_t xs, const __m256i* rows,
+               bool stream, float* y, int64_t ldy) {
+  using L = PackedQ6K;
+  __m256 acc[H][C];
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
+  for (int64_t s = 0; s < nsb; ++s) {
+    const uint8_t* sg = group + size_t(s) * L::kBytes;
+    if (stream) prefetch_ahead<L::kBytes>(sg);
+    // isum starts at -32 * sum_j scale_j * bsum_j: the weights below are q + 32.
+    __m256i isum[H][C];
+    for (int h = 0; h < H; ++h)
+      for (int c = 0; c < C; ++c) isum[h][c] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i)
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) {
+        const __m256i pair = _mm256_cvtepi8_epi16(load128(sg + L::kScales + 32 * i + 16 * (h0 + h)));
+#pragma GCC unroll 8
+        for (int c = 0; c < C; ++c)
+          isum[h][c] = chained(_mm256_add_epi32(
+              isum[h][c], _mm256_madd_epi16(pair, bcast32(act_block(x, xs, c, s)->bsums + 2 * i))));
+      }
+    for (int h = 0; h < H; ++h)
+      for (int c = 0; c < C; ++c)
+        isum[h][c] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(isum[h][c], 5));
+    for (int hb = 0; hb < 2; ++hb) {
+      q6_K_pair<C, H, 0>(sg, h0, hb, x, xs, s, isum);
+      q6_K_pair<C, H, 1>(sg, h0, hb, x, xs, s, isum);
+      q6_K_pair<C, H, 2>(sg, h0, hb, x, xs, s, isum);
+      q6_K_pair<C, H, 3>(sg, h0, hb, x, xs, s, isum);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const __m256 xd = _mm256_set1_ps(act_block(x, xs, c, s)->d);
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) {
+        const __m256 d = _mm256_mul_ps(xd, fp16x8(sg + L::kD + 16 * (h0 + h)));
+        acc[h][c] = _mm256_add_ps(acc[h][c], _mm256_mul_ps(d, _mm256_cvtepi32_ps(isum[h][c])));
+      }
+    }
+  }
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * (h0 + h), rows[h0 + h], acc[h][c]);
+}
+
+using TileFn = void (*)(int64_t, const uint8_t*, int, const uint8_t*, size_t, const __m256i*, bool, float*, int64_t);
+
+// Tiles of kTokens tokens per half, then the rest a token at a time over both halves (just
+// the first when the group has at most 8 rows).
+template <TileFn TPrompt, TileFn TBoth, TileFn TOne>
+void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs, const PackedActInfo*, int64_t nc,
+                 int64_t nrows, float* y, int64_t ldy) {
+  const int64_t nsb = n / QK_K;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i rows[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32(int(nrows)), lane),
+                           _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nrows - 8)), lane)};
+  const int halves = nrows > 8 ? 2 : 1;
+  const int64_t tiled = nc / kTokens * kTokens;
+  for (int h = 0; h < halves; ++h)
+    for (int64_t c = 0; c < tiled; c += kTokens)
+      TPrompt(nsb, group, h, x + size_t(c) * xs, xs, rows, h == 0 && c == 0, y + c * ldy, ldy);
+  const TileFn single = halves == 2 ? TBoth : TOne;
+  for (int64_t c = tiled; c < nc; ++c) single(nsb, group, 0, x + size_t(c) * xs, xs, rows, c == 0, y + c * ldy, ldy);
+}
+
+}  // namespace
+
+// Keeps the pointer stores free of this file's ISA flags (GCC may merge them into vector
+// stores), like the dot files' register functions.
+__attribute__((target("arch=x86-64"))) void register_packed_kquant_avx2(KernelTable& t) {
+  t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<q45_K_tile<PackedQ4K, kTokens, 1>,
+                                                        q45_K_tile<PackedQ4K, 1, 2>, q45_K_tile<PackedQ4K, 1, 1>>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<q45_K_tile<PackedQ5K, kTokens, 1>,
+                                                        q45_K_tile<PackedQ5K, 1, 2>, q45_K_tile<PackedQ5K, 1, 1>>;
+  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<q6_K_tile<kTokens, 1>, q6_K_tile<1, 2>, q6_K_tile<1, 1>>;
+}
+
+}  // namespace trident

@@ -1,0 +1,214 @@
+// AVX-512 VNNI packed-group kernels (tensor/repack.h) for Q4_K, Q5_K and Q6_K weights against
+// Q8_K activations.
+//
+// As for Q4_0 (packed_avx512.cpp), one zmm holds the same 4 quant bytes of the group's 16
+// rows and vpdpbusd adds 4 products into each row's lane. A K-quant sub-block has its own
+// integer scale, so each sub-block's dot is finished, multiplied by the scale (vpmulld) and
+// added into the super-block's integer sum; the min terms (Q4_K, Q5_K) and Q6_K's offset of 32
+// come from the activation block sums with vpdpwssd. All of that is exact, so the integer
+// sums equal the reference's; the float part is the reference's, lane by lane:
+//   Q4_K, Q5_K: sum += (x.d * d) * float(isum) - (x.d * dmin) * float(summs)
+//   Q6_K: sum += (x.d * d) * float(isum)
+// which makes every result equal dot_kquant_scalar.cpp's bits.
+
+// GCC 12 warns about the intentionally undefined registers inside its own AVX-512 intrinsics
+// once they are inlined (GCC bug 105593); the warning says nothing about this file.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/dot_register.h"
+#include "tensor/blocks.h"
+#include "tensor/repack.h"
+
+namespace trident {
+namespace {
+
+__m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
+__m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+__m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+__m512i bcast32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+__m512 fp16x16(const uint8_t* p) { return _mm512_cvtph_ps(load256(p)); }
+
+// Decode streams weights from DRAM: ask for the super-group after next while this one runs.
+template <size_t kBytes>
+void prefetch_ahead(const uint8_t* sg) {
+  for (size_t l = 0; l < kBytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(sg + 2 * kBytes + l), _MM_HINT_T0);
+}
+
+const BlockQ8_K* act_block(const uint8_t* x, size_t xs, int c, int64_t s) {
+  return reinterpret_cast<const BlockQ8_K*>(x + size_t(c) * xs) + s;
+}
+
+// Q5_K: bit `sub` of every high-bit byte, moved to bit 4 (value 16). 16-bit shifts are
+// safe: the bit lands in its own byte.
+__m512i q5_high_bit(const uint8_t* qh, int sub) {
+  const __m512i h = load512(qh);
+  const __m512i moved = sub <= 4 ? _mm512_slli_epi16(h, 4 - sub) : _mm512_srli_epi16(h, sub - 4);
+  return _mm512_and_si512(moved, _mm512_set1_epi8(0x10));
+}
+
+// 16 rows x C tokens of Q4_K (L = PackedQ4K) or Q5_K (L = PackedQ5K).
+template <class L, int C>
+void q45_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, __mmask16 rows,
+                float* y, int64_t ldy) {
+  constexpr bool kQ5 = std::is_same_v<L, PackedQ5K>;
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  __m512 acc[C];
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < nsb; ++s) {
+    const uint8_t* sg = group + size_t(s) * L::kBytes;
+    if constexpr (C == 1) prefetch_ahead<L::kBytes>(sg);
+    __m512i isum[C];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
+    for (int sub = 0; sub < 8; ++sub) {  // sub-block: low (even) or high (odd) nibbles of 8 chunks
+      const uint8_t* q = sg + L::kQuants + 64 * 8 * (sub / 2);
+      __m512i dot[C];
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c) dot[c] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        const __m512i v = load512(q + 64 * k);
+        __m512i w = _mm512_and_si512(sub % 2 ? _mm512_srli_epi16(v, 4) : v, m4);
+        if constexpr (kQ5) w = _mm512_or_si512(w, q5_high_bit(sg + L::kQh + 64 * k, sub));
+#pragma GCC unroll 8
+        for (int c = 0; c < C; ++c)
+          dot[c] = _mm512_dpbusd_epi32(dot[c], w, bcast32(act_block(x, xs, c, s)->qs + 32 * sub + 4 * k));
+      }
+      const __m512i sc = _mm512_cvtepu8_epi32(load128(sg + L::kScales + 16 * sub));
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(dot[c], sc));
+    }
+    const __m512 wd = fp16x16(sg + L::kD), wdmin = fp16x16(sg + L::kDmin);
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const BlockQ8_K* xb = act_block(x, xs, c, s);
+      // Sums of the activations per 32 (sub-block), as int16 pairs (2p, 2p + 1) in int32 lane p.
+      int32_t pairs[4];
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(pairs), _mm_hadd_epi16(load128(xb->bsums), load128(xb->bsums + 8)));
+      __m512i summs = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int p = 0; p < 4; ++p)
+        summs = _mm512_dpwssd_epi32(summs, _mm512_cvtepu8_epi16(load256(sg + L::kMins + 32 * p)), _mm512_set1_epi32(pairs[p]));
+      const __m512 xd = _mm512_set1_ps(xb->d);
+      const __m512 t = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(xd, wd), _mm512_cvtepi32_ps(isum[c])),
+                                     _mm512_mul_ps(_mm512_mul_ps(xd, wdmin), _mm512_cvtepi32_ps(summs)));
+      acc[c] = _mm512_add_ps(acc[c], t);
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
+}
+
+// Q6_K weights of one 4-element step, unsigned (q + 32, 0..63): ql nibble (low for quarters
+// 0, 1; high for 2, 3) with qh bits 2 qd..2 qd + 1 on top.
+template <int qd>
+__m512i q6_weights(const uint8_t* ql, const uint8_t* qh) {
+  const __m512i l = load512(ql), h = load512(qh);
+  const __m512i lo = _mm512_and_si512(qd >= 2 ? _mm512_srli_epi16(l, 4) : l, _mm512_set1_epi8(0x0F));
+  const __m512i hi = qd == 0 ? _mm512_slli_epi16(h, 4) : qd == 1 ? _mm512_slli_epi16(h, 2) : qd == 2 ? h : _mm512_srli_epi16(h, 2);
+  return _mm512_or_si512(lo, _mm512_and_si512(hi, _mm512_set1_epi8(0x30)));
+}
+
+// Sub-block j (16 elements) of every token into isum: its dot times its scale.
+template <int C, int qd>
+void q6_K_sub(const uint8_t* sg, int j, const uint8_t* x, size_t xs, int64_t s, __m512i* isum) {
+  using L = PackedQ6K;
+  const int h = j / 8, l0 = 16 * (j % 2);
+  __m512i dot[C];
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) dot[c] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+  for (int u = 0; u < 4; ++u) {
+    const int l = l0 + 4 * u;
+    const __m512i w = q6_weights<qd>(sg + L::kQl + 64 * (16 * h + 8 * (qd % 2) + l / 4), sg + L::kQh + 64 * (8 * h + l / 4));
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c)
+      dot[c] = _mm512_dpbusd_epi32(dot[c], w, bcast32(act_block(x, xs, c, s)->qs + 16 * j + 4 * u));
+  }
+  // The pair (2i, 2i + 1) of int8 scales -> int16 in each row's lane; pick ours as int32.
+  const __m512i pair = _mm512_cvtepi8_epi16(load256(sg + L::kScales + 32 * (j / 2)));
+  const __m512i sc = j % 2 ? _mm512_srai_epi32(pair, 16) : _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(dot[c], sc));
+}
+
+template <int C>
+void q6_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, __mmask16 rows,
+               float* y, int64_t ldy) {
+  using L = PackedQ6K;
+  __m512 acc[C];
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < nsb; ++s) {
+    const uint8_t* sg = group + size_t(s) * L::kBytes;
+    if constexpr (C == 1) prefetch_ahead<L::kBytes>(sg);
+    // isum starts at -32 * sum_j scale_j * bsum_j: the weights below are q + 32.
+    __m512i isum[C];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+      const __m512i pair = _mm512_cvtepi8_epi16(load256(sg + L::kScales + 32 * i));
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c) isum[c] = _mm512_dpwssd_epi32(isum[c], pair, bcast32(act_block(x, xs, c, s)->bsums + 2 * i));
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) isum[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(isum[c], 5));
+    for (int h = 0; h < 2; ++h) {
+      q6_K_sub<C, 0>(sg, 8 * h + 0, x, xs, s, isum);
+      q6_K_sub<C, 0>(sg, 8 * h + 1, x, xs, s, isum);
+      q6_K_sub<C, 1>(sg, 8 * h + 2, x, xs, s, isum);
+      q6_K_sub<C, 1>(sg, 8 * h + 3, x, xs, s, isum);
+      q6_K_sub<C, 2>(sg, 8 * h + 4, x, xs, s, isum);
+      q6_K_sub<C, 2>(sg, 8 * h + 5, x, xs, s, isum);
+      q6_K_sub<C, 3>(sg, 8 * h + 6, x, xs, s, isum);
+      q6_K_sub<C, 3>(sg, 8 * h + 7, x, xs, s, isum);
+    }
+    const __m512 wd = fp16x16(sg + L::kD);
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const __m512 d = _mm512_mul_ps(_mm512_set1_ps(act_block(x, xs, c, s)->d), wd);
+      acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum[c])));
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
+}
+
+using TileFn = void (*)(int64_t, const uint8_t*, const uint8_t*, size_t, __mmask16, float*, int64_t);
+
+// Tokens in tiles of 8 (the weights of a step are unpacked once per 8 tokens), then 4, then 1.
+template <TileFn T8, TileFn T4, TileFn T1>
+void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
+                 const PackedActInfo*, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
+  const int64_t nsb = n / QK_K;
+  const __mmask16 rows = __mmask16((1u << nrows) - 1);
+  int64_t c = 0;
+  for (; c + 8 <= nc; c += 8) T8(nsb, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
+  for (; c + 4 <= nc; c += 4) T4(nsb, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
+  for (; c < nc; ++c) T1(nsb, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
+}
+
+}  // namespace
+
+// Keeps the pointer stores free of this file's ISA flags (GCC may merge them into vector
+// stores), like the dot files' register functions.
+__attribute__((target("arch=x86-64"))) void register_packed_kquant_avx512(KernelTable& t) {
+  t.packed_gemm[uint32_t(GgmlType::Q4_K)] =
+      packed_gemm<q45_K_tile<PackedQ4K, 8>, q45_K_tile<PackedQ4K, 4>, q45_K_tile<PackedQ4K, 1>>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_K)] =
+      packed_gemm<q45_K_tile<PackedQ5K, 8>, q45_K_tile<PackedQ5K, 4>, q45_K_tile<PackedQ5K, 1>>;
+  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<q6_K_tile<8>, q6_K_tile<4>, q6_K_tile<1>>;
+}
+
+}  // namespace trident
