@@ -37,7 +37,7 @@ struct KernelTable {
   VecDotFn vec_dot[kGgmlTypeCount] = {};       // indexed by weight type
   PackedGemmFn packed_gemm[kGgmlTypeCount] = {};  // packable types: used instead of vec_dot
   // Converts F32 activations to an activation format, indexed by that format
-  // (F32 is a copy; F16, BF16, Q8_0, Q8_1, Q8_K).
+  // (F32 is a copy; Q8_0, Q8_1, Q8_K).
   QuantizeRowFn quantize_act[kGgmlTypeCount] = {};
   AttentionFn attention = attention_reference;  // kernels/attention.h
 };

@@ -162,39 +162,6 @@ void dot_quant(int64_t n, float* s, const void* vw, const void* vx) {
 // ---------------------------------------------------------------------------------------
 // Activation converters, bit-identical to the scalar ones.
 
-void act_f16(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<f16_bits*>(vy);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
-  for (; i < n; ++i) y[i] = fp32_to_fp16(x[i]);
-}
-
-// Round to nearest even on the bit pattern; NaN -> quiet NaN with the top mantissa bits.
-__m256i bf16_bits_x8(__m256 v) {
-  const __m256i u = _mm256_castps_si256(v);
-  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i r =
-      _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7FFF)), lsb), 16);
-  const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF)),
-                                         _mm256_set1_epi32(0x7F800000));
-  const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(64));
-  return _mm256_blendv_epi8(r, quiet, nan);  // 8 x uint32 in 0..0xFFFF
-}
-
-void act_bf16(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<bf16_bits*>(vy);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m256i packed = _mm256_packus_epi32(bf16_bits_x8(_mm256_loadu_ps(x + i)),
-                                               bf16_bits_x8(_mm256_loadu_ps(x + i + 8)));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i),
-                        _mm256_permute4x64_epi64(packed, 0xD8));  // undo the per-lane pack
-  }
-  for (; i < n; ++i) y[i] = fp32_to_bf16(x[i]);
-}
-
 // One block of 32: d = amax / 127, q = x * (127 / amax) rounded half to even, saturated.
 // Returns d (before rounding to fp16) and the sum of the unsaturated rounded values.
 struct Q8BlockStats {
@@ -253,8 +220,6 @@ void register_legacy_avx2(KernelTable& t) {
   t.vec_dot[uint32_t(T::Q5_0)] = dot_quant<Q5_0K>;
   t.vec_dot[uint32_t(T::Q5_1)] = dot_quant<Q5_1K>;
   t.vec_dot[uint32_t(T::Q8_1)] = dot_quant<Q8_1K>;
-  t.quantize_act[uint32_t(T::F16)] = act_f16;
-  t.quantize_act[uint32_t(T::BF16)] = act_bf16;
   t.quantize_act[uint32_t(T::Q8_0)] = act_q8_0;
   t.quantize_act[uint32_t(T::Q8_1)] = act_q8_1;
 }

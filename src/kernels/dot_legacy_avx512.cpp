@@ -208,44 +208,6 @@ void dot_quant(int64_t n, float* s, const void* vw, const void* vx) {
 // ---------------------------------------------------------------------------------------
 // Activation converters, bit-identical to the scalar ones.
 
-__mmask16 tail_mask16(int64_t r) { return __mmask16((1u << r) - 1); }  // 0 <= r < 16
-
-void act_f16(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<f16_bits*>(vy);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i),
-                        _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
-  if (i < n) {
-    const __mmask16 m = tail_mask16(n - i);
-    _mm256_mask_storeu_epi16(
-        y + i, m, _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT));
-  }
-}
-
-// Round to nearest even on the bit pattern; NaN -> quiet NaN with the top mantissa bits.
-__m256i bf16_from_f32(__m512 v) {
-  const __m512i u = _mm512_castps_si512(v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  __m512i r =
-      _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7FFF)), lsb), 16);
-  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)),
-                                                _mm512_set1_epi32(0x7F800000));
-  r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(64));
-  return _mm512_cvtepi32_epi16(r);
-}
-
-void act_bf16(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<bf16_bits*>(vy);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), bf16_from_f32(_mm512_loadu_ps(x + i)));
-  if (i < n) {
-    const __mmask16 m = tail_mask16(n - i);
-    _mm256_mask_storeu_epi16(y + i, m, bf16_from_f32(_mm512_maskz_loadu_ps(m, x + i)));
-  }
-}
-
 // One block of 32: d = amax / 127, q = x * (127 / amax) rounded half to even, saturated.
 // Returns d (before rounding to fp16) and the sum of the unsaturated rounded values.
 struct Q8BlockStats {
@@ -288,8 +250,6 @@ void register_legacy_avx512(KernelTable& t) {
   t.vec_dot[uint32_t(T::Q5_0)] = dot_quant<Q5_0K>;
   t.vec_dot[uint32_t(T::Q5_1)] = dot_quant<Q5_1K>;
   t.vec_dot[uint32_t(T::Q8_1)] = dot_quant<Q8_1K>;
-  t.quantize_act[uint32_t(T::F16)] = act_f16;
-  t.quantize_act[uint32_t(T::BF16)] = act_bf16;
   t.quantize_act[uint32_t(T::Q8_0)] = act_q8_0;
   t.quantize_act[uint32_t(T::Q8_1)] = act_q8_1;
 }

@@ -25,16 +25,6 @@ int8_t x86_round_to_i8(float v, int32_t* unsaturated) {
 
 void act_copy_f32(const float* x, void* y, int64_t n) { std::memcpy(y, x, size_t(n) * 4); }
 
-void act_f16(const float* x, void* y, int64_t n) {
-  auto* h = static_cast<f16_bits*>(y);
-  for (int64_t i = 0; i < n; ++i) h[i] = fp32_to_fp16(x[i]);
-}
-
-void act_bf16(const float* x, void* y, int64_t n) {
-  auto* h = static_cast<bf16_bits*>(y);
-  for (int64_t i = 0; i < n; ++i) h[i] = fp32_to_bf16(x[i]);
-}
-
 // Unlike quantize_row_q8_0 (the file quantizer: id = 1 / d, roundf), llama.cpp's run-time
 // quantizer uses id = 127 / amax and rounds half to even.
 struct ActScale {
@@ -156,8 +146,6 @@ void register_legacy_scalar(KernelTable& t) {
   set(T::Q8_0, dot_q8_0);
   set(T::Q8_1, dot_q8_1);
   t.quantize_act[uint32_t(T::F32)] = act_copy_f32;
-  t.quantize_act[uint32_t(T::F16)] = act_f16;
-  t.quantize_act[uint32_t(T::BF16)] = act_bf16;
   t.quantize_act[uint32_t(T::Q8_0)] = act_q8_0;
   t.quantize_act[uint32_t(T::Q8_1)] = act_q8_1;
 }
