@@ -26,23 +26,8 @@ Geometry geometry(GgmlType t, int64_t n_in) {
   return {packed_quant_bytes(t), layout_of(t).type_size, n_in / 32};
 }
 
-void pack_legacy(const Geometry& g, const uint8_t* row, int64_t j, uint8_t* dst) {
-  for (int64_t b = 0; b < g.nb; ++b) {
-    const uint8_t* blk = row + size_t(b) * g.block_size;
-    std::memcpy(dst + g.scale_at(b, j), blk, sizeof(f16_bits));
-    for (int s = 0; s < g.qb / 4; ++s) std::memcpy(dst + g.quant_at(b, s, j), blk + 2 + 4 * s, 4);
-  }
-}
-
-void unpack_legacy(const Geometry& g, const uint8_t* group, int64_t j, uint8_t* dst) {
-  for (int64_t b = 0; b < g.nb; ++b) {
-    uint8_t* blk = dst + size_t(b) * g.block_size;
-    std::memcpy(blk, group + g.scale_at(b, j), sizeof(f16_bits));
-    for (int s = 0; s < g.qb / 4; ++s) std::memcpy(blk + 2 + 4 * s, group + g.quant_at(b, s, j), 4);
-  }
-}
-
-// `toward` copies file -> packed when true, packed -> file otherwise.
+// `toward` copies file -> packed when true, packed -> file otherwise. Every layout below moves
+// a row both ways through this, so packing and unpacking cannot drift apart.
 void copy(uint8_t* packed, uint8_t* file, size_t n, bool toward) {
   if (toward)
     std::memcpy(packed, file, n);
@@ -50,17 +35,20 @@ void copy(uint8_t* packed, uint8_t* file, size_t n, bool toward) {
     std::memcpy(file, packed, n);
 }
 
+void legacy_row(const Geometry& g, uint8_t* group, uint8_t* row, int64_t j, bool toward) {
+  for (int64_t b = 0; b < g.nb; ++b) {
+    uint8_t* blk = row + size_t(b) * g.block_size;
+    copy(group + g.scale_at(b, j), blk, sizeof(f16_bits), toward);
+    for (int s = 0; s < g.qb / 4; ++s) copy(group + g.quant_at(b, s, j), blk + 2 + 4 * s, 4, toward);
+  }
+}
+
 // ---- Float types: element-major, 16 rows side by side. The element size is a template
 // argument so that the copies inline (a 1B-parameter F16 model is 1.2 G of them).
 template <size_t kEs>
 void float_row(uint8_t* group, uint8_t* row, int64_t j, int64_t n_in, bool toward) {
-  for (int64_t e = 0; e < n_in; ++e) {
-    uint8_t* p = group + (size_t(e) * kPackRows + size_t(j)) * kEs;
-    if (toward)
-      std::memcpy(p, row + size_t(e) * kEs, kEs);
-    else
-      std::memcpy(row + size_t(e) * kEs, p, kEs);
-  }
+  for (int64_t e = 0; e < n_in; ++e)
+    copy(group + (size_t(e) * kPackRows + size_t(j)) * kEs, row + size_t(e) * kEs, kEs, toward);
 }
 
 // ---- K-quants: one super-group per super-block.
@@ -126,10 +114,7 @@ void move_row(GgmlType t, uint8_t* group, uint8_t* row, int64_t j, int64_t n_in,
     case GgmlType::BF16:
       return float_row<2>(group, row, j, n_in, toward);
     default:
-      if (toward)
-        pack_legacy(geometry(t, n_in), row, j, group);
-      else
-        unpack_legacy(geometry(t, n_in), group, j, row);
+      return legacy_row(geometry(t, n_in), group, row, j, toward);
   }
 }
 
