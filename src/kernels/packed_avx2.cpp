@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "kernels/dot_register.h"
+#include "kernels/packed_tiling.h"
 #include "tensor/repack.h"
 
 namespace trident {
@@ -110,10 +111,9 @@ void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
   for (int h = 0; h < 2 && 8 * h < nrows; ++h) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i rows = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nrows - 8 * h)), lane);
-    int64_t c = 0;
-    for (; c + kTokens <= nc; c += kTokens)
-      tile<W, kTokens>(nb, group, h, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
-    for (; c < nc; ++c) tile<W, 1>(nb, group, h, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+    over_token_tiles<kTokens, 1>(nc, [&]<int C>(int64_t c) {
+      tile<W, C>(nb, group, h, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+    });
   }
 }
 

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "kernels/dot_register.h"
+#include "kernels/packed_tiling.h"
 #include "tensor/repack.h"
 
 namespace trident {
@@ -100,10 +101,9 @@ void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
   // 8 tokens: 8 float accumulators + 8 weight registers + temporaries fit the 32 zmm; the
   // weights of a block are unpacked once per 8 tokens. Remainders take 4, then 1.
   const __mmask16 rows = __mmask16((1u << nrows) - 1);
-  int64_t c = 0;
-  for (; c + 8 <= nc; c += 8) tile<W, 8>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
-  for (; c + 4 <= nc; c += 4) tile<W, 4>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
-  for (; c < nc; ++c) tile<W, 1>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+  over_token_tiles<8, 4, 1>(nc, [&]<int C>(int64_t c) {
+    tile<W, C>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+  });
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #include "kernels/dot_register.h"
+#include "kernels/packed_tiling.h"
 #include "tensor/repack.h"
 
 namespace trident {
@@ -50,10 +51,7 @@ template <GgmlType T>
 void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs, const PackedActInfo*, int64_t nc,
                  int64_t nrows, float* y, int64_t ldy) {
   const __mmask16 rows = __mmask16((1u << nrows) - 1);
-  int64_t c = 0;
-  for (; c + 8 <= nc; c += 8) tile<T, 8>(n, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
-  for (; c + 4 <= nc; c += 4) tile<T, 4>(n, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
-  for (; c < nc; ++c) tile<T, 1>(n, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
+  over_token_tiles<8, 4, 1>(nc, [&]<int C>(int64_t c) { tile<T, C>(n, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy); });
 }
 
 }  // namespace

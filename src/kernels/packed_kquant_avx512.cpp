@@ -21,6 +21,7 @@
 #include <type_traits>
 
 #include "kernels/dot_register.h"
+#include "kernels/packed_tiling.h"
 #include "tensor/blocks.h"
 #include "tensor/repack.h"
 
@@ -185,30 +186,38 @@ void q6_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, _
   for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
 }
 
-using TileFn = void (*)(int64_t, const uint8_t*, const uint8_t*, size_t, __mmask16, float*, int64_t);
-
-// Tokens in tiles of 8 (the weights of a step are unpacked once per 8 tokens), then 4, then 1.
-template <TileFn T8, TileFn T4, TileFn T1>
+// Tile<C> runs C tokens; tokens go 8 at a time (the weights of a step are unpacked once per
+// 8 tokens), then 4, then 1.
+template <template <int> class Tile>
 void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
                  const PackedActInfo*, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
   const int64_t nsb = n / QK_K;
   const __mmask16 rows = __mmask16((1u << nrows) - 1);
-  int64_t c = 0;
-  for (; c + 8 <= nc; c += 8) T8(nsb, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
-  for (; c + 4 <= nc; c += 4) T4(nsb, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
-  for (; c < nc; ++c) T1(nsb, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
+  over_token_tiles<8, 4, 1>(nc, [&]<int C>(int64_t c) {
+    Tile<C>::run(nsb, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
+  });
 }
+template <int C>
+struct Q4KTile {
+  static constexpr auto run = q45_K_tile<PackedQ4K, C>;
+};
+template <int C>
+struct Q5KTile {
+  static constexpr auto run = q45_K_tile<PackedQ5K, C>;
+};
+template <int C>
+struct Q6KTile {
+  static constexpr auto run = q6_K_tile<C>;
+};
 
 }  // namespace
 
 // Keeps the pointer stores free of this file's ISA flags (GCC may merge them into vector
 // stores), like the dot files' register functions.
 __attribute__((target("arch=x86-64"))) void register_packed_kquant_avx512(KernelTable& t) {
-  t.packed_gemm[uint32_t(GgmlType::Q4_K)] =
-      packed_gemm<q45_K_tile<PackedQ4K, 8>, q45_K_tile<PackedQ4K, 4>, q45_K_tile<PackedQ4K, 1>>;
-  t.packed_gemm[uint32_t(GgmlType::Q5_K)] =
-      packed_gemm<q45_K_tile<PackedQ5K, 8>, q45_K_tile<PackedQ5K, 4>, q45_K_tile<PackedQ5K, 1>>;
-  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<q6_K_tile<8>, q6_K_tile<4>, q6_K_tile<1>>;
+  t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<Q4KTile>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<Q5KTile>;
+  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<Q6KTile>;
 }
 
 }  // namespace trident
