@@ -8,7 +8,9 @@
 //    bytes for the quants (every quant, including Q8_0's -128, every K-quant scale) and an all-zero
 //    activation row; elements outside the group's rows are left alone;
 //  - matmul gives the same bits with load-time packed segments, with rows packed on the fly,
-//    and with segments split off group boundaries, on 1 and 2 threads.
+//    and with segments split off group boundaries, on 1 and 2 threads;
+//  - matmul over segments whose types read different activation formats (Q8_0 and Q8_1, as
+//    a fused QKV with Q5_0 Q/K and a Q5_1 V) equals the per-row reference, element by element.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,8 +29,9 @@ namespace trident {
 namespace {
 
 using T = GgmlType;
-constexpr T kTypes[] = {T::F32, T::F16, T::BF16, T::Q4_0, T::Q8_0, T::Q4_K, T::Q5_K, T::Q6_K};
-bool is_k(T t) { return t == T::Q4_K || t == T::Q5_K || t == T::Q6_K; }
+constexpr T kTypes[] = {T::F32,  T::F16,  T::BF16, T::Q4_0, T::Q4_1, T::Q5_0, T::Q5_1,
+                        T::Q8_0, T::Q4_K, T::Q5_K, T::Q6_K, T::Q2_K, T::Q3_K};
+bool is_k(T t) { return t == T::Q2_K || t == T::Q3_K || t == T::Q4_K || t == T::Q5_K || t == T::Q6_K; }
 bool is_float(T t) { return t == T::F32 || t == T::F16 || t == T::BF16; }
 std::vector<int> block_counts(T t) {
   if (is_k(t)) return {1, 2, 3, 8};
@@ -41,6 +44,9 @@ T act_type(T t) { return type_traits(t)->vec_dot_type; }
 std::vector<size_t> fp16_fields(T t) {
   if (t == T::Q4_K || t == T::Q5_K) return {0, 2};
   if (t == T::Q6_K) return {208};
+  if (t == T::Q4_1 || t == T::Q5_1) return {0, 2};  // d, m
+  if (t == T::Q2_K) return {80, 82};
+  if (t == T::Q3_K) return {108};
   return {0};
 }
 constexpr int kTokenCounts[] = {1, 2, 3, 4, 5, 7, 8, 13, 64};
@@ -120,7 +126,7 @@ TEST(PackedGemm, EveryElementMatchesReferenceVecDotBitwise) {
           const auto x = activations(act_type(t), max_tokens, n, rng);
           const size_t rb = row_bytes(t, n), xb = row_bytes(act_type(t), n);
           std::vector<PackedActInfo> info(size_t(max_tokens * nb));
-          if (!is_k(t)) packed_act_info(x.data(), xb, max_tokens, nb, info.data());
+          if (!is_k(t)) packed_act_info(act_type(t), x.data(), xb, max_tokens, nb, info.data());
           for (int rows = 1; rows <= kPackRows; ++rows) {
             std::vector<uint8_t> g(packed_group_bytes(t, n));
             pack_group(t, w.data(), rb, rows, n, g.data());
@@ -187,6 +193,55 @@ TEST(PackedGemm, MatmulSameBitsPackedOnTheFlyAndSplit) {
         }
       }
     }
+}
+
+TEST(PackedGemm, MatmulMixedActivationFormatsMatchReference) {
+  constexpr int64_t kN = 256, kTokens = 9;
+  // Q8_0 readers (Q5_0, Q4_0, Q8_0) and Q8_1 readers (Q5_1, Q4_1) interleaved, each format's
+  // packed info must survive the other's; even segments packed at load, odd ones on the fly.
+  const T types[] = {T::Q5_0, T::Q5_0, T::Q5_1, T::Q4_1, T::Q4_0, T::Q5_1, T::Q8_0};
+  const int64_t rows[] = {32, 19, 16, 21, 16, 37, 5};
+  constexpr size_t kSegs = std::size(types);
+  for (const KernelTable* k : supported_kernel_tables()) {
+    std::mt19937 rng{11};
+    std::vector<uint8_t> w[kSegs], packed[kSegs];
+    RowSegment segs[kSegs];
+    int64_t width = 0;
+    for (size_t i = 0; i < kSegs; ++i) {
+      const T t = types[i];
+      const size_t rb = row_bytes(t, kN), gb = packed_group_bytes(t, kN);
+      w[i] = weights(t, rows[i], kN, true, rng);
+      const int64_t groups = (rows[i] + kPackRows - 1) / kPackRows;
+      packed[i].resize(size_t(groups) * gb);
+      for (int64_t g = 0; g < groups; ++g)
+        pack_group(t, w[i].data() + size_t(g * kPackRows) * rb, rb, std::min(kPackRows, rows[i] - g * kPackRows), kN,
+                   packed[i].data() + size_t(g) * gb);
+      segs[i] = {t, w[i].data(), rows[i], rb, i % 2 == 0 ? packed[i].data() : nullptr};
+      width += rows[i];
+    }
+    const auto x = random_floats(kN * kTokens, rng);
+    ActivationScratch s;
+    for (int threads : {1, 2}) {
+      std::vector<float> y(size_t(width * kTokens));
+      matmul({segs, kN, x.data(), kN, kTokens, y.data(), width}, *k, s, threads);
+      int64_t col = 0;
+      for (size_t i = 0; i < kSegs; ++i) {
+        const T t = types[i];
+        std::vector<uint8_t> xq(row_bytes(act_type(t), kN));
+        for (int64_t c = 0; c < kTokens; ++c) {
+          k->quantize_act[uint32_t(act_type(t))](x.data() + c * kN, xq.data(), kN);
+          for (int64_t r = 0; r < rows[i]; ++r) {
+            float want = 0;
+            scalar_kernel_table().vec_dot[uint32_t(t)](kN, &want, w[i].data() + size_t(r) * row_bytes(t, kN), xq.data());
+            ASSERT_TRUE(same_bits(y[size_t(c * width + col + r)], want))
+                << k->isa << " segment " << i << " (" << name(t) << ") row " << r << " token " << c
+                << " threads=" << threads;
+          }
+        }
+        col += rows[i];
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -15,18 +15,26 @@ namespace trident {
 // weight type's vec_dot_type). n is a multiple of both block sizes.
 using VecDotFn = void (*)(int64_t n, float* s, const void* w, const void* x);
 
-// Per token and Q8_0 activation block: the scale as f32 and the sum of the 32 quants (what
-// the packed kernels need to undo their weight offset).
+// Per token and activation block, what the packed kernels of the 32-element quants read
+// besides the quants: the scale d as f32, and for Q8_0 the sum of the 32 quants (to undo the
+// Q4_0 / Q5_0 weight offset), for Q8_1 its s = d * sum widened to f32 (the Q4_1 / Q5_1 min
+// term). Filled once per matmul, not per 16 rows.
 struct PackedActInfo {
   float d;
-  int32_t sum;
+  union {
+    int32_t sum;  // Q8_0
+    float s;      // Q8_1
+  };
 };
-// out[c * nb + b] for nc Q8_0 rows of nb blocks, x_stride bytes apart (packed_scalar.cpp).
-void packed_act_info(const uint8_t* x, size_t x_stride, int64_t nc, int64_t nb, PackedActInfo* out);
+// out[c * nb + b] for nc rows of nb blocks of act_type (Q8_0 or Q8_1; other types need no
+// info and leave out alone), x_stride bytes apart (packed_scalar.cpp).
+void packed_act_info(GgmlType act_type, const uint8_t* x, size_t x_stride, int64_t nc, int64_t nb,
+                     PackedActInfo* out);
 
 // Packed-group kernel (tensor/repack.h): y[c * ldy + j] = dot(row j of the group, x row c)
 // for j < nrows, c < nc, over rows of n elements. x: nc rows of the weight type's
-// vec_dot_type, x_stride bytes apart; info (Q4_0 / Q8_0 only): nc rows of n / 32 entries.
+// vec_dot_type, x_stride bytes apart; info (32-element quants only): nc rows of n / 32
+// entries from packed_act_info of x.
 // Every element is bit-identical to the scalar vec_dot of the type.
 using PackedGemmFn = void (*)(int64_t n, const uint8_t* group, const uint8_t* x, size_t x_stride,
                               const PackedActInfo* info, int64_t nc, int64_t nrows, float* y,

@@ -8,7 +8,7 @@
 // and the block contributes (x.d * w.d) * isum - (x.d * w.dmin) * summs (just
 // (x.d * w.d) * isum for the types without mins), accumulated in float in block order. Only
 // the float steps round, which is what the row-wise SIMD kernels' tolerance against this
-// reference is derived from (tests/kquant_test.cpp). The packed Q4_K / Q5_K / Q6_K kernels keep
+// reference is derived from (tests/kquant_test.cpp). The packed kernels (every K-quant) keep
 // this exact schedule, so they equal it bit for bit; their reference here unpacks each row
 // of the group and calls the dot above.
 #include <vector>
@@ -149,6 +149,8 @@ void register_kquant_scalar(KernelTable& t) {
   t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<GgmlType::Q4_K, vec_dot_q45_K<BlockQ4_K>>;
   t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<GgmlType::Q5_K, vec_dot_q45_K<BlockQ5_K>>;
   t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<GgmlType::Q6_K, vec_dot_q6_K>;
+  t.packed_gemm[uint32_t(GgmlType::Q2_K)] = packed_gemm<GgmlType::Q2_K, vec_dot_q2_K>;
+  t.packed_gemm[uint32_t(GgmlType::Q3_K)] = packed_gemm<GgmlType::Q3_K, vec_dot_q3_K>;
 }
 
 }  // namespace trident

@@ -15,7 +15,7 @@ void register_kquant_avx512(KernelTable& t);  // dot_kquant_avx512.cpp
 void register_packed_scalar(KernelTable& t);
 void register_packed_avx2(KernelTable& t);
 void register_packed_avx512(KernelTable& t);
-// Packed-group kernels for q4_K and q6_K (their scalar reference is in dot_kquant_scalar.cpp).
+// Packed-group kernels for q2_K..q6_K (their scalar reference is in dot_kquant_scalar.cpp).
 void register_packed_kquant_avx2(KernelTable& t);
 void register_packed_kquant_avx512(KernelTable& t);
 // Packed-group kernels for f32, f16 and bf16 (scalar reference in packed_scalar.cpp).

@@ -16,9 +16,10 @@ uint8_t* ActivationScratch::get(GgmlType act_type, size_t bytes) {
   return b.data();
 }
 
-PackedActInfo* ActivationScratch::info(size_t n) {
-  if (info_.size() < n) info_.resize(n);
-  return info_.data();
+PackedActInfo* ActivationScratch::info(GgmlType act_type, size_t n) {
+  auto& v = info_[uint32_t(act_type)];
+  if (v.size() < n) v.resize(n);
+  return v.data();
 }
 
 int64_t total_rows(std::span<const RowSegment> segs) {
@@ -38,6 +39,7 @@ struct SegmentPlan {
   PackedGemmFn packed;  // non-null for the packable types
   const uint8_t* act;   // quantized activations for this segment's type, [n_tokens] rows
   size_t act_row_bytes;
+  const PackedActInfo* info;  // packed_act_info of act, for the packed 32-element quants
   int64_t first_row;    // global output column of the segment's first row
 };
 struct Tile {
@@ -61,15 +63,19 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
   // Quantize the activations once per distinct activation format.
   const uint8_t* act_for[kGgmlTypeCount] = {};
   size_t act_bytes_for[kGgmlTypeCount] = {};
-  bool any_packed = false;
+  PackedActInfo* info_for[kGgmlTypeCount] = {};
+  // The packed kernels of the 32-element quants read per-block info of their Q8_0 / Q8_1
+  // activations; it is filled only for a format some packed segment reads.
+  bool wants_info[kGgmlTypeCount] = {};
   for (const RowSegment& s : a.segments) {
     const TypeTraits* tr = type_traits(s.type);
     VecDotFn dot = tr ? k.vec_dot[uint32_t(s.type)] : nullptr;
     if (!dot) fail("no matrix kernel for weight type {}", layout_of(s.type).name);
-    any_packed |= k.packed_gemm[uint32_t(s.type)] != nullptr;
+    const GgmlType at = tr->vec_dot_type;
+    if (k.packed_gemm[uint32_t(s.type)] && (at == GgmlType::Q8_0 || at == GgmlType::Q8_1))
+      wants_info[uint32_t(at)] = true;
   }
   const int64_t nb = a.n_in / 32;
-  PackedActInfo* info = any_packed ? scratch.info(size_t(a.n_tokens * nb)) : nullptr;
   int64_t first = 0;
   for (const RowSegment& s : a.segments) {
     const GgmlType at = type_traits(s.type)->vec_dot_type;
@@ -80,19 +86,19 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
       uint8_t* buf = scratch.get(at, rb * size_t(a.n_tokens));
       const float* x = a.x;
       const int64_t ldx = a.ldx;
-      // Packable types take Q8_0 activations; their kernels also need each block's sum.
-      PackedActInfo* inf = at == GgmlType::Q8_0 ? info : nullptr;
+      PackedActInfo* inf = wants_info[uint32_t(at)] ? scratch.info(at, size_t(a.n_tokens * nb)) : nullptr;
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (n_threads > 1 && a.n_tokens > 1)
       for (int64_t t = 0; t < a.n_tokens; ++t) {
         q(x + t * ldx, buf + size_t(t) * rb, a.n_in);
-        if (inf) packed_act_info(buf + size_t(t) * rb, rb, 1, nb, inf + t * nb);
+        if (inf) packed_act_info(at, buf + size_t(t) * rb, rb, 1, nb, inf + t * nb);
       }
       act_for[uint32_t(at)] = buf;
       act_bytes_for[uint32_t(at)] = rb;
+      info_for[uint32_t(at)] = inf;
     }
     const size_t pi = plans.size();
     plans.push_back({&s, k.vec_dot[uint32_t(s.type)], k.packed_gemm[uint32_t(s.type)],
-                     act_for[uint32_t(at)], act_bytes_for[uint32_t(at)], first});
+                     act_for[uint32_t(at)], act_bytes_for[uint32_t(at)], info_for[uint32_t(at)], first});
     for (int64_t r = 0; r < s.rows; r += kPackRows) tiles.push_back({pi, r, std::min(kPackRows, s.rows - r)});
     first += s.rows;
   }
@@ -111,7 +117,7 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
         pack_group(seg.type, seg.data + size_t(tile.row0) * seg.row_stride, seg.row_stride, tile.rows, a.n_in, t_pack.data());
         g = t_pack.data();
       }
-      p.packed(a.n_in, g, p.act, p.act_row_bytes, info, a.n_tokens, tile.rows, y, a.ldy);
+      p.packed(a.n_in, g, p.act, p.act_row_bytes, p.info, a.n_tokens, tile.rows, y, a.ldy);
       return;
     }
     for (int64_t t = 0; t < a.n_tokens; ++t) {

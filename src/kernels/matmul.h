@@ -32,11 +32,13 @@ struct RowSegment {
 class ActivationScratch {
  public:
   uint8_t* get(GgmlType act_type, size_t bytes);
-  PackedActInfo* info(size_t n);  // per token and block, for the packed kernels
+  // Per token and block of activation format act_type, for the packed kernels; one buffer
+  // per format, so a call mixing Q8_0 and Q8_1 activations keeps both.
+  PackedActInfo* info(GgmlType act_type, size_t n);
 
  private:
   std::vector<uint8_t> buf_[kGgmlTypeCount];
-  std::vector<PackedActInfo> info_;
+  std::vector<PackedActInfo> info_[kGgmlTypeCount];
 };
 
 struct MatmulArgs {

@@ -1,18 +1,20 @@
-// AVX2 packed-group kernels (tensor/repack.h) for Q4_0 and Q8_0 weights.
+// AVX2 packed-group kernels (tensor/repack.h) for the 32-element quants: Q4_0, Q5_0 and Q8_0
+// against Q8_0 activations, Q4_1 and Q5_1 against Q8_1.
 //
 // As packed_avx512.cpp, in two halves of 8 rows (bytes 0..31 and 32..63 of each 64-byte
 // chunk) since a ymm holds 8 lanes. Without VNNI a step is vpmaddubsw (u8 x s8 -> pairs of
-// int16) then vpmaddwd against ones (-> int32). Q4_0 nibbles (0..15) are the unsigned
-// operand, their offset of 8 undone by starting at -8 * sum(x); Q8_0 uses the sign trick
-// (|w| and x * sign(w)), whose pair sums, at most 2 * 128 * 127, cannot saturate. The
-// integer dot is exact; the float part is the reference's, so the bits equal
-// packed_scalar.cpp's.
+// int16) then vpmaddwd against ones (-> int32). The 4- and 5-bit quants (0..15, 0..31) are the
+// unsigned operand, the Q4_0 / Q5_0 offset of 8 / 16 undone by starting at -offset * sum(x);
+// Q8_0 uses the sign trick (|w| and x * sign(w)), whose pair sums, at most 2 * 128 * 127,
+// cannot saturate. The integer dot is exact; the float part is the reference's (with the
+// min term m_w * s_x added to d * float(isum) first), so the bits equal packed_scalar.cpp's.
 #include <immintrin.h>
 
 #include <cstring>
 
 #include "kernels/dot_register.h"
 #include "kernels/packed_tiling.h"
+#include "tensor/blocks.h"
 #include "tensor/repack.h"
 
 namespace trident {
@@ -28,56 +30,100 @@ int32_t load32(const uint8_t* p) {
   return v;
 }
 
-// Half h of one block: w[t] holds elements 4t..4t+3 of 8 rows.
-struct Q4_0W {
+// Half h of one block (q: the block's first chunk): w[t] holds elements 4t..4t+3 of 8 rows.
+// kMin: the type has a min m and takes Q8_1 activations.
+template <int kOffset, bool kHasMin>
+struct Q4W {  // Q4_0 (offset 8), Q4_1 (min)
   static constexpr int kQuantBytes = 16;
-  // A step's int16 pairs are at most 2 * 15 * 127 = 3810, so four steps add up in int16.
+  static constexpr bool kMin = kHasMin;
+  // A step's int16 pairs are at most 2 * 15 * 128 = 3840, so four steps add up in int16.
   static constexpr bool kSum16 = true;
-  static void load(const uint8_t* q, __m256i w[8]) {
+  static void load(const uint8_t* q, int h, __m256i w[8]) {
     const __m256i lo = _mm256_set1_epi8(0x0F);
     for (int s = 0; s < 4; ++s) {
-      const __m256i v = load256(q + 64 * s);
+      const __m256i v = load256(q + 64 * s + 32 * h);
       w[s] = _mm256_and_si256(v, lo);
       w[s + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo);
     }
   }
-  static __m256i start(int32_t sum) { return _mm256_set1_epi32(-8 * sum); }
+  static __m256i start(int32_t sum) { return _mm256_set1_epi32(-kOffset * sum); }
+  static __m256i step(__m256i w, __m256i y) { return _mm256_maddubs_epi16(w, y); }
+};
+// Q5_0 (offset 16), Q5_1 (min): Q4's nibbles plus 16 where the 32 bits of half h in mask t of
+// the high-bit chunk (repack.h) are set; byte i of the half is bit i, spread by a shuffle
+// (byte i <- mask byte i / 8) and a compare against bit i % 8.
+template <int kOffset, bool kHasMin>
+struct Q5W {
+  static constexpr int kQuantBytes = 20;
+  static constexpr bool kMin = kHasMin;
+  // Pairs reach 2 * 31 * 128 = 7936, four steps 31744: still int16.
+  static constexpr bool kSum16 = true;
+  static void load(const uint8_t* q, int h, __m256i w[8]) {
+    const __m256i lo = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201);
+    const uint8_t* qh = q + 4 * 64 + 4 * h;
+    auto high = [&](int t) {
+      const __m256i m = _mm256_shuffle_epi8(_mm256_set1_epi32(load32(qh + 8 * t)), spread);
+      return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(m, bit), bit), bit4);
+    };
+    for (int s = 0; s < 4; ++s) {
+      const __m256i v = load256(q + 64 * s + 32 * h);
+      w[s] = _mm256_or_si256(_mm256_and_si256(v, lo), high(s));
+      w[s + 4] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), lo), high(s + 4));
+    }
+  }
+  static __m256i start(int32_t sum) { return _mm256_set1_epi32(-kOffset * sum); }
   static __m256i step(__m256i w, __m256i y) { return _mm256_maddubs_epi16(w, y); }
 };
 struct Q8_0W {
   static constexpr int kQuantBytes = 32;
+  static constexpr bool kMin = false;
   static constexpr bool kSum16 = false;  // pairs reach 2 * 128 * 127: widen every step
-  static void load(const uint8_t* q, __m256i w[8]) {
-    for (int s = 0; s < 8; ++s) w[s] = load256(q + 64 * s);
+  static void load(const uint8_t* q, int h, __m256i w[8]) {
+    for (int s = 0; s < 8; ++s) w[s] = load256(q + 64 * s + 32 * h);
   }
   static __m256i start(int32_t) { return _mm256_setzero_si256(); }
   static __m256i step(__m256i w, __m256i y) {
     return _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(y, w));
   }
 };
+using Q4_0W = Q4W<8, false>;
+using Q4_1W = Q4W<0, true>;
+using Q5_0W = Q5W<16, false>;
+using Q5_1W = Q5W<0, true>;
 
-// 8 rows (half h of the group) x C tokens.
+// 8 rows (half h of the group) x C tokens. x: C Q8_0 (W::kMin: Q8_1) rows xs bytes apart.
 template <class W, int C>
 void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
           const PackedActInfo* info, __m256i rows, float* y, int64_t ldy) {
-  const uint8_t* scales = group + size_t(nb) * kPackRows * W::kQuantBytes;
+  constexpr size_t kBlock = kPackRows * W::kQuantBytes;
+  // Both activation blocks end in their 32 quants.
+  constexpr size_t kXBlock = W::kMin ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
+  const uint8_t* scales = group + size_t(nb) * kBlock;
+  const uint8_t* mins = scales + size_t(nb) * kPackRows * 2;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     __m256i w[8];
-    const uint8_t* q = group + size_t(b) * kPackRows * W::kQuantBytes;
+    const uint8_t* q = group + size_t(b) * kBlock;
     if constexpr (C == 1) {  // decode streams weights from DRAM: ask for them a few blocks ahead
-      for (int l = 0; l < kPackRows * W::kQuantBytes; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kPackRows * W::kQuantBytes + l), _MM_HINT_T0);
+      for (size_t l = 0; l < kBlock; l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kBlock + l), _MM_HINT_T0);
     }
-    W::load(q + 32 * h, w);
+    W::load(q, h, w);
     const __m256 dw = _mm256_cvtph_ps(
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + size_t(b) * 32 + 16 * h)));
+    __m256 mw;
+    if constexpr (W::kMin)
+      mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mins + size_t(b) * 32 + 16 * h)));
     for (int c = 0; c < C; ++c) {
-      const uint8_t* yq = x + size_t(c) * xs + size_t(b) * 34 + 2;  // BlockQ8_0 quants
+      const uint8_t* yq = x + size_t(c) * xs + size_t(b + 1) * kXBlock - 32;
       const PackedActInfo in = info[c * nb + b];
-      __m256i a0 = W::start(in.sum), a1 = _mm256_setzero_si256();
+      __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+      if constexpr (!W::kMin) a0 = W::start(in.sum);  // Q8_1 info carries s, not sum
       if constexpr (W::kSum16) {
         // Two chains of int16 sums, widened once each.
         __m256i p0 = W::step(w[0], _mm256_set1_epi32(load32(yq)));
@@ -97,7 +143,9 @@ void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
         }
       }
       const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(in.d));
-      acc[c] = _mm256_add_ps(acc[c], _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(a0, a1))));
+      __m256 sum = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(a0, a1)));
+      if constexpr (W::kMin) sum = _mm256_add_ps(sum, _mm256_mul_ps(mw, _mm256_set1_ps(in.s)));
+      acc[c] = _mm256_add_ps(acc[c], sum);
     }
   }
   for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * h, rows, acc[c]);
@@ -121,6 +169,9 @@ void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
 
 __attribute__((target("arch=x86-64"))) void register_packed_avx2(KernelTable& t) {
   t.packed_gemm[uint32_t(GgmlType::Q4_0)] = packed_gemm<Q4_0W>;
+  t.packed_gemm[uint32_t(GgmlType::Q4_1)] = packed_gemm<Q4_1W>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_0)] = packed_gemm<Q5_0W>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_1)] = packed_gemm<Q5_1W>;
   t.packed_gemm[uint32_t(GgmlType::Q8_0)] = packed_gemm<Q8_0W>;
 }
 

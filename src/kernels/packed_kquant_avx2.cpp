@@ -1,4 +1,4 @@
-// AVX2 packed-group kernels (tensor/repack.h) for Q4_K, Q5_K and Q6_K weights against Q8_K
+// AVX2 packed-group kernels (tensor/repack.h) for the K-quants Q2_K to Q6_K against Q8_K
 // activations.
 //
 // The AVX2 twin of packed_kquant_avx512.cpp, in halves of 8 rows (bytes 0..31 and 32..63 of
@@ -8,12 +8,14 @@
 // of each row's lane, widens and scales at once (int32 = scale * (p0 + p1)):
 //   Q4_K: a pair is at most 2 * 15 * 128 = 3840, the 8 steps of a sub-block 30720;
 //   Q5_K: weights <= 31, a pair at most 7936, so every 4 steps (31744) are widened;
-//   Q6_K: weights are q + 32 <= 63, a pair at most 16128, two steps 32256.
-// The min terms (Q4_K, Q5_K) and Q6_K's offset of 32 come from the activation block sums with
-// vpmaddwd. All of that is exact, so the integer sums equal the reference's; the float part
-// is the reference's, lane by lane:
-//   Q4_K, Q5_K: sum += (x.d * d) * float(isum) - (x.d * dmin) * float(summs)
-//   Q6_K: sum += (x.d * d) * float(isum)
+//   Q6_K: weights are q + 32 <= 63, a pair at most 16128, two steps 32256;
+//   Q2_K: weights <= 3, a pair at most 768, the 4 steps of a sub-block (16 elements) 3072;
+//   Q3_K: weights are q + 4 <= 7, a pair at most 1792, the 4 steps of a sub-block 7168.
+// The min terms (Q2_K, Q4_K, Q5_K) and the offsets of Q3_K (4) and Q6_K (32) come from the
+// activation block sums with vpmaddwd. All of that is exact, so the integer sums equal the
+// reference's; the float part is the reference's, lane by lane:
+//   Q2_K, Q4_K, Q5_K: sum += (x.d * d) * float(isum) - (x.d * dmin) * float(summs)
+//   Q3_K, Q6_K: sum += (x.d * d) * float(isum)
 // which makes every result equal dot_kquant_scalar.cpp's bits.
 //
 // A tile is C tokens x H halves, accumulators [H][C]: prompts run 4 tokens over one half
@@ -276,6 +278,134 @@ void q6_K_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, size
     for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * (h0 + h), rows[h0 + h], acc[h][c]);
 }
 
+// Q2_K / Q3_K low quant bits of one step of 8 rows: bits 2 slot, 2 slot + 1 of every byte.
+// 16-bit shifts are safe: bits from the neighbouring byte land at bit 2 or above.
+__m256i two_bits(const uint8_t* q, int slot) {
+  const __m256i v = load256(q);
+  return _mm256_and_si256(slot ? _mm256_srli_epi16(v, 2 * slot) : v, _mm256_set1_epi8(3));
+}
+
+// Q3_K: bit b of every hmask byte of 8 rows, moved to bit 2 (value 4); it stays in its byte.
+__m256i q3_high_bit(const uint8_t* hm, int b) {
+  const __m256i h = load256(hm);
+  const __m256i moved = b <= 2 ? _mm256_slli_epi16(h, 2 - b) : _mm256_srli_epi16(h, b - 2);
+  return _mm256_and_si256(moved, _mm256_set1_epi8(4));
+}
+
+// From the 16 scale bytes of a sub-block pair of 8 rows (row r: bytes 2r, 2r + 1): the byte
+// of sub-block 2p + odd as int16 in both halves of each row's lane.
+__m256i pair_byte16(const uint8_t* p, int odd) {
+  const __m256i even = _mm256_setr_epi8(0, -1, 0, -1, 2, -1, 2, -1, 4, -1, 4, -1, 6, -1, 6, -1,  //
+                                        8, -1, 8, -1, 10, -1, 10, -1, 12, -1, 12, -1, 14, -1, 14, -1);
+  const __m256i odd_idx = _mm256_setr_epi8(1, -1, 1, -1, 3, -1, 3, -1, 5, -1, 5, -1, 7, -1, 7, -1,  //
+                                           9, -1, 9, -1, 11, -1, 11, -1, 13, -1, 13, -1, 15, -1, 15, -1);
+  return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(load128(p)), odd ? odd_idx : even);
+}
+
+// Sub-block pair (2p, 2p + 1) of Q2_K (kQ3 false) or Q3_K into isum, as q23_K_pair in
+// packed_kquant_avx512.cpp; each sub-block is one int16 sum of its 4 steps (bounds above).
+// Q3_K's weights are q + 4: each sub-block also adds -4 * scale times its activation sum.
+template <bool kQ3, int C, int H>
+void q23_K_pair(const uint8_t* sg, int h0, int p, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C]) {
+  const uint8_t* scales = sg + (kQ3 ? PackedQ3K::kScales : PackedQ2K::kScales) + 32 * p + 16 * h0;
+  const uint8_t* qs = sg + (kQ3 ? PackedQ3K::kQs : PackedQ2K::kQs) + 64 * 8 * (p / 4) + 32 * h0;
+  const uint8_t* hm = sg + PackedQ3K::kHmask + 32 * h0;
+  if constexpr (kQ3) {
+#pragma GCC unroll 2
+    for (int h = 0; h < H; ++h) {
+      // Biased scales v (0..63): -4 * (v - 32) = 128 - 4 v.
+      const __m256i v = _mm256_cvtepu8_epi16(load128(scales + 16 * h));
+      const __m256i offset = _mm256_sub_epi16(_mm256_set1_epi16(128), _mm256_slli_epi16(v, 2));
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c)
+        isum[h][c] = chained(_mm256_add_epi32(
+            isum[h][c], _mm256_madd_epi16(offset, bcast32(act_block(x, xs, c, s)->bsums + 2 * p))));
+    }
+  }
+#pragma GCC unroll 2
+  for (int odd = 0; odd < 2; ++odd) {
+    const int j = 2 * p + odd;
+    __m256i sc[H];
+#pragma GCC unroll 2
+    for (int h = 0; h < H; ++h) {
+      const __m256i b = pair_byte16(scales + 16 * h, odd);
+      sc[h] = kQ3 ? _mm256_sub_epi16(b, _mm256_set1_epi16(32)) : _mm256_and_si256(b, _mm256_set1_epi16(0x0F));
+    }
+    __m256i dot16[H][C];
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      __m256i w[H];
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) {
+        w[h] = two_bits(qs + 64 * (4 * odd + u) + 32 * h, p % 4);
+        if constexpr (kQ3) w[h] = _mm256_or_si256(w[h], q3_high_bit(hm + 64 * (4 * odd + u) + 32 * h, p));
+      }
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c) {
+        const __m256i xq = bcast32(act_block(x, xs, c, s)->qs + 16 * j + 4 * u);
+#pragma GCC unroll 2
+        for (int h = 0; h < H; ++h) {
+          const __m256i pr = _mm256_maddubs_epi16(w[h], xq);
+          dot16[h][c] = u == 0 ? pr : chained(_mm256_add_epi16(dot16[h][c], pr));
+        }
+      }
+    }
+#pragma GCC unroll 2
+    for (int h = 0; h < H; ++h)
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c)
+        isum[h][c] = chained(_mm256_add_epi32(isum[h][c], _mm256_madd_epi16(dot16[h][c], sc[h])));
+  }
+}
+
+// Rows 8 h0 .. 8 (h0 + H) - 1 of the group x C tokens of Q2_K (kQ3 false) or Q3_K; arguments
+// as q45_K_tile.
+template <bool kQ3, int C, int H>
+void q23_K_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, size_t xs, const __m256i* rows,
+                bool stream, float* y, int64_t ldy) {
+  constexpr size_t kBytes = kQ3 ? PackedQ3K::kBytes : PackedQ2K::kBytes;
+  __m256 acc[H][C];
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
+  for (int64_t s = 0; s < nsb; ++s) {
+    const uint8_t* sg = group + size_t(s) * kBytes;
+    if (stream) prefetch_ahead<kBytes>(sg);
+    __m256i isum[H][C];
+    for (int h = 0; h < H; ++h)
+      for (int c = 0; c < C; ++c) isum[h][c] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; ++p) q23_K_pair<kQ3, C, H>(sg, h0, p, x, xs, s, isum);
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const BlockQ8_K* xb = act_block(x, xs, c, s);
+      const __m256 xd = _mm256_set1_ps(xb->d);
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) {
+        if constexpr (kQ3) {
+          const __m256 d = _mm256_mul_ps(xd, fp16x8(sg + PackedQ3K::kD + 16 * (h0 + h)));
+          acc[h][c] = _mm256_add_ps(acc[h][c], _mm256_mul_ps(d, _mm256_cvtepi32_ps(isum[h][c])));
+        } else {
+          using L = PackedQ2K;
+          // Min pairs (int16 per sub-block, 0..15) against the activation sums per 16.
+          const uint8_t* scales = sg + L::kScales + 16 * (h0 + h);
+          __m256i summs = _mm256_setzero_si256();
+#pragma GCC unroll 8
+          for (int p = 0; p < 8; ++p) {
+            const __m256i mins = _mm256_srli_epi16(_mm256_cvtepu8_epi16(load128(scales + 32 * p)), 4);
+            summs = _mm256_add_epi32(summs, _mm256_madd_epi16(mins, bcast32(xb->bsums + 2 * p)));
+          }
+          const __m256 wd = fp16x8(sg + L::kD + 16 * (h0 + h)), wdmin = fp16x8(sg + L::kDmin + 16 * (h0 + h));
+          const __m256 t = _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(xd, wd), _mm256_cvtepi32_ps(isum[h][c])),
+                                         _mm256_mul_ps(_mm256_mul_ps(xd, wdmin), _mm256_cvtepi32_ps(summs)));
+          acc[h][c] = _mm256_add_ps(acc[h][c], t);
+        }
+      }
+    }
+  }
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * (h0 + h), rows[h0 + h], acc[h][c]);
+}
+
 using TileFn = void (*)(int64_t, const uint8_t*, int, const uint8_t*, size_t, const __m256i*, bool, float*, int64_t);
 
 // Tiles of kTokens tokens per half, then the rest a token at a time over both halves (just
@@ -306,6 +436,10 @@ __attribute__((target("arch=x86-64"))) void register_packed_kquant_avx2(KernelTa
   t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<q45_K_tile<PackedQ5K, kTokens, 1>,
                                                         q45_K_tile<PackedQ5K, 1, 2>, q45_K_tile<PackedQ5K, 1, 1>>;
   t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<q6_K_tile<kTokens, 1>, q6_K_tile<1, 2>, q6_K_tile<1, 1>>;
+  t.packed_gemm[uint32_t(GgmlType::Q2_K)] =
+      packed_gemm<q23_K_tile<false, kTokens, 1>, q23_K_tile<false, 1, 2>, q23_K_tile<false, 1, 1>>;
+  t.packed_gemm[uint32_t(GgmlType::Q3_K)] =
+      packed_gemm<q23_K_tile<true, kTokens, 1>, q23_K_tile<true, 1, 2>, q23_K_tile<true, 1, 1>>;
 }
 
 }  // namespace trident

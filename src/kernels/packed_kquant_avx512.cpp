@@ -1,14 +1,15 @@
-// AVX-512 VNNI packed-group kernels (tensor/repack.h) for Q4_K, Q5_K and Q6_K weights against
+// AVX-512 VNNI packed-group kernels (tensor/repack.h) for the K-quants Q2_K to Q6_K against
 // Q8_K activations.
 //
 // As for Q4_0 (packed_avx512.cpp), one zmm holds the same 4 quant bytes of the group's 16
 // rows and vpdpbusd adds 4 products into each row's lane. A K-quant sub-block has its own
 // integer scale, so each sub-block's dot is finished, multiplied by the scale (vpmulld) and
-// added into the super-block's integer sum; the min terms (Q4_K, Q5_K) and Q6_K's offset of 32
-// come from the activation block sums with vpdpwssd. All of that is exact, so the integer
-// sums equal the reference's; the float part is the reference's, lane by lane:
-//   Q4_K, Q5_K: sum += (x.d * d) * float(isum) - (x.d * dmin) * float(summs)
-//   Q6_K: sum += (x.d * d) * float(isum)
+// added into the super-block's integer sum; the min terms (Q2_K, Q4_K, Q5_K) and the offsets
+// that make the weights unsigned (Q3_K: q + 4, Q6_K: q + 32) come from the activation block
+// sums with vpdpwssd. All of that is exact, so the integer sums equal the reference's; the
+// float part is the reference's, lane by lane:
+//   Q2_K, Q4_K, Q5_K: sum += (x.d * d) * float(isum) - (x.d * dmin) * float(summs)
+//   Q3_K, Q6_K: sum += (x.d * d) * float(isum)
 // which makes every result equal dot_kquant_scalar.cpp's bits.
 
 // GCC 12 warns about the intentionally undefined registers inside its own AVX-512 intrinsics
@@ -186,6 +187,125 @@ void q6_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, _
   for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
 }
 
+// Q2_K / Q3_K low quant bits of one step: bits 2 slot, 2 slot + 1 of every byte of a chunk.
+// 16-bit shifts are safe: bits from the neighbouring byte land at bit 2 or above.
+__m512i two_bits(const uint8_t* q, int slot) {
+  const __m512i v = load512(q);
+  return _mm512_and_si512(slot ? _mm512_srli_epi16(v, 2 * slot) : v, _mm512_set1_epi8(3));
+}
+
+// Q3_K: bit b of every hmask byte, moved to bit 2 (value 4); the bit stays in its own byte.
+__m512i q3_high_bit(const uint8_t* hm, int b) {
+  const __m512i h = load512(hm);
+  const __m512i moved = b <= 2 ? _mm512_slli_epi16(h, 2 - b) : _mm512_srli_epi16(h, b - 2);
+  return _mm512_and_si512(moved, _mm512_set1_epi8(4));
+}
+
+// Sub-block pair (2p, 2p + 1) of Q2_K (kQ3 false) or Q3_K into isum: each one's dot times its
+// scale. pair: the two scales of each row as int16 in its lane (Q2_K: the file bytes,
+// scale | min << 4; Q3_K: signed). Their quants are bits 2 (p % 4) of qs chunks
+// 8 (p / 4) + 4 odd + u, u < 4, and for Q3_K bit p of hmask chunks 4 odd + u; the weights
+// are unsigned (Q3_K: q + 4).
+template <bool kQ3, int C>
+void q23_K_pair(const uint8_t* sg, int p, __m512i pair, const uint8_t* x, size_t xs, int64_t s, __m512i* isum) {
+  constexpr size_t kQs = kQ3 ? PackedQ3K::kQs : PackedQ2K::kQs;
+#pragma GCC unroll 2
+  for (int odd = 0; odd < 2; ++odd) {
+    const int j = 2 * p + odd;
+    __m512i dot[C];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) dot[c] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      __m512i w = two_bits(sg + kQs + 64 * (8 * (p / 4) + 4 * odd + u), p % 4);
+      if constexpr (kQ3) w = _mm512_or_si512(w, q3_high_bit(sg + PackedQ3K::kHmask + 64 * (4 * odd + u), p));
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c)
+        dot[c] = _mm512_dpbusd_epi32(dot[c], w, bcast32(act_block(x, xs, c, s)->qs + 16 * j + 4 * u));
+    }
+    __m512i sc;
+    if constexpr (kQ3)  // signed int16 -> int32
+      sc = odd ? _mm512_srai_epi32(pair, 16) : _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
+    else
+      sc = _mm512_and_si512(odd ? _mm512_srli_epi32(pair, 16) : pair, _mm512_set1_epi32(0x0F));
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(dot[c], sc));
+  }
+}
+
+template <int C>
+void q2_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, __mmask16 rows, float* y,
+               int64_t ldy) {
+  using L = PackedQ2K;
+  __m512 acc[C];
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < nsb; ++s) {
+    const uint8_t* sg = group + size_t(s) * L::kBytes;
+    if constexpr (C == 1) prefetch_ahead<L::kBytes>(sg);
+    __m512i isum[C];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; ++p)
+      q23_K_pair<false, C>(sg, p, _mm512_cvtepu8_epi16(load256(sg + L::kScales + 32 * p)), x, xs, s, isum);
+    // Min pairs (int16 per sub-block, 0..15) against the activation sums per 16, pair by pair.
+    __m512i mins[8];
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; ++p)
+      mins[p] = _mm512_srli_epi16(_mm512_cvtepu8_epi16(load256(sg + L::kScales + 32 * p)), 4);
+    const __m512 wd = fp16x16(sg + L::kD), wdmin = fp16x16(sg + L::kDmin);
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const BlockQ8_K* xb = act_block(x, xs, c, s);
+      __m512i summs = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int p = 0; p < 8; ++p) summs = _mm512_dpwssd_epi32(summs, mins[p], bcast32(xb->bsums + 2 * p));
+      const __m512 xd = _mm512_set1_ps(xb->d);
+      const __m512 t = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(xd, wd), _mm512_cvtepi32_ps(isum[c])),
+                                     _mm512_mul_ps(_mm512_mul_ps(xd, wdmin), _mm512_cvtepi32_ps(summs)));
+      acc[c] = _mm512_add_ps(acc[c], t);
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
+}
+
+template <int C>
+void q3_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, __mmask16 rows, float* y,
+               int64_t ldy) {
+  using L = PackedQ3K;
+  __m512 acc[C];
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < nsb; ++s) {
+    const uint8_t* sg = group + size_t(s) * L::kBytes;
+    if constexpr (C == 1) prefetch_ahead<L::kBytes>(sg);
+    __m512i isum[C];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; ++p) {
+      // Biased scales v (0..63) as int16 pairs; the weights are q + 4, so each sub-block also
+      // adds -4 * (v - 32) = 128 - 4 v times its activation sum.
+      const __m512i v = _mm512_cvtepu8_epi16(load256(sg + L::kScales + 32 * p));
+      const __m512i offset = _mm512_sub_epi16(_mm512_set1_epi16(128), _mm512_slli_epi16(v, 2));
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c)
+        isum[c] = _mm512_dpwssd_epi32(isum[c], offset, bcast32(act_block(x, xs, c, s)->bsums + 2 * p));
+      q23_K_pair<true, C>(sg, p, _mm512_sub_epi16(v, _mm512_set1_epi16(32)), x, xs, s, isum);
+    }
+    const __m512 wd = fp16x16(sg + L::kD);
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const __m512 d = _mm512_mul_ps(_mm512_set1_ps(act_block(x, xs, c, s)->d), wd);
+      acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum[c])));
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
+}
+
 // Tile<C> runs C tokens; tokens go 8 at a time (the weights of a step are unpacked once per
 // 8 tokens), then 4, then 1.
 template <template <int> class Tile>
@@ -209,6 +329,14 @@ template <int C>
 struct Q6KTile {
   static constexpr auto run = q6_K_tile<C>;
 };
+template <int C>
+struct Q2KTile {
+  static constexpr auto run = q2_K_tile<C>;
+};
+template <int C>
+struct Q3KTile {
+  static constexpr auto run = q3_K_tile<C>;
+};
 
 }  // namespace
 
@@ -218,6 +346,8 @@ __attribute__((target("arch=x86-64"))) void register_packed_kquant_avx512(Kernel
   t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<Q4KTile>;
   t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<Q5KTile>;
   t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<Q6KTile>;
+  t.packed_gemm[uint32_t(GgmlType::Q2_K)] = packed_gemm<Q2KTile>;
+  t.packed_gemm[uint32_t(GgmlType::Q3_K)] = packed_gemm<Q3KTile>;
 }
 
 }  // namespace trident

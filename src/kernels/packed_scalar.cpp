@@ -1,9 +1,10 @@
-// Scalar reference of the packed-group kernels (tensor/repack.h) for Q4_0 and Q8_0 weights
-// against Q8_0 activations, and for the float types against f32 activations. The quant part
-// follows dot_legacy_scalar.cpp's quant dot exactly: per block an exact integer dot, then
-// sum += (d_w * d_x) * float(isum), blocks in order. The SIMD
-// files keep that float schedule (the integer part is exact in any order), so every ISA and
-// both paths, packed or row by row, give the same bits.
+// Scalar reference of the packed-group kernels (tensor/repack.h) for the 32-element quants
+// (Q4_0, Q5_0, Q8_0 against Q8_0 activations; Q4_1, Q5_1 against Q8_1), and for the float
+// types against f32 activations. The quant part follows dot_legacy_scalar.cpp's quant dot
+// exactly: per block an exact integer dot, then sum += d * float(isum) with d = d_w * d_x,
+// plus m_w * s_x for the types with a min (one add of both products), blocks in order. The
+// SIMD files keep that float schedule (the integer part is exact in any order), so every
+// ISA and both paths, packed or row by row, give the same bits.
 #include <cmath>
 #include <cstring>
 
@@ -13,47 +14,81 @@
 
 namespace trident {
 
-void packed_act_info(const uint8_t* x, size_t x_stride, int64_t nc, int64_t nb, PackedActInfo* out) {
+void packed_act_info(GgmlType act_type, const uint8_t* x, size_t x_stride, int64_t nc, int64_t nb,
+                     PackedActInfo* out) {
   for (int64_t c = 0; c < nc; ++c) {
-    const auto* blocks = reinterpret_cast<const BlockQ8_0*>(x + size_t(c) * x_stride);
+    const uint8_t* row = x + size_t(c) * x_stride;
     for (int64_t b = 0; b < nb; ++b) {
-      int32_t sum = 0;
-      for (int j = 0; j < QK8_0; ++j) sum += blocks[b].qs[j];
-      out[c * nb + b] = {fp16_to_fp32(blocks[b].d), sum};
+      PackedActInfo& o = out[c * nb + b];
+      if (act_type == GgmlType::Q8_0) {
+        const auto& blk = reinterpret_cast<const BlockQ8_0*>(row)[b];
+        int32_t sum = 0;
+        for (int j = 0; j < QK8_0; ++j) sum += blk.qs[j];
+        o.d = fp16_to_fp32(blk.d);
+        o.sum = sum;
+      } else if (act_type == GgmlType::Q8_1) {
+        const auto& blk = reinterpret_cast<const BlockQ8_1*>(row)[b];
+        o.d = fp16_to_fp32(blk.d);
+        o.s = fp16_to_fp32(blk.s);
+      }
     }
   }
 }
 
 namespace {
 
-// Weight of element e (0..31) of row j, block b, from the packed group.
+constexpr bool has_min(GgmlType t) { return t == GgmlType::Q4_1 || t == GgmlType::Q5_1; }
+constexpr bool is_q5(GgmlType t) { return t == GgmlType::Q5_0 || t == GgmlType::Q5_1; }
+
+// Weight of element e (0..31) of row j, block b, from the packed group, offset removed.
 template <GgmlType T>
 int weight_at(const uint8_t* group, int64_t b, int64_t j, int e) {
-  constexpr int qb = T == GgmlType::Q4_0 ? 16 : 32;
-  auto byte_at = [&](int i) { return group[size_t(b) * kPackRows * qb + size_t(i / 4) * 64 + size_t(j) * 4 + i % 4]; };
-  if constexpr (T == GgmlType::Q4_0)
-    return (e < 16 ? byte_at(e) & 0x0F : byte_at(e - 16) >> 4) - 8;
-  else
+  const uint8_t* col = group + size_t(b) * kPackRows * packed_quant_bytes(T);
+  auto byte_at = [&](int i) { return col[size_t(i / 4) * 64 + size_t(j) * 4 + i % 4]; };
+  if constexpr (T == GgmlType::Q8_0) {
     return int(int8_t(byte_at(e)));
+  } else {
+    int q = e < 16 ? byte_at(e) & 0x0F : byte_at(e - 16) >> 4;
+    if constexpr (is_q5(T)) {
+      const int bit = packed_qh_bit(j, e);
+      q |= (col[4 * 64 + bit / 8] >> bit % 8 & 1) << 4;  // the high-bit chunk follows the 4 quant chunks
+    }
+    if constexpr (T == GgmlType::Q4_0) q -= 8;
+    if constexpr (T == GgmlType::Q5_0) q -= 16;
+    return q;
+  }
 }
 
+float fp16_at(const uint8_t* p) {
+  f16_bits h;
+  std::memcpy(&h, p, 2);
+  return fp16_to_fp32(h);
+}
+
+// x: Q8_0 rows (Q8_1 for the types with a min).
 template <GgmlType T>
 void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t x_stride,
                  const PackedActInfo* info, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
   const int64_t nb = n / 32;
-  constexpr int qb = T == GgmlType::Q4_0 ? 16 : 32;
-  const auto* scales = group + size_t(nb) * kPackRows * qb;
+  const uint8_t* scales = group + size_t(nb) * kPackRows * packed_quant_bytes(T);
+  const uint8_t* mins = scales + size_t(nb) * kPackRows * 2;
+  // Both activation blocks end in their 32 quants.
+  constexpr size_t kXBlock = has_min(T) ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
   for (int64_t c = 0; c < nc; ++c) {
-    const auto* xb = reinterpret_cast<const BlockQ8_0*>(x + size_t(c) * x_stride);
+    const uint8_t* xr = x + size_t(c) * x_stride;
     for (int64_t j = 0; j < nrows; ++j) {
       float sum = 0.0f;
       for (int64_t b = 0; b < nb; ++b) {
+        const auto* xq = reinterpret_cast<const int8_t*>(xr + size_t(b + 1) * kXBlock - 32);
         int32_t isum = 0;
-        for (int e = 0; e < 32; ++e) isum += weight_at<T>(group, b, j, e) * xb[b].qs[e];
-        f16_bits dw;
-        std::memcpy(&dw, scales + (size_t(b) * kPackRows + size_t(j)) * 2, 2);
-        const float d = fp16_to_fp32(dw) * info[c * nb + b].d;
-        sum += d * float(isum);
+        for (int e = 0; e < 32; ++e) isum += weight_at<T>(group, b, j, e) * xq[e];
+        const PackedActInfo& in = info[c * nb + b];
+        const size_t at = (size_t(b) * kPackRows + size_t(j)) * 2;
+        const float d = fp16_at(scales + at) * in.d;
+        if constexpr (has_min(T))
+          sum += d * float(isum) + fp16_at(mins + at) * in.s;
+        else
+          sum += d * float(isum);
       }
       y[c * ldy + j] = sum;
     }
@@ -96,6 +131,9 @@ void register_packed_scalar(KernelTable& t) {
   t.packed_gemm[uint32_t(GgmlType::F16)] = packed_float<GgmlType::F16>;
   t.packed_gemm[uint32_t(GgmlType::BF16)] = packed_float<GgmlType::BF16>;
   t.packed_gemm[uint32_t(GgmlType::Q4_0)] = packed_gemm<GgmlType::Q4_0>;
+  t.packed_gemm[uint32_t(GgmlType::Q4_1)] = packed_gemm<GgmlType::Q4_1>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_0)] = packed_gemm<GgmlType::Q5_0>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_1)] = packed_gemm<GgmlType::Q5_1>;
   t.packed_gemm[uint32_t(GgmlType::Q8_0)] = packed_gemm<GgmlType::Q8_0>;
 }
 

@@ -1,5 +1,5 @@
-// Row-interleaved ("packed") layouts of F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K and Q6_K
-// weights for the matrix kernels.
+// Row-interleaved ("packed") layouts of F32, F16, BF16, the 32-element quants Q4_0, Q4_1,
+// Q5_0, Q5_1 and Q8_0 and the K-quants Q2_K to Q6_K, weights for the matrix kernels.
 //
 // Rows are taken 16 at a time (a group; the last one padded with zero blocks). Within a
 // group, block column b of all 16 rows is stored side by side so that one 64-byte load holds
@@ -8,11 +8,17 @@
 // register.
 //
 // One group of n_in elements per row (nb = n_in / 32 blocks):
-//   quants: nb * kPackRows * kQuantBytes bytes. For block b, chunk s (s < kQuantBytes / 4)
-//           is 64 bytes at b * kPackRows * kQuantBytes + s * 64; bytes 4j..4j+3 of it are
-//           bytes 4s..4s+3 of row j's block-b quants, exactly as the file stores them
-//           (Q4_0 nibbles as they are, Q8_0 signed bytes).
-//   scales: then nb * kPackRows fp16 scales, row j of block b at b * kPackRows + j.
+//   quants: nb * kPackRows * kQuantBytes bytes (kQuantBytes = packed_quant_bytes). For
+//           block b, chunk s (s < 4; Q8_0: s < 8) is 64 bytes at b * kPackRows * kQuantBytes
+//           + s * 64; bytes 4j..4j+3 of it are bytes 4s..4s+3 of row j's block-b qs, exactly
+//           as the file stores them (4-bit nibbles as they are, Q8_0 signed bytes).
+//   high bits (Q5_0, Q5_1): chunk 4 of block b holds 8 little-endian 64-bit masks; bit
+//           4j + k of mask t is the high bit of element 4t + k of row j (bit 4t + k of its
+//           qh; packed_qh_bit). Mask t is then the AVX-512 byte mask of step t (elements
+//           4t..4t+3 of every row) as it is; the file's order would cost a shuffle and a
+//           test per step. Same 4 bytes per row and block as the file.
+//   scales: then nb * kPackRows fp16 scales d, row j of block b at b * kPackRows + j;
+//   mins (Q4_1, Q5_1): then nb * kPackRows fp16 offsets m in the same order.
 // The group is the same size as its 16 rows in the file, and every 64-byte chunk stays
 // aligned when the group starts on a 64-byte boundary.
 //
@@ -32,6 +38,13 @@
 //   Q6_K: ql chunk k (< 32) = ql[4k..4k+3]; qh chunk k (< 16) = qh[4k..4k+3]; scales
 //         [8 pairs][16 rows][2] i8 (sub-blocks 2i, 2i + 1); d [16] fp16; 32 bytes of
 //         padding. 3392 bytes against the file's 3360.
+//   Q2_K: qs chunk k (< 16) = qs[4k..4k+3]; scales [8 pairs][16 rows][2] u8, the file's
+//         bytes (scale | min << 4) of sub-blocks 2i, 2i + 1; d [16] fp16; dmin [16] fp16.
+//         1344 bytes, the file's size.
+//   Q3_K: qs chunk k (< 16) = qs[4k..4k+3]; hmask chunk k (< 8) = hmask[4k..4k+3]; scales
+//         [8 pairs][16 rows][2] u8 (sub-blocks 2i, 2i + 1, the file's 6-bit values with their
+//         bias of 32, so that a zero block packs to zeros); d [16] fp16; 32 bytes of padding.
+//         1856 bytes against the file's 1760.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -54,11 +67,20 @@ struct PackedQ5K {
 struct PackedQ6K {
   static constexpr size_t kQl = 0, kQh = 2048, kScales = 3072, kD = 3328, kBytes = 3392;
 };
+struct PackedQ2K {
+  static constexpr size_t kQs = 0, kScales = 1024, kD = 1280, kDmin = 1312, kBytes = 1344;
+};
+struct PackedQ3K {
+  static constexpr size_t kQs = 0, kHmask = 1024, kScales = 1536, kD = 1792, kBytes = 1856;
+};
 
-// F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K and Q6_K.
+// F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and Q2_K to Q6_K.
 bool packable(GgmlType t);
-// Q4_0 / Q8_0 only: bytes of quants per row and block, 16 (Q4_0) or 32 (Q8_0).
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 only: bytes of quants per row and block, high bits included:
+// 16 (Q4_0, Q4_1), 20 (Q5_0, Q5_1) or 32 (Q8_0).
 int packed_quant_bytes(GgmlType t);
+// Q5_0 / Q5_1: the bit of a block's high-bit chunk that holds element e (< 32) of row j.
+constexpr int packed_qh_bit(int64_t j, int e) { return 64 * (e / 4) + 4 * int(j) + e % 4; }
 // Bytes of one group of kPackRows rows of n_in elements.
 size_t packed_group_bytes(GgmlType t, int64_t n_in);
 
