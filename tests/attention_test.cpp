@@ -1,5 +1,5 @@
 // Attention kernels (kernels/attention.h), for every kernel table this CPU supports:
-//  - attn_exp against double exp: within 2 ulp on [-87, 88];
+//  - exp_poly against double exp: within 2 ulp on [-87, 88];
 //  - every SIMD kernel bit-identical to attention_reference on random tasks: head sizes
 //    64, 80, 96, 128, 256 and odd ones, 1..1000 keys, F32 and F16 K and V, GQA groups,
 //    several tokens per task, sliding windows (first > 0);
@@ -135,7 +135,7 @@ TEST(Attention, ExpWithinTwoUlp) {
   double worst = 0;
   auto check = [&](float x) {
     const double want = std::exp(double(x));
-    const float got = attn_exp(x);
+    const float got = exp_poly(x);
     // ulp of the true value (normal range: exp(-87) > 2^-126)
     const double ulp = std::ldexp(1.0, std::ilogb(want) - 23);
     worst = std::max(worst, std::fabs(double(got) - want) / ulp);
@@ -146,10 +146,10 @@ TEST(Attention, ExpWithinTwoUlp) {
   check(-0.0f);
   EXPECT_LE(worst, 2.0) << "worst error in ulp";
   RecordProperty("worst_ulp", std::to_string(worst));
-  EXPECT_EQ(attn_exp(0.0f), 1.0f);
-  EXPECT_EQ(attn_exp(-87.5f), 0.0f);
-  EXPECT_EQ(attn_exp(-INFINITY), 0.0f);
-  EXPECT_EQ(attn_exp(100.0f), attn_exp(88.0f));
+  EXPECT_EQ(exp_poly(0.0f), 1.0f);
+  EXPECT_EQ(exp_poly(-87.5f), 0.0f);
+  EXPECT_EQ(exp_poly(-INFINITY), 0.0f);
+  EXPECT_EQ(exp_poly(100.0f), exp_poly(88.0f));
 }
 
 TEST(Attention, KernelsMatchReferenceBitwise) {
@@ -219,7 +219,7 @@ TEST(Attention, SameBitsForAnySplit) {
 // s_j = scale * dot8 carries an error of at most e_j = scale * (hd/8 + 4) u sum_d |q_d k_jd|
 // (eight fma chains of hd/8 terms, three reduction adds, the scale); a weight
 // p_j / L = exp(s_j - M) / sum exp(s_i - M) then has relative error <= 2 max e + (2 ulp of
-// attn_exp, the subtraction, one rescale per chunk, the sum of n terms) <= 2 max e + (n + 2c + 8) u
+// exp_poly, the subtraction, one rescale per chunk, the sum of n terms) <= 2 max e + (n + 2c + 8) u
 // for n keys in c chunks, and the output adds the n-term fma chain and the final scaling,
 // (n + 2) u max|V|. So |out - exact| <= max|V| (2 max e + (2n + 2c + 10) u).
 TEST(Attention, ReferenceWithinBoundOfExact) {

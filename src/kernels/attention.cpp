@@ -44,14 +44,14 @@ void attend_one(const float* q, const KvView& kv, int64_t first, int64_t last, i
       m = std::max(m, s[j - c0]);
     }
     if (m > m_run) {
-      const float a = attn_exp(m_run - m);
+      const float a = exp_poly(m_run - m);
       l_run *= a;
       for (int d = 0; d < hd; ++d) acc[d] *= a;
       m_run = m;
     }
     float lane[8] = {};
     for (int64_t j = lo; j <= hi; ++j) {
-      s[j - c0] = attn_exp(s[j - c0] - m_run);
+      s[j - c0] = exp_poly(s[j - c0] - m_run);
       lane[j % 8] += s[j - c0];
     }
     l_run += attn_reduce8(lane);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/attention_impl.h"
+#include "kernels/exp_avx2.h"
 
 namespace trident {
 namespace {
@@ -65,21 +66,6 @@ inline float hmax(__m256 v) {
   return _mm_cvtss_f32(_mm_max_ss(x, _mm_movehdup_ps(x)));
 }
 
-// attn_exp, lane by lane.
-inline __m256 exp8(__m256 x) {
-  const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(kExpLo), _CMP_GE_OQ);
-  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(kExpHi)), _mm256_set1_ps(kExpLo));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Hi), x);
-  r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(kExpP[0]);
-#pragma GCC unroll 5
-  for (int i = 1; i < 6; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpP[i]));
-  const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(e)), keep);
-}
 
 // ---------------------------------------------------------------------------------------
 // Scores: R query rows x J keys = 8 dot8 sums per pass, each K row loaded once for R rows.
@@ -154,7 +140,7 @@ struct Isa {
       for (int64_t b = b0; b <= j1; b += 8) mx = _mm256_max_ps(mx, _mm256_blendv_ps(ninf, _mm256_loadu_ps(sr + b), valid(b)));
       const float mv = hmax(mx);
       if (mv > m[r]) {
-        const float a = attn_exp(m[r] - mv);
+        const float a = exp_poly(m[r] - mv);
         l[r] *= a;
         const __m256 av = _mm256_set1_ps(a);
         float* ar = acc + r * ldacc;

@@ -15,6 +15,7 @@
 #include <cmath>
 
 #include "kernels/attention_impl.h"
+#include "kernels/exp_avx512.h"
 
 namespace trident {
 namespace {
@@ -87,21 +88,6 @@ inline __m512 reduce8x16(const __m512 v[8]) {
                        _mm512_shuffle_ps(x[0], x[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-// attn_exp, lane by lane.
-inline __m512 exp16(__m512 x) {
-  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpLo), _CMP_GE_OQ);
-  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(kExpHi)), _mm512_set1_ps(kExpLo));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-kLn2Hi), x);
-  r = _mm512_fmadd_ps(n, _mm512_set1_ps(-kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kExpP[0]);
-#pragma GCC unroll 5
-  for (int i = 1; i < 6; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpP[i]));
-  const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-  return _mm512_maskz_mov_ps(keep, _mm512_mul_ps(y, _mm512_castsi512_ps(e)));
-}
 
 // ---------------------------------------------------------------------------------------
 // Scores: R query rows x J keys = 16 dot8 sums per pass, each K row loaded once for R rows.
@@ -169,7 +155,7 @@ struct Isa {
       for (int64_t b = b0; b <= j1; b += 16) mx = _mm512_mask_max_ps(mx, valid(b), mx, _mm512_loadu_ps(sr + b));
       const float mv = _mm512_reduce_max_ps(mx);
       if (mv > m[r]) {
-        const float a = attn_exp(m[r] - mv);
+        const float a = exp_poly(m[r] - mv);
         l[r] *= a;
         const __m512 av = _mm512_set1_ps(a);
         float* ar = acc + r * ldacc;

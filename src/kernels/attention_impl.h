@@ -6,8 +6,8 @@
 //   chunking depends on key positions only, never on the batch or the thread split);
 //   M = -inf, L = 0, acc[d] = 0; for each chunk, over its keys j in [first, last]:
 //     s_j   = dot8(q, K_j) * scale
-//     m     = max_j s_j;  if m > M: a = attn_exp(M - m), L *= a, acc[d] *= a, M = m
-//     p_j   = attn_exp(s_j - M);  L += sum8(p_j)
+//     m     = max_j s_j;  if m > M: a = exp_poly(M - m), L *= a, acc[d] *= a, M = m
+//     p_j   = exp_poly(s_j - M);  L += sum8(p_j)
 //     acc[d] = fma(p_j, V_j[d], acc[d])   for j ascending
 //   out[d] = acc[d] * (1 / L)
 // dot8: eight lanes, lane l = fma-chain over d = l, l + 8, ... (elements past head_dim are
@@ -19,34 +19,11 @@
 
 #include "kernels/attention.h"
 #include "kernels/dispatch.h"
+#include "kernels/exp_poly.h"
 
 namespace trident {
 
 inline constexpr int64_t kAttnChunk = 64;  // key positions per chunk; a multiple of 16
-
-// exp(x) as a Cephes-style polynomial that SIMD code evaluates with the same operations, so it
-// gives the same bits: n = round(x / ln2), r = x - n ln2 (two-part ln2, fma), degree-7
-// polynomial, times 2^n. Relative error within 2 ulp for x in [-87, 88] (attention_test
-// checks against double exp); x < -87 (also -inf and NaN) gives 0, x > 88 gives exp(88).
-inline constexpr float kExpLo = -87.0f, kExpHi = 88.0f, kLog2e = 1.44269504088896341f;
-inline constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-inline constexpr float kExpP[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
-                                   4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
-
-static inline float attn_exp(float x) {
-  if (!(x >= kExpLo)) return 0.0f;
-  x = x < kExpHi ? x : kExpHi;
-  const float n = std::nearbyint(x * kLog2e);
-  float r = std::fma(n, -kLn2Hi, x);
-  r = std::fma(n, -kLn2Lo, r);
-  float p = kExpP[0];
-  for (int i = 1; i < 6; ++i) p = std::fma(p, r, kExpP[i]);
-  const float y = std::fma(p, r * r, r) + 1.0f;
-  const uint32_t bits = uint32_t(int32_t(n) + 127) << 23;
-  float two_n;
-  __builtin_memcpy(&two_n, &bits, 4);
-  return y * two_n;
-}
 
 static inline float attn_reduce8(const float v[8]) {
   const float w0 = v[0] + v[4], w1 = v[1] + v[5], w2 = v[2] + v[6], w3 = v[3] + v[7];

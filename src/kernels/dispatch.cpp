@@ -56,6 +56,7 @@ KernelTable make_avx2_kernel_table(const KernelTable& base) {
   register_packed_float_avx2(t);
   register_packed_kquant_avx2(t);
   register_attention_avx2(t);
+  register_act_avx2(t);
   return t;
 }
 
@@ -68,6 +69,7 @@ KernelTable make_avx512_kernel_table(const KernelTable& base) {
   register_packed_kquant_avx512(t);
   register_packed_float_avx512(t);
   register_attention_avx512(t);
+  register_act_avx512(t);
   return t;
 }
 

@@ -7,6 +7,7 @@
 
 #include "format/ggml_type.h"
 #include "kernels/attention.h"
+#include "kernels/ops.h"
 #include "tensor/types.h"
 
 namespace trident {
@@ -48,6 +49,8 @@ struct KernelTable {
   // (F32 is a copy; Q8_0, Q8_1, Q8_K).
   QuantizeRowFn quantize_act[kGgmlTypeCount] = {};
   AttentionFn attention = attention_reference;  // kernels/attention.h
+  // out[i] = silu(gate[i]) * up[i] for i < n (kernels/ops.h).
+  void (*silu_glu)(const float* gate, const float* up, float* out, int64_t n) = silu_glu_reference;
 };
 
 const KernelTable& scalar_kernel_table();

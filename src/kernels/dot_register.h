@@ -21,5 +21,8 @@ void register_packed_kquant_avx512(KernelTable& t);
 // Packed-group kernels for f32, f16 and bf16 (scalar reference in packed_scalar.cpp).
 void register_packed_float_avx2(KernelTable& t);
 void register_packed_float_avx512(KernelTable& t);
+// Activation kernels (KernelTable::silu_glu; reference in ops.cpp): act_{avx2,avx512}.cpp.
+void register_act_avx2(KernelTable& t);
+void register_act_avx512(KernelTable& t);
 
 }  // namespace trident

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/exp_poly.h"
 #include "tensor/fp16.h"
 
 namespace trident {
@@ -65,8 +66,17 @@ void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeLayout layou
   }
 }
 
+namespace {
+// Division, not multiplication by a reciprocal: exact in every ISA, so SIMD lanes match.
+inline float silu(float x) { return x / (1.0f + exp_poly(-x)); }
+}  // namespace
+
 void silu_inplace(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+  for (int64_t i = 0; i < n; ++i) x[i] = silu(x[i]);
+}
+
+void silu_glu_reference(const float* gate, const float* up, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];
 }
 
 namespace {
@@ -91,12 +101,8 @@ void gelu_inplace(float* x, int64_t n, bool fp16_table) {
   for (int64_t i = 0; i < n; ++i) x[i] = gelu_one(x[i], fp16_table);
 }
 
-void glu(const float* gate, const float* up, float* out, int64_t n, bool gelu, bool fp16_table) {
-  if (gelu) {
-    for (int64_t i = 0; i < n; ++i) out[i] = gelu_one(gate[i], fp16_table) * up[i];
-  } else {
-    for (int64_t i = 0; i < n; ++i) out[i] = (gate[i] / (1.0f + std::exp(-gate[i]))) * up[i];
-  }
+void gelu_glu(const float* gate, const float* up, float* out, int64_t n, bool fp16_table) {
+  for (int64_t i = 0; i < n; ++i) out[i] = gelu_one(gate[i], fp16_table) * up[i];
 }
 
 void softmax_inplace(float* x, int64_t n) {

@@ -20,13 +20,16 @@ void rope_angles(int64_t pos, int n_rot, float base, float freq_scale, const flo
 // Rotates the first n_rot dims of each of n_heads heads of length head_dim in x (contiguous).
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeLayout layout, const float* cs);
 
-// In place over n values.
+// silu(x) = x / (1 + exp_poly(-x)) (kernels/exp_poly.h), in place over n values.
 void silu_inplace(float* x, int64_t n);
 // tanh-approximated GELU. `fp16_table` rounds the input and output to fp16 the way ggml's CPU
 // backend does (its GELU reads a table indexed by the fp16 input).
 void gelu_inplace(float* x, int64_t n, bool fp16_table);
-// out = act(gate) * up
-void glu(const float* gate, const float* up, float* out, int64_t n, bool gelu, bool fp16_table);
+// out[i] = silu(gate[i]) * up[i], i < n: the reference of KernelTable::silu_glu, which the
+// SIMD variants equal bit for bit.
+void silu_glu_reference(const float* gate, const float* up, float* out, int64_t n);
+// out[i] = gelu(gate[i]) * up[i] (fp16_table as for gelu_inplace).
+void gelu_glu(const float* gate, const float* up, float* out, int64_t n, bool fp16_table);
 
 // x[i] = exp(x[i] - max) / sum, sum accumulated in double (as ggml does). Returns nothing.
 void softmax_inplace(float* x, int64_t n);

@@ -36,7 +36,6 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
   }
 
   // Each expert over its tokens; output row (t, rank) goes to moe_y[t * k + rank].
-  const bool gelu = model_.arch().act == Activation::GeluTanh;
   for (int64_t e = 0; e < ne; ++e) {
     int64_t m = 0;
     for (int64_t t = 0; t < n; ++t)
@@ -50,7 +49,7 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
     run_group(L.expert_gate_up[size_t(e)], fusion_.fuse_gate_up(L.expert_gate_up[size_t(e)], m, cc_), b.moe_x.data(), d, m,
               b.gu.data(), 2 * nf, cc_);
     for (int64_t i = 0; i < m; ++i)
-      glu(b.gu.data() + i * 2 * nf, b.gu.data() + i * 2 * nf + nf, b.act.data() + i * nf, nf, gelu, true);
+      gated_act(b.gu.data() + i * 2 * nf, b.gu.data() + i * 2 * nf + nf, b.act.data() + i * nf, nf);
     // Down-project into the gathered rows, then scatter to (token, rank) slots.
     run_projection(L.expert_down[size_t(e)], b.act.data(), nf, m, b.moe_x.data(), d, cc_);
     for (int64_t i = 0; i < m; ++i)

@@ -225,10 +225,17 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
     for (int64_t i = 0; i < tasks; ++i) {
       const int64_t t = i / per_token, c0 = i % per_token * kChunk, len = std::min(kChunk, h.n_ff - c0);
       float* gate = b.gu.data() + t * w + c0;
-      glu(gate, gate + h.n_ff, b.act.data() + t * h.n_ff + c0, len, gelu, true);
+      gated_act(gate, gate + h.n_ff, b.act.data() + t * h.n_ff + c0, len);
     }
   }
   run_projection(L.down, b.act.data(), h.n_ff, n, b.out.data(), h.n_embd, cc_);
+}
+
+void Session::gated_act(const float* gate, const float* up, float* out, int64_t n) const {
+  if (model_.arch().act == Activation::GeluTanh)
+    gelu_glu(gate, up, out, n, true);
+  else
+    cc_.kernels->silu_glu(gate, up, out, n);
 }
 
 void Session::output_logits(int64_t first_row, int64_t n_rows, float* logits) {

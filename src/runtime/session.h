@@ -51,6 +51,8 @@ class Session {
   void layer(int64_t l, int64_t n, int64_t pos0);
   void attention_block(const LayerWeights& L, int64_t l, int64_t n, int64_t pos0);
   void ffn_block(const LayerWeights& L, int64_t n);
+  // out = act(gate) * up over n values, with the architecture's activation.
+  void gated_act(const float* gate, const float* up, float* out, int64_t n) const;
   void moe_block(const LayerWeights& L, int64_t n);
   void norm_rows(const float* w, const float* b, const float* x, float* y, int64_t n);
   void output_logits(int64_t first_row, int64_t n_rows, float* logits);
