@@ -90,6 +90,8 @@ class GgufFile {
   // Start of a tensor's bytes inside the map (range validated at open).
   // Drops the process's resident pages of a tensor whose bytes were copied (MappedFile::release).
   void release_tensor(const GgufTensorInfo& t) const { map_.release(tensor_data(t), t.n_bytes); }
+  // Maps a tensor's pages before a pass over them (MappedFile::prefault).
+  void prefault_tensor(const GgufTensorInfo& t) const { map_.prefault(tensor_data(t), t.n_bytes); }
   const uint8_t* tensor_data(const GgufTensorInfo& t) const {
     return map_.data() + data_offset_ + t.offset;
   }

@@ -21,6 +21,9 @@ class MappedFile {
   // Drops this process's pages of [p, p + n) (whole pages inside it only); the bytes stay
   // readable and come back from the file if touched again. For data copied elsewhere.
   void release(const uint8_t* p, size_t n) const;
+  // Maps the pages of [p, p + n) in one call (reading them from the file if needed), so a
+  // pass over them takes no page faults. Advisory: kernels without it fault as usual.
+  void prefault(const uint8_t* p, size_t n) const;
 
  private:
   std::string path_;
