@@ -1,6 +1,7 @@
 #include "model/packed_weights.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,10 +22,6 @@ uint8_t* PackedWeights::allocate(size_t bytes) {
     auto* p = static_cast<uint8_t*>(std::aligned_alloc(kHuge, size));
     if (!p) throw std::bad_alloc();
     ::madvise(p, size, MADV_HUGEPAGE);  // fewer TLB misses when streaming weights; advisory
-#ifdef MADV_POPULATE_WRITE
-    // One call maps the whole chunk, instead of a fault per page while both threads pack.
-    ::madvise(p, size, MADV_POPULATE_WRITE);  // advisory
-#endif
     chunks_.emplace_back(p);
     // A copy bigger than a chunk fills its own; the next copy starts a new chunk.
     chunk_used_ = size > kChunk ? kChunk : 0;
@@ -45,6 +42,13 @@ const uint8_t* PackedWeights::get(const GgufFile& f, const GgufTensorInfo& t) {
   // Sizes were validated with the file (the tensor fits in it); padding adds < 1 group.
   const size_t bytes = size_t(groups) * group_bytes;
   uint8_t* p = allocate(bytes);
+#ifdef MADV_POPULATE_WRITE
+  {  // One call maps the copy's pages, instead of a fault per page while both threads pack.
+    const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+    const uintptr_t lo = uintptr_t(p) / page * page, hi = (uintptr_t(p) + bytes + page - 1) / page * page;
+    ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);  // advisory
+  }
+#endif
   const uint8_t* src = f.tensor_data(t);
   f.prefault_tensor(t);
   const size_t stride = t.n_bytes / size_t(rows);
