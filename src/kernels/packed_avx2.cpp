@@ -40,6 +40,7 @@ struct Q4W {  // Q4_0 (offset 8), Q4_1 (min)
   static constexpr bool kSum16 = true;
   static void load(const uint8_t* q, int h, __m256i w[8]) {
     const __m256i lo = _mm256_set1_epi8(0x0F);
+    #pragma GCC unroll 8
     for (int s = 0; s < 4; ++s) {
       const __m256i v = load256(q + 64 * s + 32 * h);
       w[s] = _mm256_and_si256(v, lo);
@@ -68,6 +69,7 @@ struct Q5W {
       const __m256i m = _mm256_shuffle_epi8(_mm256_set1_epi32(load32(qh + 8 * t)), spread);
       return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(m, bit), bit), bit4);
     };
+    #pragma GCC unroll 8
     for (int s = 0; s < 4; ++s) {
       const __m256i v = load256(q + 64 * s + 32 * h);
       w[s] = _mm256_or_si256(_mm256_and_si256(v, lo), high(s));
@@ -82,6 +84,7 @@ struct Q8_0W {
   static constexpr bool kMin = false;
   static constexpr bool kSum16 = false;  // pairs reach 2 * 128 * 127: widen every step
   static void load(const uint8_t* q, int h, __m256i w[8]) {
+    #pragma GCC unroll 8
     for (int s = 0; s < 8; ++s) w[s] = load256(q + 64 * s + 32 * h);
   }
   static __m256i start(int32_t) { return _mm256_setzero_si256(); }
@@ -105,11 +108,13 @@ void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
   const uint8_t* mins = scales + size_t(nb) * kPackRows * 2;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[C];
+  #pragma GCC unroll 8
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     __m256i w[8];
     const uint8_t* q = group + size_t(b) * kBlock;
     if constexpr (C == 1) {  // decode streams weights from DRAM: ask for them a few blocks ahead
+      #pragma GCC unroll 8
       for (size_t l = 0; l < kBlock; l += 64)
         _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kBlock + l), _MM_HINT_T0);
     }
@@ -119,6 +124,7 @@ void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
     __m256 mw;
     if constexpr (W::kMin)
       mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mins + size_t(b) * 32 + 16 * h)));
+    #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
       const uint8_t* yq = x + size_t(c) * xs + size_t(b + 1) * kXBlock - 32;
       const PackedActInfo in = info[c * nb + b];
@@ -128,6 +134,7 @@ void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
         // Two chains of int16 sums, widened once each.
         __m256i p0 = W::step(w[0], _mm256_set1_epi32(load32(yq)));
         __m256i p1 = W::step(w[4], _mm256_set1_epi32(load32(yq + 16)));
+        #pragma GCC unroll 8
         for (int t = 1; t < 4; ++t) {
           p0 = _mm256_add_epi16(p0, W::step(w[t], _mm256_set1_epi32(load32(yq + 4 * t))));
           p1 = _mm256_add_epi16(p1, W::step(w[t + 4], _mm256_set1_epi32(load32(yq + 16 + 4 * t))));
@@ -135,6 +142,7 @@ void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
         a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(p0, ones));
         a1 = _mm256_madd_epi16(p1, ones);
       } else {
+        #pragma GCC unroll 8
         for (int t = 0; t < 4; ++t) {
           const __m256i p0 = W::step(w[t], _mm256_set1_epi32(load32(yq + 4 * t)));
           const __m256i p1 = W::step(w[t + 4], _mm256_set1_epi32(load32(yq + 16 + 4 * t)));
@@ -148,6 +156,7 @@ void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
       acc[c] = _mm256_add_ps(acc[c], sum);
     }
   }
+  #pragma GCC unroll 8
   for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * h, rows, acc[c]);
 }
 
