@@ -52,7 +52,8 @@ const uint8_t* PackedWeights::get(const GgufFile& f, const GgufTensorInfo& t) {
   const uint8_t* src = f.tensor_data(t);
   f.prefault_tensor(t);
   const size_t stride = t.n_bytes / size_t(rows);
-#pragma omp parallel for schedule(static)
+  // Small tensors pack on one thread: waking the team costs more than they take.
+#pragma omp parallel for schedule(static) if (bytes >= (size_t(1) << 20))
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t r0 = g * kPackRows;
     pack_group(t.type, src + size_t(r0) * stride, stride, std::min(kPackRows, rows - r0), n_in,
