@@ -57,21 +57,15 @@ __m512i q5_high_bit(const uint8_t* qh, int sub) {
   return _mm512_and_si512(moved, _mm512_set1_epi8(0x10));
 }
 
-// 16 rows x C tokens of Q4_K (L = PackedQ4K) or Q5_K (L = PackedQ5K).
-template <class L, int C>
-void q45_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, __mmask16 rows,
-                float* y, int64_t ldy) {
-  constexpr bool kQ5 = std::is_same_v<L, PackedQ5K>;
-  const __m512i m4 = _mm512_set1_epi8(0x0F);
-  __m512 acc[C];
-#pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
-  for (int64_t s = 0; s < nsb; ++s) {
-    const uint8_t* sg = group + size_t(s) * L::kBytes;
-    if constexpr (C == 1) prefetch_ahead<L::kBytes>(sg);
-    __m512i isum[C];
-#pragma GCC unroll 8
-    for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
+// Q4_K (L = PackedQ4K) or Q5_K (L = PackedQ5K): the integer sums of one super-block.
+template <class L>
+struct Q45K {
+  static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = L::kDmin;
+  static constexpr bool kMins = true;
+  template <int C>
+  static void integer(const uint8_t* sg, const uint8_t* x, size_t xs, int64_t s, __m512i* isum, __m512i* summs) {
+    constexpr bool kQ5 = std::is_same_v<L, PackedQ5K>;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
     for (int sub = 0; sub < 8; ++sub) {  // sub-block: low (even) or high (odd) nibbles of 8 chunks
       const uint8_t* q = sg + L::kQuants + 64 * 8 * (sub / 2);
       __m512i dot[C];
@@ -90,26 +84,18 @@ void q45_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, 
 #pragma GCC unroll 8
       for (int c = 0; c < C; ++c) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(dot[c], sc));
     }
-    const __m512 wd = fp16x16(sg + L::kD), wdmin = fp16x16(sg + L::kDmin);
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
       const BlockQ8_K* xb = act_block(x, xs, c, s);
       // Sums of the activations per 32 (sub-block), as int16 pairs (2p, 2p + 1) in int32 lane p.
       int32_t pairs[4];
       _mm_storeu_si128(reinterpret_cast<__m128i*>(pairs), _mm_hadd_epi16(load128(xb->bsums), load128(xb->bsums + 8)));
-      __m512i summs = _mm512_setzero_si512();
 #pragma GCC unroll 4
       for (int p = 0; p < 4; ++p)
-        summs = _mm512_dpwssd_epi32(summs, _mm512_cvtepu8_epi16(load256(sg + L::kMins + 32 * p)), _mm512_set1_epi32(pairs[p]));
-      const __m512 xd = _mm512_set1_ps(xb->d);
-      const __m512 t = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(xd, wd), _mm512_cvtepi32_ps(isum[c])),
-                                     _mm512_mul_ps(_mm512_mul_ps(xd, wdmin), _mm512_cvtepi32_ps(summs)));
-      acc[c] = _mm512_add_ps(acc[c], t);
+        summs[c] = _mm512_dpwssd_epi32(summs[c], _mm512_cvtepu8_epi16(load256(sg + L::kMins + 32 * p)), _mm512_set1_epi32(pairs[p]));
     }
   }
-#pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
-}
+};
 
 // Q6_K weights of one 4-element step, unsigned (q + 32, 0..63): ql nibble (low for quarters
 // 0, 1; high for 2, 3) with qh bits 2 qd..2 qd + 1 on top.
@@ -144,20 +130,13 @@ void q6_K_sub(const uint8_t* sg, int j, const uint8_t* x, size_t xs, int64_t s, 
   for (int c = 0; c < C; ++c) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(dot[c], sc));
 }
 
-template <int C>
-void q6_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, __mmask16 rows,
-               float* y, int64_t ldy) {
+struct Q6K {
   using L = PackedQ6K;
-  __m512 acc[C];
-#pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
-  for (int64_t s = 0; s < nsb; ++s) {
-    const uint8_t* sg = group + size_t(s) * L::kBytes;
-    if constexpr (C == 1) prefetch_ahead<L::kBytes>(sg);
+  static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = 0;
+  static constexpr bool kMins = false;
+  template <int C>
+  static void integer(const uint8_t* sg, const uint8_t* x, size_t xs, int64_t s, __m512i* isum, __m512i*) {
     // isum starts at -32 * sum_j scale_j * bsum_j: the weights below are q + 32.
-    __m512i isum[C];
-#pragma GCC unroll 8
-    for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
 #pragma GCC unroll 8
     for (int i = 0; i < 8; ++i) {
       const __m512i pair = _mm512_cvtepi8_epi16(load256(sg + L::kScales + 32 * i));
@@ -176,16 +155,8 @@ void q6_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, _
       q6_K_sub<C, 3>(sg, 8 * h + 6, x, xs, s, isum);
       q6_K_sub<C, 3>(sg, 8 * h + 7, x, xs, s, isum);
     }
-    const __m512 wd = fp16x16(sg + L::kD);
-#pragma GCC unroll 8
-    for (int c = 0; c < C; ++c) {
-      const __m512 d = _mm512_mul_ps(_mm512_set1_ps(act_block(x, xs, c, s)->d), wd);
-      acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum[c])));
-    }
   }
-#pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
-}
+};
 
 // Q2_K / Q3_K low quant bits of one step: bits 2 slot, 2 slot + 1 of every byte of a chunk.
 // 16-bit shifts are safe: bits from the neighbouring byte land at bit 2 or above.
@@ -233,19 +204,12 @@ void q23_K_pair(const uint8_t* sg, int p, __m512i pair, const uint8_t* x, size_t
   }
 }
 
-template <int C>
-void q2_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, __mmask16 rows, float* y,
-               int64_t ldy) {
+struct Q2K {
   using L = PackedQ2K;
-  __m512 acc[C];
-#pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
-  for (int64_t s = 0; s < nsb; ++s) {
-    const uint8_t* sg = group + size_t(s) * L::kBytes;
-    if constexpr (C == 1) prefetch_ahead<L::kBytes>(sg);
-    __m512i isum[C];
-#pragma GCC unroll 8
-    for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
+  static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = L::kDmin;
+  static constexpr bool kMins = true;
+  template <int C>
+  static void integer(const uint8_t* sg, const uint8_t* x, size_t xs, int64_t s, __m512i* isum, __m512i* summs) {
 #pragma GCC unroll 8
     for (int p = 0; p < 8; ++p)
       q23_K_pair<false, C>(sg, p, _mm512_cvtepu8_epi16(load256(sg + L::kScales + 32 * p)), x, xs, s, isum);
@@ -254,36 +218,21 @@ void q2_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, _
 #pragma GCC unroll 8
     for (int p = 0; p < 8; ++p)
       mins[p] = _mm512_srli_epi16(_mm512_cvtepu8_epi16(load256(sg + L::kScales + 32 * p)), 4);
-    const __m512 wd = fp16x16(sg + L::kD), wdmin = fp16x16(sg + L::kDmin);
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
       const BlockQ8_K* xb = act_block(x, xs, c, s);
-      __m512i summs = _mm512_setzero_si512();
 #pragma GCC unroll 8
-      for (int p = 0; p < 8; ++p) summs = _mm512_dpwssd_epi32(summs, mins[p], bcast32(xb->bsums + 2 * p));
-      const __m512 xd = _mm512_set1_ps(xb->d);
-      const __m512 t = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(xd, wd), _mm512_cvtepi32_ps(isum[c])),
-                                     _mm512_mul_ps(_mm512_mul_ps(xd, wdmin), _mm512_cvtepi32_ps(summs)));
-      acc[c] = _mm512_add_ps(acc[c], t);
+      for (int p = 0; p < 8; ++p) summs[c] = _mm512_dpwssd_epi32(summs[c], mins[p], bcast32(xb->bsums + 2 * p));
     }
   }
-#pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
-}
+};
 
-template <int C>
-void q3_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, __mmask16 rows, float* y,
-               int64_t ldy) {
+struct Q3K {
   using L = PackedQ3K;
-  __m512 acc[C];
-#pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
-  for (int64_t s = 0; s < nsb; ++s) {
-    const uint8_t* sg = group + size_t(s) * L::kBytes;
-    if constexpr (C == 1) prefetch_ahead<L::kBytes>(sg);
-    __m512i isum[C];
-#pragma GCC unroll 8
-    for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
+  static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = 0;
+  static constexpr bool kMins = false;
+  template <int C>
+  static void integer(const uint8_t* sg, const uint8_t* x, size_t xs, int64_t s, __m512i* isum, __m512i*) {
 #pragma GCC unroll 8
     for (int p = 0; p < 8; ++p) {
       // Biased scales v (0..63) as int16 pairs; the weights are q + 4, so each sub-block also
@@ -295,59 +244,62 @@ void q3_K_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, _
         isum[c] = _mm512_dpwssd_epi32(isum[c], offset, bcast32(act_block(x, xs, c, s)->bsums + 2 * p));
       q23_K_pair<true, C>(sg, p, _mm512_sub_epi16(v, _mm512_set1_epi16(32)), x, xs, s, isum);
     }
-    const __m512 wd = fp16x16(sg + L::kD);
+  }
+};
+
+// 16 rows x C tokens of any K-quant K: per super-block the type's exact integer sums, then
+// the reference's float step, lane by lane:
+//   with mins (Q2_K, Q4_K, Q5_K): acc += (x.d * d) * float(isum) - (x.d * dmin) * float(summs)
+//   without (Q3_K, Q6_K):         acc += (x.d * d) * float(isum)
+template <class K, int C>
+void kquant_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, __mmask16 rows, float* y,
+                 int64_t ldy) {
+  __m512 acc[C];
+#pragma GCC unroll 8
+  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < nsb; ++s) {
+    const uint8_t* sg = group + size_t(s) * K::kBytes;
+    if constexpr (C == 1) prefetch_ahead<K::kBytes>(sg);
+    __m512i isum[C], summs[C];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) isum[c] = summs[c] = _mm512_setzero_si512();
+    K::template integer<C>(sg, x, xs, s, isum, summs);
+    const __m512 wd = fp16x16(sg + K::kD);
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
-      const __m512 d = _mm512_mul_ps(_mm512_set1_ps(act_block(x, xs, c, s)->d), wd);
-      acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum[c])));
+      const __m512 xd = _mm512_set1_ps(act_block(x, xs, c, s)->d);
+      __m512 t = _mm512_mul_ps(_mm512_mul_ps(xd, wd), _mm512_cvtepi32_ps(isum[c]));
+      if constexpr (K::kMins)
+        t = _mm512_sub_ps(t, _mm512_mul_ps(_mm512_mul_ps(xd, fp16x16(sg + K::kDmin)), _mm512_cvtepi32_ps(summs[c])));
+      acc[c] = _mm512_add_ps(acc[c], t);
     }
   }
 #pragma GCC unroll 8
   for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
 }
 
-// Tile<C> runs C tokens; tokens go 8 at a time (the weights of a step are unpacked once per
-// 8 tokens), then 4, then 1.
-template <template <int> class Tile>
+// Tokens go 8 at a time (the weights of a step are unpacked once per 8 tokens), then 4,
+// then 1.
+template <class K>
 void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
                  const PackedActInfo*, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
   const int64_t nsb = n / QK_K;
   const __mmask16 rows = __mmask16((1u << nrows) - 1);
   over_token_tiles<8, 4, 1>(nc, [&]<int C>(int64_t c) {
-    Tile<C>::run(nsb, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
+    kquant_tile<K, C>(nsb, group, x + size_t(c) * xs, xs, rows, y + c * ldy, ldy);
   });
 }
-template <int C>
-struct Q4KTile {
-  static constexpr auto run = q45_K_tile<PackedQ4K, C>;
-};
-template <int C>
-struct Q5KTile {
-  static constexpr auto run = q45_K_tile<PackedQ5K, C>;
-};
-template <int C>
-struct Q6KTile {
-  static constexpr auto run = q6_K_tile<C>;
-};
-template <int C>
-struct Q2KTile {
-  static constexpr auto run = q2_K_tile<C>;
-};
-template <int C>
-struct Q3KTile {
-  static constexpr auto run = q3_K_tile<C>;
-};
 
 }  // namespace
 
 // Keeps the pointer stores free of this file's ISA flags (GCC may merge them into vector
 // stores), like the dot files' register functions.
 __attribute__((target("arch=x86-64"))) void register_packed_kquant_avx512(KernelTable& t) {
-  t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<Q4KTile>;
-  t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<Q5KTile>;
-  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<Q6KTile>;
-  t.packed_gemm[uint32_t(GgmlType::Q2_K)] = packed_gemm<Q2KTile>;
-  t.packed_gemm[uint32_t(GgmlType::Q3_K)] = packed_gemm<Q3KTile>;
+  t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<Q45K<PackedQ4K>>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<Q45K<PackedQ5K>>;
+  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<Q6K>;
+  t.packed_gemm[uint32_t(GgmlType::Q2_K)] = packed_gemm<Q2K>;
+  t.packed_gemm[uint32_t(GgmlType::Q3_K)] = packed_gemm<Q3K>;
 }
 
 }  // namespace trident
