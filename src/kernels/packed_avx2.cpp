@@ -13,7 +13,6 @@
 #include <cstring>
 
 #include "kernels/dot_register.h"
-#include "kernels/packed_tiling.h"
 #include "tensor/blocks.h"
 #include "tensor/repack.h"
 
@@ -97,67 +96,78 @@ using Q4_1W = Q4W<0, true>;
 using Q5_0W = Q5W<16, false>;
 using Q5_1W = Q5W<0, true>;
 
-// 8 rows (half h of the group) x C tokens. x: C Q8_0 (W::kMin: Q8_1) rows xs bytes apart.
-template <class W, int C>
-void tile(int64_t nb, const uint8_t* group, int h, const uint8_t* x, size_t xs,
-          const PackedActInfo* info, __m256i rows, float* y, int64_t ldy) {
+// Rows 8 h0 .. 8 (h0 + H) - 1 of the group (H halves) x C tokens. x: C Q8_0 (W::kMin: Q8_1)
+// rows xs bytes apart. Prompt tiles take one half (C accumulators and 8 weight registers fill
+// the 16 ymm); a single token takes both halves in one pass, so decode reads each weight line
+// once.
+template <class W, int C, int H>
+void tile(int64_t nb, const uint8_t* group, int h0, const uint8_t* x, size_t xs,
+          const PackedActInfo* info, const __m256i* rows, float* y, int64_t ldy) {
   constexpr size_t kBlock = kPackRows * W::kQuantBytes;
   // Both activation blocks end in their 32 quants.
   constexpr size_t kXBlock = W::kMin ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
   const uint8_t* scales = group + size_t(nb) * kBlock;
   const uint8_t* mins = scales + size_t(nb) * kPackRows * 2;
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc[C];
-  #pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  __m256 acc[H][C];
+#pragma GCC unroll 2
+  for (int hh = 0; hh < H; ++hh)
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) acc[hh][c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    __m256i w[8];
     const uint8_t* q = group + size_t(b) * kBlock;
     if constexpr (C == 1) {  // decode streams weights from DRAM: ask for them a few blocks ahead
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (size_t l = 0; l < kBlock; l += 64)
         _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kBlock + l), _MM_HINT_T0);
     }
-    W::load(q, h, w);
-    const __m256 dw = _mm256_cvtph_ps(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + size_t(b) * 32 + 16 * h)));
-    __m256 mw;
-    if constexpr (W::kMin)
-      mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mins + size_t(b) * 32 + 16 * h)));
-    #pragma GCC unroll 8
-    for (int c = 0; c < C; ++c) {
-      const uint8_t* yq = x + size_t(c) * xs + size_t(b + 1) * kXBlock - 32;
-      const PackedActInfo in = info[c * nb + b];
-      __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
-      if constexpr (!W::kMin) a0 = W::start(in.sum);  // Q8_1 info carries s, not sum
-      if constexpr (W::kSum16) {
-        // Two chains of int16 sums, widened once each.
-        __m256i p0 = W::step(w[0], _mm256_set1_epi32(load32(yq)));
-        __m256i p1 = W::step(w[4], _mm256_set1_epi32(load32(yq + 16)));
-        #pragma GCC unroll 8
-        for (int t = 1; t < 4; ++t) {
-          p0 = _mm256_add_epi16(p0, W::step(w[t], _mm256_set1_epi32(load32(yq + 4 * t))));
-          p1 = _mm256_add_epi16(p1, W::step(w[t + 4], _mm256_set1_epi32(load32(yq + 16 + 4 * t))));
-        }
-        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(p0, ones));
-        a1 = _mm256_madd_epi16(p1, ones);
-      } else {
-        #pragma GCC unroll 8
-        for (int t = 0; t < 4; ++t) {
-          const __m256i p0 = W::step(w[t], _mm256_set1_epi32(load32(yq + 4 * t)));
-          const __m256i p1 = W::step(w[t + 4], _mm256_set1_epi32(load32(yq + 16 + 4 * t)));
+#pragma GCC unroll 2
+    for (int hh = 0; hh < H; ++hh) {
+      const int h = h0 + hh;
+      __m256i w[8];
+      W::load(q, h, w);
+      const __m256 dw = _mm256_cvtph_ps(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + size_t(b) * 32 + 16 * h)));
+      __m256 mw;
+      if constexpr (W::kMin)
+        mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mins + size_t(b) * 32 + 16 * h)));
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c) {
+        const uint8_t* yq = x + size_t(c) * xs + size_t(b + 1) * kXBlock - 32;
+        const PackedActInfo in = info[c * nb + b];
+        __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+        if constexpr (!W::kMin) a0 = W::start(in.sum);  // Q8_1 info carries s, not sum
+        if constexpr (W::kSum16) {
+          // Two chains of int16 sums, widened once each.
+          __m256i p0 = W::step(w[0], _mm256_set1_epi32(load32(yq)));
+          __m256i p1 = W::step(w[4], _mm256_set1_epi32(load32(yq + 16)));
+#pragma GCC unroll 8
+          for (int t = 1; t < 4; ++t) {
+            p0 = _mm256_add_epi16(p0, W::step(w[t], _mm256_set1_epi32(load32(yq + 4 * t))));
+            p1 = _mm256_add_epi16(p1, W::step(w[t + 4], _mm256_set1_epi32(load32(yq + 16 + 4 * t))));
+          }
           a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(p0, ones));
-          a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(p1, ones));
+          a1 = _mm256_madd_epi16(p1, ones);
+        } else {
+#pragma GCC unroll 8
+          for (int t = 0; t < 4; ++t) {
+            const __m256i p0 = W::step(w[t], _mm256_set1_epi32(load32(yq + 4 * t)));
+            const __m256i p1 = W::step(w[t + 4], _mm256_set1_epi32(load32(yq + 16 + 4 * t)));
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(p0, ones));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(p1, ones));
+          }
         }
+        const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(in.d));
+        __m256 sum = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(a0, a1)));
+        if constexpr (W::kMin) sum = _mm256_add_ps(sum, _mm256_mul_ps(mw, _mm256_set1_ps(in.s)));
+        acc[hh][c] = _mm256_add_ps(acc[hh][c], sum);
       }
-      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(in.d));
-      __m256 sum = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(a0, a1)));
-      if constexpr (W::kMin) sum = _mm256_add_ps(sum, _mm256_mul_ps(mw, _mm256_set1_ps(in.s)));
-      acc[c] = _mm256_add_ps(acc[c], sum);
     }
   }
-  #pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * h, rows, acc[c]);
+#pragma GCC unroll 2
+  for (int hh = 0; hh < H; ++hh)
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * (h0 + hh), rows[h0 + hh], acc[hh][c]);
 }
 
 template <class W>
@@ -165,12 +175,19 @@ void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
                  const PackedActInfo* info, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
   const int64_t nb = n / 32;
   constexpr int kTokens = 4;  // 4 accumulators + 8 weights + temporaries in 16 ymm
-  for (int h = 0; h < 2 && 8 * h < nrows; ++h) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i rows = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nrows - 8 * h)), lane);
-    over_token_tiles<kTokens, 1>(nc, [&]<int C>(int64_t c) {
-      tile<W, C>(nb, group, h, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
-    });
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i rows[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32(int(nrows)), lane),
+                           _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nrows - 8)), lane)};
+  const int halves = nrows > 8 ? 2 : 1;
+  const int64_t tiled = nc / kTokens * kTokens;
+  for (int h = 0; h < halves; ++h)
+    for (int64_t c = 0; c < tiled; c += kTokens)
+      tile<W, kTokens, 1>(nb, group, h, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+  for (int64_t c = tiled; c < nc; ++c) {
+    if (halves == 2)
+      tile<W, 1, 2>(nb, group, 0, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+    else
+      tile<W, 1, 1>(nb, group, 0, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
   }
 }
 
