@@ -19,7 +19,7 @@
 namespace trident {
 namespace {
 
-constexpr int kPrefetch = 8;  // blocks ahead
+constexpr int kPrefetch = 24;  // blocks ahead
 
 __m256i load256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 

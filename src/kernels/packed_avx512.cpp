@@ -27,7 +27,7 @@
 namespace trident {
 namespace {
 
-constexpr int kPrefetch = 8;  // blocks ahead
+constexpr int kPrefetch = 24;  // blocks ahead
 
 __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 
