@@ -28,6 +28,7 @@
 #include <type_traits>
 
 #include "kernels/dot_register.h"
+#include "kernels/packed_halves_avx2.h"
 #include "tensor/blocks.h"
 #include "tensor/repack.h"
 
@@ -406,40 +407,46 @@ void q23_K_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, siz
     for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * (h0 + h), rows[h0 + h], acc[h][c]);
 }
 
-using TileFn = void (*)(int64_t, const uint8_t*, int, const uint8_t*, size_t, const __m256i*, bool, float*, int64_t);
-
-// Tiles of kTokens tokens per half, then the rest a token at a time over both halves (just
-// the first when the group has at most 8 rows).
-template <TileFn TPrompt, TileFn TBoth, TileFn TOne>
+// Tile<C, H>::run: C tokens x H halves from h0; the first pass over the group prefetches.
+template <template <int, int> class Tile>
 void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs, const PackedActInfo*, int64_t nc,
                  int64_t nrows, float* y, int64_t ldy) {
   const int64_t nsb = n / QK_K;
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i rows[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32(int(nrows)), lane),
-                           _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nrows - 8)), lane)};
-  const int halves = nrows > 8 ? 2 : 1;
-  const int64_t tiled = nc / kTokens * kTokens;
-  for (int h = 0; h < halves; ++h)
-    for (int64_t c = 0; c < tiled; c += kTokens)
-      TPrompt(nsb, group, h, x + size_t(c) * xs, xs, rows, h == 0 && c == 0, y + c * ldy, ldy);
-  const TileFn single = halves == 2 ? TBoth : TOne;
-  for (int64_t c = tiled; c < nc; ++c) single(nsb, group, 0, x + size_t(c) * xs, xs, rows, c == 0, y + c * ldy, ldy);
+  over_halves_and_tokens<kTokens>(nc, nrows, [&]<int C, int H>(int h0, int64_t c, const __m256i* rows) {
+    Tile<C, H>::run(nsb, group, h0, x + size_t(c) * xs, xs, rows, h0 == 0 && c == 0, y + c * ldy, ldy);
+  });
 }
+template <int C, int H>
+struct Q4KTile {
+  static constexpr auto run = q45_K_tile<PackedQ4K, C, H>;
+};
+template <int C, int H>
+struct Q5KTile {
+  static constexpr auto run = q45_K_tile<PackedQ5K, C, H>;
+};
+template <int C, int H>
+struct Q6KTile {
+  static constexpr auto run = q6_K_tile<C, H>;
+};
+template <int C, int H>
+struct Q2KTile {
+  static constexpr auto run = q23_K_tile<false, C, H>;
+};
+template <int C, int H>
+struct Q3KTile {
+  static constexpr auto run = q23_K_tile<true, C, H>;
+};
 
 }  // namespace
 
 // Keeps the pointer stores free of this file's ISA flags (GCC may merge them into vector
 // stores), like the dot files' register functions.
 __attribute__((target("arch=x86-64"))) void register_packed_kquant_avx2(KernelTable& t) {
-  t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<q45_K_tile<PackedQ4K, kTokens, 1>,
-                                                        q45_K_tile<PackedQ4K, 1, 2>, q45_K_tile<PackedQ4K, 1, 1>>;
-  t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<q45_K_tile<PackedQ5K, kTokens, 1>,
-                                                        q45_K_tile<PackedQ5K, 1, 2>, q45_K_tile<PackedQ5K, 1, 1>>;
-  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<q6_K_tile<kTokens, 1>, q6_K_tile<1, 2>, q6_K_tile<1, 1>>;
-  t.packed_gemm[uint32_t(GgmlType::Q2_K)] =
-      packed_gemm<q23_K_tile<false, kTokens, 1>, q23_K_tile<false, 1, 2>, q23_K_tile<false, 1, 1>>;
-  t.packed_gemm[uint32_t(GgmlType::Q3_K)] =
-      packed_gemm<q23_K_tile<true, kTokens, 1>, q23_K_tile<true, 1, 2>, q23_K_tile<true, 1, 1>>;
+  t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<Q4KTile>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<Q5KTile>;
+  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<Q6KTile>;
+  t.packed_gemm[uint32_t(GgmlType::Q2_K)] = packed_gemm<Q2KTile>;
+  t.packed_gemm[uint32_t(GgmlType::Q3_K)] = packed_gemm<Q3KTile>;
 }
 
 }  // namespace trident
