@@ -12,9 +12,13 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
   for (int64_t i = 0; i < n; ++i) sum += double(x[i] * x[i]);
   const float mean = float(sum / double(n));
   const float scale = 1.0f / std::sqrt(mean + eps);
+  // The sum of squares stays sequential in double, as ggml computes it; the scaling is
+  // elementwise and vectorised.
   if (w) {
+#pragma omp simd
     for (int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * w[i];
   } else {
+#pragma omp simd
     for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale;
   }
 }
@@ -53,15 +57,24 @@ void rope_angles(int64_t pos, int n_rot, float base, float freq_scale, const flo
 
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeLayout layout, const float* cs) {
   const int half = n_rot / 2;
+  // One loop per layout, each element on its own (no reductions), so `omp simd` vectorises
+  // them with the same bits as the scalar order.
   for (int h = 0; h < n_heads; ++h) {
     float* v = x + int64_t(h) * head_dim;
-    for (int i = 0; i < half; ++i) {
-      const float c = cs[2 * i], s = cs[2 * i + 1];
-      const int a = layout == RopeLayout::Adjacent ? 2 * i : i;
-      const int b = layout == RopeLayout::Adjacent ? 2 * i + 1 : i + half;
-      const float x0 = v[a], x1 = v[b];
-      v[a] = x0 * c - x1 * s;
-      v[b] = x0 * s + x1 * c;
+    if (layout == RopeLayout::Neox) {
+#pragma omp simd
+      for (int i = 0; i < half; ++i) {
+        const float c = cs[2 * i], s = cs[2 * i + 1], x0 = v[i], x1 = v[i + half];
+        v[i] = x0 * c - x1 * s;
+        v[i + half] = x0 * s + x1 * c;
+      }
+    } else {
+#pragma omp simd
+      for (int i = 0; i < half; ++i) {
+        const float c = cs[2 * i], s = cs[2 * i + 1], x0 = v[2 * i], x1 = v[2 * i + 1];
+        v[2 * i] = x0 * c - x1 * s;
+        v[2 * i + 1] = x0 * s + x1 * c;
+      }
     }
   }
 }
@@ -119,6 +132,7 @@ void softmax_inplace(float* x, int64_t n) {
 }
 
 void add_inplace(float* y, const float* b, int64_t n) {
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) y[i] += b[i];
 }
 
