@@ -123,50 +123,36 @@ void q45_K_sub(const uint8_t* sg, int h0, int sub, const uint8_t* x, size_t xs, 
   }
 }
 
-// Rows 8 h0 .. 8 (h0 + H) - 1 of the group x C tokens of Q4_K / Q5_K. rows: store masks per
-// half; stream: this is the first pass over the group (prefetch ahead).
-template <class L, int C, int H>
-void q45_K_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, size_t xs, const __m256i* rows,
-                bool stream, float* y, int64_t ldy) {
-  __m256 acc[H][C];
-  for (int h = 0; h < H; ++h)
-    for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
-  for (int64_t s = 0; s < nsb; ++s) {
-    const uint8_t* sg = group + size_t(s) * L::kBytes;
-    if (stream) prefetch_ahead<L::kBytes>(sg);
-    __m256i isum[H][C];
-    for (int h = 0; h < H; ++h)
-      for (int c = 0; c < C; ++c) isum[h][c] = _mm256_setzero_si256();
+// Q4_K (L = PackedQ4K) or Q5_K (L = PackedQ5K), for kquant_tile: the integer sums of one
+// super-block, and the min sums of one token.
+template <class L>
+struct Q45K {
+  static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = L::kDmin;
+  static constexpr bool kMins = true;
+  template <int C, int H>
+  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C]) {
     for (int sub = 0; sub < 8; sub += 2) {
       q45_K_sub<L, C, H, 0>(sg, h0, sub, x, xs, s, isum);
       q45_K_sub<L, C, H, 1>(sg, h0, sub + 1, x, xs, s, isum);
     }
-#pragma GCC unroll 8
-    for (int c = 0; c < C; ++c) {
-      const BlockQ8_K* xb = act_block(x, xs, c, s);
-      // Sums of the activations per 32 (sub-block; |sum| <= 4096), as int16 pairs (2p, 2p + 1)
-      // in int32 p.
-      int32_t pairs[4];
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(pairs), _mm_hadd_epi16(load128(xb->bsums), load128(xb->bsums + 8)));
-      const __m256 xd = _mm256_set1_ps(xb->d);
+  }
+  template <int H>
+  static void min_sums(const uint8_t* sg, int h0, const BlockQ8_K* xb, __m256i* summs) {
+    // Sums of the activations per 32 (sub-block; |sum| <= 4096), as int16 pairs (2p, 2p + 1)
+    // in int32 p.
+    int32_t pairs[4];
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(pairs), _mm_hadd_epi16(load128(xb->bsums), load128(xb->bsums + 8)));
 #pragma GCC unroll 2
-      for (int h = 0; h < H; ++h) {
-        const uint8_t* mins = sg + L::kMins + 16 * (h0 + h);
-        __m256i summs = _mm256_setzero_si256();
+    for (int h = 0; h < H; ++h) {
+      const uint8_t* mins = sg + L::kMins + 16 * (h0 + h);
+      summs[h] = _mm256_setzero_si256();
 #pragma GCC unroll 4
-        for (int p = 0; p < 4; ++p)
-          summs = _mm256_add_epi32(summs, _mm256_madd_epi16(_mm256_cvtepu8_epi16(load128(mins + 32 * p)),
-                                                            _mm256_set1_epi32(pairs[p])));
-        const __m256 wd = fp16x8(sg + L::kD + 16 * (h0 + h)), wdmin = fp16x8(sg + L::kDmin + 16 * (h0 + h));
-        const __m256 t = _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(xd, wd), _mm256_cvtepi32_ps(isum[h][c])),
-                                       _mm256_mul_ps(_mm256_mul_ps(xd, wdmin), _mm256_cvtepi32_ps(summs)));
-        acc[h][c] = _mm256_add_ps(acc[h][c], t);
-      }
+      for (int p = 0; p < 4; ++p)
+        summs[h] = _mm256_add_epi32(summs[h], _mm256_madd_epi16(_mm256_cvtepu8_epi16(load128(mins + 32 * p)),
+                                                                _mm256_set1_epi32(pairs[p])));
     }
   }
-  for (int h = 0; h < H; ++h)
-    for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * (h0 + h), rows[h0 + h], acc[h][c]);
-}
+};
 
 // Q6_K weights of one 4-element step of 8 rows, unsigned (q + 32, 0..63): ql nibble (low for
 // quarters 0, 1; high for 2, 3) with qh bits 2 qd..2 qd + 1 on top.
@@ -232,20 +218,13 @@ void q6_K_pair(const uint8_t* sg, int h0, int hb, const uint8_t* x, size_t xs, i
   }
 }
 
-template <int C, int H>
-void q6_K_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, size_t xs, const __m256i* rows,
-               bool stream, float* y, int64_t ldy) {
+struct Q6K {
   using L = PackedQ6K;
-  __m256 acc[H][C];
-  for (int h = 0; h < H; ++h)
-    for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
-  for (int64_t s = 0; s < nsb; ++s) {
-    const uint8_t* sg = group + size_t(s) * L::kBytes;
-    if (stream) prefetch_ahead<L::kBytes>(sg);
+  static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = 0;
+  static constexpr bool kMins = false;
+  template <int C, int H>
+  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C]) {
     // isum starts at -32 * sum_j scale_j * bsum_j: the weights below are q + 32.
-    __m256i isum[H][C];
-    for (int h = 0; h < H; ++h)
-      for (int c = 0; c < C; ++c) isum[h][c] = _mm256_setzero_si256();
 #pragma GCC unroll 8
     for (int i = 0; i < 8; ++i)
 #pragma GCC unroll 2
@@ -265,19 +244,10 @@ void q6_K_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, size
       q6_K_pair<C, H, 2>(sg, h0, hb, x, xs, s, isum);
       q6_K_pair<C, H, 3>(sg, h0, hb, x, xs, s, isum);
     }
-#pragma GCC unroll 8
-    for (int c = 0; c < C; ++c) {
-      const __m256 xd = _mm256_set1_ps(act_block(x, xs, c, s)->d);
-#pragma GCC unroll 2
-      for (int h = 0; h < H; ++h) {
-        const __m256 d = _mm256_mul_ps(xd, fp16x8(sg + L::kD + 16 * (h0 + h)));
-        acc[h][c] = _mm256_add_ps(acc[h][c], _mm256_mul_ps(d, _mm256_cvtepi32_ps(isum[h][c])));
-      }
-    }
   }
-  for (int h = 0; h < H; ++h)
-    for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * (h0 + h), rows[h0 + h], acc[h][c]);
-}
+  template <int H>
+  static void min_sums(const uint8_t*, int, const BlockQ8_K*, __m256i*) {}
+};
 
 // Q2_K / Q3_K low quant bits of one step of 8 rows: bits 2 slot, 2 slot + 1 of every byte.
 // 16-bit shifts are safe: bits from the neighbouring byte land at bit 2 or above.
@@ -359,47 +329,66 @@ void q23_K_pair(const uint8_t* sg, int h0, int p, const uint8_t* x, size_t xs, i
   }
 }
 
-// Rows 8 h0 .. 8 (h0 + H) - 1 of the group x C tokens of Q2_K (kQ3 false) or Q3_K; arguments
-// as q45_K_tile.
-template <bool kQ3, int C, int H>
-void q23_K_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, size_t xs, const __m256i* rows,
-                bool stream, float* y, int64_t ldy) {
-  constexpr size_t kBytes = kQ3 ? PackedQ3K::kBytes : PackedQ2K::kBytes;
+// Q2_K (kQ3 false) or Q3_K, for kquant_tile.
+template <bool kQ3>
+struct Q23K {
+  using L = std::conditional_t<kQ3, PackedQ3K, PackedQ2K>;
+  static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = kQ3 ? 0 : PackedQ2K::kDmin;
+  static constexpr bool kMins = !kQ3;
+  template <int C, int H>
+  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C]) {
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; ++p) q23_K_pair<kQ3, C, H>(sg, h0, p, x, xs, s, isum);
+  }
+  // Q2_K: min pairs (int16 per sub-block, 0..15) against the activation sums per 16.
+  template <int H>
+  static void min_sums(const uint8_t* sg, int h0, const BlockQ8_K* xb, __m256i* summs) {
+    if constexpr (!kQ3) {
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) {
+        const uint8_t* scales = sg + PackedQ2K::kScales + 16 * (h0 + h);
+        summs[h] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int p = 0; p < 8; ++p) {
+          const __m256i mins = _mm256_srli_epi16(_mm256_cvtepu8_epi16(load128(scales + 32 * p)), 4);
+          summs[h] = _mm256_add_epi32(summs[h], _mm256_madd_epi16(mins, bcast32(xb->bsums + 2 * p)));
+        }
+      }
+    }
+  }
+};
+
+// Rows 8 h0 .. 8 (h0 + H) - 1 of the group x C tokens of any K-quant K. rows: store masks per
+// half; stream: this is the first pass over the group (prefetch ahead). Per super-block the
+// type's exact integer sums, then the reference's float step, lane by lane:
+//   with mins (Q2_K, Q4_K, Q5_K): acc += (x.d * d) * float(isum) - (x.d * dmin) * float(summs)
+//   without (Q3_K, Q6_K):         acc += (x.d * d) * float(isum)
+template <class K, int C, int H>
+void kquant_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, size_t xs, const __m256i* rows,
+                 bool stream, float* y, int64_t ldy) {
   __m256 acc[H][C];
   for (int h = 0; h < H; ++h)
     for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
-    const uint8_t* sg = group + size_t(s) * kBytes;
-    if (stream) prefetch_ahead<kBytes>(sg);
+    const uint8_t* sg = group + size_t(s) * K::kBytes;
+    if (stream) prefetch_ahead<K::kBytes>(sg);
     __m256i isum[H][C];
     for (int h = 0; h < H; ++h)
       for (int c = 0; c < C; ++c) isum[h][c] = _mm256_setzero_si256();
-#pragma GCC unroll 8
-    for (int p = 0; p < 8; ++p) q23_K_pair<kQ3, C, H>(sg, h0, p, x, xs, s, isum);
+    K::template integer<C, H>(sg, h0, x, xs, s, isum);
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
       const BlockQ8_K* xb = act_block(x, xs, c, s);
       const __m256 xd = _mm256_set1_ps(xb->d);
+      __m256i summs[H];
+      K::template min_sums<H>(sg, h0, xb, summs);
 #pragma GCC unroll 2
       for (int h = 0; h < H; ++h) {
-        if constexpr (kQ3) {
-          const __m256 d = _mm256_mul_ps(xd, fp16x8(sg + PackedQ3K::kD + 16 * (h0 + h)));
-          acc[h][c] = _mm256_add_ps(acc[h][c], _mm256_mul_ps(d, _mm256_cvtepi32_ps(isum[h][c])));
-        } else {
-          using L = PackedQ2K;
-          // Min pairs (int16 per sub-block, 0..15) against the activation sums per 16.
-          const uint8_t* scales = sg + L::kScales + 16 * (h0 + h);
-          __m256i summs = _mm256_setzero_si256();
-#pragma GCC unroll 8
-          for (int p = 0; p < 8; ++p) {
-            const __m256i mins = _mm256_srli_epi16(_mm256_cvtepu8_epi16(load128(scales + 32 * p)), 4);
-            summs = _mm256_add_epi32(summs, _mm256_madd_epi16(mins, bcast32(xb->bsums + 2 * p)));
-          }
-          const __m256 wd = fp16x8(sg + L::kD + 16 * (h0 + h)), wdmin = fp16x8(sg + L::kDmin + 16 * (h0 + h));
-          const __m256 t = _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(xd, wd), _mm256_cvtepi32_ps(isum[h][c])),
-                                         _mm256_mul_ps(_mm256_mul_ps(xd, wdmin), _mm256_cvtepi32_ps(summs)));
-          acc[h][c] = _mm256_add_ps(acc[h][c], t);
-        }
+        __m256 t = _mm256_mul_ps(_mm256_mul_ps(xd, fp16x8(sg + K::kD + 16 * (h0 + h))), _mm256_cvtepi32_ps(isum[h][c]));
+        if constexpr (K::kMins)
+          t = _mm256_sub_ps(t, _mm256_mul_ps(_mm256_mul_ps(xd, fp16x8(sg + K::kDmin + 16 * (h0 + h))),
+                                             _mm256_cvtepi32_ps(summs[h])));
+        acc[h][c] = _mm256_add_ps(acc[h][c], t);
       }
     }
   }
@@ -407,46 +396,26 @@ void q23_K_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, siz
     for (int c = 0; c < C; ++c) _mm256_maskstore_ps(y + c * ldy + 8 * (h0 + h), rows[h0 + h], acc[h][c]);
 }
 
-// Tile<C, H>::run: C tokens x H halves from h0; the first pass over the group prefetches.
-template <template <int, int> class Tile>
+// The first pass over the group prefetches.
+template <class K>
 void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs, const PackedActInfo*, int64_t nc,
                  int64_t nrows, float* y, int64_t ldy) {
   const int64_t nsb = n / QK_K;
   over_halves_and_tokens<kTokens>(nc, nrows, [&]<int C, int H>(int h0, int64_t c, const __m256i* rows) {
-    Tile<C, H>::run(nsb, group, h0, x + size_t(c) * xs, xs, rows, h0 == 0 && c == 0, y + c * ldy, ldy);
+    kquant_tile<K, C, H>(nsb, group, h0, x + size_t(c) * xs, xs, rows, h0 == 0 && c == 0, y + c * ldy, ldy);
   });
 }
-template <int C, int H>
-struct Q4KTile {
-  static constexpr auto run = q45_K_tile<PackedQ4K, C, H>;
-};
-template <int C, int H>
-struct Q5KTile {
-  static constexpr auto run = q45_K_tile<PackedQ5K, C, H>;
-};
-template <int C, int H>
-struct Q6KTile {
-  static constexpr auto run = q6_K_tile<C, H>;
-};
-template <int C, int H>
-struct Q2KTile {
-  static constexpr auto run = q23_K_tile<false, C, H>;
-};
-template <int C, int H>
-struct Q3KTile {
-  static constexpr auto run = q23_K_tile<true, C, H>;
-};
 
 }  // namespace
 
 // Keeps the pointer stores free of this file's ISA flags (GCC may merge them into vector
 // stores), like the dot files' register functions.
 __attribute__((target("arch=x86-64"))) void register_packed_kquant_avx2(KernelTable& t) {
-  t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<Q4KTile>;
-  t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<Q5KTile>;
-  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<Q6KTile>;
-  t.packed_gemm[uint32_t(GgmlType::Q2_K)] = packed_gemm<Q2KTile>;
-  t.packed_gemm[uint32_t(GgmlType::Q3_K)] = packed_gemm<Q3KTile>;
+  t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<Q45K<PackedQ4K>>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<Q45K<PackedQ5K>>;
+  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<Q6K>;
+  t.packed_gemm[uint32_t(GgmlType::Q2_K)] = packed_gemm<Q23K<false>>;
+  t.packed_gemm[uint32_t(GgmlType::Q3_K)] = packed_gemm<Q23K<true>>;
 }
 
 }  // namespace trident
