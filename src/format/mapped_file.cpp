@@ -49,13 +49,17 @@ void MappedFile::release(const uint8_t* p, size_t n) const {
   ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);  // advisory: errors ignored
 }
 
+void advise_pages(const void* p, size_t n, int advice) {
+  if (n == 0) return;
+  const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  const uintptr_t lo = uintptr_t(p) / page * page, hi = (uintptr_t(p) + n + page - 1) / page * page;
+  ::madvise(reinterpret_cast<void*>(lo), hi - lo, advice);
+}
+
 void MappedFile::prefault(const uint8_t* p, size_t n) const {
 #ifdef MADV_POPULATE_READ
-  const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
-  // Outward to whole pages: every page holding a byte of the range.
-  const uintptr_t lo = uintptr_t(p) / page * page, hi = (uintptr_t(p) + n + page - 1) / page * page;
-  if (p < data_ || p + n > data_ + size_ || n == 0) return;
-  ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_READ);  // advisory: errors ignored
+  if (p < data_ || p + n > data_ + size_) return;
+  advise_pages(p, n, MADV_POPULATE_READ);
 #endif
 }
 

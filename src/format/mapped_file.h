@@ -7,6 +7,9 @@
 
 namespace trident {
 
+// madvise(advice) over every page holding a byte of [p, p + n); advisory, errors ignored.
+void advise_pages(const void* p, size_t n, int advice);
+
 class MappedFile {
  public:
   // Throws Error("PATH: cannot open: <reason>") on failure. An empty file maps to size 0.

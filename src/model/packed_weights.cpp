@@ -1,13 +1,13 @@
 #include "model/packed_weights.h"
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <new>
 
+#include "format/mapped_file.h"
 #include "tensor/repack.h"
 
 namespace trident {
@@ -43,11 +43,8 @@ const uint8_t* PackedWeights::get(const GgufFile& f, const GgufTensorInfo& t) {
   const size_t bytes = size_t(groups) * group_bytes;
   uint8_t* p = allocate(bytes);
 #ifdef MADV_POPULATE_WRITE
-  {  // One call maps the copy's pages, instead of a fault per page while both threads pack.
-    const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
-    const uintptr_t lo = uintptr_t(p) / page * page, hi = (uintptr_t(p) + bytes + page - 1) / page * page;
-    ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);  // advisory
-  }
+  // One call maps the copy's pages, instead of a fault per page while both threads pack.
+  advise_pages(p, bytes, MADV_POPULATE_WRITE);
 #endif
   const uint8_t* src = f.tensor_data(t);
   f.prefault_tensor(t);
