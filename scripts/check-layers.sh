@@ -9,7 +9,8 @@ declare -A allowed=(
   [tokenizer]="format tokenizer"
   [model]="format tensor kernels tokenizer model"
   [runtime]="format tensor kernels tokenizer model runtime"
-  [cli]="format tensor kernels tokenizer model runtime cli"
+  [convert]="format tensor kernels tokenizer model convert"
+  [cli]="format tensor kernels tokenizer model runtime convert cli"
 )
 bad=0
 for layer in "${!allowed[@]}"; do

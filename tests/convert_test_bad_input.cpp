@@ -17,8 +17,8 @@
 #include "format/error.h"
 #include "format/safetensors.h"
 #include "format/safetensors_writer.h"
-#include "model/hf_convert.h"
-#include "model/hf_export.h"
+#include "convert/hf_convert.h"
+#include "convert/hf_export.h"
 #include "test_util.h"
 #include "tokenizer/hf_tokenizer_spm.h"
 

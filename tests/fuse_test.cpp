@@ -10,7 +10,7 @@
 
 #include "format/error.h"
 #include "format/gguf_writer.h"
-#include "model/fuse_rewrite.h"
+#include "convert/fuse_rewrite.h"
 #include "model/model.h"
 #include "runtime/session.h"
 #include "tensor/types.h"

@@ -13,7 +13,7 @@
 
 #include "format/error.h"
 #include "model/model.h"
-#include "model/synth.h"
+#include "convert/synth.h"
 #include "runtime/bench.h"
 #include "runtime/session.h"
 #include "test_util.h"

@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "model/hf_convert.h"
-#include "model/hf_export.h"
+#include "convert/hf_convert.h"
+#include "convert/hf_export.h"
 
 namespace trident::cli {
 namespace {

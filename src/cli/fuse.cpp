@@ -8,7 +8,7 @@
 
 #include "cli/commands.h"
 #include "format/error.h"
-#include "model/fuse_rewrite.h"
+#include "convert/fuse_rewrite.h"
 
 namespace trident::cli {
 namespace {

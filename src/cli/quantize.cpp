@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "format/error.h"
-#include "model/quantize_rewrite.h"
+#include "convert/quantize_rewrite.h"
 
 namespace trident::cli {
 namespace {

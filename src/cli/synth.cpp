@@ -7,7 +7,8 @@
 
 #include "cli/commands.h"
 #include "format/error.h"
-#include "model/synth.h"
+#include "convert/synth.h"
+#include "model/arch.h"
 
 namespace trident::cli {
 namespace {

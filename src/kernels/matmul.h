@@ -25,6 +25,10 @@ struct RowSegment {
   // Optional copy of the same rows in the packed layout (tensor/repack.h), its first group
   // starting at this segment's first row; groups are packed_group_bytes(type, n_in) apart.
   const uint8_t* packed = nullptr;
+  // Per-tensor weight scale (a `.scale` tensor, as llama.cpp's build_lora_mm): this segment's
+  // outputs are multiplied by it after the dot products. 1: none. matmul() leaves it to the
+  // caller (runtime/projection_run.cpp), which applies it per segment, fused or not.
+  float scale = 1.0f;
 };
 
 // Reusable buffers for quantized activations, one per activation format. Grows on first use

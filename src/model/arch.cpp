@@ -7,22 +7,53 @@ namespace {
 
 using R = RopeLayout;
 
+constexpr std::array<std::string_view, 2> kLlamaClasses = {"LlamaForCausalLM", "MistralForCausalLM"};
+constexpr std::array<std::string_view, 1> kQwen2Classes = {"Qwen2ForCausalLM"};
+constexpr std::array<std::string_view, 1> kQwen3Classes = {"Qwen3ForCausalLM"};
+constexpr std::array<std::string_view, 1> kQwen3MoeClasses = {"Qwen3MoeForCausalLM"};
+constexpr std::array<std::string_view, 2> kGemma3Classes = {"Gemma3ForCausalLM", "Gemma3ForConditionalGeneration"};
+constexpr std::array<std::string_view, 1> kPhi3Classes = {"Phi3ForCausalLM"};
+constexpr std::array<std::string_view, 1> kClassifierHead = {"cls.output.weight"};
+
 // Each row says only how the family differs from a plain llama block.
 constexpr std::array kArchs = {
-    ArchSpec{.name = "llama"},
-    ArchSpec{.name = "qwen2", .rope = R::Neox},
-    ArchSpec{.name = "qwen3", .rope = R::Neox, .qk_norm = QkNormKind::PerHead},
+    ArchSpec{.name = "llama", .rope_freqs = true, .synth = true,
+             .hf = {.classes = kLlamaClasses, .model_type = "llama", .permute_qk = true, .default_n_ctx = 2048,
+                    .write_vocab_size = true, .export_attention_bias = true, .export_mlp_bias = true}},
+    ArchSpec{.name = "qwen2", .rope = R::Neox, .qkv_bias = true, .synth = true,
+             .hf = {.classes = kQwen2Classes, .model_type = "qwen2", .export_no_sliding_window = true}},
+    ArchSpec{.name = "qwen3", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .synth = true,
+             .head_tensors = kClassifierHead,
+             .hf = {.classes = kQwen3Classes, .model_type = "qwen3", .export_attention_bias = true}},
     ArchSpec{.name = "qwen3moe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead,
-             .ffn = FfnKind::Moe, .moe_norm_topk = true},
+             .ffn = FfnKind::Moe, .moe_norm_topk = true, .synth = true,
+             .hf = {.classes = kQwen3MoeClasses, .model_type = "qwen3_moe", .export_attention_bias = true}},
     ArchSpec{.name = "gemma3", .post_norm = true, .rope = R::Neox, .qk_norm = QkNormKind::PerHead,
              .act = Activation::GeluTanh, .embd_scale = true, .sliding_window = true,
-             .default_swa_pattern = 6, .default_rope_base = 1000000.0f},
-    ArchSpec{.name = "phi3", .rope = R::Neox},
+             .default_swa_pattern = 6, .default_rope_base = 1000000.0f, .typical_swa_window = 512, .synth = true,
+             .hf = {.classes = kGemma3Classes, .model_type = "gemma3_text", .norm_offset = 1.0f,
+                    .default_rope_theta = 1000000.0, .default_n_ctx = 131072, .default_n_head = 8,
+                    .default_n_head_kv = 4, .default_head_dim = 256, .write_head_dim = true,
+                    .window = HfWindowKeys::LayerPattern}},
+    ArchSpec{.name = "phi3", .rope = R::Neox, .gate_up_in_up = true,
+             .hf = {.classes = kPhi3Classes, .model_type = "phi3", .native_fused = true, .default_rms_eps = 1e-5,
+                    .default_n_ctx = 4096, .partial_rotary = true, .window = HfWindowKeys::Window}},
     ArchSpec{.name = "starcoder2", .norm = NormKind::Layer, .rope = R::Neox,
-             .act = Activation::GeluTanh, .ffn = FfnKind::Plain},
+             .act = Activation::GeluTanh, .ffn = FfnKind::Plain, .ffn_scales = false},
     ArchSpec{.name = "olmo2", .pre_norm = false, .post_norm = true, .rope = R::Neox,
              .qk_norm = QkNormKind::Full},
 };
+
+constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
+    "cohere2moe", "deepseek2", "deepseek2-ocr", "granite_swa", "hy_v3", "qwen35moe", "qwen3next"};
+
+template <typename Keep, typename Name>
+std::string join_rows(Keep keep, Name name, std::string_view sep) {
+  std::string s;
+  for (const ArchSpec& a : kArchs)
+    if (keep(a)) s += (s.empty() ? "" : std::string(sep)) + name(a);
+  return s;
+}
 
 }  // namespace
 
@@ -32,13 +63,43 @@ const ArchSpec* find_arch(std::string_view name) {
   return nullptr;
 }
 
+const ArchSpec* find_arch_by_hf_class(std::string_view hf_class) {
+  for (const ArchSpec& a : kArchs)
+    for (std::string_view c : a.hf.classes)
+      if (c == hf_class) return &a;
+  return nullptr;
+}
+
+std::span<const ArchSpec> all_archs() { return kArchs; }
+
 std::string supported_arch_names() {
-  std::string s;
-  for (const ArchSpec& a : kArchs) {
-    if (!s.empty()) s += ", ";
-    s += a.name;
-  }
-  return s;
+  return join_rows([](const ArchSpec&) { return true; }, [](const ArchSpec& a) { return std::string(a.name); }, ", ");
+}
+
+std::string synth_arch_names() {
+  return join_rows([](const ArchSpec& a) { return a.synth; }, [](const ArchSpec& a) { return std::string(a.name); },
+                   ", ");
+}
+
+std::string supported_hf_archs() {
+  return join_rows([](const ArchSpec& a) { return a.has_hf(); },
+                   [](const ArchSpec& a) {
+                     std::string s;
+                     for (size_t i = 0; i < a.hf.classes.size(); ++i) s += (i ? ", " : "") + std::string(a.hf.classes[i]);
+                     return s + " (" + std::string(a.name) + ")";
+                   },
+                   "; ");
+}
+
+bool llamacpp_reads_gate_up_exps(std::string_view arch) {
+  for (std::string_view a : kLlamaCppGateUpExpsArchs)
+    if (a == arch) return true;
+  return false;
+}
+
+bool llamacpp_dense_gate_up_in_up(std::string_view arch) {
+  const ArchSpec* a = find_arch(arch);
+  return a && a->gate_up_in_up;
 }
 
 }  // namespace trident

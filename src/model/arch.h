@@ -1,8 +1,10 @@
-// Architectures are data: one row per GGUF `general.architecture`, built from a few small
-// enums. The generic block in runtime/forward.cpp reads the row; nothing else branches on
+// Architectures are data: one row per GGUF `general.architecture` — the registry. Every tool
+// reads the same row: the loader and the generic block (runtime/session.cpp), the Hugging Face
+// converter and exporter (convert/hf_*), synth, fuse/unfuse and inspect. Nothing else tests
 // architecture names.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -14,6 +16,34 @@ enum class NormKind : uint8_t { Rms, Layer };
 enum class QkNormKind : uint8_t { None, PerHead, Full };  // per head: [head_dim] weights; full: [n_head * head_dim]
 enum class Activation : uint8_t { Silu, GeluTanh };
 enum class FfnKind : uint8_t { Gated, Plain, Moe };
+// How a family's HF config describes sliding-window attention.
+enum class HfWindowKeys : uint8_t {
+  None,
+  Window,       // `sliding_window` on every layer, written as attention.sliding_window even when 0 (phi3)
+  LayerPattern  // `sliding_window` + `sliding_window_pattern` / `layer_types`, `rope_local_base_freq`,
+                // logit soft-capping keys (gemma3)
+};
+
+// How the family's Hugging Face checkpoints look (convert, export-hf). Empty `classes`: the
+// family has no HF converter.
+struct HfFacts {
+  std::span<const std::string_view> classes;  // config "architectures"; [0] is written by export
+  std::string_view model_type;                // config "model_type" written by export
+  bool permute_qk = false;       // HF stores Q/K rows rotate-half; GGUF llama wants interleaved pairs
+  bool native_fused = false;     // HF itself stores qkv_proj and gate_up_proj fused (phi3)
+  float norm_offset = 0.0f;      // HF stores w - offset for norm weights (gemma: 1)
+  // transformers' defaults for keys a config.json may omit
+  double default_rms_eps = 1e-6;
+  double default_rope_theta = 10000.0;
+  int64_t default_n_ctx = 32768;
+  int64_t default_n_head = 0, default_n_head_kv = 0, default_head_dim = 0;  // 0: required / derived
+  bool write_head_dim = false;   // always write attention.key_length (its converter does)
+  bool write_vocab_size = false; // <arch>.vocab_size (llama's converter writes it)
+  bool partial_rotary = false;   // partial_rotary_factor and a top-level original_max_position_embeddings
+  HfWindowKeys window = HfWindowKeys::None;
+  // config.json keys export writes as its transformers class expects them
+  bool export_attention_bias = false, export_mlp_bias = false, export_no_sliding_window = false;
+};
 
 struct ArchSpec {
   std::string_view name;
@@ -30,11 +60,40 @@ struct ArchSpec {
   float default_rope_base = 10000.0f;
   float default_rope_base_swa = 10000.0f;
   bool moe_norm_topk = false;   // renormalise the chosen experts' weights to sum to 1
+  bool rope_freqs = false;      // reads a rope_freqs.weight tensor (llama 3 scaling)
+  // llama.cpp's graph for the family passes the dense FFN's `.scale` tensors to build_ffn;
+  // when it does not (starcoder2), its loader reads them and they change nothing.
+  bool ffn_scales = true;
+  bool gate_up_in_up = false;   // llama.cpp stores dense gate + up as one double-height ffn_up (phi3)
+  // The family's real checkpoints (synth writes them so; the loader detects by presence).
+  bool qkv_bias = false;        // Q/K/V biases (qwen2)
+  int64_t typical_swa_window = 0;
+  bool synth = false;           // synth can lay out this family's tensors
+  // Tensors llama.cpp loads for a classifier / reranker head, which generation does not read.
+  std::span<const std::string_view> head_tensors;
+  HfFacts hf;
+
+  bool moe() const { return ffn == FfnKind::Moe; }
+  bool has_hf() const { return !hf.classes.empty(); }
 };
 
 // nullptr when unsupported.
 const ArchSpec* find_arch(std::string_view name);
+// The row whose HF classes include `hf_class`, or nullptr.
+const ArchSpec* find_arch_by_hf_class(std::string_view hf_class);
+std::span<const ArchSpec> all_archs();
 // "llama, qwen2, ..." for error messages.
 std::string supported_arch_names();
+// "LlamaForCausalLM, MistralForCausalLM (llama); Qwen2ForCausalLM (qwen2); ..."
+std::string supported_hf_archs();
+// Architectures synth can write ("llama, qwen2, ...").
+std::string synth_arch_names();
+
+// Whether llama.cpp (at 3f545bec, src/models/*.cpp via create_tensor_gate_up_exps) reads an
+// `ffn_gate_up_exps` tensor for this architecture; others need the separate tensors. Covers
+// families trident does not run too, since `fuse` rewrites files for llama.cpp as well.
+bool llamacpp_reads_gate_up_exps(std::string_view arch);
+// Whether llama.cpp stores this family's dense gate and up as one double-height `ffn_up`.
+bool llamacpp_dense_gate_up_in_up(std::string_view arch);
 
 }  // namespace trident

@@ -48,10 +48,15 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
                          .value_or(1e-5));
   h.rope_base = float(f.get_float(key("rope.freq_base")).value_or(arch.default_rope_base));
   h.rope_base_swa = float(f.get_float(key("rope.freq_base_swa")).value_or(arch.default_rope_base_swa));
-  if (auto type = f.get_string(key("rope.scaling.type")); type && *type == "linear") {
-    const double factor = f.get_float(key("rope.scaling.factor")).value_or(1.0);
-    if (!(factor > 0)) fail("{}: key '{}': expected a positive factor, found {}", f.path(), key("rope.scaling.factor"), factor);
-    h.rope_freq_scale = float(1.0 / factor);
+  // As llama.cpp: the type defaults to linear, and a factor of 0 (or none) means "not set".
+  if (const std::string type = f.get_string(key("rope.scaling.type")).value_or("linear"); type == "linear") {
+    const double factor = f.get_float(key("rope.scaling.factor")).value_or(0.0);
+    if (!(factor >= 0) || std::isinf(factor))
+      fail("{}: key '{}': expected a positive factor (or 0: none), found {}", f.path(), key("rope.scaling.factor"), factor);
+    if (factor > 0) h.rope_freq_scale = float(1.0 / factor);
+  } else if (type == "yarn") {
+    fail("{}: key '{}': rope scaling 'yarn' is not supported yet (supported: none, linear, longrope)", f.path(),
+         key("rope.scaling.type"));
   }
   h.n_ctx_orig = f.get_int(key("rope.scaling.original_context_length")).value_or(h.n_ctx_train);
   if (h.n_ctx_orig < 0) fail("{}: key '{}': negative context length {}", f.path(), key("rope.scaling.original_context_length"), h.n_ctx_orig);

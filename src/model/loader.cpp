@@ -4,7 +4,9 @@
 // or as one tensor, so the forward pass never knows which.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "format/checked.h"
 #include "format/error.h"
@@ -35,13 +37,39 @@ class WeightLoader {
     m_.rope_factors_short_ = vec("rope_factors_short.weight", h.n_rot / 2, false);
     m_.layers_.resize(size_t(h.n_layer));
     for (int64_t l = 0; l < h.n_layer; ++l) load_layer(l);
+    refuse_unused();
   }
 
  private:
   Model& m_;
   const GgufFile& f_;
+  std::set<std::string> consumed_;  // every tensor looked up, found or not
 
-  const GgufTensorInfo* find(const std::string& name) const { return f_.find_tensor(name); }
+  const GgufTensorInfo* find(const std::string& name) {
+    consumed_.insert(name);
+    return f_.find_tensor(name);
+  }
+
+  // As llama.cpp, a file is refused when it holds a tensor the architecture does not read:
+  // ignoring it would compute something other than the file means. `.input_scale` tensors
+  // are the exception llama.cpp makes too: it loads them and uses none.
+  void refuse_unused() const {
+    for (const GgufTensorInfo& t : f_.tensors()) {
+      if (consumed_.count(t.name) || t.name.ends_with(".input_scale")) continue;
+      if (std::find(m_.arch_->head_tensors.begin(), m_.arch_->head_tensors.end(), t.name) != m_.arch_->head_tensors.end())
+        continue;
+      fail("{}: tensor '{}' is not used by architecture {} (trident refuses files with tensors it would ignore)",
+           f_.path(), t.name, m_.hp_.arch);
+    }
+  }
+
+  // Per-tensor weight scale `<base>.scale` ([1], or [n] for a 3-D expert tensor): element `i`.
+  float weight_scale(const std::string& base, int64_t n, int64_t i) {
+    const GgufTensorInfo* t = find(base + ".scale");
+    if (!t) return 1.0f;
+    check_shape(*t, {n});
+    return as_f32(*t, 0, n)[i];
+  }
 
   static std::string shape_str(const GgufTensorInfo& t) {
     std::string s = "[";
@@ -71,7 +99,7 @@ class WeightLoader {
            layout_of(t.type).name);
   }
 
-  const GgufTensorInfo& require(const std::string& name, std::initializer_list<int64_t> dims) const {
+  const GgufTensorInfo& require(const std::string& name, std::initializer_list<int64_t> dims) {
     const GgufTensorInfo* t = find(name);
     if (!t) fail("{}: missing tensor '{}' (required by architecture {})", f_.path(), name, m_.hp_.arch);
     check_shape(*t, dims);
@@ -118,11 +146,12 @@ class WeightLoader {
     return s;
   }
 
-  Projection whole_projection(const GgufTensorInfo& t, int64_t n_in, int64_t n_out) const {
+  Projection whole_projection(const GgufTensorInfo& t, int64_t n_in, int64_t n_out, float scale = 1.0f) const {
     Projection p;
     p.n_in = n_in;
     p.n_out = n_out;
     p.segments.push_back(segment(t, 0, n_out));
+    p.segments.back().scale = scale;
     return p;
   }
 
@@ -134,7 +163,7 @@ class WeightLoader {
       return {};
     }
     check_shape(*t, {n_in, n_out});
-    Projection p = whole_projection(*t, n_in, n_out);
+    Projection p = whole_projection(*t, n_in, n_out, weight_scale(base, 1, 0));
     p.bias = vec(base + ".bias", n_out, false);
     return p;
   }
@@ -163,10 +192,12 @@ class WeightLoader {
     if (fused_w && any_separate)
       fail("{}: both '{}.weight' and separate {} weights are present (expected one form)",
            f_.path(), fused_base, label);
+    const float fused_scale = fused_w ? weight_scale(fused_base, 1, 0) : 1.0f;
     if (fused_w) {
       check_shape(*fused_w, {n_in, total});
       g.from_fused_tensor = true;
       g.fused.segments.push_back(segment(*fused_w, 0, total));
+      g.fused.segments.back().scale = fused_scale;
     }
     for (size_t i = 0; i < parts.size(); ++i) {
       Projection part;
@@ -174,6 +205,7 @@ class WeightLoader {
       part.n_out = parts[i].width;
       if (fused_w) {
         part.segments.push_back(segment(*fused_w, g.part_col[i], parts[i].width));
+        part.segments.back().scale = fused_scale;
       } else {
         part = projection(parts[i].name, n_in, parts[i].width, true);
         part.bias = nullptr;  // biases are attached below, for both forms alike
@@ -247,6 +279,14 @@ class WeightLoader {
       L.gate_up = group(fused_name, parts, h.n_embd, "gate/up");
       L.down = projection(b + "ffn_down", h.n_ff, h.n_embd, true);
     }
+    // llama.cpp's build_ffn adds a dense FFN projection's bias before its weight scale.
+    L.gate_up.fused.bias_before_scale = L.down.bias_before_scale = true;
+    for (Projection& p : L.gate_up.parts) p.bias_before_scale = true;
+    if (!a.ffn_scales) {
+      for (RowSegment& s : L.gate_up.fused.segments) s.scale = 1.0f;
+      for (Projection& p : L.gate_up.parts) p.segments.front().scale = 1.0f;
+      L.down.segments.front().scale = 1.0f;
+    }
     L.swa = h.layer_is_swa[size_t(l)];
     L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
   }
@@ -273,6 +313,8 @@ class WeightLoader {
       if (gu) {
         g.fused.segments.push_back(segment(*gu, e * 2 * nf, 2 * nf));
       } else {
+        gs.scale = weight_scale(b + "ffn_gate_exps", ne, e);
+        us.scale = weight_scale(b + "ffn_up_exps", ne, e);
         g.fused.segments = {gs, us};
       }
       for (const RowSegment& s : {gs, us}) {
@@ -287,6 +329,7 @@ class WeightLoader {
       d.n_in = nf;
       d.n_out = h.n_embd;
       d.segments = {segment(down, e * h.n_embd, h.n_embd)};
+      d.segments.back().scale = weight_scale(b + "ffn_down_exps", ne, e);
       L.expert_down.push_back(std::move(d));
     }
   }

@@ -1,5 +1,5 @@
 // Linear projections as lists of row segments, and groups of projections that share an
-// input (Q/K/V, gate/up) and may run fused.
+// input (Q/K/V, gate/up) and may run fused. Running them is runtime/projection_run.h.
 //
 // A ProjectionGroup holds the same weight bytes two ways: `fused`, one projection over all
 // parts' segments, and `parts`, one projection per output. Both are views of the mmapped
@@ -13,12 +13,12 @@
 
 namespace trident {
 
-enum class FusionMode : uint8_t { Off, On, Auto };
-const char* fusion_mode_name(FusionMode m);
-
 struct Projection {
   std::vector<RowSegment> segments;
   const float* bias = nullptr;  // [n_out] or nullptr
+  // Where the segments' weight scales apply (llama.cpp's order): after the bias for the FFN's
+  // projections (build_ffn), before it for attention's (build_qkv, build_attn's output).
+  bool bias_before_scale = false;
   int64_t n_in = 0;
   int64_t n_out = 0;
 };
@@ -34,19 +34,5 @@ struct ProjectionGroup {
   int64_t n_out() const { return fused.n_out; }
   bool mixed_types() const;
 };
-
-// Everything one matmul call needs besides the weights.
-struct ComputeContext {
-  const KernelTable* kernels = nullptr;
-  ActivationScratch* scratch = nullptr;
-  int n_threads = 1;
-};
-
-// y[t, 0:n_out] = W x[t] (+ bias). x: [n_tokens, ldx]; y: [n_tokens, ldy].
-void run_projection(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens, float* y,
-                    int64_t ldy, const ComputeContext& cc);
-// Runs the group fused or part by part; the output columns and bits are the same either way.
-void run_group(const ProjectionGroup& g, bool fused, const float* x, int64_t ldx,
-               int64_t n_tokens, float* y, int64_t ldy, const ComputeContext& cc);
 
 }  // namespace trident

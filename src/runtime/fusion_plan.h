@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "model/projection.h"
+#include "runtime/projection_run.h"
 
 namespace trident {
 

@@ -6,8 +6,8 @@
 // is dequantized first, which loses what the first quantization lost.
 #pragma once
 #include "format/gguf.h"
-#include "model/fuse_rewrite.h"
-#include "model/quant_mix.h"
+#include "convert/fuse_rewrite.h"
+#include "convert/quant_mix.h"
 
 namespace trident {
 

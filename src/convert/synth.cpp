@@ -1,6 +1,6 @@
 // Synthetic GGUF models: shapes table, tensor plan, tokenizer metadata and streamed random
 // weights. See synth.h for the determinism and scaling rules.
-#include "model/synth.h"
+#include "convert/synth.h"
 
 #include <fmt/format.h>
 #include <immintrin.h>
@@ -52,18 +52,6 @@ constexpr std::array kShapes = {
                .n_expert_used = 8, .n_ff_expert = 768},
 };
 
-// What synth adds to trident's architecture row: things real checkpoints of the family carry
-// that the loader only detects by presence.
-struct SynthArch {
-  std::string_view name;
-  bool qkv_bias;
-  int64_t swa_window;  // written as <arch>.attention.sliding_window when > 0
-};
-constexpr std::array kSynthArchs = {
-    SynthArch{"llama", false, 0}, SynthArch{"qwen2", true, 0}, SynthArch{"qwen3", false, 0},
-    SynthArch{"qwen3moe", false, 0}, SynthArch{"gemma3", false, 512},
-};
-
 constexpr std::array kTypes = {QuantMix::F16, QuantMix::Q8_0, QuantMix::Q4_0, QuantMix::Q4_K_M};
 
 template <typename Range, typename Name>
@@ -90,7 +78,6 @@ struct Planned {
 struct Resolved {
   const SynthShape* shape = nullptr;
   const ArchSpec* arch = nullptr;
-  const SynthArch* extras = nullptr;
   SynthType type = SynthType::F16;
   int64_t n_vocab = 0, n_layer = 0;
   bool moe = false;
@@ -101,10 +88,8 @@ Resolved resolve(const SynthOptions& opt) {
   r.shape = find_synth_shape(opt.shape);
   if (!r.shape) fail("--shape: unknown shape '{}' (valid: {})", opt.shape, synth_shape_names());
   const std::string_view arch = opt.arch.empty() ? r.shape->arch : std::string_view(opt.arch);
-  for (const SynthArch& a : kSynthArchs)
-    if (a.name == arch) r.extras = &a;
   r.arch = find_arch(arch);
-  if (!r.extras || !r.arch) fail("--arch: unknown architecture '{}' (valid: {})", arch, synth_arch_names());
+  if (!r.arch || !r.arch->synth) fail("--arch: unknown architecture '{}' (valid: {})", arch, synth_arch_names());
   r.moe = r.arch->ffn == FfnKind::Moe;
   if (r.moe && r.shape->n_expert == 0)
     fail("--arch: {} is a mixture-of-experts architecture but shape '{}' has no experts", arch, r.shape->name);
@@ -141,14 +126,14 @@ std::vector<Planned> build_plan(const Resolved& r) {
 
   mat("token_embd.weight", {s.n_embd, r.n_vocab}, WeightRole::Embd, -1);
   // llama.cpp only accepts rope_freqs on architectures that read it.
-  if (s.llama3_rope_factor > 0 && a.name == "llama") vec("rope_freqs.weight", s.head_dim / 2, Init::RopeFreqs, 1.0f);
+  if (s.llama3_rope_factor > 0 && a.rope_freqs) vec("rope_freqs.weight", s.head_dim / 2, Init::RopeFreqs, 1.0f);
   for (int64_t l = 0; l < r.n_layer; ++l) {
     const std::string b = fmt::format("blk.{}.", l);
     if (a.pre_norm) vec(b + "attn_norm.weight", s.n_embd, Init::Norm, 1.0f);
     mat(b + "attn_q.weight", {s.n_embd, n_q}, WeightRole::Other, l);
     mat(b + "attn_k.weight", {s.n_embd, n_kv}, WeightRole::Other, l);
     mat(b + "attn_v.weight", {s.n_embd, n_kv}, WeightRole::AttnV, l);
-    if (r.extras->qkv_bias) {
+    if (a.qkv_bias) {
       vec(b + "attn_q.bias", n_q, Init::Bias, 0.1f);
       vec(b + "attn_k.bias", n_kv, Init::Bias, 0.1f);
       vec(b + "attn_v.bias", n_kv, Init::Bias, 0.1f);
@@ -245,7 +230,7 @@ void set_hparams(GgufWriter& w, const Resolved& r, const SynthOptions& opt) {
   w.set_u32(p + "rope.dimension_count", uint32_t(s.head_dim));
   w.set_f32(p + "rope.freq_base", s.rope_base);
   w.set_f32(p + "attention.layer_norm_rms_epsilon", s.norm_eps);
-  if (r.extras->swa_window > 0) w.set_u32(p + "attention.sliding_window", uint32_t(r.extras->swa_window));
+  if (r.arch->typical_swa_window > 0) w.set_u32(p + "attention.sliding_window", uint32_t(r.arch->typical_swa_window));
   if (r.moe) {
     w.set_u32(p + "expert_count", uint32_t(s.n_expert));
     w.set_u32(p + "expert_used_count", uint32_t(s.n_expert_used));
@@ -381,7 +366,6 @@ const SynthShape* find_synth_shape(std::string_view name) {
 }
 
 std::string synth_shape_names() { return join_names(kShapes, [](const SynthShape& s) { return s.name; }); }
-std::string synth_arch_names() { return join_names(kSynthArchs, [](const SynthArch& a) { return a.name; }); }
 std::string synth_type_names() { return join_names(kTypes, quant_mix_name); }
 
 std::optional<SynthType> synth_type_from_name(std::string_view name) {

@@ -1,4 +1,4 @@
-#include "model/hf_convert_stream.h"
+#include "convert/hf_convert_stream.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include "format/error.h"
 #include "format/gguf.h"
 #include "format/safetensors.h"
-#include "model/hf_convert_arch.h"
+#include "convert/hf_convert_arch.h"
 #include "tensor/types.h"
 
 namespace trident {

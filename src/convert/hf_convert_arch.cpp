@@ -1,54 +1,8 @@
-#include "model/hf_convert_arch.h"
+#include "convert/hf_convert_arch.h"
 
 #include <array>
 
 namespace trident {
-namespace {
-
-constexpr std::array<std::string_view, 2> kLlamaClasses = {"LlamaForCausalLM", "MistralForCausalLM"};
-constexpr std::array<std::string_view, 1> kQwen2Classes = {"Qwen2ForCausalLM"};
-constexpr std::array<std::string_view, 1> kQwen3Classes = {"Qwen3ForCausalLM"};
-constexpr std::array<std::string_view, 1> kQwen3MoeClasses = {"Qwen3MoeForCausalLM"};
-constexpr std::array<std::string_view, 2> kGemma3Classes = {"Gemma3ForCausalLM", "Gemma3ForConditionalGeneration"};
-constexpr std::array<std::string_view, 1> kPhi3Classes = {"Phi3ForCausalLM"};
-
-// Each row says only how the family differs from a plain llama block.
-const std::array kArchs = {
-    HfArchSpec{.gguf = "llama", .hf_classes = kLlamaClasses, .model_type = "llama", .permute_qk = true},
-    HfArchSpec{.gguf = "qwen2", .hf_classes = kQwen2Classes, .model_type = "qwen2", .qkv_bias = true},
-    HfArchSpec{.gguf = "qwen3", .hf_classes = kQwen3Classes, .model_type = "qwen3", .qk_norm = true},
-    HfArchSpec{.gguf = "qwen3moe", .hf_classes = kQwen3MoeClasses, .model_type = "qwen3_moe", .qk_norm = true,
-               .moe = true},
-    HfArchSpec{.gguf = "gemma3", .hf_classes = kGemma3Classes, .model_type = "gemma3_text", .qk_norm = true,
-               .sandwich_norm = true, .norm_offset = 1.0f},
-    HfArchSpec{.gguf = "phi3", .hf_classes = kPhi3Classes, .model_type = "phi3", .native_fused = true},
-};
-
-}  // namespace
-
-const HfArchSpec* find_hf_arch_by_class(std::string_view hf_class) {
-  for (const HfArchSpec& a : kArchs)
-    for (std::string_view c : a.hf_classes)
-      if (c == hf_class) return &a;
-  return nullptr;
-}
-
-const HfArchSpec* find_hf_arch_by_gguf(std::string_view gguf_name) {
-  for (const HfArchSpec& a : kArchs)
-    if (a.gguf == gguf_name) return &a;
-  return nullptr;
-}
-
-std::string supported_hf_archs() {
-  std::string s;
-  for (const HfArchSpec& a : kArchs) {
-    if (!s.empty()) s += "; ";
-    for (size_t i = 0; i < a.hf_classes.size(); ++i) s += (i ? ", " : "") + std::string(a.hf_classes[i]);
-    s += " (" + std::string(a.gguf) + ")";
-  }
-  return s;
-}
-
 int64_t HfSizes::get(Dim d) const {
   switch (d) {
     case Dim::None: return 1;
@@ -66,7 +20,7 @@ int64_t HfSizes::get(Dim d) const {
   return 0;
 }
 
-std::vector<TensorRule> hf_layer_rules(const HfArchSpec& a) {
+std::vector<TensorRule> hf_layer_rules(const ArchSpec& a) {
   using D = Dim;
   using P = RopePerm;
   std::vector<TensorRule> r;
@@ -75,7 +29,7 @@ std::vector<TensorRule> hf_layer_rules(const HfArchSpec& a) {
     return TensorRule{.gguf = g, .hf = h, .rows = n, .norm = true};
   };
   r.push_back(norm("attn_norm.weight", "input_layernorm.weight", D::Embd));
-  if (a.native_fused) {
+  if (a.hf.native_fused) {
     r.push_back({.gguf = "attn_qkv.weight", .hf = "self_attn.qkv_proj.weight", .rows = D::QKV, .cols = D::Embd});
   } else {
     r.push_back({.gguf = "attn_q.weight", .hf = "self_attn.q_proj.weight", .rows = D::Q, .cols = D::Embd,
@@ -90,19 +44,19 @@ std::vector<TensorRule> hf_layer_rules(const HfArchSpec& a) {
                  .perm = P::KvHeads, .group = "qkv"});
     r.push_back({.gguf = "attn_v.bias", .hf = "self_attn.v_proj.bias", .rows = D::KV, .need = bias, .group = "qkv"});
   }
-  if (a.qk_norm) {
+  if (a.qk_norm != QkNormKind::None) {
     r.push_back(norm("attn_q_norm.weight", "self_attn.q_norm.weight", D::HeadDim));
     r.push_back(norm("attn_k_norm.weight", "self_attn.k_norm.weight", D::HeadDim));
   }
   r.push_back({.gguf = "attn_output.weight", .hf = "self_attn.o_proj.weight", .rows = D::Embd, .cols = D::Q});
   r.push_back({.gguf = "attn_output.bias", .hf = "self_attn.o_proj.bias", .rows = D::Embd, .need = Need::Optional});
-  if (a.sandwich_norm) {
+  if ((a.pre_norm && a.post_norm)) {
     r.push_back(norm("post_attention_norm.weight", "post_attention_layernorm.weight", D::Embd));
     r.push_back(norm("ffn_norm.weight", "pre_feedforward_layernorm.weight", D::Embd));
   } else {
     r.push_back(norm("ffn_norm.weight", "post_attention_layernorm.weight", D::Embd));
   }
-  if (a.moe) {
+  if (a.moe()) {
     r.push_back({.gguf = "ffn_gate_inp.weight", .hf = "mlp.gate.weight", .rows = D::Expert, .cols = D::Embd});
     r.push_back({.gguf = "ffn_gate_exps.weight", .hf = "mlp.experts.{e}.gate_proj.weight", .rows = D::FfExp,
                  .cols = D::Embd, .experts = true, .group = "gate_up"});
@@ -110,7 +64,7 @@ std::vector<TensorRule> hf_layer_rules(const HfArchSpec& a) {
                  .cols = D::Embd, .experts = true, .group = "gate_up"});
     r.push_back({.gguf = "ffn_down_exps.weight", .hf = "mlp.experts.{e}.down_proj.weight", .rows = D::Embd,
                  .cols = D::FfExp, .experts = true});
-  } else if (a.native_fused) {
+  } else if (a.hf.native_fused) {
     // HF's gate_up_proj is GGUF phi3's double-height ffn_up: gate rows, then up rows.
     r.push_back({.gguf = "ffn_up.weight", .hf = "mlp.gate_up_proj.weight", .rows = D::Ff2, .cols = D::Embd});
     r.push_back({.gguf = "ffn_down.weight", .hf = "mlp.down_proj.weight", .rows = D::Embd, .cols = D::Ff});
@@ -121,11 +75,11 @@ std::vector<TensorRule> hf_layer_rules(const HfArchSpec& a) {
                  .group = "gate_up"});
     r.push_back({.gguf = "ffn_down.weight", .hf = "mlp.down_proj.weight", .rows = D::Embd, .cols = D::Ff});
   }
-  if (a.sandwich_norm) r.push_back(norm("post_ffw_norm.weight", "post_feedforward_layernorm.weight", D::Embd));
+  if ((a.pre_norm && a.post_norm)) r.push_back(norm("post_ffw_norm.weight", "post_feedforward_layernorm.weight", D::Embd));
   return r;
 }
 
-std::vector<TensorRule> hf_global_rules(const HfArchSpec&) {
+std::vector<TensorRule> hf_global_rules(const ArchSpec&) {
   return {
       {.gguf = "token_embd.weight", .hf = "embed_tokens.weight", .rows = Dim::Vocab, .cols = Dim::Embd},
       {.gguf = "output_norm.weight", .hf = "norm.weight", .rows = Dim::Embd, .norm = true},

@@ -1,4 +1,4 @@
-#include "model/quant_mix.h"
+#include "convert/quant_mix.h"
 
 #include <array>
 #include <charconv>

@@ -8,7 +8,7 @@
 
 #include "format/ggml_type.h"
 #include "format/hf_config.h"
-#include "model/hf_convert_arch.h"
+#include "convert/hf_convert_arch.h"
 
 namespace trident {
 
@@ -38,10 +38,10 @@ struct HfHParams {
 
 // Reads and validates (positive sizes, heads dividing, known rope scaling). Throws Error
 // naming config.json and the key.
-HfHParams read_hf_hparams(const HfModelConfig& cfg, const HfArchSpec& arch);
+HfHParams read_hf_hparams(const HfModelConfig& cfg, const ArchSpec& arch);
 
 // general.* and <arch>.* keys.
-void add_arch_metadata(GgufWriter& w, const HfArchSpec& arch, const HfHParams& hp, GgmlType outtype);
+void add_arch_metadata(GgufWriter& w, const ArchSpec& arch, const HfHParams& hp, GgmlType outtype);
 
 // llama3-style rope scaling as per-frequency factors (rope_freqs.weight); empty when unused.
 std::vector<float> llama3_rope_factors(const HfHParams& hp);

@@ -1,4 +1,4 @@
-#include "model/hf_convert_meta.h"
+#include "convert/hf_convert_meta.h"
 
 #include <cmath>
 #include <filesystem>
@@ -8,21 +8,6 @@
 
 namespace trident {
 namespace {
-
-// transformers' config defaults for keys a config.json may omit.
-struct ConfigDefaults {
-  double rms_eps;
-  double rope_theta;
-  int64_t n_ctx;
-};
-
-ConfigDefaults defaults_for(const HfArchSpec& a) {
-  const std::string_view g = a.gguf;
-  if (g == "gemma3") return {1e-6, 1000000.0, 131072};
-  if (g == "phi3") return {1e-5, 10000.0, 4096};
-  if (g == "llama") return {1e-6, 10000.0, 2048};
-  return {1e-6, 10000.0, 32768};
-}
 
 int64_t positive(const JsonDoc& c, const char* key, std::optional<int64_t> v) {
   if (!v) fail("{}: missing (required)", c.where(key));
@@ -70,32 +55,31 @@ void read_rope(const JsonDoc& c, HfHParams& h) {
 
 }  // namespace
 
-HfHParams read_hf_hparams(const HfModelConfig& cfg, const HfArchSpec& a) {
+HfHParams read_hf_hparams(const HfModelConfig& cfg, const ArchSpec& a) {
   const JsonDoc& c = cfg.config;
-  const ConfigDefaults d = defaults_for(a);
-  const bool gemma = a.gguf == "gemma3";
+  const HfFacts& d = a.hf;
   HfHParams h;
   HfSizes& s = h.sizes;
   h.n_layer = positive(c, "num_hidden_layers", c.opt_int("num_hidden_layers"));
   s.n_embd = positive(c, "hidden_size", c.opt_int("hidden_size"));
-  s.n_head = positive(c, "num_attention_heads", c.opt_int("num_attention_heads").value_or(gemma ? 8 : 0));
+  s.n_head = positive(c, "num_attention_heads", c.opt_int("num_attention_heads").value_or(d.default_n_head));
   s.n_head_kv = positive(c, "num_key_value_heads",
-                         c.opt_int("num_key_value_heads").value_or(gemma ? 4 : s.n_head));
+                         c.opt_int("num_key_value_heads").value_or(d.default_n_head_kv ? d.default_n_head_kv : s.n_head));
   if (s.n_head % s.n_head_kv)
     fail("{}: {} attention heads are not a multiple of {} KV heads", c.where("num_key_value_heads"), s.n_head,
          s.n_head_kv);
-  h.write_head_dim = c.has("head_dim") || gemma;
+  h.write_head_dim = c.has("head_dim") || d.write_head_dim;
   if (c.has("head_dim")) {
     s.head_dim = positive(c, "head_dim", c.opt_int("head_dim"));
-  } else if (gemma) {
-    s.head_dim = 256;
+  } else if (d.default_head_dim) {
+    s.head_dim = d.default_head_dim;
   } else {
     if (s.n_embd % s.n_head)
       fail("{}: {} is not a multiple of the {} heads (and no head_dim is given)", c.where("hidden_size"), s.n_embd,
            s.n_head);
     s.head_dim = s.n_embd / s.n_head;
   }
-  if (a.moe) {
+  if (a.moe()) {
     s.n_expert = positive(c, "num_experts", c.opt_int("num_experts"));
     h.n_expert_used = positive(c, "num_experts_per_tok", c.opt_int("num_experts_per_tok"));
     if (h.n_expert_used > s.n_expert)
@@ -110,23 +94,23 @@ HfHParams read_hf_hparams(const HfModelConfig& cfg, const HfArchSpec& a) {
   } else {
     s.n_ff = positive(c, "intermediate_size", c.opt_int("intermediate_size"));
   }
-  h.n_ctx = positive(c, "max_position_embeddings", c.opt_int("max_position_embeddings").value_or(d.n_ctx));
-  h.rms_eps = c.opt_float("rms_norm_eps").value_or(d.rms_eps);
+  h.n_ctx = positive(c, "max_position_embeddings", c.opt_int("max_position_embeddings").value_or(d.default_n_ctx));
+  h.rms_eps = c.opt_float("rms_norm_eps").value_or(d.default_rms_eps);
   if (!(h.rms_eps > 0)) fail("{}: expected a positive epsilon, found {}", c.where("rms_norm_eps"), h.rms_eps);
-  h.rope_theta = d.rope_theta;
+  h.rope_theta = d.default_rope_theta;
   read_rope(c, h);
-  if (gemma && !h.rope_theta_swa) h.rope_theta_swa = 10000.0;
+  if (d.window == HfWindowKeys::LayerPattern && !h.rope_theta_swa) h.rope_theta_swa = 10000.0;
   h.n_rot = s.head_dim;
-  if (a.gguf == "phi3") {
+  if (d.partial_rotary) {
     const double pct = c.opt_float("partial_rotary_factor").value_or(1.0);
     h.n_rot = int64_t(pct * double(s.n_embd)) / s.n_head;
     if (!h.rope_orig_ctx) h.rope_orig_ctx = c.opt_int("original_max_position_embeddings");
-    h.swa_window = c.opt_int("sliding_window").value_or(0);
   }
+  if (d.window == HfWindowKeys::Window) h.swa_window = c.opt_int("sliding_window").value_or(0);
   if (h.n_rot <= 0 || h.n_rot > s.head_dim || h.n_rot % 2)
     fail("{}: rotary dimensions {} must be even and at most the head size {}", c.where("partial_rotary_factor"), h.n_rot,
          s.head_dim);
-  if (gemma) {
+  if (d.window == HfWindowKeys::LayerPattern) {
     h.swa_window = c.opt_int("sliding_window").value_or(0);
     if (auto p = c.opt_int("sliding_window_pattern")) h.swa_pattern = *p;
     if (const auto* lt = c.find("layer_types"); lt && lt->is_array() && !lt->empty()) {
@@ -151,21 +135,21 @@ HfHParams read_hf_hparams(const HfModelConfig& cfg, const HfArchSpec& a) {
   h.tie_embeddings = c.opt_bool("tie_word_embeddings");
   h.name = c.opt_string("_name_or_path").value_or("");
   if (h.name.empty()) h.name = std::filesystem::path(cfg.dir).lexically_normal().filename().string();
-  if (h.name.empty() || h.name == ".") h.name = std::string(a.gguf);
+  if (h.name.empty() || h.name == ".") h.name = std::string(a.name);
   if (const auto slash = h.name.find_last_of('/'); slash != std::string::npos) h.name = h.name.substr(slash + 1);
   return h;
 }
 
-void add_arch_metadata(GgufWriter& w, const HfArchSpec& a, const HfHParams& h, GgmlType outtype) {
+void add_arch_metadata(GgufWriter& w, const ArchSpec& a, const HfHParams& h, GgmlType outtype) {
   const HfSizes& s = h.sizes;
-  const std::string p = std::string(a.gguf) + ".";
+  const std::string p = std::string(a.name) + ".";
   auto u32 = [&](const std::string& k, int64_t v) { w.set_u32(p + k, uint32_t(v)); };
   auto f32 = [&](const std::string& k, double v) { w.set_f32(p + k, float(v)); };
-  w.set_string("general.architecture", std::string(a.gguf));
+  w.set_string("general.architecture", std::string(a.name));
   w.set_string("general.name", h.name);
   w.set_u32("general.file_type", gguf_file_type(outtype));
   w.set_u32("general.quantization_version", 2);
-  if (a.gguf == "llama") u32("vocab_size", s.n_vocab);
+  if (a.hf.write_vocab_size) u32("vocab_size", s.n_vocab);
   u32("context_length", h.n_ctx);
   u32("embedding_length", s.n_embd);
   u32("block_count", h.n_layer);
@@ -180,7 +164,7 @@ void add_arch_metadata(GgufWriter& w, const HfArchSpec& a, const HfHParams& h, G
   f32("rope.freq_base", h.rope_theta);
   if (h.rope_theta_swa) f32("rope.freq_base_swa", *h.rope_theta_swa);
   f32("attention.layer_norm_rms_epsilon", h.rms_eps);
-  if (a.moe) {
+  if (a.moe()) {
     u32("expert_count", s.n_expert);
     u32("expert_used_count", h.n_expert_used);
     u32("expert_feed_forward_length", s.n_ff_exp);
@@ -190,14 +174,13 @@ void add_arch_metadata(GgufWriter& w, const HfArchSpec& a, const HfHParams& h, G
     f32("rope.scaling.factor", h.rope_factor);
     if (h.rope_scaling == "yarn") u32("rope.scaling.original_context_length", *h.rope_orig_ctx);
   }
-  if (a.gguf == "phi3") {
-    if (h.rope_orig_ctx) u32("rope.scaling.original_context_length", *h.rope_orig_ctx);
+  if (a.hf.partial_rotary && h.rope_orig_ctx) u32("rope.scaling.original_context_length", *h.rope_orig_ctx);
+  if (a.hf.window == HfWindowKeys::Window)
     u32("attention.sliding_window", h.swa_window);  // 0 when the config has none, as llama.cpp writes
-  }
-  if (a.gguf == "gemma3") {
+  if (a.hf.window == HfWindowKeys::LayerPattern) {
     if (h.swa_window > 0) u32("attention.sliding_window", h.swa_window);
-    // llama.cpp assumes 6 (Gemma 3's own pattern) when the key is absent.
-    if (h.swa_pattern && *h.swa_pattern != 6) u32("attention.sliding_window_pattern", *h.swa_pattern);
+    // llama.cpp assumes the family's own pattern when the key is absent.
+    if (h.swa_pattern && *h.swa_pattern != a.default_swa_pattern) u32("attention.sliding_window_pattern", *h.swa_pattern);
     if (h.final_softcap) f32("final_logit_softcapping", *h.final_softcap);
   }
 }

@@ -5,7 +5,7 @@
 
 #include "format/ggml_type.h"
 #include "format/gguf.h"
-#include "model/hf_convert_arch.h"
+#include "convert/hf_convert_arch.h"
 #include "model/hparams.h"
 #include "tokenizer/tokenizer.h"
 
@@ -18,7 +18,7 @@ struct HfExportFacts {
 };
 
 // Throws Error for GGUF settings config.json cannot express (e.g. unsupported rope scaling).
-nlohmann::ordered_json make_hf_config(const GgufFile& f, const HfArchSpec& a, const HParams& hp, const VocabData& v,
+nlohmann::ordered_json make_hf_config(const GgufFile& f, const ArchSpec& a, const HParams& hp, const VocabData& v,
                                       const HfExportFacts& facts);
 nlohmann::ordered_json make_hf_generation_config(const VocabData& v);
 

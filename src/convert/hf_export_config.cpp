@@ -1,4 +1,4 @@
-#include "model/hf_export_config.h"
+#include "convert/hf_export_config.h"
 
 #include <fmt/format.h>
 
@@ -25,13 +25,13 @@ const char* torch_dtype(GgmlType t) {
 
 }  // namespace
 
-ordered_json make_hf_config(const GgufFile& f, const HfArchSpec& a, const HParams& hp, const VocabData& v,
+ordered_json make_hf_config(const GgufFile& f, const ArchSpec& a, const HParams& hp, const VocabData& v,
                             const HfExportFacts& facts) {
-  const std::string p = std::string(a.gguf) + ".";
+  const std::string p = std::string(a.name) + ".";
   const std::string gguf_name = f.get_string("general.name").value_or("");
   ordered_json c;
-  c["architectures"] = {std::string(a.hf_classes[0])};
-  c["model_type"] = std::string(a.model_type);
+  c["architectures"] = {std::string(a.hf.classes[0])};
+  c["model_type"] = std::string(a.hf.model_type);
   if (!gguf_name.empty()) c["_name_or_path"] = gguf_name;
   c["vocab_size"] = hp.n_vocab;
   c["hidden_size"] = hp.n_embd;
@@ -45,7 +45,7 @@ ordered_json make_hf_config(const GgufFile& f, const HfArchSpec& a, const HParam
   c["rope_theta"] = clean(hp.rope_base);
   c["tie_word_embeddings"] = facts.tied;
   c["torch_dtype"] = torch_dtype(facts.dtype);
-  if (a.gguf == "gemma3") c["hidden_activation"] = "gelu_pytorch_tanh";
+  if (a.act == Activation::GeluTanh) c["hidden_activation"] = "gelu_pytorch_tanh";
   else c["hidden_act"] = "silu";
   if (v.bos >= 0) c["bos_token_id"] = v.bos;
   if (v.eos >= 0) c["eos_token_id"] = v.eos;
@@ -58,10 +58,10 @@ ordered_json make_hf_config(const GgufFile& f, const HfArchSpec& a, const HParam
   } else {
     c["rope_scaling"] = nullptr;
   }
-  if (a.gguf == "llama" || a.gguf == "qwen3" || a.gguf == "qwen3moe") c["attention_bias"] = facts.attention_bias;
-  if (a.gguf == "llama") c["mlp_bias"] = false;
-  if (a.gguf == "qwen2") c["use_sliding_window"] = false;
-  if (a.moe) {
+  if (a.hf.export_attention_bias) c["attention_bias"] = facts.attention_bias;
+  if (a.hf.export_mlp_bias) c["mlp_bias"] = false;
+  if (a.hf.export_no_sliding_window) c["use_sliding_window"] = false;
+  if (a.moe()) {
     c["num_experts"] = hp.n_expert;
     c["num_experts_per_tok"] = hp.n_expert_used;
     c["moe_intermediate_size"] = hp.n_ff_expert;
@@ -69,8 +69,8 @@ ordered_json make_hf_config(const GgufFile& f, const HfArchSpec& a, const HParam
     c["decoder_sparse_step"] = 1;
     c["mlp_only_layers"] = ordered_json::array();
   }
-  if (a.gguf == "gemma3") {
-    const int64_t pattern = f.get_int(p + "attention.sliding_window_pattern").value_or(6);
+  if (a.hf.window == HfWindowKeys::LayerPattern) {
+    const int64_t pattern = f.get_int(p + "attention.sliding_window_pattern").value_or(a.default_swa_pattern);
     c["sliding_window"] = hp.swa_window > 0 ? hp.swa_window : hp.n_ctx_train;
     c["sliding_window_pattern"] = pattern;
     ordered_json types = ordered_json::array();
@@ -83,14 +83,16 @@ ordered_json make_hf_config(const GgufFile& f, const HfArchSpec& a, const HParam
     c["attn_logit_softcapping"] = nullptr;
     if (auto cap = f.get_float(p + "final_logit_softcapping")) c["final_logit_softcapping"] = clean(float(*cap));
   }
-  if (a.gguf == "phi3") {
-    if (auto orig = f.get_int(p + "rope.scaling.original_context_length")) c["original_max_position_embeddings"] = *orig;
+  if (a.hf.window == HfWindowKeys::Window) {
     const int64_t swa = f.get_int(p + "attention.sliding_window").value_or(0);
     c["sliding_window"] = swa > 0 ? ordered_json(swa) : ordered_json(nullptr);
+  }
+  if (a.hf.partial_rotary) {
+    if (auto orig = f.get_int(p + "rope.scaling.original_context_length")) c["original_max_position_embeddings"] = *orig;
     if (hp.n_rot != hp.head_dim) c["partial_rotary_factor"] = double(hp.n_rot * hp.n_head) / double(hp.n_embd);
   } else if (hp.n_rot != hp.head_dim) {
     fail("{}: key '{}': partial rotary ({} of {} dimensions) has no {} config.json form", f.path(),
-         p + "rope.dimension_count", hp.n_rot, hp.head_dim, a.hf_classes[0]);
+         p + "rope.dimension_count", hp.n_rot, hp.head_dim, a.hf.classes[0]);
   }
   return c;
 }

@@ -1,4 +1,4 @@
-#include "model/hf_export.h"
+#include "convert/hf_export.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,9 +14,9 @@
 #include "format/gguf.h"
 #include "format/safetensors_writer.h"
 #include "model/arch.h"
-#include "model/hf_convert_arch.h"
-#include "model/hf_convert_stream.h"
-#include "model/hf_export_config.h"
+#include "convert/hf_convert_arch.h"
+#include "convert/hf_convert_stream.h"
+#include "convert/hf_export_config.h"
 #include "model/hparams.h"
 #include "tokenizer/hf_tokenizer.h"
 
@@ -41,7 +41,7 @@ std::string replace_all(std::string s, std::string_view from, const std::string&
 // fused tensor (attn_qkv, ffn_gate_up_exps, trident's dense ffn_gate_up).
 class ExportPlanner {
  public:
-  ExportPlanner(const GgufFile& f, const HfArchSpec& a, const HParams& hp) : f_(f), a_(a), hp_(hp) {
+  ExportPlanner(const GgufFile& f, const ArchSpec& a, const HParams& hp) : f_(f), a_(a), hp_(hp) {
     s_.n_embd = hp.n_embd;
     s_.n_head = hp.n_head;
     s_.n_head_kv = hp.n_head_kv;
@@ -62,7 +62,7 @@ class ExportPlanner {
     add(out, globals[2], "", "");
     for (const GgufTensorInfo& t : f_.tensors())
       if (!used_.count(t.name))
-        fail("{}: tensor '{}' has no Hugging Face {} counterpart (cannot export it)", f_.path(), t.name, a_.hf_classes[0]);
+        fail("{}: tensor '{}' has no Hugging Face {} counterpart (cannot export it)", f_.path(), t.name, a_.hf.classes[0]);
     return out;
   }
 
@@ -71,7 +71,7 @@ class ExportPlanner {
 
  private:
   const GgufFile& f_;
-  const HfArchSpec& a_;
+  const ArchSpec& a_;
   const HParams& hp_;
   HfSizes s_;
   std::set<std::string> used_;
@@ -98,7 +98,7 @@ class ExportPlanner {
 
   RowPiece piece(const RowSource* s, int64_t row0, int64_t n, RopePerm perm) const {
     RowPiece p{s, row0, n};
-    if (a_.permute_qk && perm != RopePerm::None) {
+    if (a_.hf.permute_qk && perm != RopePerm::None) {
       p.order = RowOrder::GgufToHf;
       p.head_rows = hp_.head_dim;
     }
@@ -126,13 +126,13 @@ class ExportPlanner {
     const int64_t rows = s_.get(r.rows), cols = s_.get(r.cols);
     const bool one_d = r.cols == Dim::None;
     const std::string gname = blk + std::string(r.gguf);
-    const float add = r.norm ? -a_.norm_offset : 0.0f;
+    const float add = r.norm ? -a_.hf.norm_offset : 0.0f;
     if (r.experts) {
       const int64_t ne = s_.n_expert;
       const RowSource* own = src(gname, {cols, rows, ne});
       const RowSource* fused =
           own || r.group != "gate_up" ? nullptr : src(blk + "ffn_gate_up_exps.weight", {cols, 2 * rows, ne});
-      if (!own && !fused) fail("{}: missing tensor '{}' (required to export {})", f_.path(), gname, a_.gguf);
+      if (!own && !fused) fail("{}: missing tensor '{}' (required to export {})", f_.path(), gname, a_.name);
       const bool up = r.gguf.starts_with("ffn_up");
       for (int64_t e = 0; e < ne; ++e) {
         HfOut o{hf_prefix + replace_all(std::string(r.hf), "{e}", std::to_string(e)), {rows, cols}, {}};
@@ -154,12 +154,12 @@ class ExportPlanner {
       const RowSource* parts[] = {src(blk + "attn_q.weight", {cols, q}), src(blk + "attn_k.weight", {cols, kv}),
                                   src(blk + "attn_v.weight", {cols, kv})};
       for (const RowSource* p : parts) {
-        if (!p) fail("{}: missing tensor '{}' (required to export {})", f_.path(), gname, a_.gguf);
+        if (!p) fail("{}: missing tensor '{}' (required to export {})", f_.path(), gname, a_.name);
         o.pieces.push_back(piece(p, 0, p->n_rows(), RopePerm::None));
       }
     } else {
       if (r.need == Need::Optional) return;
-      fail("{}: missing tensor '{}' (required to export {})", f_.path(), gname, a_.gguf);
+      fail("{}: missing tensor '{}' (required to export {})", f_.path(), gname, a_.name);
     }
     for (RowPiece& p : o.pieces) p.add = add;
     if (r.gguf.ends_with(".bias")) has_bias_ = true;
@@ -191,9 +191,8 @@ void write_text(const fs::path& path, const std::string& text) {
 ExportResult export_gguf_to_hf(const std::string& gguf_path, const std::string& out_dir, const ExportOptions& opt) {
   const auto f = GgufFile::open(gguf_path);
   const std::string arch_name = f->require_string("general.architecture");
-  const HfArchSpec* a = find_hf_arch_by_gguf(arch_name);
-  const ArchSpec* spec = find_arch(arch_name);
-  if (!a || !spec)
+  const ArchSpec* a = find_arch(arch_name);
+  if (!a || !a->has_hf())
     fail("{}: key 'general.architecture': '{}' cannot be exported (supported: {})", gguf_path, arch_name,
          supported_hf_archs());
   for (const GgufTensorInfo& t : f->tensors())
@@ -201,7 +200,7 @@ ExportResult export_gguf_to_hf(const std::string& gguf_path, const std::string& 
       fail("{}: tensor '{}' has type {}; export-hf writes only F32, F16 and BF16 tensors (a quantized file has no "
            "exact Hugging Face form)",
            gguf_path, t.name, layout_of(t.type).name);
-  HParams hp = read_hparams(*f, *spec);
+  HParams hp = read_hparams(*f, *a);
   const GgufTensorInfo* embd = f->find_tensor("token_embd.weight");
   if (!embd || embd->n_dims != 2) fail("{}: missing tensor 'token_embd.weight' (2-D)", gguf_path);
   hp.n_vocab = embd->ne[1];
@@ -223,7 +222,7 @@ ExportResult export_gguf_to_hf(const std::string& gguf_path, const std::string& 
   std::vector<StWriteTensor> st;
   ExportResult res;
   res.arch = arch_name;
-  res.hf_class = std::string(a->hf_classes[0]);
+  res.hf_class = std::string(a->hf.classes[0]);
   for (HfOut& o : outs) {
     StWriteTensor t;
     t.name = o.name;
@@ -288,9 +287,9 @@ ExportResult export_gguf_to_hf(const std::string& gguf_path, const std::string& 
     fs::remove_all(tmp, ec);
     throw;
   }
-  if (opt.note && a->native_fused)
-    opt.note(fmt::format("{}: qkv_proj and gate_up_proj stay fused, as Hugging Face's {} stores them", a->gguf,
-                         a->hf_classes[0]));
+  if (opt.note && a->hf.native_fused)
+    opt.note(fmt::format("{}: qkv_proj and gate_up_proj stay fused, as Hugging Face's {} stores them", a->name,
+                         a->hf.classes[0]));
   return res;
 }
 

@@ -1,5 +1,5 @@
-// The Hugging Face <-> GGUF mapping, as data: one row per architecture (HF class names, GGUF
-// name, a few flags) and one rule per tensor saying which HF tensor becomes which GGUF tensor,
+// The Hugging Face <-> GGUF mapping, as data: the registry row's HF facts (model/arch.h) and
+// one rule per tensor saying which HF tensor becomes which GGUF tensor,
 // its HF shape in symbolic sizes, and the transform on the way (RoPE row permutation, norm
 // offset). Both `convert` and `export-hf` walk the same rules, one in each direction, so the
 // two stay exact inverses.
@@ -10,25 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "model/arch.h"
+
 namespace trident {
-
-struct HfArchSpec {
-  std::string_view gguf;                          // general.architecture
-  std::span<const std::string_view> hf_classes;   // config "architectures"; [0] is written by export
-  std::string_view model_type;                    // config "model_type" written by export
-  bool permute_qk = false;       // HF stores Q/K rows rotate-half; GGUF llama wants interleaved pairs
-  bool qkv_bias = false;         // Q/K/V biases always present (qwen2)
-  bool qk_norm = false;          // per-head q_norm / k_norm
-  bool moe = false;
-  bool sandwich_norm = false;    // post-attention and pre/post-FFN norms (gemma3)
-  bool native_fused = false;     // HF itself stores qkv_proj and gate_up_proj fused (phi3)
-  float norm_offset = 0.0f;      // HF stores w - offset for norm weights (gemma: 1)
-};
-
-const HfArchSpec* find_hf_arch_by_class(std::string_view hf_class);
-const HfArchSpec* find_hf_arch_by_gguf(std::string_view gguf_name);
-// "LlamaForCausalLM, MistralForCausalLM (llama); Qwen2ForCausalLM (qwen2); ..."
-std::string supported_hf_archs();
 
 // Symbolic sizes resolved from the hyper-parameters.
 enum class Dim : uint8_t { None, Embd, Q, KV, QKV, Ff, Ff2, HeadDim, Expert, FfExp, Vocab };
@@ -53,8 +37,8 @@ struct TensorRule {
   std::string_view group = {};     // "qkv" or "gate_up": consecutive parts of a fusable group
 };
 
-std::vector<TensorRule> hf_layer_rules(const HfArchSpec& a);
-std::vector<TensorRule> hf_global_rules(const HfArchSpec& a);  // embeddings, final norm, output
+std::vector<TensorRule> hf_layer_rules(const ArchSpec& a);
+std::vector<TensorRule> hf_global_rules(const ArchSpec& a);  // embeddings, final norm, output
 
 // Row permutation between HF's rotate-half layout and GGUF llama's interleaved pairs, within
 // one head of `head_rows` rows: GGUF row 2j+k holds HF row k*head_rows/2 + j.

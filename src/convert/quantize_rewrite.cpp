@@ -1,4 +1,4 @@
-#include "model/quantize_rewrite.h"
+#include "convert/quantize_rewrite.h"
 
 #include "format/error.h"
 #include "tensor/types.h"

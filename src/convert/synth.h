@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "format/ggml_type.h"
-#include "model/quant_mix.h"
+#include "convert/quant_mix.h"
 
 namespace trident {
 
@@ -39,8 +39,6 @@ struct SynthShape {
 
 const SynthShape* find_synth_shape(std::string_view name);
 std::string synth_shape_names();  // "llama-3.2-1b, llama-3.1-8b, ..."
-// Architectures synth can lay tensors out for ("llama, qwen2, ...").
-std::string synth_arch_names();
 
 // Weight formats: the mixes of model/quant_mix.h that synth offers (f16, q8_0, q4_0, q4_k_m),
 // applied "pure" (see tensor_type in synth.cpp).

@@ -1,4 +1,4 @@
-#include "model/fuse_rewrite.h"
+#include "convert/fuse_rewrite.h"
 
 #include <fmt/format.h>
 
@@ -31,15 +31,6 @@ constexpr std::array<KindSpec, 3> kKinds = {{
     // trident-only dense form; llama.cpp reads a dense fused gate/up only as phi3's ffn_up.
     {Kind::GateUpDense, "gate/up", "ffn_gate_up", {"ffn_gate", "ffn_up", nullptr}, 2},
 }};
-
-// Architectures whose llama.cpp loader (at the golden commit 3f545bec, src/models/*.cpp via
-// create_tensor_gate_up_exps) reads `ffn_gate_up_exps`. Others need the separate tensors.
-constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
-    "cohere2moe", "deepseek2", "deepseek2-ocr", "granite_swa", "hy_v3", "qwen35moe", "qwen3next"};
-
-// The one architecture for which llama.cpp stores dense gate and up as one tensor: a
-// double-height `ffn_up`, gate rows first.
-constexpr std::string_view kDenseFusedArch = "phi3";
 
 // Tensors of one group in one layer: the separate parts and the fused form, for the weight
 // and for the bias.
@@ -188,7 +179,7 @@ class Planner {
       const Kind kind = g.spec->kind;
       if (kind == Kind::Qkv ? !opt.qkv : !opt.gate_up) continue;
       const size_t present = g.w.n_present(g.spec->n_parts);
-      if (kind == Kind::GateUpDense && present == g.spec->n_parts && arch_ != kDenseFusedArch) {
+      if (kind == Kind::GateUpDense && present == g.spec->n_parts && !llamacpp_dense_gate_up_in_up(arch_)) {
         ++dense_left;
         ++plan.groups_left;
         continue;
@@ -228,8 +219,7 @@ class Planner {
   }
 
   bool llama_cpp_reads_gate_up_exps() const {
-    return std::find(kLlamaCppGateUpExpsArchs.begin(), kLlamaCppGateUpExpsArchs.end(), arch_) !=
-           kLlamaCppGateUpExpsArchs.end();
+    return llamacpp_reads_gate_up_exps(arch_);
   }
 
   RewritePlan unfuse() {

@@ -1,4 +1,4 @@
-#include "model/hf_convert.h"
+#include "convert/hf_convert.h"
 
 #include <fmt/format.h>
 
@@ -11,9 +11,9 @@
 #include "format/gguf_writer.h"
 #include "format/hf_config.h"
 #include "format/safetensors.h"
-#include "model/hf_convert_arch.h"
-#include "model/hf_convert_meta.h"
-#include "model/hf_convert_stream.h"
+#include "convert/hf_convert_arch.h"
+#include "convert/hf_convert_meta.h"
+#include "convert/hf_convert_stream.h"
 #include "tokenizer/hf_tokenizer.h"
 
 namespace trident {
@@ -40,7 +40,7 @@ std::string replace_all(std::string s, std::string_view from, const std::string&
 
 class Planner {
  public:
-  Planner(const HfModelConfig& cfg, const HfArchSpec& arch, const SafetensorsModel& st, HfHParams& hp)
+  Planner(const HfModelConfig& cfg, const ArchSpec& arch, const SafetensorsModel& st, HfHParams& hp)
       : cfg_(cfg), arch_(arch), st_(st), hp_(hp) {}
 
   // Finds the tensors, checks them against the config, and lists the GGUF tensors in order.
@@ -82,7 +82,7 @@ class Planner {
 
  private:
   const HfModelConfig& cfg_;
-  const HfArchSpec& arch_;
+  const ArchSpec& arch_;
   const SafetensorsModel& st_;
   HfHParams& hp_;
   std::string prefix_;
@@ -121,7 +121,7 @@ class Planner {
 
   RowPiece piece(const RowSource& src, int64_t row0, int64_t n, RopePerm perm) const {
     RowPiece p{&src, row0, n};
-    if (arch_.permute_qk && perm != RopePerm::None) {
+    if (arch_.hf.permute_qk && perm != RopePerm::None) {
       p.order = RowOrder::HfToGguf;
       p.head_rows = hp_.sizes.head_dim;
     }
@@ -145,7 +145,7 @@ class Planner {
       }
       const RowSource& src = use(*st, one_d ? std::vector<int64_t>{rows} : std::vector<int64_t>{rows, cols});
       RowPiece p = piece(src, 0, src.n_rows(), r.perm);
-      if (r.norm) p.add = arch_.norm_offset;
+      if (r.norm) p.add = arch_.hf.norm_offset;
       t.pieces.push_back(p);
       t.ne = one_d ? std::vector<int64_t>{rows} : std::vector<int64_t>{cols, rows};
       out.push_back(std::move(t));
@@ -250,7 +250,7 @@ ConvertResult convert_hf_to_gguf(const std::string& model_dir, const std::string
     if (opt.note) opt.note(s);
   };
   const HfModelConfig cfg = read_hf_model_config(model_dir);
-  const HfArchSpec* arch = find_hf_arch_by_class(cfg.architecture);
+  const ArchSpec* arch = find_arch_by_hf_class(cfg.architecture);
   if (!arch)
     fail("{}: architecture '{}' is not supported (supported: {})", cfg.config.where("architectures"),
          cfg.architecture, supported_hf_archs());
@@ -261,23 +261,23 @@ ConvertResult convert_hf_to_gguf(const std::string& model_dir, const std::string
   const HfTokenizer tok = read_hf_tokenizer(cfg, hp.sizes.n_vocab);
 
   if (opt.fuse_qkv) {
-    if (arch->native_fused) {
-      note(fmt::format("--fuse-qkv: {} stores Q/K/V as one tensor already", arch->gguf));
+    if (arch->hf.native_fused) {
+      note(fmt::format("--fuse-qkv: {} stores Q/K/V as one tensor already", arch->name));
     } else {
       fuse_group(tensors, "qkv", ".weight", "attn_qkv.weight", false);
       fuse_group(tensors, "qkv", ".bias", "attn_qkv.bias", false);
     }
   }
   if (opt.fuse_gate_up) {
-    if (arch->moe) {
+    if (arch->moe()) {
       fuse_group(tensors, "gate_up", "_exps.weight", "ffn_gate_up_exps.weight", true);
       note(fmt::format("--fuse-gate-up: wrote blk.N.ffn_gate_up_exps; trident loads it, llama.cpp (3f545bec) "
-                       "does not for {} (it wants ffn_gate_exps + ffn_up_exps)", arch->gguf));
-    } else if (arch->native_fused) {
-      note(fmt::format("--fuse-gate-up: {} stores gate/up as one tensor already (ffn_up)", arch->gguf));
+                       "does not for {} (it wants ffn_gate_exps + ffn_up_exps)", arch->name));
+    } else if (arch->hf.native_fused) {
+      note(fmt::format("--fuse-gate-up: {} stores gate/up as one tensor already (ffn_up)", arch->name));
     } else {
       note(fmt::format("--fuse-gate-up: llama.cpp has no fused dense gate/up tensor for {}; gate and up stay "
-                       "separate (trident fuses them at load time)", arch->gguf));
+                       "separate (trident fuses them at load time)", arch->name));
     }
   }
 
@@ -286,7 +286,7 @@ ConvertResult convert_hf_to_gguf(const std::string& model_dir, const std::string
   add_arch_metadata(w, *arch, hp, opt.outtype);
   add_tokenizer_metadata(w, tok);
   ConvertResult res;
-  res.arch = std::string(arch->gguf);
+  res.arch = std::string(arch->name);
   res.hf_class = cfg.architecture;
   size_t n_fallback = 0;
   for (OutTensor& t : tensors) {
