@@ -6,15 +6,21 @@
 //  - dequantizing the fixtures of tests/data/types (tensors quantized by llama-quantize, or for
 //    NVFP4 by this quantizer, see the README there) gives the sha256 of llama.cpp's
 //    dequantization of the same bytes, recorded in kFixtures;
-//  - trident's quantizer writes llama-quantize's bytes for the same f32 tensors.
+//  - trident's quantizer writes llama-quantize's bytes for the same f32 tensors;
+//  - `trident logits` on a golden model quantized to the type (rebuilt here with those
+//    quantizers, tensor types as llama-quantize chose them) matches llama.cpp's logits on the
+//    llama-quantize file within the golden README's quantized tolerance.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "format/gguf.h"
+#include "format/gguf_writer.h"
 #include "sha256.h"
 #include "tensor/codebooks.h"
 #include "tensor/repack.h"
@@ -127,6 +133,85 @@ TEST(WeightTypes, QuantizerWritesLlamaQuantizeBytes) {
     for (int64_t r = 0; r < t->rows(); ++r)
       type_traits(t->type)->quantize_row(x + r * t->ne[0], q.data() + size_t(r) * rb, t->ne[0]);
     EXPECT_EQ(std::memcmp(q.data(), f->tensor_data(*t), q.size()), 0) << fx.file << " " << fx.tensor;
+  }
+}
+
+// The golden model `model` (f32) with every matrix quantized to `type`, or with `type` only for
+// attn_q / attn_k / ffn_down and Q8_0 for the other matrices (`mixed`: how the MXFP4 / NVFP4
+// files were made, tests/data/types/README.md); vectors stay f32. Written to `out`.
+void quantize_model(const std::string& model, T type, bool mixed, const std::string& out) {
+  const auto src = GgufFile::open(test::golden_model(model));
+  GgufWriter w;
+  w.copy_metadata(*src);
+  std::vector<std::vector<uint8_t>> keep;
+  for (const GgufTensorInfo& t : src->tensors()) {
+    std::vector<int64_t> ne(t.ne, t.ne + t.n_dims);
+    const auto* x = reinterpret_cast<const float*>(src->tensor_data(t));
+    T tt = T::F32;
+    if (t.n_dims >= 2) {
+      const bool chosen = t.name.find("attn_q.") != std::string::npos || t.name.find("attn_k.") != std::string::npos ||
+                          t.name.find("ffn_down.") != std::string::npos;
+      tt = !mixed || chosen ? type : T::Q8_0;
+    }
+    const size_t rb = row_bytes(tt, t.ne[0]);
+    keep.emplace_back(rb * size_t(t.rows()));
+    for (int64_t r = 0; r < t.rows(); ++r)
+      type_traits(tt)->quantize_row(x + r * t.ne[0], keep.back().data() + size_t(r) * rb, t.ne[0]);
+    const uint8_t* data = keep.back().data();
+    const size_t bytes = keep.back().size();
+    w.add_tensor({t.name, tt, ne, [data, bytes](const auto& emit) { emit(data, bytes); }});
+  }
+  GgufWriteOptions opt;
+  opt.overwrite = true;
+  w.write(out, opt);
+}
+
+TEST(WeightTypes, LogitsMatchLlamaCppWithinQuantizedTolerance) {
+  struct Case {
+    const char* model;
+    T type;
+    bool mixed;
+    const char* reference;  // llama.cpp's logits on the llama-quantize file
+  };
+  const Case cases[] = {
+      {"tiny-llama-f32.gguf", T::IQ4_NL, false, "logits-tiny-llama-iq4_nl.json"},
+      {"tiny-llama-f32.gguf", T::IQ4_XS, false, "logits-tiny-llama-iq4_xs.json"},
+      {"tiny-llama-f32.gguf", T::MXFP4, true, "logits-tiny-llama-mxfp4.json"},
+      {"tiny-llama-f32.gguf", T::NVFP4, true, "logits-tiny-llama-nvfp4.json"},
+      {"tiny-llama-f32.gguf", T::TQ1_0, false, "logits-tiny-llama-tq1_0.json"},
+      {"tiny-llama-f32.gguf", T::TQ2_0, false, "logits-tiny-llama-tq2_0.json"},
+      {"tiny-qwen3-f32.gguf", T::IQ4_XS, false, "logits-tiny-qwen3-iq4_xs.json"},
+      {"tiny-qwen3-f32.gguf", T::TQ2_0, false, "logits-tiny-qwen3-tq2_0.json"},
+  };
+  for (const Case& c : cases) {
+    std::ifstream in(test::source_dir() + "/tests/data/types/" + c.reference);
+    const auto ref = nlohmann::json::parse(in);
+    const std::string file = test::temp_path(std::string(c.reference) + ".gguf");
+    quantize_model(c.model, c.type, c.mixed, file);
+    std::string ids;
+    for (const auto& id : ref["prompt_ids"]) ids += (ids.empty() ? "" : ",") + std::to_string(id.get<int>());
+    const auto r = test::run_trident("logits -m " + file + " --tokens " + ids + " -t 1 --cache-type-k f32 --cache-type-v f32");
+    ASSERT_EQ(r.exit_code, 0) << c.reference << ": " << r.err;
+    const auto got = nlohmann::json::parse(r.out)["logits"];
+    const auto& want = ref["prompt_logits"];
+    ASSERT_EQ(got.size(), want.size()) << c.reference;
+    double max_diff = 0, sum_sq = 0;
+    size_t n = 0, argmax_mismatch = 0;
+    for (size_t p = 0; p < want.size(); ++p) {
+      size_t a = 0, b = 0;
+      for (size_t v = 0; v < want[p].size(); ++v) {
+        const double d = std::fabs(got[p][v].get<double>() - want[p][v].get<double>());
+        max_diff = std::max(max_diff, d);
+        sum_sq += d * d;
+        ++n;
+        if (want[p][v].get<double>() > want[p][a].get<double>()) a = v;
+        if (got[p][v].get<double>() > got[p][b].get<double>()) b = v;
+      }
+      argmax_mismatch += a != b;
+    }
+    EXPECT_LE(max_diff, 0.5) << c.reference;
+    EXPECT_LE(std::sqrt(sum_sq / double(n)), 0.05) << c.reference;
+    EXPECT_LE(argmax_mismatch, 1u) << c.reference;
   }
 }
 

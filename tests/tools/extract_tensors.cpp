@@ -27,7 +27,9 @@ int main(int argc, char** argv) {
       w.add_tensor({t->name, t->type, std::vector<int64_t>(t->ne, t->ne + t->n_dims),
                     [data, bytes](const auto& emit) { emit(data, bytes); }});
     }
-    w.write(argv[2], {.overwrite = true});
+    GgufWriteOptions opt;
+    opt.overwrite = true;
+    w.write(argv[2], opt);
   } catch (const Error& e) {
     std::fprintf(stderr, "extract_tensors: %s\n", e.what());
     return 1;
