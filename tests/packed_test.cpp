@@ -31,7 +31,7 @@ namespace {
 using T = GgmlType;
 constexpr T kTypes[] = {T::F32,  T::F16,  T::BF16,   T::Q4_0,   T::Q4_1,  T::Q5_0,  T::Q5_1,  T::Q8_0,
                         T::Q4_K, T::Q5_K, T::Q6_K,   T::Q2_K,   T::Q3_K,  T::IQ4_NL, T::IQ4_XS, T::MXFP4,
-                        T::NVFP4, T::TQ1_0, T::TQ2_0};
+                        T::NVFP4, T::TQ1_0, T::TQ2_0,  T::Q1_0,   T::Q2_0};
 bool is_k(T t) { return layout_of(t).block_size == 256; }  // K-quants, IQ4_XS, TQ1_0, TQ2_0
 bool is_float(T t) { return t == T::F32 || t == T::F16 || t == T::BF16; }
 std::vector<int> block_counts(T t) {

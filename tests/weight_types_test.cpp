@@ -1,5 +1,5 @@
-// The codebook and ternary weight types (IQ4_NL, IQ4_XS, MXFP4, NVFP4, TQ1_0, TQ2_0) against
-// llama.cpp 3f545bec:
+// The codebook, ternary and low-bit weight types (IQ4_NL, IQ4_XS, MXFP4, NVFP4, TQ1_0, TQ2_0,
+// Q1_0, Q2_0) against llama.cpp 3f545bec:
 //  - each is computable, packable, takes llama.cpp's activation format and has its name;
 //  - the small-float scale decoders equal their definitions on every code, and the UE4M3
 //    encoder inverts the decoder on every canonical code;
@@ -39,7 +39,8 @@ struct TypeFacts {
 };
 constexpr TypeFacts kFacts[] = {{T::IQ4_NL, "iq4_nl", T::Q8_0}, {T::IQ4_XS, "iq4_xs", T::Q8_K},
                                 {T::MXFP4, "mxfp4", T::Q8_0},   {T::NVFP4, "nvfp4", T::Q8_0},
-                                {T::TQ1_0, "tq1_0", T::Q8_K},   {T::TQ2_0, "tq2_0", T::Q8_K}};
+                                {T::TQ1_0, "tq1_0", T::Q8_K},   {T::TQ2_0, "tq2_0", T::Q8_K},
+                                {T::Q1_0, "q1_0", T::Q8_0},     {T::Q2_0, "q2_0", T::Q8_0}};
 
 TEST(WeightTypes, ComputablePackableNamedWithLlamaCppActivationFormat) {
   for (const TypeFacts& f : kFacts) {
@@ -97,6 +98,12 @@ constexpr Fixture kFixtures[] = {
     {"tiny-qwen3-nvfp4.gguf", "blk.1.attn_q.weight", T::NVFP4, "f85d3410d69ac0ad96a1942db9a2d6d03808a8edeec0dbbc2e2a8e18172c876d"},
     {"tiny-qwen3-tq1_0.gguf", "blk.1.attn_q.weight", T::TQ1_0, "7a75dc9026ed1a1c35c662e59d24b8d9d0498c92c6ddff039084317d6eb86e56"},
     {"tiny-qwen3-tq2_0.gguf", "blk.1.attn_q.weight", T::TQ2_0, "7a75dc9026ed1a1c35c662e59d24b8d9d0498c92c6ddff039084317d6eb86e56"},
+    {"tiny-llama-q1_0.gguf", "blk.0.attn_k.weight", T::Q1_0, "d4815ce8116b975f7a1bd7edd5efed5e79466f58c1f2c8f9b4ae1625a5f5232e"},
+    {"tiny-llama-q1_0.gguf", "blk.0.ffn_down.weight", T::Q1_0, "9fa98279bafb1035e89a887b661af312a9e985a55d7cf2186d04cb2e5b582a9b"},
+    {"tiny-qwen3-q1_0.gguf", "blk.1.attn_q.weight", T::Q1_0, "afb32aa69a955f08faf8fb10c17b1d0d1cc92211d306fb5e48c23dbf43e43910"},
+    {"tiny-llama-q2_0.gguf", "blk.0.attn_k.weight", T::Q2_0, "fb2b69252036d30109aae670978ef291ed101ad6b72851dac3b2cfdad2f554d0"},
+    {"tiny-llama-q2_0.gguf", "blk.0.ffn_down.weight", T::Q2_0, "ecbb1c134c5181999ac84ca8d8b73b08a56c5116f890d6629027f4977802a402"},
+    {"tiny-qwen3-q2_0.gguf", "blk.1.attn_q.weight", T::Q2_0, "f4008a93c5e17223c2e7d8ec95dc800a6b2137c150a6ceaf630dca57f7f6784e"},
 };
 
 std::vector<float> dequantize(const GgufFile& f, const GgufTensorInfo& t) {
@@ -182,6 +189,8 @@ TEST(WeightTypes, LogitsMatchLlamaCppWithinQuantizedTolerance) {
       {"tiny-llama-f32.gguf", T::TQ2_0, false, "logits-tiny-llama-tq2_0.json"},
       {"tiny-qwen3-f32.gguf", T::IQ4_XS, false, "logits-tiny-qwen3-iq4_xs.json"},
       {"tiny-qwen3-f32.gguf", T::TQ2_0, false, "logits-tiny-qwen3-tq2_0.json"},
+      {"tiny-llama-f32.gguf", T::Q1_0, false, "logits-tiny-llama-q1_0.json"},
+      {"tiny-llama-f32.gguf", T::Q2_0, false, "logits-tiny-llama-q2_0.json"},
   };
   for (const Case& c : cases) {
     std::ifstream in(test::source_dir() + "/tests/data/types/" + c.reference);

@@ -45,6 +45,13 @@ struct BlockMXFP4 { uint8_t e; uint8_t qs[QK_MXFP4 / 2]; };
 // qs[8 s .. 8 s + 7], element j low nibble, j + 8 high. x = ue4m3(d[s]) / 2 * kFP4Values[q].
 struct BlockNVFP4 { uint8_t d[QK_NVFP4 / QK_NVFP4_SUB]; uint8_t qs[QK_NVFP4 / 2]; };
 
+// Q1_0: one sign bit per element, x = bit ? d : -d, bit j at bit j % 8 of qs[j / 8]; d is the
+// block's mean |x|.
+inline constexpr int QK1_0 = 128, QK2_0 = 64;
+struct BlockQ1_0 { f16_bits d; uint8_t qs[QK1_0 / 8]; };
+// Q2_0: x = d * (q - 1), q in 0..3 at bits 2 (j % 4) of qs[j / 4].
+struct BlockQ2_0 { f16_bits d; uint8_t qs[QK2_0 / 4]; };
+
 // Ternary quants (BitNet b1.58, TriLMs): x = d * (t - 1), t in {0, 1, 2}.
 // TQ1_0: five trits per byte in qs (base 3, scaled to a byte: byte = ceil(v * 256 / 243)),
 // four in each qh byte; element order in tensor/quant_ternary.cpp.
@@ -70,5 +77,7 @@ static_assert(sizeof(BlockMXFP4) == 17);
 static_assert(sizeof(BlockNVFP4) == 36);
 static_assert(sizeof(BlockTQ1_0) == 54);
 static_assert(sizeof(BlockTQ2_0) == 66);
+static_assert(sizeof(BlockQ1_0) == 18);
+static_assert(sizeof(BlockQ2_0) == 18);
 
 }  // namespace trident

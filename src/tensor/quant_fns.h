@@ -33,6 +33,8 @@ TRIDENT_ROW_FNS(mxfp4)
 TRIDENT_ROW_FNS(nvfp4)
 TRIDENT_ROW_FNS(tq1_0)   // quant_ternary.cpp
 TRIDENT_ROW_FNS(tq2_0)
+TRIDENT_ROW_FNS(q1_0)    // quant_lowbit.cpp
+TRIDENT_ROW_FNS(q2_0)
 #undef TRIDENT_ROW_FNS
 
 }  // namespace trident

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "tensor/blocks.h"
 #include "tensor/quant_kquant_internal.h"
@@ -205,6 +206,34 @@ void tq1_0_row(uint8_t* sg, BlockTQ1_0& b, int64_t j, bool toward) {
   }
 }
 
+// Q1_0 / Q2_0: 4 chunks of 64 bytes per block (repack.h), then the fp16 scales.
+template <class Block>
+void lowbit_row(uint8_t* group, uint8_t* row, int64_t j, int64_t n_in, bool toward) {
+  constexpr int64_t kElems = sizeof(Block::qs) * (std::is_same_v<Block, BlockQ1_0> ? 8 : 4);
+  const int64_t nb = n_in / kElems;
+  uint8_t* scales = group + size_t(nb) * 4 * 64;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* file = row + size_t(b) * sizeof(Block);
+    uint8_t* col = group + size_t(b) * 4 * 64;
+    copy(scales + (size_t(b) * kPackRows + size_t(j)) * 2, file + offsetof(Block, d), 2, toward);
+    uint8_t* qs = file + offsetof(Block, qs);
+    if constexpr (std::is_same_v<Block, BlockQ1_0>) {
+      for (int k = 0; k < 4; ++k) qh_row(col + 64 * k, qs + 4 * k, j, toward);
+    } else {
+      for (int k = 0; k < 2; ++k) {  // sub-block k: file bytes qs[8k..8k+7], element e at byte e / 4
+        uint8_t p[8] = {};
+        if (toward)
+          for (int e = 0; e < 32; ++e) p[e % 8] = uint8_t(p[e % 8] | ((qs[8 * k + e / 4] >> 2 * (e % 4)) & 3) << 2 * (e / 8));
+        for (int c = 0; c < 2; ++c) copy(col + 64 * (2 * k + c) + 4 * size_t(j), p + 4 * c, 4, toward);
+        if (!toward) {
+          for (int i = 0; i < 8; ++i) qs[8 * k + i] = 0;
+          for (int e = 0; e < 32; ++e) qs[8 * k + e / 4] = uint8_t(qs[8 * k + e / 4] | ((p[e % 8] >> 2 * (e / 8)) & 3) << 2 * (e % 4));
+        }
+      }
+    }
+  }
+}
+
 template <class Block, class Row>
 void k_rows(uint8_t* group, uint8_t* row, int64_t j, int64_t n_in, size_t sg_bytes, bool toward, Row per_row) {
   for (int64_t s = 0; s < n_in / QK_K; ++s) {
@@ -241,6 +270,10 @@ void move_row(GgmlType t, uint8_t* group, uint8_t* row, int64_t j, int64_t n_in,
       return mxfp4_row(group, row, j, n_in, toward);
     case GgmlType::NVFP4:
       return nvfp4_row(group, row, j, n_in, toward);
+    case GgmlType::Q1_0:
+      return lowbit_row<BlockQ1_0>(group, row, j, n_in, toward);
+    case GgmlType::Q2_0:
+      return lowbit_row<BlockQ2_0>(group, row, j, n_in, toward);
     case GgmlType::F32:
       return float_row<4>(group, row, j, n_in, toward);
     case GgmlType::F16:
@@ -267,7 +300,7 @@ bool packable(GgmlType t) {
     case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q8_0:
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K:
     case GgmlType::IQ4_NL: case GgmlType::IQ4_XS: case GgmlType::MXFP4: case GgmlType::NVFP4:
-    case GgmlType::TQ1_0: case GgmlType::TQ2_0:
+    case GgmlType::TQ1_0: case GgmlType::TQ2_0: case GgmlType::Q1_0: case GgmlType::Q2_0:
       return true;
     default:
       return false;

@@ -62,6 +62,13 @@
 //           row is converted to TQ2_0's 2-bit trits at packing (1088 against the file's 864:
 //           base-3 digits cost a multiply per trit to extract) and back to canonical TQ1_0
 //           bytes by unpack_row (a file's non-canonical bytes keep their trits, not their bits).
+//   Q1_0:   per block, 4 high-bit-style chunks (as Q5_0's): chunk k holds the 32 sign bits of
+//           elements 32k..32k+31 as 8 masks, bit 4j + i of mask t = element 32k + 4t + i of
+//           row j, the AVX-512 byte mask of that step as it is; then nb * kPackRows fp16 d.
+//   Q2_0:   per block, 4 chunks: chunk 2k + c holds bytes 4c..4c+3 of sub-block k (elements
+//           32k..32k+31) of each row, re-ordered so that bits 2l..2l+1 of byte b (< 8) are
+//           element 8l + b: a step (chunk, l) covers 4 consecutive elements. Then the fp16 d.
+//           Both the file's size.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -100,7 +107,7 @@ struct PackedTQ {  // TQ1_0 and TQ2_0
 inline constexpr size_t kPackedNVFP4Block = 9 * 64;
 
 // F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K to Q6_K, IQ4_NL, IQ4_XS, MXFP4, NVFP4,
-// TQ1_0 and TQ2_0.
+// TQ1_0, TQ2_0, Q1_0 and Q2_0.
 bool packable(GgmlType t);
 // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4 only: bytes of quants per row and block, high bits included:
 // 16 (Q4_0, Q4_1, IQ4_NL, MXFP4), 20 (Q5_0, Q5_1) or 32 (Q8_0).

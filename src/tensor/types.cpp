@@ -43,6 +43,8 @@ TraitsTable build() {
   tt.add(T::NVFP4, dequantize_row_nvfp4, quantize_row_nvfp4, T::Q8_0);
   tt.add(T::TQ1_0, dequantize_row_tq1_0, quantize_row_tq1_0, T::Q8_K);
   tt.add(T::TQ2_0, dequantize_row_tq2_0, quantize_row_tq2_0, T::Q8_K);
+  tt.add(T::Q1_0, dequantize_row_q1_0, quantize_row_q1_0, T::Q8_0);
+  tt.add(T::Q2_0, dequantize_row_q2_0, quantize_row_q2_0, T::Q8_0);
   return tt;
 }
 const TraitsTable kTraits = build();
