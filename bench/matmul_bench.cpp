@@ -75,7 +75,7 @@ int register_all() {
                             GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q5_0,
                             GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_1, GgmlType::Q5_1,
                             GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::MXFP4, GgmlType::NVFP4,
-                            GgmlType::TQ1_0, GgmlType::TQ2_0};
+                            GgmlType::TQ1_0, GgmlType::TQ2_0, GgmlType::Q1_0, GgmlType::Q2_0};
   for (const char* isa : {"scalar", "avx2", "avx512"})
     for (GgmlType t : types)
       for (bool pack : {true, false}) {

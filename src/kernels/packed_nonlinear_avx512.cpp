@@ -74,18 +74,11 @@ __m512 ue4m3_half(__m512i lanes, int s) {
   return _mm512_maskz_mov_ps(_mm512_cmpneq_epi32_mask(x, _mm512_set1_epi32(0x7F)), v);
 }
 
-// One 4-element step of every token: acc[c] += w . (4 activation quants at xq + c * xs).
-template <int C>
-void steps(__m512i* acc, __m512i w, const int8_t* xq, size_t xs) {
-#pragma GCC unroll 8
-  for (int c = 0; c < C; ++c)
-    acc[c] = _mm512_dpbusd_epi32(acc[c], w, bcast32(reinterpret_cast<const uint8_t*>(xq) + size_t(c) * xs));
-}
-
 // The exact integer dot of a 32-element group of nibbles laid out as Q4_0 (4 chunks at q) with
-// each token's 32 quants at xq + c * xs: isum[c] = sum levels * x, given sums[c] = sum x.
-template <int C>
-void group32(__m512i table, const uint8_t* q, const int8_t* xq, size_t xs, const int32_t* sums, __m512i* isum) {
+// each token's 32 quants at xq + c * xs, isum = sum levels * x given sums[c] = sum x, handed to
+// finish(c, isum) token by token: two chains of 4 per token keep few accumulators live.
+template <int C, class Finish>
+void group32(__m512i table, const uint8_t* q, const int8_t* xq, size_t xs, const int32_t* sums, Finish&& finish) {
   __m512i w[8];
 #pragma GCC unroll 4
   for (int s = 0; s < 4; ++s) {
@@ -93,19 +86,17 @@ void group32(__m512i table, const uint8_t* q, const int8_t* xq, size_t xs, const
     w[s] = levels(table, v, false);     // elements 4s..4s+3
     w[s + 4] = levels(table, v, true);  // elements 16+4s..
   }
-  __m512i a1[C];
 #pragma GCC unroll 8
   for (int c = 0; c < C; ++c) {
-    isum[c] = _mm512_set1_epi32(-128 * sums[c]);
-    a1[c] = _mm512_setzero_si512();
-  }
+    const int8_t* xc = xq + size_t(c) * xs;
+    __m512i a0 = _mm512_set1_epi32(-128 * sums[c]), a1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
-  for (int t = 0; t < 4; ++t) {
-    steps<C>(isum, w[t], xq + 4 * t, xs);
-    steps<C>(a1, w[t + 4], xq + 16 + 4 * t, xs);
+    for (int t = 0; t < 4; ++t) {
+      a0 = _mm512_dpbusd_epi32(a0, w[t], bcast32(xc + 4 * t));
+      a1 = _mm512_dpbusd_epi32(a1, w[t + 4], bcast32(xc + 16 + 4 * t));
+    }
+    finish(c, _mm512_add_epi32(a0, a1));
   }
-#pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) isum[c] = _mm512_add_epi32(isum[c], a1[c]);
 }
 
 // IQ4_NL and MXFP4: 32-element blocks laid out as Q4_0, against Q8_0. kMx: MXFP4 (E8M0 bytes
@@ -127,15 +118,12 @@ void tile32(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs, const
     const __m512 dw = kMx ? e8m0_half(scales + size_t(b) * kPackRows)
                           : _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + size_t(b) * 32)));
     int32_t sums[C];
-    __m512i isum[C];
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) sums[c] = info[c * nb + b].sum;
-    group32<C>(table, q, reinterpret_cast<const BlockQ8_0*>(x)[b].qs, xs, sums, isum);
-#pragma GCC unroll 8
-    for (int c = 0; c < C; ++c) {
+    group32<C>(table, q, reinterpret_cast<const BlockQ8_0*>(x)[b].qs, xs, sums, [&](int c, __m512i isum) {
       const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(info[c * nb + b].d));
-      acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum[c])));
-    }
+      acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum)));
+    });
   }
 #pragma GCC unroll 8
   for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, acc[c]);
@@ -165,18 +153,18 @@ void tile_nvfp4(int64_t nb64, const uint8_t* group, const uint8_t* x, size_t xs,
       const __m512 ds = ue4m3_half(sc, s);
       const int64_t xb = 2 * b + s / 2;
       const int8_t* xq = reinterpret_cast<const BlockQ8_0*>(x)[xb].qs + 16 * (s % 2);
-      __m512i a[C];
 #pragma GCC unroll 8
       for (int c = 0; c < C; ++c) {
         const PackedActInfo& in = info[c * nb + xb];
-        a[c] = _mm512_set1_epi32(-128 * (s % 2 ? in.sum - in.sum_lo : in.sum_lo));
-      }
-#pragma GCC unroll 4
-      for (int t = 0; t < 4; ++t) steps<C>(a, w[t], xq + 4 * t, xs);
-#pragma GCC unroll 8
-      for (int c = 0; c < C; ++c) {
-        const __m512 d = _mm512_mul_ps(ds, _mm512_set1_ps(info[c * nb + xb].d));
-        acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(a[c])));
+        const int8_t* xc = xq + size_t(c) * xs;
+        __m512i a0 = _mm512_set1_epi32(-128 * (s % 2 ? in.sum - in.sum_lo : in.sum_lo)), a1 = _mm512_setzero_si512();
+#pragma GCC unroll 2
+        for (int t = 0; t < 2; ++t) {
+          a0 = _mm512_dpbusd_epi32(a0, w[t], bcast32(xc + 4 * t));
+          a1 = _mm512_dpbusd_epi32(a1, w[t + 2], bcast32(xc + 8 + 4 * t));
+        }
+        const __m512 d = _mm512_mul_ps(ds, _mm512_set1_ps(in.d));
+        acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_add_epi32(a0, a1))));
       }
     }
   }
@@ -204,15 +192,12 @@ void tile_iq4_xs(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs,
       const __m512 ls = _mm512_cvtepi32_ps(
           _mm512_sub_epi32(_mm512_cvtepu8_epi32(load128(sg + L::kScales + 16 * ib)), _mm512_set1_epi32(32)));
       int32_t sums[C];
-      __m512i isum[C];
 #pragma GCC unroll 8
       for (int c = 0; c < C; ++c) sums[c] = act(c, s)->bsums[2 * ib] + act(c, s)->bsums[2 * ib + 1];
-      group32<C>(table, sg + L::kQs + 64 * 4 * ib, act(0, s)->qs + 32 * ib, xs, sums, isum);
-#pragma GCC unroll 8
-      for (int c = 0; c < C; ++c) {
+      group32<C>(table, sg + L::kQs + 64 * 4 * ib, act(0, s)->qs + 32 * ib, xs, sums, [&](int c, __m512i isum) {
         const __m512 d = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(act(c, s)->d)), ls);
-        acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum[c])));
-      }
+        acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum)));
+      });
     }
   }
 #pragma GCC unroll 8
