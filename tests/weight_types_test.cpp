@@ -9,7 +9,8 @@
 //  - trident's quantizer writes llama-quantize's bytes for the same f32 tensors;
 //  - `trident logits` on a golden model quantized to the type (rebuilt here with those
 //    quantizers, tensor types as llama-quantize chose them) matches llama.cpp's logits on the
-//    llama-quantize file within the golden README's quantized tolerance.
+//    llama-quantize file within the golden README's quantized tolerance, and gives the same
+//    bits fused and unfused, packed at load and on the fly, on 1 and 2 threads.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -199,8 +200,11 @@ TEST(WeightTypes, LogitsMatchLlamaCppWithinQuantizedTolerance) {
     quantize_model(c.model, c.type, c.mixed, file);
     std::string ids;
     for (const auto& id : ref["prompt_ids"]) ids += (ids.empty() ? "" : ",") + std::to_string(id.get<int>());
-    const auto r = test::run_trident("logits -m " + file + " --tokens " + ids + " -t 1 --cache-type-k f32 --cache-type-v f32");
+    const std::string args = "logits -m " + file + " --tokens " + ids + " --cache-type-k f32 --cache-type-v f32";
+    const auto r = test::run_trident(args + " -t 1 --fuse-qkv on --fuse-gate-up on");
     ASSERT_EQ(r.exit_code, 0) << c.reference << ": " << r.err;
+    // Fused and unfused, packed at load or on the fly, 1 or 2 threads: the same bits.
+    EXPECT_EQ(test::run_trident(args + " -t 2 --fuse-qkv off --fuse-gate-up off --repack off").out, r.out) << c.reference;
     const auto got = nlohmann::json::parse(r.out)["logits"];
     const auto& want = ref["prompt_logits"];
     ASSERT_EQ(got.size(), want.size()) << c.reference;
