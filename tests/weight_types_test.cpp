@@ -147,7 +147,7 @@ TEST(WeightTypes, QuantizerWritesLlamaQuantizeBytes) {
 // The golden model `model` (f32) with every matrix quantized to `type`, or with `type` only for
 // attn_q / attn_k / ffn_down and Q8_0 for the other matrices (`mixed`: how the MXFP4 / NVFP4
 // files were made, tests/data/types/README.md); vectors stay f32. Written to `out`.
-void quantize_model(const std::string& model, T type, bool mixed, const std::string& out) {
+void quantize_model(const std::string& model, T type, bool mixed, const std::string& out, T q_type = T::F32) {
   const auto src = GgufFile::open(test::golden_model(model));
   GgufWriter w;
   w.copy_metadata(*src);
@@ -160,6 +160,13 @@ void quantize_model(const std::string& model, T type, bool mixed, const std::str
       const bool chosen = t.name.find("attn_q.") != std::string::npos || t.name.find("attn_k.") != std::string::npos ||
                           t.name.find("ffn_down.") != std::string::npos;
       tt = !mixed || chosen ? type : T::Q8_0;
+    }
+    if (q_type != T::F32 && t.name == "blk.0.attn_q.weight") {  // a type without arithmetic: zero bytes
+      keep.emplace_back(tensor_nbytes(q_type, ne, t.name), 0);
+      const uint8_t* data = keep.back().data();
+      const size_t bytes = keep.back().size();
+      w.add_tensor({t.name, q_type, ne, [data, bytes](const auto& emit) { emit(data, bytes); }});
+      continue;
     }
     const size_t rb = row_bytes(tt, t.ne[0]);
     keep.emplace_back(rb * size_t(t.rows()));
@@ -226,6 +233,17 @@ TEST(WeightTypes, LogitsMatchLlamaCppWithinQuantizedTolerance) {
     EXPECT_LE(std::sqrt(sum_sq / double(n)), 0.05) << c.reference;
     EXPECT_LE(argmax_mismatch, 1u) << c.reference;
   }
+}
+
+// The grid i-quants have no arithmetic yet: a file with one is refused in one line.
+TEST(WeightTypes, GridIQuantRefusedInOneLine) {
+  const std::string file = test::temp_path("iq2_xxs.gguf");
+  quantize_model("tiny-llama-f32.gguf", T::Q8_0, false, file, T::IQ2_XXS);
+  const auto r = test::run_trident("logits -m " + file + " --tokens 1,2");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "trident: error: " + file +
+                       ": tensor 'blk.0.attn_q.weight' has type iq2_xxs, which trident cannot compute with yet\n");
 }
 
 }  // namespace
