@@ -2,11 +2,11 @@
 // NVFP4 against Q8_0 activations, IQ4_XS against Q8_K.
 //
 // The AVX2 twin of packed_nonlinear_avx512.cpp, in halves of 8 rows (bytes 0..31 and 32..63 of
-// each 64-byte chunk). vpshufb turns nibbles into their signed codebook levels; without VNNI a
-// step is the sign trick, vpmaddubsw(|w|, x * sign(w)), whose int16 pairs are at most
-// 2 * 127 * 128 (IQ4 levels: widened by vpmaddwd every step) or 2 * 12 * 128 (E2M1 levels: the
-// four steps of a group of 16 add up in int16 first). No offset, so no activation sums. The
-// float part is the reference's (dot_nonlinear_scalar.cpp), lane by lane:
+// each 64-byte chunk). vpshufb turns nibbles into their codebook levels. Without VNNI a step is
+// vpmaddubsw: E2M1 levels are stored plus 12 (0..24, the unsigned operand; pairs at most
+// 2 * 24 * 127, so four steps add up in int16) and 12 * sum(x) comes off, as Q4_0's offset;
+// IQ4's levels (up to 127) would saturate that way, so they use the sign trick,
+// vpmaddubsw(|w|, x * sign(w)), pairs at most 2 * 127 * 127, widened every step. The float part is the reference's (dot_nonlinear_scalar.cpp), lane by lane:
 //   IQ4_NL, MXFP4: per 32,  acc += (d_x * d_w) * float(isum)
 //   NVFP4:         per 16,  acc += (d_x * d_s) * float(isum)
 //   IQ4_XS:        per 32,  acc += ((x.d * d_w) * float(ls - 32)) * float(isum)
@@ -37,6 +37,13 @@ __m256i bcast32(const void* p) {
 
 __m256i level_table(const int8_t* values) {
   return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(values)));
+}
+// E2M1's doubled levels plus 12 (0..24): unsigned, so vpmaddubsw takes them as they are.
+constexpr int kFP4Offset = 12;
+__m256i fp4_offset_table() {
+  alignas(16) int8_t t[16];
+  for (int i = 0; i < 16; ++i) t[i] = int8_t(kFP4Values[size_t(i)] + kFP4Offset);
+  return level_table(t);
 }
 // Low (hi false) or high nibbles of 32 bytes -> signed levels.
 __m256i levels(__m256i table, __m256i v, bool hi) {
@@ -76,10 +83,11 @@ void store(__m256 (&acc)[H][C], int h0, const __m256i* rows, float* y, int64_t l
 }
 
 // The exact integer dot of half h of a 32-element group of nibbles laid out as Q4_0 (4 chunks
-// at q) with each token's 32 quants at xq + c * xs. kFP4: E2M1 levels (four steps add up in
-// int16), else IQ4 levels (widened every step).
+// at q) with each token's 32 quants at xq + c * xs. kFP4: the table holds E2M1 levels + 12,
+// whose pairs (at most 2 * 24 * 127) add up in int16 over four steps, and sums[c] = sum x
+// takes the offset off; else signed IQ4 levels by the sign trick, widened every step.
 template <bool kFP4, int C>
-void group32(__m256i table, const uint8_t* q, int h, const int8_t* xq, size_t xs, __m256i* isum) {
+void group32(__m256i table, const uint8_t* q, int h, const int8_t* xq, size_t xs, const int32_t* sums, __m256i* isum) {
   __m256i w[8];
 #pragma GCC unroll 4
   for (int s = 0; s < 4; ++s) {
@@ -90,26 +98,23 @@ void group32(__m256i table, const uint8_t* q, int h, const int8_t* xq, size_t xs
 #pragma GCC unroll 8
   for (int c = 0; c < C; ++c) {
     const int8_t* xc = xq + size_t(c) * xs;
-    __m256i a0, a1;
     if constexpr (kFP4) {
-      __m256i p0 = pairs(w[0], xc), p1 = pairs(w[4], xc + 16);
+      __m256i p0 = _mm256_maddubs_epi16(w[0], bcast32(xc)), p1 = _mm256_maddubs_epi16(w[4], bcast32(xc + 16));
 #pragma GCC unroll 4
       for (int t = 1; t < 4; ++t) {
-        p0 = _mm256_add_epi16(p0, pairs(w[t], xc + 4 * t));
-        p1 = _mm256_add_epi16(p1, pairs(w[t + 4], xc + 16 + 4 * t));
+        p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(w[t], bcast32(xc + 4 * t)));
+        p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(w[t + 4], bcast32(xc + 16 + 4 * t)));
       }
-      a0 = widen(p0);
-      a1 = widen(p1);
+      isum[c] = _mm256_add_epi32(_mm256_set1_epi32(-kFP4Offset * sums[c]), _mm256_add_epi32(widen(p0), widen(p1)));
     } else {
-      a0 = widen(pairs(w[0], xc));
-      a1 = widen(pairs(w[4], xc + 16));
+      __m256i a0 = widen(pairs(w[0], xc)), a1 = widen(pairs(w[4], xc + 16));
 #pragma GCC unroll 4
       for (int t = 1; t < 4; ++t) {
         a0 = _mm256_add_epi32(a0, widen(pairs(w[t], xc + 4 * t)));
         a1 = _mm256_add_epi32(a1, widen(pairs(w[t + 4], xc + 16 + 4 * t)));
       }
+      isum[c] = _mm256_add_epi32(a0, a1);
     }
-    isum[c] = _mm256_add_epi32(a0, a1);
   }
 }
 
@@ -119,7 +124,7 @@ template <bool kMx, int C, int H>
 void tile32(int64_t nb, const uint8_t* group, int h0, const uint8_t* x, size_t xs, const PackedActInfo* info,
             const __m256i* rows, float* y, int64_t ldy) {
   constexpr size_t kBlock = kPackRows * 16;
-  const __m256i table = level_table(kMx ? kFP4Values.data() : kIQ4NLValues);
+  const __m256i table = kMx ? fp4_offset_table() : level_table(kIQ4NLValues);
   const uint8_t* scales = group + size_t(nb) * kBlock;
   __m256 acc[H][C];
   for (int h = 0; h < H; ++h)
@@ -134,7 +139,9 @@ void tile32(int64_t nb, const uint8_t* group, int h0, const uint8_t* x, size_t x
       const __m256 dw = kMx ? e8m0_half(scales + size_t(b) * kPackRows + 8 * h)
                             : _mm256_cvtph_ps(load128(scales + size_t(b) * 32 + 16 * h));
       __m256i isum[C];
-      group32<kMx, C>(table, q, h, reinterpret_cast<const BlockQ8_0*>(x)[b].qs, xs, isum);
+      int32_t sums[C];
+      for (int c = 0; c < C; ++c) sums[c] = info[c * nb + b].sum;
+      group32<kMx, C>(table, q, h, reinterpret_cast<const BlockQ8_0*>(x)[b].qs, xs, sums, isum);
 #pragma GCC unroll 8
       for (int c = 0; c < C; ++c) {
         const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(info[c * nb + b].d));
@@ -151,7 +158,7 @@ template <int C, int H>
 void tile_nvfp4(int64_t nb64, const uint8_t* group, int h0, const uint8_t* x, size_t xs, const PackedActInfo* info,
                 const __m256i* rows, float* y, int64_t ldy) {
   const int64_t nb = 2 * nb64;
-  const __m256i table = level_table(kFP4Values.data());
+  const __m256i table = fp4_offset_table();
   __m256 acc[H][C];
   for (int h = 0; h < H; ++h)
     for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
@@ -174,11 +181,14 @@ void tile_nvfp4(int64_t nb64, const uint8_t* group, int h0, const uint8_t* x, si
 #pragma GCC unroll 8
         for (int c = 0; c < C; ++c) {
           const int8_t* xq = reinterpret_cast<const BlockQ8_0*>(x + size_t(c) * xs)[xb].qs + 16 * (s % 2);
-          __m256i p = pairs(w[0], xq);
+          const PackedActInfo& in = info[c * nb + xb];
+          __m256i p = _mm256_maddubs_epi16(w[0], bcast32(xq));
 #pragma GCC unroll 4
-          for (int t = 1; t < 4; ++t) p = _mm256_add_epi16(p, pairs(w[t], xq + 4 * t));
-          const __m256 d = _mm256_mul_ps(ds, _mm256_set1_ps(info[c * nb + xb].d));
-          acc[hh][c] = _mm256_add_ps(acc[hh][c], _mm256_mul_ps(d, _mm256_cvtepi32_ps(widen(p))));
+          for (int t = 1; t < 4; ++t) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[t], bcast32(xq + 4 * t)));
+          const int32_t sum = s % 2 ? in.sum - in.sum_lo : in.sum_lo;
+          const __m256i isum = _mm256_add_epi32(widen(p), _mm256_set1_epi32(-kFP4Offset * sum));
+          const __m256 d = _mm256_mul_ps(ds, _mm256_set1_ps(in.d));
+          acc[hh][c] = _mm256_add_ps(acc[hh][c], _mm256_mul_ps(d, _mm256_cvtepi32_ps(isum)));
         }
       }
     }
@@ -210,7 +220,7 @@ void tile_iq4_xs(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, si
             _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sg + L::kScales + 16 * ib + 8 * h))),
             _mm256_set1_epi32(32)));
         __m256i isum[C];
-        group32<false, C>(table, sg + L::kQs + 64 * 4 * ib, h, act(0, s)->qs + 32 * ib, xs, isum);
+        group32<false, C>(table, sg + L::kQs + 64 * 4 * ib, h, act(0, s)->qs + 32 * ib, xs, nullptr, isum);
 #pragma GCC unroll 8
         for (int c = 0; c < C; ++c) {
           const __m256 d = _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(act(c, s)->d)), ls);
@@ -224,20 +234,28 @@ void tile_iq4_xs(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, si
 
 enum class Kind { kIQ4NL, kMXFP4, kNVFP4, kIQ4XS };
 
+// One type's tiles, for over_halves_and_tokens_static (packed_halves_avx2.h).
+template <Kind K>
+struct Tiles {
+  template <int C, int H>
+  static void run(int h0, int64_t c, const __m256i* rows, int64_t n, const uint8_t* group, const uint8_t* x,
+                  size_t xs, const PackedActInfo* info, float* y, int64_t ldy) {
+    x += size_t(c) * xs;
+    info += c * (n / 32);
+    y += c * ldy;
+    if constexpr (K == Kind::kIQ4NL || K == Kind::kMXFP4)
+      tile32<K == Kind::kMXFP4, C, H>(n / 32, group, h0, x, xs, info, rows, y, ldy);
+    else if constexpr (K == Kind::kNVFP4)
+      tile_nvfp4<C, H>(n / QK_NVFP4, group, h0, x, xs, info, rows, y, ldy);
+    else
+      tile_iq4_xs<C, H>(n / QK_K, group, h0, x, xs, rows, y, ldy);
+  }
+};
+
 template <Kind K>
 void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs, const PackedActInfo* info,
                  int64_t nc, int64_t nrows, float* y, int64_t ldy) {
-  const int64_t nb = n / 32;
-  over_halves_and_tokens<kTokens>(nc, nrows, [&]<int C, int H>(int h0, int64_t c, const __m256i* rows) {
-    const uint8_t* xc = x + size_t(c) * xs;
-    float* yc = y + c * ldy;
-    if constexpr (K == Kind::kIQ4NL || K == Kind::kMXFP4)
-      tile32<K == Kind::kMXFP4, C, H>(nb, group, h0, xc, xs, info + c * nb, rows, yc, ldy);
-    else if constexpr (K == Kind::kNVFP4)
-      tile_nvfp4<C, H>(n / QK_NVFP4, group, h0, xc, xs, info + c * nb, rows, yc, ldy);
-    else
-      tile_iq4_xs<C, H>(n / QK_K, group, h0, xc, xs, rows, yc, ldy);
-  });
+  over_halves_and_tokens_static<kTokens, Tiles<K>>(nc, nrows, n, group, x, xs, info, y, ldy);
 }
 
 }  // namespace
