@@ -73,6 +73,34 @@ TEST(WeightTypes, ScaleDecodersMatchTheirDefinitions) {
   EXPECT_EQ(fp32_to_ue4m3(-1.0f), 0);
 }
 
+// Quantizing and dequantizing: zeros stay zeros, and a normal row comes back with a relative
+// RMS error typical of the bit width (4-bit codebooks < 0.15, the 1-2 bit types < 0.75).
+TEST(WeightTypes, QuantizeDequantizeRoundTrip) {
+  constexpr int64_t kN = 1024;
+  std::vector<float> x(kN), zero(kN, 0.0f), y(kN);
+  uint32_t state = 1;
+  for (auto& v : x) {  // a fixed spread of magnitudes and signs
+    state = state * 1664525u + 1013904223u;
+    v = float(int32_t(state >> 8) - (1 << 23)) / float(1 << 23) * (1.0f + float(state % 7));
+  }
+  for (const TypeFacts& f : kFacts) {
+    const TypeTraits* tr = type_traits(f.type);
+    std::vector<uint8_t> q(row_bytes(f.type, kN));
+    tr->quantize_row(zero.data(), q.data(), kN);
+    tr->dequantize_row(q.data(), y.data(), kN);
+    for (float v : y) ASSERT_EQ(v, 0.0f) << f.name;
+    tr->quantize_row(x.data(), q.data(), kN);
+    tr->dequantize_row(q.data(), y.data(), kN);
+    double err = 0, ref = 0;
+    for (int64_t i = 0; i < kN; ++i) {
+      err += double(y[size_t(i)] - x[size_t(i)]) * double(y[size_t(i)] - x[size_t(i)]);
+      ref += double(x[size_t(i)]) * double(x[size_t(i)]);
+    }
+    const bool four_bit = f.type == T::IQ4_NL || f.type == T::IQ4_XS || f.type == T::MXFP4 || f.type == T::NVFP4;
+    EXPECT_LT(std::sqrt(err / ref), four_bit ? 0.15 : 0.75) << f.name;
+  }
+}
+
 // A tensor of a fixture, and the sha256 of llama.cpp's dequantization of it (f32 bytes).
 struct Fixture {
   const char* file;    // in tests/data/types

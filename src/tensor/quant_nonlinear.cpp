@@ -8,6 +8,7 @@
 // block), not ggml's single-candidate quantize_row_iq4_nl_ref; MXFP4 and NVFP4 have one
 // quantizer each.
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "tensor/blocks.h"
@@ -199,9 +200,11 @@ void quantize_row_mxfp4(const float* x, void* dst, int64_t n) {
   auto* b = static_cast<BlockMXFP4*>(dst);
   for (int64_t i = 0; i < n / QK_MXFP4; ++i, ++b, x += QK_MXFP4) {
     const float amax = absmax(x, QK_MXFP4);
-    // The exponent that puts amax in [4, 8) times 2^(e - 127), i.e. in E2M1's top binade; the
-    // float -> uint8 conversion wraps as x86's truncating conversion does (tiny amax only).
-    b->e = amax > 0.0f ? uint8_t(int32_t(std::floor(std::log2(amax)) - 2 + 127)) : 0;
+    // The exponent that puts amax in [4, 8) times 2^(e - 127), i.e. in E2M1's top binade. ggml
+    // converts with a C cast; as x86 does, the low byte of the truncated int32 is kept (tiny
+    // amax wraps) and an infinite amax gives INT32_MIN's low byte, 0.
+    const float e = amax > 0.0f ? std::floor(std::log2(amax)) - 2 + 127 : 0.0f;
+    b->e = uint8_t(e < 2147483648.0f ? int32_t(e) : INT32_MIN);
     encode_fp4(x, QK_MXFP4, e8m0_half_to_fp32(b->e), b->qs);
   }
 }
