@@ -1,8 +1,10 @@
 // Per-type row converters, referenced by the traits table in types.cpp.
 // Float types and the 32-element "legacy" quants live in quant_legacy.cpp, the 256-element
 // K-quants in quant_kquant.cpp, the codebook types in quant_nonlinear.cpp, the ternary ones
-// in quant_ternary.cpp. All quantizers are the scalar reference, bit-exact with
-// ggml's reference quantizers (round-half-away-from-zero where ggml uses roundf, etc.).
+// in quant_ternary.cpp, Q1_0 / Q2_0 in quant_lowbit.cpp. All quantizers are the scalar
+// reference, bit-exact with what llama-quantize writes without an importance matrix: ggml's
+// reference quantizers (round-half-away-from-zero where ggml uses roundf, etc.), and for
+// IQ4_NL / IQ4_XS ggml's quantize_iq4_nl / quantize_iq4_xs (a 15-candidate scale search).
 #pragma once
 #include <cstdint>
 
