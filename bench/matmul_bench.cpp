@@ -73,7 +73,9 @@ void bm_matmul(benchmark::State& state, const char* isa, GgmlType t, bool pack) 
 int register_all() {
   const GgmlType types[] = {GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q8_0,
                             GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q5_0,
-                            GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_1, GgmlType::Q5_1};
+                            GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_1, GgmlType::Q5_1,
+                            GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::MXFP4, GgmlType::NVFP4,
+                            GgmlType::TQ1_0, GgmlType::TQ2_0, GgmlType::Q1_0, GgmlType::Q2_0};
   for (const char* isa : {"scalar", "avx2", "avx512"})
     for (GgmlType t : types)
       for (bool pack : {true, false}) {

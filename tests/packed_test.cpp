@@ -3,10 +3,10 @@
 //  - pack_group / unpack_row round-trip a tensor byte for byte, padding rows are zero;
 //  - every output element is bit-identical (memcmp) to the scalar reference vec_dot of the
 //    same type on the same (row, activation row): row counts 1..16, token counts 1..13 and
-//    64, rows of 1 to 64 blocks (1 to 8 super-blocks for the K-quants, 1 to 2048 elements for
-//    the float types), raw random weight
-//    bytes for the quants (every quant, including Q8_0's -128, every K-quant scale) and an all-zero
-//    activation row; elements outside the group's rows are left alone;
+//    64, rows of 1 to 64 blocks (1 to 8 super-blocks for the 256-element types, 1 to 2048
+//    elements for the float types), raw random weight bytes for the quants (every quant,
+//    including Q8_0's -128, every K-quant / IQ4_XS scale, every UE4M3 scale, E8M0 exponents
+//    within 2^+-20) and an all-zero activation row; elements outside the group's rows are left alone;
 //  - matmul gives the same bits with load-time packed segments, with rows packed on the fly,
 //    and with segments split off group boundaries, on 1 and 2 threads;
 //  - matmul over segments whose types read different activation formats (Q8_0 and Q8_1, as
@@ -29,9 +29,10 @@ namespace trident {
 namespace {
 
 using T = GgmlType;
-constexpr T kTypes[] = {T::F32,  T::F16,  T::BF16, T::Q4_0, T::Q4_1, T::Q5_0, T::Q5_1,
-                        T::Q8_0, T::Q4_K, T::Q5_K, T::Q6_K, T::Q2_K, T::Q3_K};
-bool is_k(T t) { return t == T::Q2_K || t == T::Q3_K || t == T::Q4_K || t == T::Q5_K || t == T::Q6_K; }
+constexpr T kTypes[] = {T::F32,  T::F16,  T::BF16,   T::Q4_0,   T::Q4_1,  T::Q5_0,  T::Q5_1,  T::Q8_0,
+                        T::Q4_K, T::Q5_K, T::Q6_K,   T::Q2_K,   T::Q3_K,  T::IQ4_NL, T::IQ4_XS, T::MXFP4,
+                        T::NVFP4, T::TQ1_0, T::TQ2_0,  T::Q1_0,   T::Q2_0};
+bool is_k(T t) { return layout_of(t).block_size == 256; }  // K-quants, IQ4_XS, TQ1_0, TQ2_0
 bool is_float(T t) { return t == T::F32 || t == T::F16 || t == T::BF16; }
 std::vector<int> block_counts(T t) {
   if (is_k(t)) return {1, 2, 3, 8};
@@ -47,8 +48,13 @@ std::vector<size_t> fp16_fields(T t) {
   if (t == T::Q4_1 || t == T::Q5_1) return {0, 2};  // d, m
   if (t == T::Q2_K) return {80, 82};
   if (t == T::Q3_K) return {108};
+  if (t == T::TQ1_0) return {52};
+  if (t == T::TQ2_0) return {64};
+  if (t == T::MXFP4 || t == T::NVFP4) return {};  // byte scales: every value is finite
   return {0};
 }
+// TQ1_0 packs through its trits, so only canonical bytes (a quantizer's) come back as they were.
+bool raw_round_trips(T t) { return t != T::TQ1_0; }
 constexpr int kTokenCounts[] = {1, 2, 3, 4, 5, 7, 8, 13, 64};
 
 const char* name(T t) { return layout_of(t).name.data(); }
@@ -74,6 +80,8 @@ std::vector<uint8_t> weights(T t, int64_t rows, int64_t n, bool raw, std::mt1993
       continue;
     }
     for (size_t i = 0; i < rb; ++i) dst[i] = uint8_t(byte(rng));
+    if (t == T::MXFP4)  // exponents within 2^+-20: raw ones reach 2^127, and inf - inf makes NaNs
+      for (size_t off = 0; off < rb; off += bs) dst[off] = uint8_t(108 + byte(rng) % 40);
     for (size_t off = 0; off < rb; off += bs)
       for (size_t field : fp16_fields(t)) {
         const f16_bits d = fp32_to_fp16(nd(rng));
@@ -100,7 +108,7 @@ TEST(Repack, PackUnpackRoundTrip) {
     for (int rows : {1, 5, 16}) {
       std::mt19937 rng{uint32_t(rows)};
       const int64_t n = (is_k(t) ? 3 : is_float(t) ? 37 : 7) * block_elems(t);
-      const auto w = weights(t, rows, n, true, rng);
+      const auto w = weights(t, rows, n, raw_round_trips(t), rng);
       const size_t rb = row_bytes(t, n);
       std::vector<uint8_t> g(packed_group_bytes(t, n), 0xAB), back(rb);
       pack_group(t, w.data(), rb, rows, n, g.data());

@@ -44,6 +44,8 @@ constexpr std::array<GgmlTypeLayout, kGgmlTypeCount> make_layouts() {
   set(GgmlType::TQ2_0, "tq2_0", 256, 66);
   set(GgmlType::MXFP4, "mxfp4", 32, 17);
   set(GgmlType::NVFP4, "nvfp4", 64, 36);
+  set(GgmlType::Q1_0, "q1_0", 128, 18);
+  set(GgmlType::Q2_0, "q2_0", 64, 18);
   return t;
 }
 constexpr auto kLayouts = make_layouts();

@@ -15,6 +15,8 @@ KernelTable build_scalar() {
   register_legacy_scalar(t);
   register_kquant_scalar(t);
   register_packed_scalar(t);
+  register_nonlinear_scalar(t);
+  register_lowbit_scalar(t);
   return t;
 }
 
@@ -55,6 +57,8 @@ KernelTable make_avx2_kernel_table(const KernelTable& base) {
   register_packed_avx2(t);
   register_packed_float_avx2(t);
   register_packed_kquant_avx2(t);
+  register_packed_nonlinear_avx2(t);
+  register_packed_lowbit_avx2(t);
   register_attention_avx2(t);
   register_act_avx2(t);
   return t;
@@ -67,6 +71,8 @@ KernelTable make_avx512_kernel_table(const KernelTable& base) {
   register_kquant_avx512(t);
   register_packed_avx512(t);
   register_packed_kquant_avx512(t);
+  register_packed_nonlinear_avx512(t);
+  register_packed_lowbit_avx512(t);
   register_packed_float_avx512(t);
   register_attention_avx512(t);
   register_act_avx512(t);

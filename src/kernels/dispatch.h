@@ -17,8 +17,8 @@ namespace trident {
 using VecDotFn = void (*)(int64_t n, float* s, const void* w, const void* x);
 
 // Per token and activation block, what the packed kernels of the 32-element quants read
-// besides the quants: the scale d as f32, and for Q8_0 the sum of the 32 quants (to undo the
-// Q4_0 / Q5_0 weight offset), for Q8_1 its s = d * sum widened to f32 (the Q4_1 / Q5_1 min
+// besides the quants: the scale d as f32, and for Q8_0 the sum of the 32 quants and of the
+// first 16 (to undo the Q4_0 / Q5_0 / codebook weight offsets), for Q8_1 its s = d * sum widened to f32 (the Q4_1 / Q5_1 min
 // term). Filled once per matmul, not per 16 rows.
 struct PackedActInfo {
   float d;
@@ -26,6 +26,7 @@ struct PackedActInfo {
     int32_t sum;  // Q8_0
     float s;      // Q8_1
   };
+  int32_t sum_lo;  // Q8_0: the sum of quants 0..15 (NVFP4's scales cover 16 elements)
 };
 // out[c * nb + b] for nc rows of nb blocks of act_type (Q8_0 or Q8_1; other types need no
 // info and leave out alone), x_stride bytes apart (packed_scalar.cpp).

@@ -11,9 +11,8 @@
 // reference is derived from (tests/kquant_test.cpp). The packed kernels (every K-quant) keep
 // this exact schedule, so they equal it bit for bit; their reference here unpacks each row
 // of the group and calls the dot above.
-#include <vector>
-
 #include "kernels/dot_register.h"
+#include "kernels/packed_by_rows.h"
 #include "tensor/blocks.h"
 #include "tensor/repack.h"
 #include "tensor/quant_fns.h"
@@ -125,18 +124,6 @@ void vec_dot_q6_K(int64_t n, float* s, const void* w, const void* xv) {
   *s = sum;
 }
 
-// Packed group (tensor/repack.h) by rows: each row back in file layout, then the dot above.
-template <GgmlType T, VecDotFn Dot>
-void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t x_stride,
-                 const PackedActInfo*, int64_t nc, int64_t nrows, float* y, int64_t ldy) {
-  thread_local std::vector<uint8_t> row;
-  row.resize(row_bytes(T, n));
-  for (int64_t j = 0; j < nrows; ++j) {
-    unpack_row(T, group, j, n, row.data());
-    for (int64_t c = 0; c < nc; ++c) Dot(n, y + c * ldy + j, row.data(), x + size_t(c) * x_stride);
-  }
-}
-
 }  // namespace
 
 void register_kquant_scalar(KernelTable& t) {
@@ -146,11 +133,11 @@ void register_kquant_scalar(KernelTable& t) {
   t.vec_dot[uint32_t(GgmlType::Q5_K)] = vec_dot_q45_K<BlockQ5_K>;
   t.vec_dot[uint32_t(GgmlType::Q6_K)] = vec_dot_q6_K;
   t.quantize_act[uint32_t(GgmlType::Q8_K)] = quantize_row_q8_K;
-  t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm<GgmlType::Q4_K, vec_dot_q45_K<BlockQ4_K>>;
-  t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm<GgmlType::Q5_K, vec_dot_q45_K<BlockQ5_K>>;
-  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<GgmlType::Q6_K, vec_dot_q6_K>;
-  t.packed_gemm[uint32_t(GgmlType::Q2_K)] = packed_gemm<GgmlType::Q2_K, vec_dot_q2_K>;
-  t.packed_gemm[uint32_t(GgmlType::Q3_K)] = packed_gemm<GgmlType::Q3_K, vec_dot_q3_K>;
+  t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm_by_rows<GgmlType::Q4_K, vec_dot_q45_K<BlockQ4_K>>;
+  t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm_by_rows<GgmlType::Q5_K, vec_dot_q45_K<BlockQ5_K>>;
+  t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm_by_rows<GgmlType::Q6_K, vec_dot_q6_K>;
+  t.packed_gemm[uint32_t(GgmlType::Q2_K)] = packed_gemm_by_rows<GgmlType::Q2_K, vec_dot_q2_K>;
+  t.packed_gemm[uint32_t(GgmlType::Q3_K)] = packed_gemm_by_rows<GgmlType::Q3_K, vec_dot_q3_K>;
 }
 
 }  // namespace trident

@@ -21,6 +21,16 @@ void register_packed_kquant_avx512(KernelTable& t);
 // Packed-group kernels for f32, f16 and bf16 (scalar reference in packed_scalar.cpp).
 void register_packed_float_avx2(KernelTable& t);
 void register_packed_float_avx512(KernelTable& t);
+// Codebook and ternary types: reference dots and packed kernels (dot_nonlinear_scalar.cpp),
+// packed kernels per ISA (packed_nonlinear_{avx2,avx512}.cpp).
+void register_nonlinear_scalar(KernelTable& t);
+void register_packed_nonlinear_avx2(KernelTable& t);
+void register_packed_nonlinear_avx512(KernelTable& t);
+// Q1_0 and Q2_0: reference dots and packed kernels (dot_lowbit_scalar.cpp), packed kernels
+// per ISA (packed_lowbit_{avx2,avx512}.cpp).
+void register_lowbit_scalar(KernelTable& t);
+void register_packed_lowbit_avx2(KernelTable& t);
+void register_packed_lowbit_avx512(KernelTable& t);
 // Activation kernels (KernelTable::silu_glu; reference in ops.cpp): act_{avx2,avx512}.cpp.
 void register_act_avx2(KernelTable& t);
 void register_act_avx512(KernelTable& t);

@@ -1,5 +1,5 @@
-// AVX2 packed-group kernels (tensor/repack.h) for the K-quants Q2_K to Q6_K against Q8_K
-// activations.
+// AVX2 packed-group kernels (tensor/repack.h) for the K-quants Q2_K to Q6_K and the ternary
+// TQ1_0 / TQ2_0 against Q8_K activations.
 //
 // The AVX2 twin of packed_kquant_avx512.cpp, in halves of 8 rows (bytes 0..31 and 32..63 of
 // each 64-byte chunk) as packed_avx2.cpp. Without VNNI a step is vpmaddubsw (unsigned weights
@@ -10,12 +10,13 @@
 //   Q5_K: weights <= 31, a pair at most 7936, so every 4 steps (31744) are widened;
 //   Q6_K: weights are q + 32 <= 63, a pair at most 16128, two steps 32256;
 //   Q2_K: weights <= 3, a pair at most 768, the 4 steps of a sub-block (16 elements) 3072;
-//   Q3_K: weights are q + 4 <= 7, a pair at most 1792, the 4 steps of a sub-block 7168.
+//   Q3_K: weights are q + 4 <= 7, a pair at most 1792, the 4 steps of a sub-block 7168;
+//   TQ1_0, TQ2_0: weights are q = t <= 3 (t - 1 = weight), as Q2_K; sum x comes off.
 // The min terms (Q2_K, Q4_K, Q5_K) and the offsets of Q3_K (4) and Q6_K (32) come from the
 // activation block sums with vpmaddwd. All of that is exact, so the integer sums equal the
 // reference's; the float part is the reference's, lane by lane:
 //   Q2_K, Q4_K, Q5_K: sum += (x.d * d) * float(isum) - (x.d * dmin) * float(summs)
-//   Q3_K, Q6_K: sum += (x.d * d) * float(isum)
+//   Q3_K, Q6_K, TQ1_0, TQ2_0: sum += (x.d * d) * float(isum)
 // which makes every result equal dot_kquant_scalar.cpp's bits.
 //
 // A tile is C tokens x H halves, accumulators [H][C]: prompts run 4 tokens over one half
@@ -358,6 +359,43 @@ struct Q23K {
   }
 };
 
+// TQ1_0 / TQ2_0 (PackedTQ; TQ1_0 is packed as TQ2_0), for kquant_tile: 2-bit trits q (0..3,
+// weight q - 1), bits 2l..2l+1 of chunk k holding elements 128 (k / 8) + 32 l + 4 (k % 8).
+// isum = sum q x - sum x; a chunk's four steps (pairs at most 2 * 3 * 128) add up in int16.
+struct TQ {
+  using L = PackedTQ;
+  static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = 0;
+  static constexpr bool kMins = false;
+  template <int C, int H>
+  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C]) {
+    const __m256i ones = _mm256_set1_epi16(1), three = _mm256_set1_epi8(3);
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      int sum = 0;
+      for (int k = 0; k < QK_K / 16; ++k) sum += act_block(x, xs, c, s)->bsums[k];
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) isum[h][c] = _mm256_set1_epi32(-sum);
+    }
+    for (int k = 0; k < 16; ++k)
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) {
+        const __m256i v = load256(sg + L::kQs + 64 * k + 32 * (h0 + h));
+        const __m256i w[4] = {_mm256_and_si256(v, three), _mm256_and_si256(_mm256_srli_epi16(v, 2), three),
+                              _mm256_and_si256(_mm256_srli_epi16(v, 4), three), _mm256_and_si256(_mm256_srli_epi16(v, 6), three)};
+#pragma GCC unroll 8
+        for (int c = 0; c < C; ++c) {
+          const int8_t* xq = act_block(x, xs, c, s)->qs + 128 * (k / 8) + 4 * (k % 8);
+          __m256i p = _mm256_maddubs_epi16(w[0], bcast32(xq));
+#pragma GCC unroll 4
+          for (int l = 1; l < 4; ++l) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[l], bcast32(xq + 32 * l)));
+          isum[h][c] = chained(_mm256_add_epi32(isum[h][c], _mm256_madd_epi16(p, ones)));
+        }
+      }
+  }
+  template <int H>
+  static void min_sums(const uint8_t*, int, const BlockQ8_K*, __m256i*) {}
+};
+
 // Rows 8 h0 .. 8 (h0 + H) - 1 of the group x C tokens of any K-quant K. rows: store masks per
 // half; stream: this is the first pass over the group (prefetch ahead). Per super-block the
 // type's exact integer sums, then the reference's float step, lane by lane:
@@ -416,6 +454,8 @@ __attribute__((target("arch=x86-64"))) void register_packed_kquant_avx2(KernelTa
   t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<Q6K>;
   t.packed_gemm[uint32_t(GgmlType::Q2_K)] = packed_gemm<Q23K<false>>;
   t.packed_gemm[uint32_t(GgmlType::Q3_K)] = packed_gemm<Q23K<true>>;
+  t.packed_gemm[uint32_t(GgmlType::TQ1_0)] = packed_gemm<TQ>;
+  t.packed_gemm[uint32_t(GgmlType::TQ2_0)] = packed_gemm<TQ>;
 }
 
 }  // namespace trident

@@ -1,5 +1,5 @@
-// AVX-512 VNNI packed-group kernels (tensor/repack.h) for the K-quants Q2_K to Q6_K against
-// Q8_K activations.
+// AVX-512 VNNI packed-group kernels (tensor/repack.h) for the K-quants Q2_K to Q6_K and the
+// ternary TQ1_0 / TQ2_0 against Q8_K activations.
 //
 // As for Q4_0 (packed_avx512.cpp), one zmm holds the same 4 quant bytes of the group's 16
 // rows and vpdpbusd adds 4 products into each row's lane. A K-quant sub-block has its own
@@ -9,7 +9,7 @@
 // sums with vpdpwssd. All of that is exact, so the integer sums equal the reference's; the
 // float part is the reference's, lane by lane:
 //   Q2_K, Q4_K, Q5_K: sum += (x.d * d) * float(isum) - (x.d * dmin) * float(summs)
-//   Q3_K, Q6_K: sum += (x.d * d) * float(isum)
+//   Q3_K, Q6_K, TQ1_0, TQ2_0: sum += (x.d * d) * float(isum)
 // which makes every result equal dot_kquant_scalar.cpp's bits.
 
 // GCC 12 warns about the intentionally undefined registers inside its own AVX-512 intrinsics
@@ -247,6 +247,32 @@ struct Q3K {
   }
 };
 
+// TQ1_0 / TQ2_0 (PackedTQ; TQ1_0 is packed as TQ2_0): 2-bit trits q (0..3, weight q - 1) in
+// 16 chunks, bits 2l..2l+1 of chunk k holding elements 128 (k / 8) + 32 l + 4 (k % 8). One
+// integer sum per super-block: sum q x - sum x, the second from the activation block sums.
+struct TQ {
+  using L = PackedTQ;
+  static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = 0;
+  static constexpr bool kMins = false;
+  template <int C>
+  static void integer(const uint8_t* sg, const uint8_t* x, size_t xs, int64_t s, __m512i* isum, __m512i*) {
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      int sum = 0;
+      for (int k = 0; k < QK_K / 16; ++k) sum += act_block(x, xs, c, s)->bsums[k];
+      isum[c] = _mm512_set1_epi32(-sum);
+    }
+    for (int k = 0; k < 16; ++k)
+#pragma GCC unroll 4
+      for (int l = 0; l < 4; ++l) {
+        const __m512i w = two_bits(sg + L::kQs + 64 * k, l);
+#pragma GCC unroll 8
+        for (int c = 0; c < C; ++c)
+          isum[c] = _mm512_dpbusd_epi32(isum[c], w, bcast32(act_block(x, xs, c, s)->qs + 128 * (k / 8) + 32 * l + 4 * (k % 8)));
+      }
+  }
+};
+
 // 16 rows x C tokens of any K-quant K: per super-block the type's exact integer sums, then
 // the reference's float step, lane by lane:
 //   with mins (Q2_K, Q4_K, Q5_K): acc += (x.d * d) * float(isum) - (x.d * dmin) * float(summs)
@@ -300,6 +326,8 @@ __attribute__((target("arch=x86-64"))) void register_packed_kquant_avx512(Kernel
   t.packed_gemm[uint32_t(GgmlType::Q6_K)] = packed_gemm<Q6K>;
   t.packed_gemm[uint32_t(GgmlType::Q2_K)] = packed_gemm<Q2K>;
   t.packed_gemm[uint32_t(GgmlType::Q3_K)] = packed_gemm<Q3K>;
+  t.packed_gemm[uint32_t(GgmlType::TQ1_0)] = packed_gemm<TQ>;
+  t.packed_gemm[uint32_t(GgmlType::TQ2_0)] = packed_gemm<TQ>;
 }
 
 }  // namespace trident

@@ -23,7 +23,10 @@ void packed_act_info(GgmlType act_type, const uint8_t* x, size_t x_stride, int64
       if (act_type == GgmlType::Q8_0) {
         const auto& blk = reinterpret_cast<const BlockQ8_0*>(row)[b];
         int32_t sum = 0;
-        for (int j = 0; j < QK8_0; ++j) sum += blk.qs[j];
+        for (int j = 0; j < QK8_0; ++j) {
+          sum += blk.qs[j];
+          if (j == 15) o.sum_lo = sum;
+        }
         o.d = fp16_to_fp32(blk.d);
         o.sum = sum;
       } else if (act_type == GgmlType::Q8_1) {

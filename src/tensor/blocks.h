@@ -30,6 +30,35 @@ struct BlockQ6_K { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_
 // Activation block for all K-quants: bsums[i] = sum of qs[16 i .. 16 i + 15].
 struct BlockQ8_K { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; };
 
+// Non-linear 4-bit quants: a nibble indexes a 16-value codebook (tensor/codebooks.h).
+// IQ4_NL: x = d * kIQ4NLValues[q]; qs as Q4_0 (element j low nibble of qs[j], j + 16 high).
+inline constexpr int QK4_NL = 32, QK_MXFP4 = 32, QK_NVFP4 = 64, QK_NVFP4_SUB = 16;
+struct BlockIQ4_NL { f16_bits d; uint8_t qs[QK4_NL / 2]; };
+// IQ4_XS: 8 sub-blocks of 32 with 6-bit scales ls (bias 32): low 4 bits in scales_l (nibble
+// ib % 2 of byte ib / 2), high 2 bits at bits 2 ib of scales_h; sub-block ib's nibbles are
+// qs[16 ib .. 16 ib + 15] as in IQ4_NL. x = d * (ls - 32) * kIQ4NLValues[q].
+struct BlockIQ4_XS { f16_bits d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2]; };
+// MXFP4 (OCP microscaling): E8M0 exponent e, E2M1 nibbles laid out as Q4_0's.
+// x = 2^(e - 127) * e2m1(q) = 2^(e - 128) * kFP4Values[q] (the table is doubled).
+struct BlockMXFP4 { uint8_t e; uint8_t qs[QK_MXFP4 / 2]; };
+// NVFP4: 4 sub-blocks of 16, each with a UE4M3 scale d[s]; sub-block s's nibbles are
+// qs[8 s .. 8 s + 7], element j low nibble, j + 8 high. x = ue4m3(d[s]) / 2 * kFP4Values[q].
+struct BlockNVFP4 { uint8_t d[QK_NVFP4 / QK_NVFP4_SUB]; uint8_t qs[QK_NVFP4 / 2]; };
+
+// Q1_0: one sign bit per element, x = bit ? d : -d, bit j at bit j % 8 of qs[j / 8]; d is the
+// block's mean |x|.
+inline constexpr int QK1_0 = 128, QK2_0 = 64;
+struct BlockQ1_0 { f16_bits d; uint8_t qs[QK1_0 / 8]; };
+// Q2_0: x = d * (q - 1), q in 0..3 at bits 2 (j % 4) of qs[j / 4].
+struct BlockQ2_0 { f16_bits d; uint8_t qs[QK2_0 / 4]; };
+
+// Ternary quants (BitNet b1.58, TriLMs): x = d * (t - 1), t in {0, 1, 2}.
+// TQ1_0: five trits per byte in qs (base 3, scaled to a byte: byte = ceil(v * 256 / 243)),
+// four in each qh byte; element order in tensor/quant_ternary.cpp.
+struct BlockTQ1_0 { uint8_t qs[(QK_K - 4 * QK_K / 64) / 5]; uint8_t qh[QK_K / 64]; f16_bits d; };
+// TQ2_0: element 128 h + 32 l + m is bits 2l..2l+1 of qs[32 h + m] (values 0..3; 3 reads as +2).
+struct BlockTQ2_0 { uint8_t qs[QK_K / 4]; f16_bits d; };
+
 static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_1) == 20);
 static_assert(sizeof(BlockQ5_0) == 22);
@@ -42,5 +71,13 @@ static_assert(sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockQ8_K) == 292);
+static_assert(sizeof(BlockIQ4_NL) == 18);
+static_assert(sizeof(BlockIQ4_XS) == 136);
+static_assert(sizeof(BlockMXFP4) == 17);
+static_assert(sizeof(BlockNVFP4) == 36);
+static_assert(sizeof(BlockTQ1_0) == 54);
+static_assert(sizeof(BlockTQ2_0) == 66);
+static_assert(sizeof(BlockQ1_0) == 18);
+static_assert(sizeof(BlockQ2_0) == 18);
 
 }  // namespace trident

@@ -1,7 +1,10 @@
 // Per-type row converters, referenced by the traits table in types.cpp.
 // Float types and the 32-element "legacy" quants live in quant_legacy.cpp, the 256-element
-// K-quants in quant_kquant.cpp. All quantizers are the scalar reference, bit-exact with
-// ggml's reference quantizers (round-half-away-from-zero where ggml uses roundf, etc.).
+// K-quants in quant_kquant.cpp, the codebook types in quant_nonlinear.cpp, the ternary ones
+// in quant_ternary.cpp, Q1_0 / Q2_0 in quant_lowbit.cpp. All quantizers are the scalar
+// reference, bit-exact with what llama-quantize writes without an importance matrix: ggml's
+// reference quantizers (round-half-away-from-zero where ggml uses roundf, etc.), and for
+// IQ4_NL / IQ4_XS ggml's quantize_iq4_nl / quantize_iq4_xs (a 15-candidate scale search).
 #pragma once
 #include <cstdint>
 
@@ -26,6 +29,14 @@ TRIDENT_ROW_FNS(q4_K)
 TRIDENT_ROW_FNS(q5_K)
 TRIDENT_ROW_FNS(q6_K)
 TRIDENT_ROW_FNS(q8_K)
+TRIDENT_ROW_FNS(iq4_nl)  // quant_nonlinear.cpp
+TRIDENT_ROW_FNS(iq4_xs)
+TRIDENT_ROW_FNS(mxfp4)
+TRIDENT_ROW_FNS(nvfp4)
+TRIDENT_ROW_FNS(tq1_0)   // quant_ternary.cpp
+TRIDENT_ROW_FNS(tq2_0)
+TRIDENT_ROW_FNS(q1_0)    // quant_lowbit.cpp
+TRIDENT_ROW_FNS(q2_0)
 #undef TRIDENT_ROW_FNS
 
 }  // namespace trident

@@ -2,9 +2,11 @@
 
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "tensor/blocks.h"
 #include "tensor/quant_kquant_internal.h"
+#include "tensor/ternary.h"
 #include "tensor/types.h"
 
 namespace trident {
@@ -145,6 +147,93 @@ void q3_K_row(uint8_t* sg, BlockQ3_K& b, int64_t j, bool toward) {
   copy(sg + L::kD + 2 * j, reinterpret_cast<uint8_t*>(&b.d), 2, toward);
 }
 
+// ---- Codebook and ternary types.
+
+// MXFP4: the nibbles as Q4_0's, the exponents one byte per row after them.
+void mxfp4_row(uint8_t* group, uint8_t* row, int64_t j, int64_t n_in, bool toward) {
+  const int64_t nb = n_in / QK_MXFP4;
+  uint8_t* exps = group + size_t(nb) * kPackRows * 16;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* file = row + size_t(b) * sizeof(BlockMXFP4);
+    uint8_t* col = group + size_t(b) * kPackRows * 16;
+    copy(exps + size_t(b) * kPackRows + size_t(j), file + offsetof(BlockMXFP4, e), 1, toward);
+    for (size_t s = 0; s < 4; ++s) copy(col + 64 * s + 4 * size_t(j), file + offsetof(BlockMXFP4, qs) + 4 * s, 4, toward);
+  }
+}
+
+// NVFP4: every 4 bytes of the block, scales included, in their own chunk.
+void nvfp4_row(uint8_t* group, uint8_t* row, int64_t j, int64_t n_in, bool toward) {
+  for (int64_t b = 0; b < n_in / QK_NVFP4; ++b)
+    for (size_t c = 0; c < 9; ++c)
+      copy(group + size_t(b) * kPackedNVFP4Block + 64 * c + 4 * size_t(j), row + size_t(b) * sizeof(BlockNVFP4) + 4 * c, 4, toward);
+}
+
+void iq4_xs_row(uint8_t* sg, BlockIQ4_XS& b, int64_t j, bool toward) {
+  using L = PackedIQ4XS;
+  for (int k = 0; k < 32; ++k) copy(sg + L::kQs + 64 * k + 4 * j, b.qs + 4 * k, 4, toward);
+  uint8_t ls[8];
+  if (toward)
+    for (int s = 0; s < 8; ++s) ls[s] = uint8_t(((b.scales_l[s / 2] >> 4 * (s % 2)) & 0xF) | ((b.scales_h >> 2 * s) & 3) << 4);
+  for (int s = 0; s < 8; ++s) copy(sg + L::kScales + 16 * s + j, ls + s, 1, toward);
+  if (!toward) {
+    b.scales_h = 0;
+    for (int s = 0; s < 8; ++s) {
+      if (s % 2 == 0) b.scales_l[s / 2] = 0;
+      b.scales_l[s / 2] = uint8_t(b.scales_l[s / 2] | (ls[s] & 0xF) << 4 * (s % 2));
+      b.scales_h = uint16_t(b.scales_h | (ls[s] >> 4 & 3) << 2 * s);
+    }
+  }
+  copy(sg + L::kD + 2 * j, reinterpret_cast<uint8_t*>(&b.d), 2, toward);
+}
+
+void tq2_0_row(uint8_t* sg, BlockTQ2_0& b, int64_t j, bool toward) {
+  for (int k = 0; k < 16; ++k) copy(sg + PackedTQ::kQs + 64 * k + 4 * j, b.qs + 4 * k, 4, toward);
+  copy(sg + PackedTQ::kD + 2 * j, reinterpret_cast<uint8_t*>(&b.d), 2, toward);
+}
+
+// TQ1_0 goes through TQ2_0: same trits, 2 bits each.
+void tq1_0_row(uint8_t* sg, BlockTQ1_0& b, int64_t j, bool toward) {
+  uint8_t t[QK_K];
+  BlockTQ2_0 b2;
+  if (toward) {
+    tq1_0_trits(b, t);
+    tq2_0_from_trits(t, b.d, b2);
+  }
+  tq2_0_row(sg, b2, j, toward);
+  if (!toward) {
+    tq2_0_trits(b2, t);
+    tq1_0_from_trits(t, b2.d, b);
+  }
+}
+
+// Q1_0 / Q2_0: 4 chunks of 64 bytes per block (repack.h), then the fp16 scales.
+template <class Block>
+void lowbit_row(uint8_t* group, uint8_t* row, int64_t j, int64_t n_in, bool toward) {
+  constexpr int64_t kElems = sizeof(Block::qs) * (std::is_same_v<Block, BlockQ1_0> ? 8 : 4);
+  const int64_t nb = n_in / kElems;
+  uint8_t* scales = group + size_t(nb) * 4 * 64;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* file = row + size_t(b) * sizeof(Block);
+    uint8_t* col = group + size_t(b) * 4 * 64;
+    copy(scales + (size_t(b) * kPackRows + size_t(j)) * 2, file + offsetof(Block, d), 2, toward);
+    uint8_t* qs = file + offsetof(Block, qs);
+    if constexpr (std::is_same_v<Block, BlockQ1_0>) {
+      for (int k = 0; k < 4; ++k) qh_row(col + 64 * k, qs + 4 * k, j, toward);
+    } else {
+      for (int k = 0; k < 2; ++k) {  // sub-block k: file bytes qs[8k..8k+7], element e at byte e / 4
+        uint8_t p[8] = {};
+        if (toward)
+          for (int e = 0; e < 32; ++e) p[e % 8] = uint8_t(p[e % 8] | ((qs[8 * k + e / 4] >> 2 * (e % 4)) & 3) << 2 * (e / 8));
+        for (int c = 0; c < 2; ++c) copy(col + 64 * (2 * k + c) + 4 * size_t(j), p + 4 * c, 4, toward);
+        if (!toward) {
+          for (int i = 0; i < 8; ++i) qs[8 * k + i] = 0;
+          for (int e = 0; e < 32; ++e) qs[8 * k + e / 4] = uint8_t(qs[8 * k + e / 4] | ((p[e % 8] >> 2 * (e / 8)) & 3) << 2 * (e % 4));
+        }
+      }
+    }
+  }
+}
+
 template <class Block, class Row>
 void k_rows(uint8_t* group, uint8_t* row, int64_t j, int64_t n_in, size_t sg_bytes, bool toward, Row per_row) {
   for (int64_t s = 0; s < n_in / QK_K; ++s) {
@@ -169,6 +258,22 @@ void move_row(GgmlType t, uint8_t* group, uint8_t* row, int64_t j, int64_t n_in,
       return k_rows<BlockQ2_K>(group, row, j, n_in, PackedQ2K::kBytes, toward, q2_K_row);
     case GgmlType::Q3_K:
       return k_rows<BlockQ3_K>(group, row, j, n_in, PackedQ3K::kBytes, toward, q3_K_row);
+    case GgmlType::IQ4_XS:
+      return k_rows<BlockIQ4_XS>(group, row, j, n_in, PackedIQ4XS::kBytes, toward, iq4_xs_row);
+    case GgmlType::TQ1_0:
+      return k_rows<BlockTQ1_0>(group, row, j, n_in, PackedTQ::kBytes, toward, tq1_0_row);
+    case GgmlType::TQ2_0:
+      return k_rows<BlockTQ2_0>(group, row, j, n_in, PackedTQ::kBytes, toward, tq2_0_row);
+    case GgmlType::IQ4_NL:
+      return legacy_row<BlockIQ4_NL>(group, row, j, n_in, toward);
+    case GgmlType::MXFP4:
+      return mxfp4_row(group, row, j, n_in, toward);
+    case GgmlType::NVFP4:
+      return nvfp4_row(group, row, j, n_in, toward);
+    case GgmlType::Q1_0:
+      return lowbit_row<BlockQ1_0>(group, row, j, n_in, toward);
+    case GgmlType::Q2_0:
+      return lowbit_row<BlockQ2_0>(group, row, j, n_in, toward);
     case GgmlType::F32:
       return float_row<4>(group, row, j, n_in, toward);
     case GgmlType::F16:
@@ -194,6 +299,8 @@ bool packable(GgmlType t) {
     case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
     case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q8_0:
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K:
+    case GgmlType::IQ4_NL: case GgmlType::IQ4_XS: case GgmlType::MXFP4: case GgmlType::NVFP4:
+    case GgmlType::TQ1_0: case GgmlType::TQ2_0: case GgmlType::Q1_0: case GgmlType::Q2_0:
       return true;
     default:
       return false;
@@ -211,6 +318,8 @@ size_t packed_group_bytes(GgmlType t, int64_t n_in) {
   if (t == GgmlType::Q6_K) return size_t(n_in / QK_K) * PackedQ6K::kBytes;
   if (t == GgmlType::Q2_K) return size_t(n_in / QK_K) * PackedQ2K::kBytes;
   if (t == GgmlType::Q3_K) return size_t(n_in / QK_K) * PackedQ3K::kBytes;
+  if (t == GgmlType::IQ4_XS) return size_t(n_in / QK_K) * PackedIQ4XS::kBytes;
+  if (t == GgmlType::TQ1_0 || t == GgmlType::TQ2_0) return size_t(n_in / QK_K) * PackedTQ::kBytes;
   return size_t(kPackRows) * row_bytes(t, n_in);
 }
 

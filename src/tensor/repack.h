@@ -45,6 +45,30 @@
 //         [8 pairs][16 rows][2] u8 (sub-blocks 2i, 2i + 1, the file's 6-bit values with their
 //         bias of 32, so that a zero block packs to zeros); d [16] fp16; 32 bytes of padding.
 //         1856 bytes against the file's 1760.
+//
+// Codebook and ternary types (their kernels: kernels/packed_nonlinear_*.cpp):
+//   IQ4_NL: as Q4_0 (the nibbles index the codebook instead of being offset by 8).
+//   MXFP4:  quants as Q4_0, then nb * kPackRows E8M0 bytes e, row j of block b at
+//           b * kPackRows + j. The file's size.
+//   NVFP4:  the whole 36-byte block by 4-byte columns: for block b, chunk c (< 9) is 64 bytes
+//           at b * 576 + 64 c, bytes 4j..4j+3 of it bytes 4c..4c+3 of row j's block. Chunk 0
+//           holds the four UE4M3 scales (lane j: row j's d[0..3]), chunks 1..8 qs[0..31]. The
+//           file's size.
+//   IQ4_XS: one super-group per super-block: qs chunk k (< 32) = qs[4k..4k+3]; scales
+//           [8 sub-blocks][16 rows] u8, the 6-bit ls with its bias of 32 (a zero block packs
+//           to zeros); d [16] fp16; 32 bytes of padding. 2240 bytes against the file's 2176.
+//   TQ2_0, TQ1_0: one super-group per super-block holding TQ2_0 bytes: chunk k (< 16) =
+//           qs[4k..4k+3], d [16] fp16, 32 bytes of padding (1088 bytes against 1056). A TQ1_0
+//           row is converted to TQ2_0's 2-bit trits at packing (1088 against the file's 864:
+//           base-3 digits cost a multiply per trit to extract) and back to canonical TQ1_0
+//           bytes by unpack_row (a file's non-canonical bytes keep their trits, not their bits).
+//   Q1_0:   per block, 4 high-bit-style chunks (as Q5_0's): chunk k holds the 32 sign bits of
+//           elements 32k..32k+31 as 8 masks, bit 4j + i of mask t = element 32k + 4t + i of
+//           row j, the AVX-512 byte mask of that step as it is; then nb * kPackRows fp16 d.
+//   Q2_0:   per block, 4 chunks: chunk 2k + c holds bytes 4c..4c+3 of sub-block k (elements
+//           32k..32k+31) of each row, re-ordered so that bits 2l..2l+1 of byte b (< 8) are
+//           element 8l + b: a step (chunk, l) covers 4 consecutive elements. Then the fp16 d.
+//           Both the file's size.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -73,11 +97,20 @@ struct PackedQ2K {
 struct PackedQ3K {
   static constexpr size_t kQs = 0, kHmask = 1024, kScales = 1536, kD = 1792, kBytes = 1856;
 };
+struct PackedIQ4XS {
+  static constexpr size_t kQs = 0, kScales = 2048, kD = 2176, kBytes = 2240;
+};
+struct PackedTQ {  // TQ1_0 and TQ2_0
+  static constexpr size_t kQs = 0, kD = 1024, kBytes = 1088;
+};
+// NVFP4: bytes of one block column of a group.
+inline constexpr size_t kPackedNVFP4Block = 9 * 64;
 
-// F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and Q2_K to Q6_K.
+// F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K to Q6_K, IQ4_NL, IQ4_XS, MXFP4, NVFP4,
+// TQ1_0, TQ2_0, Q1_0 and Q2_0.
 bool packable(GgmlType t);
-// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 only: bytes of quants per row and block, high bits included:
-// 16 (Q4_0, Q4_1), 20 (Q5_0, Q5_1) or 32 (Q8_0).
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4 only: bytes of quants per row and block, high bits included:
+// 16 (Q4_0, Q4_1, IQ4_NL, MXFP4), 20 (Q5_0, Q5_1) or 32 (Q8_0).
 int packed_quant_bytes(GgmlType t);
 // Q5_0 / Q5_1: the bit of a block's high-bit chunk that holds element e (< 32) of row j.
 constexpr int packed_qh_bit(int64_t j, int e) { return 64 * (e / 4) + 4 * int(j) + e % 4; }

@@ -36,6 +36,15 @@ TraitsTable build() {
   tt.add(T::Q5_K, dequantize_row_q5_K, quantize_row_q5_K, T::Q8_K);
   tt.add(T::Q6_K, dequantize_row_q6_K, quantize_row_q6_K, T::Q8_K);
   tt.add(T::Q8_K, dequantize_row_q8_K, quantize_row_q8_K, T::Q8_K);
+  // Activation formats as llama.cpp's CPU backend pairs them (type_traits_cpu vec_dot_type).
+  tt.add(T::IQ4_NL, dequantize_row_iq4_nl, quantize_row_iq4_nl, T::Q8_0);
+  tt.add(T::IQ4_XS, dequantize_row_iq4_xs, quantize_row_iq4_xs, T::Q8_K);
+  tt.add(T::MXFP4, dequantize_row_mxfp4, quantize_row_mxfp4, T::Q8_0);
+  tt.add(T::NVFP4, dequantize_row_nvfp4, quantize_row_nvfp4, T::Q8_0);
+  tt.add(T::TQ1_0, dequantize_row_tq1_0, quantize_row_tq1_0, T::Q8_K);
+  tt.add(T::TQ2_0, dequantize_row_tq2_0, quantize_row_tq2_0, T::Q8_K);
+  tt.add(T::Q1_0, dequantize_row_q1_0, quantize_row_q1_0, T::Q8_0);
+  tt.add(T::Q2_0, dequantize_row_q2_0, quantize_row_q2_0, T::Q8_0);
   return tt;
 }
 const TraitsTable kTraits = build();
