@@ -84,6 +84,13 @@ namespace {
 inline float silu(float x) { return x / (1.0f + exp_poly(-x)); }
 }  // namespace
 
+void relu_sqr_inplace(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float r = x[i] > 0.0f ? x[i] : 0.0f;
+    x[i] = r * r;
+  }
+}
+
 void silu_inplace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = silu(x[i]);
 }

@@ -22,6 +22,8 @@ void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeLayout layou
 
 // silu(x) = x / (1 + exp_poly(-x)) (kernels/exp_poly.h), in place over n values.
 void silu_inplace(float* x, int64_t n);
+// x = max(x, 0)^2 (ggml_relu then ggml_sqr, as arcee's FFN).
+void relu_sqr_inplace(float* x, int64_t n);
 // tanh-approximated GELU. `fp16_table` rounds the input and output to fp16 the way ggml's CPU
 // backend does (its GELU reads a table indexed by the fp16 input).
 void gelu_inplace(float* x, int64_t n, bool fp16_table);

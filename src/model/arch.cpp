@@ -17,7 +17,7 @@ constexpr std::array<std::string_view, 1> kClassifierHead = {"cls.output.weight"
 
 // Each row says only how the family differs from a plain llama block.
 constexpr std::array kArchs = {
-    ArchSpec{.name = "llama", .rope_freqs = true, .synth = true,
+    ArchSpec{.name = "llama", .moe_norm_topk = true, .moe_if_experts = true, .rope_freqs = true, .synth = true,
              .hf = {.classes = kLlamaClasses, .model_type = "llama", .permute_qk = true, .default_n_ctx = 2048,
                     .write_vocab_size = true, .export_attention_bias = true, .export_mlp_bias = true}},
     ArchSpec{.name = "qwen2", .rope = R::Neox, .qkv_bias = true, .synth = true,
@@ -40,6 +40,19 @@ constexpr std::array kArchs = {
                     .default_n_ctx = 4096, .partial_rotary = true, .window = HfWindowKeys::Window}},
     ArchSpec{.name = "starcoder2", .norm = NormKind::Layer, .rope = R::Neox,
              .act = Activation::GeluTanh, .ffn = FfnKind::Plain, .ffn_scales = false},
+    // Llama-block families that differ only in their converters and tokenizers.
+    ArchSpec{.name = "mistral3", .moe_norm_topk = true, .moe_if_experts = true, .rope_freqs = true},
+    ArchSpec{.name = "internlm2"},
+    ArchSpec{.name = "xverse"},
+    ArchSpec{.name = "maincoder", .qk_norm = QkNormKind::PerHead},
+    ArchSpec{.name = "orion", .norm = NormKind::Layer, .rope = R::Neox},
+    ArchSpec{.name = "seed_oss", .rope = R::Neox, .ffn_norm = "post_attention_norm"},
+    ArchSpec{.name = "arcee", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .rope_freqs = true},
+    ArchSpec{.name = "granite", .moe_norm_topk = true, .moe_if_experts = true, .mup_scales = true,
+             .rope_freqs = true, .ffn_scales = false},
+    ArchSpec{.name = "granitemoe", .moe_norm_topk = true, .moe_if_experts = true, .mup_scales = true,
+             .rope_freqs = true, .ffn_scales = false},
+    ArchSpec{.name = "smollm3", .no_rope_every = 4},
     ArchSpec{.name = "olmo2", .pre_norm = false, .post_norm = true, .rope = R::Neox,
              .qk_norm = QkNormKind::Full},
 };

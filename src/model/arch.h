@@ -14,7 +14,7 @@ namespace trident {
 
 enum class NormKind : uint8_t { Rms, Layer };
 enum class QkNormKind : uint8_t { None, PerHead, Full };  // per head: [head_dim] weights; full: [n_head * head_dim]
-enum class Activation : uint8_t { Silu, GeluTanh };
+enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr };
 enum class FfnKind : uint8_t { Gated, Plain, Moe };
 // How a family's HF config describes sliding-window attention.
 enum class HfWindowKeys : uint8_t {
@@ -60,11 +60,16 @@ struct ArchSpec {
   float default_rope_base = 10000.0f;
   float default_rope_base_swa = 10000.0f;
   bool moe_norm_topk = false;   // renormalise the chosen experts' weights to sum to 1
+  bool moe_if_experts = false;
+  bool mup_scales = false;      // granite's µP multipliers: embedding_scale, residual_scale,
+                                // attention.scale and (required) logit_scale keys
+  int no_rope_every = 0;        // every n-th layer (1-based) skips RoPE (smollm3: 4)  // a dense family whose files may be MoE: expert_count > 0 (llama, mistral3)
   bool rope_freqs = false;      // reads a rope_freqs.weight tensor (llama 3 scaling)
   // llama.cpp's graph for the family passes the dense FFN's `.scale` tensors to build_ffn;
   // when it does not (starcoder2), its loader reads them and they change nothing.
   bool ffn_scales = true;
-  bool gate_up_in_up = false;   // llama.cpp stores dense gate + up as one double-height ffn_up (phi3)
+  bool gate_up_in_up = false;
+  std::string_view ffn_norm = "ffn_norm";  // the pre-FFN norm's tensor (seed_oss: post_attention_norm)   // llama.cpp stores dense gate + up as one double-height ffn_up (phi3)
   // The family's real checkpoints (synth writes them so; the loader detects by presence).
   bool qkv_bias = false;        // Q/K/V biases (qwen2)
   int64_t typical_swa_window = 0;

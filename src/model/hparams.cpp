@@ -64,14 +64,30 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   if (!(std::isfinite(h.rope_attn_factor) && h.rope_attn_factor > 0))
     fail("{}: key '{}': expected a positive factor, found {}", f.path(), key("rope.scaling.attn_factor"), h.rope_attn_factor);
 
-  if (arch.ffn == FfnKind::Moe) {
+  if (arch.mup_scales) {
+    // As llama.cpp's granite loader: logit_scale is required, the others default to "none".
+    h.logit_scale = float(f.get_float(key("logit_scale")).value_or(0.0));
+    if (!f.find(key("logit_scale"))) fail("{}: missing required key '{}'", f.path(), key("logit_scale"));
+    h.residual_scale = float(f.get_float(key("residual_scale")).value_or(0.0));
+    h.embd_scale = float(f.get_float(key("embedding_scale")).value_or(0.0));
+    h.attn_scale = float(f.get_float(key("attention.scale")).value_or(0.0));
+    for (auto [v, k] : {std::pair{h.logit_scale, "logit_scale"}, {h.residual_scale, "residual_scale"},
+                        {h.embd_scale, "embedding_scale"}, {h.attn_scale, "attention.scale"}})
+      if (!std::isfinite(v)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key(k), v);
+  }
+  h.moe = arch.ffn == FfnKind::Moe || (arch.moe_if_experts && f.get_int(key("expert_count")).value_or(0) > 0);
+  if (h.moe) {
     h.n_expert = positive(f, key("expert_count"), f.get_int(key("expert_count")));
     h.n_expert_used = positive(f, key("expert_used_count"), f.get_int(key("expert_used_count")));
     if (h.n_expert_used > h.n_expert)
       fail("{}: key '{}': {} experts used but only {} exist", f.path(), key("expert_used_count"),
            h.n_expert_used, h.n_expert);
-    h.n_ff_expert = positive(f, key("expert_feed_forward_length"),
-                             f.get_int(key("expert_feed_forward_length")));
+    // Mixtral-style files (llama, mistral3) give the experts' width as feed_forward_length.
+    // Mixtral-style files (llama, mistral3, granite) give the experts' width as
+    // feed_forward_length; 0 means "not set", as llama.cpp reads it.
+    int64_t n_ff_exp = f.get_int(key("expert_feed_forward_length")).value_or(0);
+    if (n_ff_exp == 0) n_ff_exp = f.get_int(key("feed_forward_length")).value_or(0);
+    h.n_ff_expert = positive(f, key("expert_feed_forward_length"), n_ff_exp);
     h.n_ff = f.get_int(key("feed_forward_length")).value_or(h.n_ff_expert);
   } else {
     h.n_ff = positive(f, key("feed_forward_length"), f.get_int(key("feed_forward_length")));

@@ -258,11 +258,12 @@ class WeightLoader {
     L.wo = projection(b + "attn_output", h.n_q(), h.n_embd, true);
     if (a.post_norm) L.post_attn_norm = vec(b + "post_attention_norm.weight", h.n_embd, true);
 
-    L.ffn_norm = vec(b + "ffn_norm.weight", h.n_embd, a.pre_norm);
-    if (ln) L.ffn_norm_b = vec(b + "ffn_norm.bias", h.n_embd, false);
+    const std::string ffn_norm = b + std::string(a.ffn_norm);
+    L.ffn_norm = vec(ffn_norm + ".weight", h.n_embd, a.pre_norm);
+    if (ln) L.ffn_norm_b = vec(ffn_norm + ".bias", h.n_embd, false);
     if (a.post_norm) L.post_ffn_norm = vec(b + "post_ffw_norm.weight", h.n_embd, true);
 
-    if (a.ffn == FfnKind::Moe) {
+    if (h.moe) {
       load_moe(L, b);
     } else if (a.ffn == FfnKind::Plain) {
       L.gate_up = group("", {{b + "ffn_up", h.n_ff}}, h.n_embd, "up");
@@ -284,10 +285,12 @@ class WeightLoader {
     for (Projection& p : L.gate_up.parts) p.bias_before_scale = true;
     if (!a.ffn_scales) {
       for (RowSegment& s : L.gate_up.fused.segments) s.scale = 1.0f;
-      for (Projection& p : L.gate_up.parts) p.segments.front().scale = 1.0f;
-      L.down.segments.front().scale = 1.0f;
+      for (Projection& p : L.gate_up.parts)
+        for (RowSegment& s : p.segments) s.scale = 1.0f;
+      for (RowSegment& s : L.down.segments) s.scale = 1.0f;
     }
     L.swa = h.layer_is_swa[size_t(l)];
+    L.rope = a.no_rope_every == 0 || (l + 1) % a.no_rope_every != 0;
     L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
   }
 
@@ -332,7 +335,31 @@ class WeightLoader {
       d.segments.back().scale = weight_scale(b + "ffn_down_exps", ne, e);
       L.expert_down.push_back(std::move(d));
     }
+    if (!m_.arch_->ffn_scales)
+      for (int64_t e = 0; e < ne; ++e) {
+        for (Projection& p : L.expert_gate_up[size_t(e)].parts) p.segments.front().scale = 1.0f;
+        for (RowSegment& s : L.expert_gate_up[size_t(e)].fused.segments) s.scale = 1.0f;
+        L.expert_down[size_t(e)].segments.front().scale = 1.0f;
+      }
+    load_shared_experts(L, b);
   }
+
+  // Shared experts (ffn_{gate,up,down}_shexp), found by presence: a dense gated FFN every
+  // token runs beside the routed experts.
+  void load_shared_experts(LayerWeights& L, const std::string& b) {
+    const GgufTensorInfo* up = find(b + "ffn_up_shexp.weight");
+    if (!up) return;
+    HParams& h = m_.hp_;
+    const int64_t nf = up->ne[1];
+    if (h.n_ff_shared != 0 && h.n_ff_shared != nf)
+      fail("{}: tensor '{}': expected {} rows as in earlier layers, found {}", f_.path(), up->name, h.n_ff_shared, nf);
+    h.n_ff_shared = nf;
+    L.shared_gate_up = group("", {{b + "ffn_gate_shexp", nf}, {b + "ffn_up_shexp", nf}}, h.n_embd, "shared gate/up");
+    L.shared_down = projection(b + "ffn_down_shexp", nf, h.n_embd, true);
+    L.shared_gate_up.fused.bias_before_scale = L.shared_down.bias_before_scale = true;
+    for (Projection& p : L.shared_gate_up.parts) p.bias_before_scale = true;
+  }
+
 };
 
 std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& opt) {

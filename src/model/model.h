@@ -32,8 +32,11 @@ struct LayerWeights {
   Projection router;                      // [n_embd] -> [n_expert]
   std::vector<ProjectionGroup> expert_gate_up;  // per expert: gate, up [n_ff_expert each]
   std::vector<Projection> expert_down;    // per expert: [n_ff_expert] -> [n_embd]
+  ProjectionGroup shared_gate_up;         // shared experts (ffn_*_shexp), run on every token
+  Projection shared_down;                 // [n_ff_shared] -> [n_embd]; no segments: none
 
   bool swa = false;                       // sliding-window (local) attention layer
+  bool rope = true;                       // RoPE on Q and K (smollm3 skips it every 4th layer)
   float rope_base = 10000.0f;
 };
 

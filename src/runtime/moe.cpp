@@ -57,6 +57,24 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
                   sizeof(float) * size_t(d));
   }
 
+  weigh_experts(n);
+  if (!L.shared_down.segments.empty()) {
+    // Shared experts: a dense gated FFN on every token, added to the routed experts' sum.
+    const int64_t nf_sh = h.n_ff_shared;
+    run_group(L.shared_gate_up, fusion_.fuse_gate_up(L.shared_gate_up, n, cc_), b.cur.data(), d, n, b.gu.data(),
+              2 * nf_sh, cc_);
+    for (int64_t t = 0; t < n; ++t)
+      gated_act(b.gu.data() + t * 2 * nf_sh, b.gu.data() + t * 2 * nf_sh + nf_sh, b.act.data() + t * nf_sh, nf_sh);
+    run_projection(L.shared_down, b.act.data(), nf_sh, n, b.moe_x.data(), d, cc_);
+    add_inplace(b.out.data(), b.moe_x.data(), n * d);
+  }
+}
+
+// out[t] = sum over ranks j of w[t, j] * y[t, j], in rank order.
+void Session::weigh_experts(int64_t n) {
+  const HParams& h = model_.hp();
+  Buffers& b = *buf_;
+  const int64_t k = h.n_expert_used, d = h.n_embd;
   for (int64_t t = 0; t < n; ++t) {
     float* out = b.out.data() + t * d;
     for (int64_t j = 0; j < k; ++j) {

@@ -31,7 +31,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   buf_ = std::make_unique<Buffers>();
   Buffers& b = *buf_;
   const int64_t n = b.n_ub = opt_.n_ubatch;
-  const int64_t n_ff = std::max(h.n_ff, h.n_ff_expert);
+  const int64_t n_ff = std::max({h.n_ff, h.n_ff_expert, h.n_ff_shared});
   b.x.resize(size_t(n * h.n_embd));
   b.cur.resize(b.x.size());
   b.out.resize(b.x.size());
@@ -98,6 +98,8 @@ void Session::embed(const int32_t* tokens, int64_t n) {
     dq(base + size_t(tokens[t]) * rb, x, h.n_embd);
     if (scale != 1.0f)
       for (int64_t i = 0; i < h.n_embd; ++i) x[i] *= scale;
+    if (h.embd_scale != 0.0f)
+      for (int64_t i = 0; i < h.n_embd; ++i) x[i] *= h.embd_scale;
   }
 }
 
@@ -115,19 +117,27 @@ void Session::layer(int64_t l, int64_t n, int64_t pos0) {
     std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
   attention_block(L, l, n, pos0);
   if (a.post_norm) norm_rows(L.post_attn_norm, nullptr, b.out.data(), b.out.data(), n);
-  add_inplace(b.x.data(), b.out.data(), n * d);
+  add_residual(b.out.data(), n * d);
 
   // feed-forward sub-layer
   if (a.pre_norm)
     norm_rows(L.ffn_norm, L.ffn_norm_b, b.x.data(), b.cur.data(), n);
   else
     std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
-  if (a.ffn == FfnKind::Moe)
+  if (model_.hp().moe)
     moe_block(L, n);
   else
     ffn_block(L, n);
   if (a.post_norm) norm_rows(L.post_ffn_norm, nullptr, b.out.data(), b.out.data(), n);
-  add_inplace(b.x.data(), b.out.data(), n * d);
+  add_residual(b.out.data(), n * d);
+}
+
+// x += out, with µP's residual multiplier on the sub-layer's output first.
+void Session::add_residual(float* out, int64_t n) {
+  const float s = model_.hp().residual_scale;
+  if (s != 0.0f)
+    for (int64_t i = 0; i < n; ++i) out[i] *= s;
+  add_inplace(buf_->x.data(), out, n);
 }
 
 void Session::norm_rows(const float* w, const float* bias, const float* x, float* y, int64_t n) {
@@ -167,8 +177,10 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n, int64
     float* cs = b.rope.data() + t * h.n_rot;
     rope_angles(pos0 + t, h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(opt_.n_ctx),
                 h.rope_attn_factor, cs);
-    rope_apply(q, int(h.n_head), hd, h.n_rot, a.rope, cs);
-    rope_apply(k, int(h.n_head_kv), hd, h.n_rot, a.rope, cs);
+    if (L.rope) {
+      rope_apply(q, int(h.n_head), hd, h.n_rot, a.rope, cs);
+      rope_apply(k, int(h.n_head_kv), hd, h.n_rot, a.rope, cs);
+    }
     kv_->store(l, pos0 + t, k, v);
   }
 
@@ -213,6 +225,8 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
     run_group(L.gate_up, false, b.cur.data(), h.n_embd, n, b.act.data(), h.n_ff, cc_);
     if (gelu)
       gelu_inplace(b.act.data(), n * h.n_ff, true);
+    else if (a.act == Activation::ReluSqr)
+      relu_sqr_inplace(b.act.data(), n * h.n_ff);
     else
       silu_inplace(b.act.data(), n * h.n_ff);
   } else {
@@ -244,6 +258,10 @@ void Session::output_logits(int64_t first_row, int64_t n_rows, float* logits) {
   float* xs = b.x.data() + first_row * h.n_embd;
   norm_rows(model_.output_norm(), model_.output_norm_b(), xs, b.cur.data(), n_rows);
   run_projection(model_.output(), b.cur.data(), h.n_embd, n_rows, logits, h.n_vocab, cc_);
+  if (h.logit_scale != 0.0f) {
+    const float s = 1.0f / h.logit_scale;  // µP divides the logits (as ggml_scale by 1/f)
+    for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] *= s;
+  }
 }
 
 }  // namespace trident

@@ -54,6 +54,8 @@ class Session {
   // out = act(gate) * up over n values, with the architecture's activation.
   void gated_act(const float* gate, const float* up, float* out, int64_t n) const;
   void moe_block(const LayerWeights& L, int64_t n);
+  void weigh_experts(int64_t n);
+  void add_residual(float* out, int64_t n);
   void norm_rows(const float* w, const float* b, const float* x, float* y, int64_t n);
   void output_logits(int64_t first_row, int64_t n_rows, float* logits);
 
