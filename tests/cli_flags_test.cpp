@@ -95,10 +95,14 @@ TEST(CliFlags, BadValuesAndMissingValues) {
   expect_error_line(run + "-n 1.5", "--n-predict: expected a number, found '1.5'");
   expect_error_line(run + "-n -2", "-n: expected a token count >= 0, or -1 for until the end of text or context, found -2");
   expect_error_line(run + "--n-probs -1", "--n-probs: expected a count >= 0, found -1");
+  expect_error_line(run + "--n-probs 3", "--n-probs: the probabilities are part of the --json output; add --json");
   expect_error_line(run + "--repack maybe", "--repack: expected on or off, found 'maybe'");
   expect_error_line("run -m " + kStories + " -p", "-p: expected a value");
   expect_error_line("run -m " + kStories + " -ngl", "-ngl: expected a value");
-  expect_error_line("fuse " + kStories, "--output is required");
+  expect_error_line("fuse " + kStories, "--output is required (see trident fuse --help)");
+  expect_error_line("inspect", "--model is required (see trident inspect --help)");
+  expect_error_line("export-hf " + kStories, "outdir is required (see trident export-hf --help)");
+  expect_error_line("run -m " + kStories + " hello", "unexpected argument 'hello' for 'trident run' (see trident run --help)");
 }
 
 TEST(CliFlags, MissingFiles) {

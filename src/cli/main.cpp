@@ -42,11 +42,17 @@ CLI::App* find_command(CLI::App& app, const std::string& name) {
 }
 
 // CLI11's texts, reworded the way trident's own errors read ("FLAG: expected ..., found ...").
-std::string parse_error_text(const CLI::ParseError& e) {
+std::string parse_error_text(const CLI::ParseError& e, const std::string& command) {
   std::string s = e.what();
   static const std::regex kConversion("^Could not convert: (\\S+) = (.*)$");
+  static const std::regex kRequired("^(\\S+) is required$");
+  static const std::regex kExtra("^The following arguments? (was|were) not expected: (.*)$");
   std::smatch m;
   if (std::regex_match(s, m, kConversion)) return fmt::format("{}: expected a number, found '{}'", m[1].str(), m[2].str());
+  if (std::regex_match(s, m, kRequired))
+    return fmt::format("{} is required (see trident {} --help)", m[1].str(), command);
+  if (std::regex_match(s, m, kExtra))
+    return fmt::format("unexpected argument '{}' for 'trident {}' (see trident {} --help)", m[2].str(), command, command);
   for (char& c : s)
     if (c == '\n') c = ' ';
   return s;
@@ -93,7 +99,7 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::CallForHelp&) {
     std::fputs(cmd->help("trident").c_str(), stdout);
   } catch (const CLI::ParseError& e) {
-    fail("{}", parse_error_text(e));
+    fail("{}", parse_error_text(e, cmd->get_name()));
   }
   return 0;
 }

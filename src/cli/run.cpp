@@ -72,6 +72,7 @@ void run(const RunFlags& f) {
   if (f.n_predict < -1)
     fail("-n: expected a token count >= 0, or -1 for until the end of text or context, found {}", f.n_predict);
   if (f.n_probs < 0) fail("--n-probs: expected a count >= 0, found {}", f.n_probs);
+  if (f.n_probs > 0 && !f.json) fail("--n-probs: the probabilities are part of the --json output; add --json");
   if (f.prompt.given() && !f.tokens.empty()) fail("-p/-f and --tokens are mutually exclusive");
   SamplerParams sp = f.sampling;
   validate_sampler_params(sp);
