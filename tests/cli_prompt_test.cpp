@@ -72,6 +72,8 @@ TEST(CliPrompt, StopStringsEndGeneration) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Once upon a time, there was a little girl named Lily\n");
   EXPECT_NE(r.err.find("stopped by a stop string (-r)"), std::string::npos) << r.err;
+  const auto quiet = test::run_trident("run -m " + kStories + " -p 'Once upon a time' -n 64 --temp 0 -r Lily --no-display-prompt");
+  EXPECT_EQ(quiet.out, ", there was a little girl named Lily\n");
 }
 
 TEST(CliPrompt, MinusOneGeneratesUntilTheContextIsFull) {

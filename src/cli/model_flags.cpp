@@ -36,16 +36,16 @@ std::string lower_case(std::string s) {
 }
 
 void add_model_flags(CLI::App* cmd, ModelFlags& f) {
-  add_model_path(cmd, f.model, "GGUF model file (also -m MODEL)")->capture_default_str();
+  add_model_path(cmd, f.model, "GGUF model file (as -m MODEL or the first argument)")->capture_default_str();
   cmd->add_option("-t,--threads", f.threads, "threads (default: all cores)");
   cmd->add_option("-c,--ctx-size", f.ctx, "context size in tokens (default: model's, at most 4096)");
-  cmd->add_option("--ubatch-size", f.ubatch, "micro-batch size for prompt evaluation")->capture_default_str();
-  cmd->add_option("--cache-type-k", f.cache_k, "K cache type: f16 or f32")->capture_default_str();
-  cmd->add_option("--cache-type-v", f.cache_v, "V cache type: f16 or f32")->capture_default_str();
+  cmd->add_option("--ubatch-size", f.ubatch, "-ub: micro-batch size for prompt evaluation")->capture_default_str();
+  cmd->add_option("--cache-type-k", f.cache_k, "-ctk: K cache type: f16 or f32")->capture_default_str();
+  cmd->add_option("--cache-type-v", f.cache_v, "-ctv: V cache type: f16 or f32")->capture_default_str();
   cmd->add_option("--fuse-qkv", f.fuse_qkv, "fuse Q/K/V projections: on, off or auto")->capture_default_str();
   cmd->add_option("--fuse-gate-up", f.fuse_gate_up, "fuse gate/up projections: on, off or auto")->capture_default_str();
   cmd->add_option("--isa", f.isa, "force a kernel set: scalar, avx2 or avx512");
-  cmd->add_flag("--verbose", f.verbose, "print load and fusion decisions to stderr");
+  cmd->add_flag("--verbose", f.verbose, "-v: print load and fusion decisions (and the fusion cache path) to stderr");
   cmd->add_option("--repack", f.repack, "copy the weights the packed kernels read into their layout at load: on or off")
       ->capture_default_str();
 }

@@ -31,6 +31,7 @@ struct RunFlags {
   int64_t n_probs = 0;
   bool json = false;
   bool show_special = false;
+  bool no_display_prompt = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -99,7 +100,7 @@ void run(const RunFlags& f) {
     fail("prompt of {} tokens does not fit the context of {} (use -c)", prompt.size(), n_ctx);
   fmt::print(stderr, "seed: {}\n", sp.seed);
 
-  if (!f.json && !prompt_text.empty()) {
+  if (!f.json && !f.no_display_prompt && !prompt_text.empty()) {
     fmt::print("{}", prompt_text);
     std::fflush(stdout);
   }
@@ -201,6 +202,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--n-probs", f->n_probs, "with --json: the N most probable tokens at each generated position");
   cmd->add_flag("--json", f->json, "print one JSON object instead of streaming text");
   cmd->add_flag("--special", f->show_special, "print special/control tokens");
+  cmd->add_flag("--no-display-prompt", f->no_display_prompt, "print only the generated text, not the prompt first");
   cmd->callback([f] { run(*f); });
 }
 
