@@ -156,6 +156,26 @@ TEST(CliQuantize, LlamaQuantizeFormAnyCaseAndRequantizeGuard) {
   std::filesystem::remove(q4);
 }
 
+TEST(CliProgress, ATerminalGetsALiveLineWithEtaALogGetsNoneForAShortRun) {
+  if (test::run_shell("command -v script").exit_code != 0) GTEST_SKIP() << "needs script(1) for a terminal";
+  const std::string q = test::temp_path("q.gguf"), s = test::temp_path("s.gguf");
+  // script(1) gives the command a pseudo-terminal; its output (stdout and stderr) is ours.
+  auto tty = test::run_shell("script -qec '" + test::trident_binary() + " quantize " + kStories + " " + q + " q8_0' /dev/null");
+  ASSERT_EQ(tty.exit_code, 0) << tty.out;
+  EXPECT_NE(tty.out.find("\r\033[Kquantize: tensor 1/48, "), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("MiB/s, ETA 0s"), std::string::npos) << tty.out;
+  tty = test::run_shell("script -qec '" + test::trident_binary() +
+                        " synth --shape qwen3-0.6b --type q4_0 --layers 1 --vocab 300 -o " + s + "' /dev/null");
+  ASSERT_EQ(tty.exit_code, 0) << tty.out;
+  EXPECT_NE(tty.out.find("\r\033[Ksynth: tensor 1/"), std::string::npos) << tty.out;
+  std::filesystem::remove(q);
+  const auto log = test::run_trident("quantize " + kStories + " " + q + " q8_0");  // well under the 5 s between lines
+  ASSERT_EQ(log.exit_code, 0) << log.err;
+  EXPECT_EQ(log.err, "");
+  std::filesystem::remove(q);
+  std::filesystem::remove(s);
+}
+
 const std::string kBench = "bench -m " + kStories + " -r 1 -t 1 ";
 
 TEST(CliBench, LlamaBenchFormatsCarryTheCommit) {
