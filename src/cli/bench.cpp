@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "cli/bench_report.h"
 #include "cli/commands.h"
@@ -140,10 +141,10 @@ void check_writable(const std::string& path) {
 // Cases that differ only in fusion, run together repetition by repetition so that their ratio
 // is not skewed by the machine drifting between one case and the next. Groups in case order.
 std::vector<std::vector<size_t>> fusion_groups(const std::vector<BenchCase>& cases) {
-  auto same_but_fusion = [](BenchCase a, BenchCase b) {
-    a.fuse_qkv = b.fuse_qkv;
-    a.fuse_gate_up = b.fuse_gate_up;
-    return std::memcmp(&a, &b, sizeof a) == 0;
+  // Field by field: memcmp would also compare the struct's padding bytes, which hold garbage.
+  auto same_but_fusion = [](const BenchCase& a, const BenchCase& b) {
+    return std::tie(a.model, a.n_threads, a.n_ubatch, a.k_type, a.v_type, a.n_prompt, a.n_gen, a.n_depth) ==
+           std::tie(b.model, b.n_threads, b.n_ubatch, b.k_type, b.v_type, b.n_prompt, b.n_gen, b.n_depth);
   };
   std::vector<bool> taken(cases.size(), false);
   std::vector<std::vector<size_t>> groups;
