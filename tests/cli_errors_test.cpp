@@ -56,7 +56,8 @@ TEST(CliErrors, BadFusionValue) {
 }
 
 TEST(CliErrors, NegativeTokenCount) {
-  expect_cli_error("run -m " + stories() + " -p hello -n -5", "-n: expected a token count >= 0, found -5");
+  expect_cli_error("run -m " + stories() + " -p hello -n -5",
+                   "-n: expected a token count >= 0, or -1 for until the end of text or context, found -5");
 }
 
 }  // namespace

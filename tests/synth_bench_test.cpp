@@ -293,7 +293,7 @@ TEST(Bench, RejectsBadValues) {
   r = test::run_trident("bench" + m + "-t 2,x");
   EXPECT_NE(r.err.find("-t: expected a thread count >= 1, found 'x'"), std::string::npos) << r.err;
   r = test::run_trident("bench" + m + "-o xml");
-  EXPECT_NE(r.err.find("-o: expected md, json or csv, found 'xml'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("-o: expected md, csv, json, jsonl or sql, found 'xml'"), std::string::npos) << r.err;
   r = test::run_trident("bench" + m + "--fuse-qkv on,maybe");
   EXPECT_NE(r.err.find("--fuse-qkv: expected on, off or auto, found 'maybe'"), std::string::npos) << r.err;
   r = test::run_trident("bench" + m + "-ctk q8_0");

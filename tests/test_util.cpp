@@ -60,8 +60,12 @@ std::string temp_path(const std::string& name) {
 }
 
 CommandResult run_trident(const std::string& args) {
+  return run_shell(trident_binary() + " " + args + " </dev/null");
+}
+
+CommandResult run_shell(const std::string& command_line) {
   const std::string out = temp_path("stdout"), err = temp_path("stderr");
-  const std::string cmd = std::string(TRIDENT_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const std::string cmd = "{ " + command_line + " ; } >" + out + " 2>" + err;
   int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

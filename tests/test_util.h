@@ -33,6 +33,9 @@ struct CommandResult {
 };
 // Runs build/trident with the given arguments (shell-quoted here), capturing stdout/stderr.
 CommandResult run_trident(const std::string& args);
+// Runs a /bin/sh command line (pipes, cd, redirections; standard input as the line says).
+CommandResult run_shell(const std::string& command_line);
+inline std::string trident_binary() { return TRIDENT_BINARY; }
 
 std::string temp_path(const std::string& name);  // unique path under the test temp dir
 

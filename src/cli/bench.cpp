@@ -1,19 +1,23 @@
 // `trident bench`: llama-bench's tests (pp / tg / pp+tg) over lists of threads, micro-batch
-// sizes, cache types and fusion settings; see runtime/bench.h for what is timed.
+// sizes, cache types, depths and fusion settings; see runtime/bench.h for what is timed. Each
+// row is printed as soon as it is measured.
 #include <fmt/format.h>
 #include <omp.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "cli/bench_report.h"
 #include "cli/commands.h"
 #include "cli/model_flags.h"
+#include "cli/version.h"
 #include "format/error.h"
 #include "kernels/dispatch.h"
 
@@ -21,8 +25,8 @@ namespace trident::cli {
 namespace {
 
 struct BenchFlags {
-  std::vector<std::string> models = {"models/stories260K.gguf"};
-  std::vector<std::string> n_prompt = {"512"}, n_gen = {"128"}, prompt_gen;
+  std::vector<std::string> models = {kDefaultModel};
+  std::vector<std::string> n_prompt = {"512"}, n_gen = {"128"}, prompt_gen, depth = {"0"};
   std::vector<std::string> ubatch = {"512"}, threads;
   std::vector<std::string> cache_k = {"f16"}, cache_v = {"f16"};
   std::vector<std::string> fuse_qkv = {"on"}, fuse_gate_up = {"on"};
@@ -31,7 +35,7 @@ struct BenchFlags {
   bool membw = false;
   int64_t membw_mib = 1024;
   std::string plot, isa;
-  bool no_warmup = false;
+  bool no_warmup = false, progress = false;
   std::string repack = "on";
 };
 
@@ -49,10 +53,32 @@ int64_t parse_int(const std::string& flag, const std::string& item, const char* 
   return v;
 }
 
+// One list item: a number, or llama-bench's range FIRST-LAST, FIRST-LAST+STEP, FIRST-LAST*MULT.
+void parse_item(const std::string& flag, const std::string& item, const char* what, int64_t min,
+                std::vector<int64_t>& out) {
+  const std::string s = trim(item);
+  const size_t dash = s.find('-', 1);
+  if (dash == std::string::npos) {
+    out.push_back(parse_int(flag, s, what, min));
+    return;
+  }
+  const size_t op = s.find_first_of("+*", dash);
+  const int64_t first = parse_int(flag, s.substr(0, dash), what, min);
+  const int64_t last = parse_int(flag, s.substr(dash + 1, op == std::string::npos ? op : op - dash - 1), what, min);
+  const bool mult = op != std::string::npos && s[op] == '*';
+  const int64_t step = op == std::string::npos ? 1 : parse_int(flag, s.substr(op + 1), mult ? "a factor" : "a step", mult ? 2 : 1);
+  if (last < first) fail("{}: range '{}' ends before it starts", flag, s);
+  if (mult && first == 0) fail("{}: range '{}' multiplies 0", flag, s);
+  for (int64_t v = first; v <= last; v = mult ? v * step : v + step) {
+    if (out.size() >= 4096) fail("{}: range '{}' has more than 4096 values", flag, s);
+    out.push_back(v);
+  }
+}
+
 std::vector<int64_t> parse_ints(const std::string& flag, const std::vector<std::string>& items, const char* what,
                                 int64_t min) {
   std::vector<int64_t> out;
-  for (const auto& i : items) out.push_back(parse_int(flag, i, what, min));
+  for (const auto& i : items) parse_item(flag, i, what, min, out);
   if (out.empty()) fail("{}: expected at least one value", flag);
   return out;
 }
@@ -67,8 +93,9 @@ BenchGrid parse_grid(const BenchFlags& f) {
     for (int64_t t : parse_ints("-t", f.threads, "a thread count", 1)) g.threads.push_back(int(std::min<int64_t>(t, 1024)));
   }
   g.ubatch = parse_ints("-ub", f.ubatch, "a micro-batch size", 1);
-  for (const auto& v : f.cache_k) g.k_types.push_back(parse_kv("-ctk", v));
-  for (const auto& v : f.cache_v) g.v_types.push_back(parse_kv("-ctv", v));
+  for (const auto& v : f.cache_k) g.k_types.push_back(parse_kv("-ctk", lower_case(v)));
+  for (const auto& v : f.cache_v) g.v_types.push_back(parse_kv("-ctv", lower_case(v)));
+  g.depths = parse_ints("-d", f.depth, "a token count", 0);
   for (const auto& v : f.fuse_qkv) g.fuse_qkv.push_back(parse_fusion_mode("--fuse-qkv", trim(v)));
   for (const auto& v : f.fuse_gate_up) g.fuse_gate_up.push_back(parse_fusion_mode("--fuse-gate-up", trim(v)));
   // llama-bench's order: prompt tests, then generation tests, then combined ones; 0 skips.
@@ -102,70 +129,99 @@ void write_file(const std::string& path, const std::string& text) {
   }
 }
 
+// --plot is written after minutes of measuring; a path that cannot be written fails now.
+void check_writable(const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  if (!out) fail("--plot {}: cannot write: {}", path, std::strerror(errno));
+  out.close();
+  std::filesystem::remove(tmp);
+}
+
+// Cases that differ only in fusion, run together repetition by repetition so that their ratio
+// is not skewed by the machine drifting between one case and the next. Groups in case order.
+std::vector<std::vector<size_t>> fusion_groups(const std::vector<BenchCase>& cases) {
+  // Field by field: memcmp would also compare the struct's padding bytes, which hold garbage.
+  auto same_but_fusion = [](const BenchCase& a, const BenchCase& b) {
+    return std::tie(a.model, a.n_threads, a.n_ubatch, a.k_type, a.v_type, a.n_prompt, a.n_gen, a.n_depth) ==
+           std::tie(b.model, b.n_threads, b.n_ubatch, b.k_type, b.v_type, b.n_prompt, b.n_gen, b.n_depth);
+  };
+  std::vector<bool> taken(cases.size(), false);
+  std::vector<std::vector<size_t>> groups;
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    if (taken[ci]) continue;
+    groups.emplace_back();
+    for (size_t cj = ci; cj < cases.size(); ++cj)
+      if (!taken[cj] && same_but_fusion(cases[ci], cases[cj])) groups.back().push_back(cj), taken[cj] = true;
+  }
+  return groups;
+}
+
 void run(const BenchFlags& f) {
-  if (f.output != "md" && f.output != "json" && f.output != "csv")
-    fail("-o: expected md, json or csv, found '{}'", f.output);
+  check_bench_format(f.output);
   if (f.repetitions < 1) fail("-r: expected a repetition count >= 1, found {}", f.repetitions);
   if (f.membw_mib < 1) fail("--membw-mib: expected a size >= 1, found {}", f.membw_mib);
   if (f.models.empty()) fail("-m: expected at least one model");
   const BenchGrid grid = parse_grid(f);
   if (!f.isa.empty() && !select_kernel_table(f.isa.c_str())) fail("--isa: '{}' is not supported on this CPU", f.isa);
+  const bool repack = parse_on_off("--repack", f.repack);
+  if (!f.plot.empty()) check_writable(f.plot);
 
   BenchReport rep;
   rep.kernels = kernel_table().isa;
-  rep.show_ratio = fusion_list_varies(grid.fuse_qkv) || fusion_list_varies(grid.fuse_gate_up);
+  rep.build_commit = build_commit();
+  const bool qkv_varies = fusion_list_varies(grid.fuse_qkv), gate_up_varies = fusion_list_varies(grid.fuse_gate_up);
+  rep.show_ratio = qkv_varies || gate_up_varies;
+  for (KvType t : grid.k_types) rep.show_kv |= t != KvType::F16;
+  for (KvType t : grid.v_types) rep.show_kv |= t != KvType::F16;
   if (f.membw) rep.membw = measure_read_bandwidth(uint64_t(f.membw_mib) << 20, 0, 5);
 
+  // A person at a terminal sees one line redrawn; --progress prints a line per step anywhere.
   const bool tty = isatty(STDERR_FILENO);
+  auto progress = [&](const std::string& text) {
+    if (tty) fmt::print(stderr, "\r\033[K{}", text);
+    else if (f.progress) fmt::print(stderr, "{}\n", text);
+  };
+  auto clear_progress = [&] {
+    if (tty) fmt::print(stderr, "\r\033[K");
+  };
+  BenchPrinter printer(f.output);
   for (size_t mi = 0; mi < f.models.size(); ++mi) {
-    const std::string path = trim(f.models[mi]);
+    const std::string path = resolve_model_path(trim(f.models[mi]));
+    progress(fmt::format("bench: model {}/{}: loading {}", mi + 1, f.models.size(), path));
     const auto t0 = std::chrono::steady_clock::now();
-    auto model = Model::load(path, LoadOptions{.repack = parse_on_off("--repack", f.repack)});  // once per run
+    auto model = Model::load(path, LoadOptions{.repack = repack});  // once per run
     rep.models.push_back(describe_model(*model, path));
     rep.models.back().load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::vector<BenchCase> cases = expand_grid(grid, mi);
-    // Cases that differ only in fusion run together, repetition by repetition, so their ratio
-    // is not skewed by the machine drifting between one case and the next.
-    auto same_but_fusion = [](BenchCase a, BenchCase b) {
-      a.fuse_qkv = b.fuse_qkv;
-      a.fuse_gate_up = b.fuse_gate_up;
-      return std::memcmp(&a, &b, sizeof a) == 0;
-    };
-    std::vector<bool> done(cases.size(), false);
-    std::vector<BenchResult> results(cases.size());
     size_t n_done = 0;
-    for (size_t ci = 0; ci < cases.size(); ++ci) {
-      if (done[ci]) continue;
-      std::vector<size_t> idx;
+    for (const std::vector<size_t>& idx : fusion_groups(cases)) {
       std::vector<BenchCase> group;
-      for (size_t cj = ci; cj < cases.size(); ++cj)
-        if (!done[cj] && same_but_fusion(cases[ci], cases[cj])) {
-          idx.push_back(cj);
-          group.push_back(cases[cj]);
-          done[cj] = true;
-        }
-      const BenchCase& c = cases[ci];
+      for (size_t i : idx) group.push_back(cases[i]);
+      const BenchCase& c = group.front();
       BenchRunOptions ro;
       ro.repetitions = f.repetitions;
       ro.warmup = !f.no_warmup;
-      if (tty)
-        ro.on_repetition = [&](int r) {
-          fmt::print(stderr, "\r\033[Kbench: model {}/{}, cases {}-{}/{}: {} t={} ub={}, run {}/{}", mi + 1,
-                     f.models.size(), n_done + 1, n_done + group.size(), cases.size(),
-                     bench_test_name(c.n_prompt, c.n_gen), c.n_threads, c.n_ubatch, r, f.repetitions);
-        };
+      ro.on_repetition = [&](int r) {
+        progress(fmt::format("bench: model {}/{}, cases {}-{}/{}: {} t={} ub={}, run {}/{}", mi + 1, f.models.size(),
+                             n_done + 1, n_done + group.size(), cases.size(),
+                             bench_test_name(c.n_prompt, c.n_gen, c.n_depth), c.n_threads, c.n_ubatch, r,
+                             f.repetitions));
+      };
       std::vector<BenchResult> rs = run_bench_interleaved(*model, group, ro);
-      for (size_t k = 0; k < idx.size(); ++k) results[idx[k]] = std::move(rs[k]);
+      fill_ratios(rs, qkv_varies, gate_up_varies);
+      if (rep.membw) fill_rooflines(rs, rep.models, rep.membw->gb_per_s);
+      clear_progress();
+      for (BenchResult& r : rs) {
+        fmt::print("{}", printer.row(rep, r));
+        rep.results.push_back(std::move(r));
+      }
+      std::fflush(stdout);
       n_done += group.size();
     }
-    for (auto& r : results) rep.results.push_back(std::move(r));
   }
-  if (tty) fmt::print(stderr, "\r\033[K");
-  fill_ratios(rep.results, fusion_list_varies(grid.fuse_qkv), fusion_list_varies(grid.fuse_gate_up));
-  if (rep.membw) fill_rooflines(rep.results, rep.models, rep.membw->gb_per_s);
-
-  const std::string text = f.output == "json" ? format_json(rep) : f.output == "csv" ? format_csv(rep) : format_markdown(rep);
-  fmt::print("{}", text);
+  clear_progress();
+  fmt::print("{}", printer.finish(rep));
   std::fflush(stdout);
   if (!f.plot.empty()) write_file(f.plot, format_svg(rep));
 }
@@ -175,24 +231,37 @@ void run(const BenchFlags& f) {
 void add_bench_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "measure prompt and generation speed (llama-bench's tests)");
   auto f = std::make_shared<BenchFlags>();
-  cmd->add_option("-m,--model", f->models, "GGUF model files (repeat or comma-separate)")->delimiter(',')->capture_default_str();
-  cmd->add_option("-p,--n-prompt", f->n_prompt, "prompt test sizes (0 skips)")->delimiter(',')->capture_default_str();
-  cmd->add_option("-n,--n-gen", f->n_gen, "generation test sizes (0 skips)")->delimiter(',')->capture_default_str();
+  const char* ints = " (comma-separated; ranges FIRST-LAST, FIRST-LAST+STEP, FIRST-LAST*MULT)";
+  cmd->add_option("models,-m,--model", f->models, "GGUF model files (repeat or comma-separate)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("-p,--n-prompt", f->n_prompt, std::string("prompt test sizes, 0 skips") + ints)
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("-n,--n-gen", f->n_gen, std::string("generation test sizes, 0 skips") + ints)
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--prompt-gen", f->prompt_gen, "-pg PROMPT,GEN: a combined test (repeatable)");
-  cmd->add_option("--ubatch-size", f->ubatch, "-ub: micro-batch sizes")->delimiter(',')->capture_default_str();
-  cmd->add_option("-t,--threads", f->threads, "thread counts (default: all cores)")->delimiter(',');
+  cmd->add_option("-d,--n-depth", f->depth, std::string("tokens in the context before each test") + ints)
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--ubatch-size", f->ubatch, std::string("-ub: micro-batch sizes") + ints)
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", f->threads, std::string("thread counts (default: all cores)") + ints)->delimiter(',');
   cmd->add_option("-r,--repetitions", f->repetitions, "timed runs per test")->capture_default_str();
   cmd->add_option("--fuse-qkv", f->fuse_qkv, "Q/K/V fusion settings: on, off, auto")->delimiter(',')->capture_default_str();
   cmd->add_option("--fuse-gate-up", f->fuse_gate_up, "gate/up fusion settings: on, off, auto")->delimiter(',')->capture_default_str();
   cmd->add_option("--cache-type-k", f->cache_k, "-ctk: K cache types: f16, f32")->delimiter(',')->capture_default_str();
   cmd->add_option("--cache-type-v", f->cache_v, "-ctv: V cache types: f16, f32")->delimiter(',')->capture_default_str();
-  cmd->add_option("-o,--output", f->output, "output format: md, json or csv")->capture_default_str();
+  cmd->add_option("-o,--output", f->output, "output format: md, csv, json, jsonl or sql")->capture_default_str();
+  cmd->add_flag("--progress", f->progress, "print a progress line per step on stderr, also when it is not a terminal");
   cmd->add_flag("--membw", f->membw, "measure memory read bandwidth and add a % roofline column for tg tests");
   cmd->add_option("--membw-mib", f->membw_mib, "buffer size for --membw, MiB")->capture_default_str();
-  cmd->add_option("--plot", f->plot, "write an SVG chart of t/s against ubatch to this file");
+  cmd->add_option("--plot", f->plot, "write an SVG chart of t/s against ubatch to this file (checked before running)");
   cmd->add_option("--isa", f->isa, "force a kernel set: scalar, avx2 or avx512");
   cmd->add_flag("--no-warmup", f->no_warmup, "skip the untimed warm-up run");
-  cmd->add_option("--repack", f->repack, "copy Q4_0/Q8_0 weights into the packed layout at load: on or off")
+  cmd->add_option("--repack", f->repack, "copy the weights the packed kernels read into their layout at load: on or off")
       ->capture_default_str();
   cmd->callback([f] { run(*f); });
 }

@@ -1,3 +1,4 @@
+// The SVG chart of `trident bench --plot`; the text formats are in bench_output.cpp.
 #include "cli/bench_report.h"
 
 #include <fmt/format.h>
@@ -5,71 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <nlohmann/json.hpp>
 
 namespace trident::cli {
 namespace {
-
-std::string size_label(uint64_t bytes) {
-  return bytes < (uint64_t(1) << 30) ? fmt::format("{:.2f} MiB", bytes / 1048576.0)
-                                     : fmt::format("{:.2f} GiB", bytes / 1073741824.0);
-}
-
-std::string params_label(uint64_t n) {
-  return n < 1000000000ull ? fmt::format("{:.2f} M", n / 1e6) : fmt::format("{:.2f} B", n / 1e9);
-}
-
-std::string fused_label(const BenchCase& c) {
-  return fmt::format("{}/{}", fusion_mode_name(c.fuse_qkv), fusion_mode_name(c.fuse_gate_up));
-}
-
-bool kv_is_default(const BenchReport& r) {
-  for (const BenchResult& x : r.results)
-    if (x.c.k_type != KvType::F16 || x.c.v_type != KvType::F16) return false;
-  return true;
-}
-
-bool any_roofline(const BenchReport& r) {
-  for (const BenchResult& x : r.results)
-    if (x.roofline_pct) return true;
-  return false;
-}
-
-// The scalar fields of one result, in the order JSON and CSV print them. Names follow
-// llama-bench where it has the field.
-nlohmann::ordered_json row_json(const BenchReport& r, const BenchResult& x) {
-  const BenchModelInfo& m = r.models.at(x.c.model);
-  nlohmann::ordered_json j;
-  j["model_filename"] = m.filename;
-  j["model_type"] = m.type;
-  j["model_size"] = m.size;
-  j["model_n_params"] = m.n_params;
-  j["backends"] = "CPU";
-  j["kernels"] = r.kernels;
-  j["load_s"] = m.load_seconds;
-  j["repacked_bytes"] = m.packed_bytes;
-  j["n_ubatch"] = x.c.n_ubatch;
-  j["n_threads"] = x.c.n_threads;
-  j["type_k"] = bench_kv_type_name(x.c.k_type);
-  j["type_v"] = bench_kv_type_name(x.c.v_type);
-  j["fuse_qkv"] = fusion_mode_name(x.c.fuse_qkv);
-  j["fuse_gate_up"] = fusion_mode_name(x.c.fuse_gate_up);
-  j["n_prompt"] = x.c.n_prompt;
-  j["n_gen"] = x.c.n_gen;
-  j["n_depth"] = 0;
-  j["test_time"] = x.test_time;
-  j["avg_ns"] = uint64_t(std::llround(x.avg_ns));
-  j["stddev_ns"] = uint64_t(std::llround(x.stddev_ns));
-  j["avg_ts"] = x.avg_ts;
-  j["stddev_ts"] = x.stddev_ts;
-  if (r.show_ratio) j["ratio"] = x.ratio ? nlohmann::ordered_json(*x.ratio) : nlohmann::ordered_json();
-  if (r.membw) {
-    j["membw_gbs"] = r.membw->gb_per_s;
-    j["weight_bytes"] = m.weight_bytes;
-    j["roofline_pct"] = x.roofline_pct ? nlohmann::ordered_json(*x.roofline_pct) : nlohmann::ordered_json();
-  }
-  return j;
-}
 
 // ---- SVG -------------------------------------------------------------------------------
 
@@ -164,100 +103,12 @@ void draw_chart(std::string& svg, const std::string& title, std::vector<Series>&
 
 }  // namespace
 
-std::string format_markdown(const BenchReport& r) {
-  const bool kv = !kv_is_default(r), roof = any_roofline(r);
-  std::vector<std::string> head = {"model", "size", "params", "threads", "ubatch"};
-  if (kv) head.insert(head.end(), {"type_k", "type_v"});
-  head.insert(head.end(), {"fused (qkv/gate-up)", "test", "t/s"});
-  if (r.show_ratio) head.push_back("ratio");
-  if (roof) head.push_back("% roofline");
-  std::vector<std::vector<std::string>> rows;
-  for (const BenchResult& x : r.results) {
-    const BenchModelInfo& m = r.models.at(x.c.model);
-    std::vector<std::string> row = {m.type, size_label(m.size), params_label(m.n_params),
-                                    std::to_string(x.c.n_threads), std::to_string(x.c.n_ubatch)};
-    if (kv) row.insert(row.end(), {bench_kv_type_name(x.c.k_type), bench_kv_type_name(x.c.v_type)});
-    row.insert(row.end(), {fused_label(x.c), bench_test_name(x.c.n_prompt, x.c.n_gen),
-                           fmt::format("{:.2f} ± {:.2f}", x.avg_ts, x.stddev_ts)});
-    if (r.show_ratio) row.push_back(x.ratio ? fmt::format("{:.3f}", *x.ratio) : "-");
-    if (roof) row.push_back(x.roofline_pct ? fmt::format("{:.1f}", *x.roofline_pct) : "-");
-    rows.push_back(std::move(row));
-  }
-  // Column widths in characters, not bytes ("±" is two bytes).
-  auto width = [](const std::string& s) {
-    size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-  };
-  std::vector<size_t> w(head.size());
-  for (size_t i = 0; i < head.size(); ++i) {
-    w[i] = std::max<size_t>(width(head[i]), 3);
-    for (const auto& row : rows) w[i] = std::max(w[i], width(row[i]));
-  }
-  // Text columns left-aligned, numbers right-aligned, as llama-bench does.
-  auto left = [&](size_t i) { return i == 0 || head[i] == "fused (qkv/gate-up)" || head[i] == "test" || head[i].rfind("type_", 0) == 0; };
-  auto cell = [&](size_t i, const std::string& s) {
-    const std::string pad(w[i] - width(s), ' ');
-    return left(i) ? s + pad : pad + s;
-  };
-  std::string out = "|";
-  for (size_t i = 0; i < head.size(); ++i) out += " " + cell(i, head[i]) + " |";
-  out += "\n|";
-  for (size_t i = 0; i < head.size(); ++i) out += " " + (left(i) ? std::string(w[i], '-') : std::string(w[i] - 1, '-') + ":") + " |";
-  out += "\n";
-  for (const auto& row : rows) {
-    out += "|";
-    for (size_t i = 0; i < row.size(); ++i) out += " " + cell(i, row[i]) + " |";
-    out += "\n";
-  }
-  for (const BenchModelInfo& m : r.models)
-    out += fmt::format("\nload: {} in {:.2f} s ({} MiB repacked in {:.2f} s)", m.filename, m.load_seconds,
-                       m.packed_bytes >> 20, m.pack_seconds);
-  out += fmt::format("\nkernels: {}", r.kernels);
-  if (r.membw)
-    out += fmt::format(" | memory read bandwidth: {:.2f} GB/s ({} MiB, {} threads, best of {})", r.membw->gb_per_s,
-                       r.membw->bytes >> 20, r.membw->n_threads, r.membw->runs);
-  return out + "\n";
-}
-
-std::string format_json(const BenchReport& r) {
-  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-  for (const BenchResult& x : r.results) {
-    nlohmann::ordered_json j = row_json(r, x);
-    j["samples_ns"] = x.samples_ns;
-    j["samples_ts"] = x.samples_ts;
-    arr.push_back(std::move(j));
-  }
-  return arr.dump(2) + "\n";
-}
-
-std::string format_csv(const BenchReport& r) {
-  std::string out;
-  bool header = false;
-  auto quote = [](const std::string& s) {
-    std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-  };
-  for (const BenchResult& x : r.results) {
-    const nlohmann::ordered_json j = row_json(r, x);
-    std::string names, values;
-    for (const auto& [k, v] : j.items()) {
-      names += (names.empty() ? "" : ",") + k;
-      values += (values.empty() ? "" : ",") + quote(v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump());
-    }
-    if (!header) out += names + "\n", header = true;
-    out += values + "\n";
-  }
-  return out;
-}
-
 std::string format_svg(const BenchReport& r) {
   // Group results by (model, test); within a chart, one series per everything-but-ubatch.
   std::map<std::pair<size_t, std::string>, std::vector<const BenchResult*>> charts;
   std::vector<std::pair<size_t, std::string>> order;
   for (const BenchResult& x : r.results) {
-    auto key = std::make_pair(x.c.model, bench_test_name(x.c.n_prompt, x.c.n_gen));
+    auto key = std::make_pair(x.c.model, bench_test_name(x.c.n_prompt, x.c.n_gen, x.c.n_depth));
     if (!charts.count(key)) order.push_back(key);
     charts[key].push_back(&x);
   }

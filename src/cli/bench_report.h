@@ -1,5 +1,7 @@
-// Output of `trident bench`: a markdown table (llama-bench's layout plus fusion columns),
-// JSON / CSV rows with llama-bench's field names, and an SVG chart of t/s against ubatch.
+// Output of `trident bench`: llama-bench's formats (a markdown table with fusion columns added,
+// CSV, JSON, JSON lines and SQL rows with llama-bench's field names), printed row by row as
+// each result is measured (bench_output.cpp), and an SVG chart of t/s against ubatch
+// (bench_report.cpp).
 #pragma once
 #include <optional>
 #include <string>
@@ -10,17 +12,37 @@
 
 namespace trident::cli {
 
+// Everything the formats print besides the rows. The column choices are fixed before the
+// first row is measured, so rows can be printed as they come.
 struct BenchReport {
   std::vector<BenchModelInfo> models;
-  std::vector<BenchResult> results;  // in run order
+  std::vector<BenchResult> results;  // in the order they were printed
   bool show_ratio = false;           // a fusion list held both fused and off
+  bool show_kv = false;              // a K/V cache type other than f16 was asked for
   std::optional<MemBandwidth> membw;
   std::string kernels;               // kernel set the run used ("avx2")
+  std::string build_commit;          // git commit of this binary
 };
 
-std::string format_markdown(const BenchReport& r);
-std::string format_json(const BenchReport& r);
-std::string format_csv(const BenchReport& r);
+// "md", "csv", "json", "jsonl", "sql"; Error for anything else.
+void check_bench_format(const std::string& format);
+
+// Writes one format incrementally: row() for each result as it arrives (the first call adds
+// the header), finish() once at the end (closing bracket, markdown footer).
+class BenchPrinter {
+ public:
+  explicit BenchPrinter(std::string format) : format_(std::move(format)) {}
+  std::string row(const BenchReport& r, const BenchResult& x);
+  std::string finish(const BenchReport& r);
+
+ private:
+  std::string format_;
+  size_t rows_ = 0;
+};
+
+// The whole report in one format: every row, then the end.
+std::string format_report(const BenchReport& r, const std::string& format);
+
 // One chart per (model, test): t/s against ubatch, one line per fusion setting (and per
 // thread count / cache type when those vary), with +-sd bars; fully fused lines solid, others dashed.
 std::string format_svg(const BenchReport& r);

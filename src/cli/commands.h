@@ -6,6 +6,7 @@ namespace trident::cli {
 
 void add_run_command(CLI::App& app);
 void add_logits_command(CLI::App& app);
+void add_tokenize_commands(CLI::App& app);  // tokenize, detokenize (tokenize.cpp)
 void add_inspect_command(CLI::App& app);
 void add_fuse_commands(CLI::App& app);     // fuse, unfuse   (fuse.cpp)
 void add_convert_commands(CLI::App& app);  // convert, export-hf (convert.cpp)

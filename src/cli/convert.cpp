@@ -1,35 +1,19 @@
 // `trident convert` (Hugging Face directory -> GGUF) and `trident export-hf` (GGUF -> Hugging
 // Face directory). The work lives in model/hf_convert and model/hf_export; this file maps flags
-// to options and draws a progress line when stderr is a terminal.
+// to options and draws the progress line (cli/progress).
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/model_flags.h"
+#include "cli/progress.h"
 #include "convert/hf_convert.h"
 #include "convert/hf_export.h"
 
 namespace trident::cli {
 namespace {
-
-using ProgressFn = std::function<void(size_t, size_t, uint64_t, uint64_t)>;
-
-// "tensor 12/291, 1.2/4.5 GiB, 310 MiB/s, ETA 11s" redrawn in place; none for logs and pipes.
-ProgressFn progress_line(const char* what) {
-  if (::isatty(STDERR_FILENO) != 1) return {};
-  const auto start = std::chrono::steady_clock::now();
-  return [what, start](size_t i, size_t n, uint64_t done, uint64_t total) {
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double rate = secs > 0 ? double(done) / secs : 0;
-    const double eta = rate > 0 ? double(total - done) / rate : 0;
-    fmt::print(stderr, "\r{}: tensor {}/{}, {:.1f}/{:.1f} MiB, {:.0f} MiB/s, ETA {:.0f}s   ", what, i, n,
-               double(done) / (1 << 20), double(total) / (1 << 20), rate / (1 << 20), eta);
-    if (i == n) fmt::print(stderr, "\n");
-  };
-}
 
 void print_note(const std::string& s) { fmt::print(stderr, "{}\n", s); }
 
@@ -50,7 +34,7 @@ void add_convert_commands(CLI::App& app) {
   conv->add_flag("--force", cf->force, "overwrite an existing output file");
   conv->callback([cf] {
     ConvertOptions o;
-    o.outtype = parse_outtype(cf->outtype);
+    o.outtype = parse_outtype(lower_case(cf->outtype));
     o.fuse_qkv = cf->fuse_qkv;
     o.fuse_gate_up = cf->fuse_gate_up;
     o.overwrite = cf->force;
@@ -67,7 +51,7 @@ void add_convert_commands(CLI::App& app) {
   };
   auto ef = std::make_shared<ExportFlags>();
   CLI::App* exp = app.add_subcommand("export-hf", "write an unquantized GGUF as a Hugging Face model directory");
-  exp->add_option("model", ef->model, "GGUF file (F32, F16 or BF16 tensors)")->required();
+  add_model_path(exp, ef->model, "GGUF file (F32, F16 or BF16 tensors; also -m MODEL)")->required();
   exp->add_option("outdir", ef->out, "directory to create")->required();
   exp->add_flag("--force", ef->force, "replace an existing output directory");
   exp->callback([ef] {

@@ -1,12 +1,13 @@
 // `trident fuse` / `trident unfuse`: lossless offline rewrite between separate and fused
 // Q/K/V and gate/up storage. The planning and the streaming live in model/fuse_rewrite.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/model_flags.h"
+#include "cli/progress.h"
 #include "format/error.h"
 #include "convert/fuse_rewrite.h"
 
@@ -28,7 +29,7 @@ void run_rewrite(const RewriteFlags& f, bool fuse) {
     opt.gate_up = f.gate_up || !f.qkv;
     opt.llama_cpp_loadable = !f.gate_up;  // explicit --gate-up may write a trident-only file
     if (!f.requant.empty()) {
-      opt.requant = ggml_type_from_name(f.requant);
+      opt.requant = ggml_type_from_name(f.requant);  // any case: "Q4_K" or "q4_k"
       if (!opt.requant) fail("--requant: unknown type '{}'", f.requant);
     }
     plan = plan_fuse(*in, opt);
@@ -39,14 +40,7 @@ void run_rewrite(const RewriteFlags& f, bool fuse) {
 
   GgufWriteOptions wo;
   wo.overwrite = f.force;
-  // A live progress line only for a person watching; logs and pipes get none.
-  const bool tty = ::isatty(STDERR_FILENO) == 1;
-  if (tty)
-    wo.progress = [op = plan.operation](size_t i, size_t n, uint64_t done, uint64_t total) {
-      fmt::print(stderr, "\r{}: tensor {}/{}, {:.1f}/{:.1f} MiB", op, i, n, double(done) / (1 << 20),
-                 double(total) / (1 << 20));
-      if (i == n) fmt::print(stderr, "\n");
-    };
+  wo.progress = progress_line(fuse ? "fuse" : "unfuse");
   write_rewrite(*in, plan, f.output, wo);
   fmt::print("{}: {} {} group(s), {} left as they were; wrote {} tensors to {}\n", f.input,
              fuse ? "fused" : "unfused", plan.groups_rewritten, plan.groups_left,
@@ -54,7 +48,7 @@ void run_rewrite(const RewriteFlags& f, bool fuse) {
 }
 
 void add_common(CLI::App* cmd, RewriteFlags& f) {
-  cmd->add_option("input", f.input, "GGUF file to read (never modified)")->required();
+  add_model_path(cmd, f.input, "GGUF file to read, never modified (also -m MODEL)")->required();
   cmd->add_option("-o,--output", f.output, "GGUF file to write")->required();
   cmd->add_flag("--force", f.force, "overwrite an existing output file");
 }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/model_flags.h"
 #include "format/error.h"
 #include "format/gguf.h"
 #include "model/model.h"
@@ -65,7 +66,7 @@ void print_fusion(const Model& m) {
 void add_inspect_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("inspect", "print a GGUF file's metadata, tensors and fusion plan");
   auto path = std::make_shared<std::string>();
-  cmd->add_option("model", *path, "GGUF file")->required();
+  add_model_path(cmd, *path, "GGUF file (also -m MODEL)")->required();
   cmd->callback([path] {
     auto f = GgufFile::open(*path);
     fmt::print("file: {}\nGGUF version {}, {} metadata keys, {} tensors, alignment {}, data at offset {}\n\n",

@@ -19,6 +19,7 @@ void add_logits_command(CLI::App& app) {
     const std::vector<int32_t> ids = parse_token_list(*tokens);
     SessionOptions opt = session_options(*flags);
     auto model = load_model(*flags);
+    warn_context_above_trained(*flags, *model);
     if (opt.n_ctx == 0) opt.n_ctx = std::max<int64_t>(int64_t(ids.size()), std::min<int64_t>(model->hp().n_ctx_train, 4096));
     Session s(*model, opt);
     std::vector<float> logits;

@@ -2,25 +2,51 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <filesystem>
 
 #include "format/error.h"
 #include "kernels/dispatch.h"
 
 namespace trident::cli {
 
+CLI::Option* add_model_path(CLI::App* cmd, std::string& path, const std::string& help) {
+  return cmd->add_option("model,-m,--model", path, help);
+}
+
+std::string resolve_model_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (path != kDefaultModel || fs::exists(path, ec)) return path;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return path;
+  // build/trident (a build tree) and bin/trident (an install) both have models/ one level up.
+  for (const char* rel : {"../models/stories260K.gguf", "../share/trident/models/stories260K.gguf"}) {
+    const fs::path p = (exe.parent_path() / rel).lexically_normal();
+    if (fs::exists(p, ec)) return p.string();
+  }
+  return path;
+}
+
+std::string lower_case(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
 void add_model_flags(CLI::App* cmd, ModelFlags& f) {
-  cmd->add_option("-m,--model", f.model, "GGUF model file")->capture_default_str();
+  add_model_path(cmd, f.model, "GGUF model file (as -m MODEL or the first argument)")->capture_default_str();
   cmd->add_option("-t,--threads", f.threads, "threads (default: all cores)");
   cmd->add_option("-c,--ctx-size", f.ctx, "context size in tokens (default: model's, at most 4096)");
-  cmd->add_option("--ubatch-size", f.ubatch, "micro-batch size for prompt evaluation")->capture_default_str();
-  cmd->add_option("--cache-type-k", f.cache_k, "K cache type: f16 or f32")->capture_default_str();
-  cmd->add_option("--cache-type-v", f.cache_v, "V cache type: f16 or f32")->capture_default_str();
+  cmd->add_option("--ubatch-size", f.ubatch, "-ub: micro-batch size for prompt evaluation")->capture_default_str();
+  cmd->add_option("--cache-type-k", f.cache_k, "-ctk: K cache type: f16 or f32")->capture_default_str();
+  cmd->add_option("--cache-type-v", f.cache_v, "-ctv: V cache type: f16 or f32")->capture_default_str();
   cmd->add_option("--fuse-qkv", f.fuse_qkv, "fuse Q/K/V projections: on, off or auto")->capture_default_str();
   cmd->add_option("--fuse-gate-up", f.fuse_gate_up, "fuse gate/up projections: on, off or auto")->capture_default_str();
   cmd->add_option("--isa", f.isa, "force a kernel set: scalar, avx2 or avx512");
-  cmd->add_flag("--verbose", f.verbose, "print load and fusion decisions to stderr");
-  cmd->add_option("--repack", f.repack, "copy Q4_0/Q8_0 weights into the packed layout at load: on or off")
+  cmd->add_flag("--verbose", f.verbose, "-v: print load and fusion decisions (and the fusion cache path) to stderr");
+  cmd->add_option("--repack", f.repack, "copy the weights the packed kernels read into their layout at load: on or off")
       ->capture_default_str();
 }
 
@@ -51,22 +77,25 @@ SessionOptions session_options(const ModelFlags& f) {
   o.n_ctx = f.ctx;
   if (f.ubatch <= 0) fail("-ub: expected a micro-batch size >= 1, found {}", f.ubatch);
   o.n_ubatch = f.ubatch;
-  o.k_type = parse_kv_type("-ctk", f.cache_k);
-  o.v_type = parse_kv_type("-ctv", f.cache_v);
+  o.k_type = parse_kv_type("-ctk", lower_case(f.cache_k));
+  o.v_type = parse_kv_type("-ctv", lower_case(f.cache_v));
   o.fuse_qkv = parse_fusion_mode("--fuse-qkv", f.fuse_qkv);
   o.fuse_gate_up = parse_fusion_mode("--fuse-gate-up", f.fuse_gate_up);
   o.verbose = f.verbose;
   return o;
 }
 
-std::vector<int32_t> parse_token_list(const std::string& s) {
+std::vector<int32_t> parse_token_list(const std::string& text) {
+  std::string s = text;
+  const auto b = s.find_first_not_of(" \t\n"), e = s.find_last_not_of(" \t\n");
+  if (b != std::string::npos && s[b] == '[' && s[e] == ']') s = s.substr(b + 1, e - b - 1);
   std::vector<int32_t> ids;
   size_t i = 0, index = 0;
   while (i <= s.size()) {
     size_t j = s.find(',', i);
     if (j == std::string::npos) j = s.size();
     std::string item = s.substr(i, j - i);
-    auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    auto b = item.find_first_not_of(" \t\n"), e = item.find_last_not_of(" \t\n");
     item = b == std::string::npos ? "" : item.substr(b, e - b + 1);
     int64_t v = 0;
     auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
@@ -85,15 +114,23 @@ std::unique_ptr<Model> load_model(const ModelFlags& f) {
   LoadOptions lo;
   lo.verbose = f.verbose;
   lo.repack = parse_on_off("--repack", f.repack);
-  auto m = Model::load(f.model, lo);
+  const std::string path = resolve_model_path(f.model);
+  auto m = Model::load(path, lo);
   if (f.verbose) {
     const HParams& h = m->hp();
     fmt::print(stderr, "model: {} ({}), {} layers, n_embd {}, {} heads / {} KV heads, vocab {}\n",
-               f.model, h.arch, h.n_layer, h.n_embd, h.n_head, h.n_head_kv, h.n_vocab);
+               path, h.arch, h.n_layer, h.n_embd, h.n_head, h.n_head_kv, h.n_vocab);
     fmt::print(stderr, "kernels: {}\n", kernel_table().isa);
     fmt::print(stderr, "repacked: {} MiB in {:.2f} s\n", m->packed().bytes() >> 20, m->packed().seconds());
   }
   return m;
+}
+
+void warn_context_above_trained(const ModelFlags& f, const Model& m) {
+  const int64_t trained = m.hp().n_ctx_train;
+  if (trained > 0 && f.ctx > trained)
+    fmt::print(stderr, "trident: warning: -c {} is above the {} tokens the model was trained on; text past {} "
+               "tokens may be poor\n", f.ctx, trained, trained);
 }
 
 }  // namespace trident::cli

@@ -1,11 +1,12 @@
 // `trident synth`: writes a GGUF file with a real model's shapes and seeded random weights.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/model_flags.h"
+#include "cli/progress.h"
 #include "format/error.h"
 #include "convert/synth.h"
 #include "model/arch.h"
@@ -23,7 +24,7 @@ void run(const SynthFlags& f) {
   SynthOptions o;
   o.shape = f.shape;
   o.arch = f.arch;
-  const auto type = synth_type_from_name(f.type);
+  const auto type = synth_type_from_name(lower_case(f.type));
   if (!type) fail("--type: unknown type '{}' (valid: {})", f.type, synth_type_names());
   o.type = *type;
   if (f.seed < 0) fail("--seed: expected a seed >= 0, found {}", f.seed);
@@ -33,15 +34,10 @@ void run(const SynthFlags& f) {
   o.n_vocab = f.vocab;
   o.n_layer = f.layers;
   o.overwrite = f.force;
-  const bool tty = isatty(STDERR_FILENO);
-  if (tty)
-    o.progress = [](size_t done, size_t total, uint64_t bytes, uint64_t total_bytes) {
-      fmt::print(stderr, "\rsynth: tensor {}/{}, {:.0f}/{:.0f} MiB", done, total, bytes / 1048576.0, total_bytes / 1048576.0);
-    };
+  o.progress = progress_line("synth");
   const auto t0 = std::chrono::steady_clock::now();
   const SynthSummary s = synth_model(o, f.out);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (tty) fmt::print(stderr, "\r\033[K");
   fmt::print("{}: {} {} ({}), {} tensors, {:.2f} M params, {:.1f} MiB in {:.1f} s ({:.0f} MB/s)\n", f.out,
              f.shape, synth_type_name(o.type), s.arch, s.n_tensors, s.n_params / 1e6, s.bytes / 1048576.0,
              secs, secs > 0 ? s.bytes / secs / 1e6 : 0.0);

@@ -77,10 +77,11 @@ BenchModelInfo describe_model(const Model& m, const std::string& filename) {
   return info;
 }
 
-std::string bench_test_name(int64_t n_prompt, int64_t n_gen) {
-  if (n_gen == 0) return fmt::format("pp{}", n_prompt);
-  if (n_prompt == 0) return fmt::format("tg{}", n_gen);
-  return fmt::format("pp{}+tg{}", n_prompt, n_gen);
+std::string bench_test_name(int64_t n_prompt, int64_t n_gen, int64_t n_depth) {
+  const std::string depth = n_depth > 0 ? fmt::format(" @ d{}", n_depth) : "";
+  if (n_gen == 0) return fmt::format("pp{}{}", n_prompt, depth);
+  if (n_prompt == 0) return fmt::format("tg{}{}", n_gen, depth);
+  return fmt::format("pp{}+tg{}{}", n_prompt, n_gen, depth);
 }
 
 std::vector<BenchCase> expand_grid(const BenchGrid& g, size_t model) {
@@ -91,19 +92,21 @@ std::vector<BenchCase> expand_grid(const BenchGrid& g, size_t model) {
         for (KvType v : g.v_types)
           for (FusionMode q : g.fuse_qkv)
             for (FusionMode gu : g.fuse_gate_up)
-              for (const auto& [p, n] : g.tests) {
-                BenchCase c;
-                c.model = model;
-                c.n_threads = t;
-                c.n_ubatch = ub;
-                c.k_type = k;
-                c.v_type = v;
-                c.fuse_qkv = q;
-                c.fuse_gate_up = gu;
-                c.n_prompt = p;
-                c.n_gen = n;
-                out.push_back(c);
-              }
+              for (int64_t d : g.depths)
+                for (const auto& [p, n] : g.tests) {
+                  BenchCase c;
+                  c.model = model;
+                  c.n_threads = t;
+                  c.n_ubatch = ub;
+                  c.k_type = k;
+                  c.v_type = v;
+                  c.fuse_qkv = q;
+                  c.fuse_gate_up = gu;
+                  c.n_prompt = p;
+                  c.n_gen = n;
+                  c.n_depth = d;
+                  out.push_back(c);
+                }
   return out;
 }
 
@@ -128,12 +131,15 @@ namespace {
 class CaseRunner {
  public:
   CaseRunner(const Model& m, const BenchCase& c, bool warmup) : c_(c), s_(m, options(c)), nv_(m.hp().n_vocab) {
+    depth_.resize(size_t(c.n_depth));
+    for (int64_t i = 0; i < c.n_depth; ++i) depth_[size_t(i)] = bench_token(i, nv_);
     prompt_.resize(size_t(c.n_prompt));
-    for (int64_t i = 0; i < c.n_prompt; ++i) prompt_[size_t(i)] = bench_token(i, nv_);
+    for (int64_t i = 0; i < c.n_prompt; ++i) prompt_[size_t(i)] = bench_token(c.n_depth + i, nv_);
     r_.c = c;
     r_.test_time = utc_now();
     // One untimed pass first, as llama-bench does: pages in the weights and warms the caches.
     if (warmup) {
+      if (c.n_depth > 0) s_.eval(depth_, false, logits_);
       if (c.n_prompt > 0) s_.eval(prompt_, false, logits_);
       if (c.n_gen > 0) generate(1);
     }
@@ -141,6 +147,7 @@ class CaseRunner {
 
   void run() {
     s_.reset();
+    if (c_.n_depth > 0) s_.eval(depth_, false, logits_);  // the context the test starts from, untimed
     const auto t0 = Clock::now();
     if (c_.n_prompt > 0) s_.eval(prompt_, false, logits_);
     generate(c_.n_gen);
@@ -163,10 +170,11 @@ class CaseRunner {
 
  private:
   static SessionOptions options(const BenchCase& c) {
+    if (c.n_depth < 0) fail("bench: depth must be >= 0, found {}", c.n_depth);
     if (c.n_prompt < 0 || c.n_gen < 0 || c.n_prompt + c.n_gen == 0)
       fail("bench: test needs a positive token count (prompt {}, generation {})", c.n_prompt, c.n_gen);
     SessionOptions so;
-    so.n_ctx = c.n_prompt + c.n_gen;  // as llama-bench sizes its context
+    so.n_ctx = c.n_depth + c.n_prompt + c.n_gen;  // as llama-bench sizes its context
     so.n_ubatch = c.n_ubatch;
     so.n_threads = c.n_threads;
     so.k_type = c.k_type;
@@ -177,7 +185,7 @@ class CaseRunner {
   }
   void generate(int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
-      const int32_t id = bench_token(c_.n_prompt + i, nv_);
+      const int32_t id = bench_token(c_.n_depth + c_.n_prompt + i, nv_);
       s_.eval(std::span<const int32_t>(&id, 1), false, logits_);
     }
   }
@@ -185,7 +193,7 @@ class CaseRunner {
   BenchCase c_;
   Session s_;
   int64_t nv_;
-  std::vector<int32_t> prompt_;
+  std::vector<int32_t> depth_, prompt_;
   std::vector<float> logits_;
   BenchResult r_;
 };
@@ -222,7 +230,7 @@ void fill_ratios(std::vector<BenchResult>& rs, bool qkv_varies, bool gate_up_var
       const BenchCase& d = b.c;
       if (d.model == c.model && d.n_threads == c.n_threads && d.n_ubatch == c.n_ubatch &&
           d.k_type == c.k_type && d.v_type == c.v_type && d.n_prompt == c.n_prompt &&
-          d.n_gen == c.n_gen && d.fuse_qkv == want_q && d.fuse_gate_up == want_g && b.avg_ts > 0) {
+          d.n_gen == c.n_gen && d.n_depth == c.n_depth && d.fuse_qkv == want_q && d.fuse_gate_up == want_g && b.avg_ts > 0) {
         r.ratio = r.avg_ts / b.avg_ts;
         break;
       }

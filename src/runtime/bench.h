@@ -35,8 +35,10 @@ struct BenchCase {
   KvType k_type = KvType::F16, v_type = KvType::F16;
   FusionMode fuse_qkv = FusionMode::On, fuse_gate_up = FusionMode::On;
   int64_t n_prompt = 0, n_gen = 0;
+  int64_t n_depth = 0;  // tokens in the context before the timed part (evaluated untimed)
 };
-std::string bench_test_name(int64_t n_prompt, int64_t n_gen);  // "pp512", "tg128", "pp512+tg128"
+// "pp512", "tg128", "pp512+tg128"; with a depth, llama-bench's "pp512 @ d4096".
+std::string bench_test_name(int64_t n_prompt, int64_t n_gen, int64_t n_depth = 0);
 
 // The lists a bench run crosses; every combination of every list is one case per test.
 struct BenchGrid {
@@ -45,6 +47,7 @@ struct BenchGrid {
   std::vector<KvType> k_types, v_types;
   std::vector<FusionMode> fuse_qkv, fuse_gate_up;
   std::vector<std::pair<int64_t, int64_t>> tests;  // (n_prompt, n_gen)
+  std::vector<int64_t> depths = {0};
 };
 // Cases for one model, in report order.
 std::vector<BenchCase> expand_grid(const BenchGrid& g, size_t model);
