@@ -1,9 +1,14 @@
 #include "test_util.h"
 
+#include <gtest/gtest.h>
+
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -61,9 +66,19 @@ std::string temp_path(const std::string& name) {
 
 CommandResult run_trident(const std::string& args) {
   const std::string out = temp_path("stdout"), err = temp_path("stderr");
-  const std::string cmd = std::string(TRIDENT_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
-  int status = std::system(cmd.c_str());
+  const std::string cmd = "exec " + std::string(TRIDENT_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  // fork + wait4 rather than system(): the child's own peak memory is part of the result.
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage ru {};
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
   CommandResult r;
+  r.max_rss_mb = double(ru.ru_maxrss) / 1024.0;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   auto slurp = [](const std::string& p) {
     std::ifstream in(p);
@@ -75,6 +90,16 @@ CommandResult run_trident(const std::string& args) {
   r.err = slurp(err);
   std::filesystem::remove(out);
   std::filesystem::remove(err);
+  return r;
+}
+
+CommandResult expect_cli_error(const std::string& args, const std::string& phrase) {
+  CommandResult r = run_trident(args);
+  EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.err;
+  EXPECT_EQ(r.err.rfind("trident: error: ", 0), 0u) << args << "\n" << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": expected one line, got:\n" << r.err;
+  EXPECT_NE(r.err.find(phrase), std::string::npos) << args << ": missing '" << phrase << "' in:\n" << r.err;
+  EXPECT_EQ(r.out, "") << args;
   return r;
 }
 

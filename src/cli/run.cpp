@@ -35,7 +35,8 @@ std::string valid_utf8(const std::string& s) {
 }
 
 void run(const RunFlags& f) {
-  if (f.n_predict < 0) fail("-n: expected a token count >= 0, found {}", f.n_predict);
+  if (f.n_predict < 0 || f.n_predict > kMaxContextFlag)
+    fail("-n: expected a token count from 0 to {}, found {}", kMaxContextFlag, f.n_predict);
   if (!f.prompt.empty() && !f.tokens.empty()) fail("-p and --tokens are mutually exclusive");
   SamplerParams sp = f.sampling;
   validate_sampler_params(sp);
