@@ -32,12 +32,12 @@ class GgufArray {
   GgufValueType elem_type = GgufValueType::UINT8;
 
   GgufArray() = default;
-  explicit GgufArray(GgufValueType t) : elem_type(t) {}
+  explicit GgufArray(GgufValueType t);
   // A view of `count` validated elements of type t encoded in [bytes, bytes + n_bytes).
   static GgufArray view(GgufValueType t, uint64_t count, const uint8_t* bytes, uint64_t n_bytes);
   void push_back(GgufValue v);
 
-  uint64_t size() const { return is_view() ? count_ : owned_.size(); }
+  uint64_t size() const;
   bool empty() const { return size() == 0; }
   // Element i (i < size()): direct for fixed-size elements, a walk from the start for
   // strings and nested arrays.
@@ -84,6 +84,10 @@ struct GgufValue {
   const std::string* as_string() const;
   const GgufArray* as_array() const;
 };
+
+// Defined here, where GgufValue is complete (std::vector<GgufValue> needs it).
+inline GgufArray::GgufArray(GgufValueType t) : elem_type(t) {}
+inline uint64_t GgufArray::size() const { return is_view() ? count_ : owned_.size(); }
 
 struct GgufKv {
   std::string key;
