@@ -134,6 +134,17 @@ TEST(ConvertBadInput, DeeplyNestedJsonIsRefusedNotDumped) {
   expect_convert_fails(dir, {"config.json: key 'hidden_size': expected an integer, found [[[[...]]]]"});
 }
 
+// Found by fuzz/safetensors_header: a number beyond double's range makes nlohmann throw
+// out_of_range (not parse_error), which escaped as an uncaught exception.
+TEST(ConvertBadInput, NumberOverflowInJsonIsRefused) {
+  const std::string dir = fresh_hf_dir();
+  json c = json::parse(slurp(dir + "/config.json"));
+  std::string text = c.dump();
+  text.insert(1, "\"big\":1e999,");
+  spit(dir + "/config.json", text);
+  expect_convert_fails(dir, {dir + "/config.json: not well-formed JSON", "number overflow parsing '1e999'"});
+}
+
 TEST(ConvertBadInput, DeeplyNestedSafetensorsHeaderAndTokenizer) {
   const std::string dir = fresh_hf_dir();
   const std::string st = dir + "/model.safetensors";

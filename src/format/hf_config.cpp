@@ -67,7 +67,7 @@ json parse_json(std::string_view text, const std::string& path, std::string_view
   };
   try {
     return json::parse(text, bound_depth);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     fail("{}: {}not well-formed JSON: {}", path, subject, e.what());
   } catch (const std::length_error&) {
     if (!too_deep) throw;
