@@ -3,6 +3,8 @@
 set -euo pipefail
 pkgs=(g++ cmake ninja-build make pkg-config nlohmann-json3-dev libcli11-dev libfmt-dev
       libpcre2-dev libgtest-dev libbenchmark-dev)
+# scripts/fuzz.sh builds with clang and libFuzzer: `install-deps.sh fuzz` adds them.
+[ "${1:-}" = fuzz ] && pkgs+=(clang libclang-rt-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,14 +7,7 @@
 namespace trident {
 namespace {
 
-void expect_cli_error(const std::string& args, const std::string& phrase) {
-  const test::CommandResult r = test::run_trident(args);
-  EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.err;
-  EXPECT_EQ(r.err.rfind("trident: error: ", 0), 0u) << args << "\n" << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": expected one line, got:\n" << r.err;
-  EXPECT_NE(r.err.find(phrase), std::string::npos) << args << ": missing '" << phrase << "' in:\n" << r.err;
-  EXPECT_EQ(r.out, "") << args;
-}
+using test::expect_cli_error;
 
 std::string stories() { return test::golden_model("stories260K.gguf"); }
 
@@ -57,7 +50,7 @@ TEST(CliErrors, BadFusionValue) {
 
 TEST(CliErrors, NegativeTokenCount) {
   expect_cli_error("run -m " + stories() + " -p hello -n -5",
-                   "-n: expected a token count >= 0, or -1 for until the end of text or context, found -5");
+                   "-n: expected a token count from 0 to 16777216, or -1 for until the end of text or context, found -5");
 }
 
 }  // namespace

@@ -114,6 +114,53 @@ TEST(ConvertBadInput, UnsupportedArchitectureListsSupportedOnes) {
                              "Qwen2ForCausalLM (qwen2)", "Qwen3MoeForCausalLM (qwen3moe)", "Phi3ForCausalLM (phi3)"});
 }
 
+// Issue 19, defect 1: nlohmann's dump and copy recurse once per nesting level, so a 200 KB
+// config.json nested 100,000 deep crashed convert in the error message's snippet.
+TEST(ConvertBadInput, DeeplyNestedJsonIsRefusedNotDumped) {
+  const std::string dir = fresh_hf_dir();
+  json c = json::parse(slurp(dir + "/config.json"));
+  std::string text = c.dump();
+  const std::string deep = std::string(100000, '[') + "1" + std::string(100000, ']');
+  const std::string hs = "\"hidden_size\":64";
+  ASSERT_NE(text.find(hs), std::string::npos);
+  spit(dir + "/config.json", std::string(text).replace(text.find(hs), hs.size(), "\"hidden_size\":" + deep));
+  expect_convert_fails(dir, {dir + "/config.json", "JSON nested deeper than 64 levels"});
+  // Within the bound, the snippet shows the start of the value only.
+  const std::string shallow = std::string(60, '[') + "1" + std::string(60, ']');
+  spit(dir + "/config.json", std::string(text).replace(text.find(hs), hs.size(), "\"hidden_size\":" + shallow));
+  expect_convert_fails(dir, {"config.json: key 'hidden_size': expected an integer, found [[[[...]]]]"});
+  // text_config is merged over the top level (moved, not copied), then read the same way.
+  spit(dir + "/config.json", text.substr(0, text.size() - 1) + ",\"text_config\":{\"hidden_size\":" + shallow + "}}");
+  expect_convert_fails(dir, {"config.json: key 'hidden_size': expected an integer, found [[[[...]]]]"});
+}
+
+// Found by fuzz/safetensors_header: a number beyond double's range makes nlohmann throw
+// out_of_range (not parse_error), which escaped as an uncaught exception.
+TEST(ConvertBadInput, NumberOverflowInJsonIsRefused) {
+  const std::string dir = fresh_hf_dir();
+  json c = json::parse(slurp(dir + "/config.json"));
+  std::string text = c.dump();
+  text.insert(1, "\"big\":1e999,");
+  spit(dir + "/config.json", text);
+  expect_convert_fails(dir, {dir + "/config.json: not well-formed JSON", "number overflow parsing '1e999'"});
+}
+
+TEST(ConvertBadInput, DeeplyNestedSafetensorsHeaderAndTokenizer) {
+  const std::string dir = fresh_hf_dir();
+  const std::string st = dir + "/model.safetensors";
+  const std::string bytes = slurp(st);
+  uint64_t n;
+  std::memcpy(&n, bytes.data(), 8);
+  const std::string deep = "{\"__metadata__\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  const uint64_t m = deep.size();
+  spit(st, std::string(reinterpret_cast<const char*>(&m), 8) + deep + bytes.substr(8 + n));
+  expect_convert_fails(dir, {st, "header is JSON nested deeper than 64 levels"});
+  const std::string dir2 = fresh_hf_dir();
+  fs::remove(dir2 + "/tokenizer.model");
+  spit(dir2 + "/tokenizer.json", "{\"model\":" + std::string(100000, '[') + std::string(100000, ']') + "}");
+  expect_convert_fails(dir2, {dir2 + "/tokenizer.json", "JSON nested deeper than 64 levels"});
+}
+
 TEST(ConvertBadInput, TruncatedSafetensors) {
   const std::string dir = fresh_hf_dir();
   const std::string st = dir + "/model.safetensors";

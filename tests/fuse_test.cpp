@@ -49,9 +49,9 @@ bool same_value(const GgufValue& a, const GgufValue& b) {
     if (auto* d = std::get_if<double>(&a.v)) return std::memcmp(d, &std::get<double>(b.v), sizeof(double)) == 0;
     return std::get<bool>(a.v) == std::get<bool>(b.v);
   }
-  if (x->elem_type != y->elem_type || x->items.size() != y->items.size()) return false;
-  for (size_t i = 0; i < x->items.size(); ++i)
-    if (!same_value(x->items[i], y->items[i])) return false;
+  if (x->elem_type != y->elem_type || x->size() != y->size()) return false;
+  for (auto i = x->begin(), j = y->begin(); i != x->end(); ++i, ++j)
+    if (!same_value(*i, *j)) return false;
   return true;
 }
 

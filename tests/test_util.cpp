@@ -1,9 +1,14 @@
 #include "test_util.h"
 
+#include <gtest/gtest.h>
+
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -59,15 +64,24 @@ std::string temp_path(const std::string& name) {
   return (dir.path / (std::to_string(counter++) + "-" + name)).string();
 }
 
-CommandResult run_trident(const std::string& args) {
-  return run_shell(trident_binary() + " " + args + " </dev/null");
-}
+namespace {
 
-CommandResult run_shell(const std::string& command_line) {
+CommandResult run_command(const std::string& command_line, bool exec) {
   const std::string out = temp_path("stdout"), err = temp_path("stderr");
-  const std::string cmd = "{ " + command_line + " ; } >" + out + " 2>" + err;
-  int status = std::system(cmd.c_str());
+  // A command run directly ("exec") is the shell's own process, so wait4's peak memory is its.
+  const std::string cmd = (exec ? "exec " + command_line : "{ " + command_line + " ; }") + " >" + out + " 2>" + err;
+  // fork + wait4 rather than system(): the child's own peak memory is part of the result.
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage ru {};
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
   CommandResult r;
+  r.max_rss_mb = double(ru.ru_maxrss) / 1024.0;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   auto slurp = [](const std::string& p) {
     std::ifstream in(p);
@@ -79,6 +93,24 @@ CommandResult run_shell(const std::string& command_line) {
   r.err = slurp(err);
   std::filesystem::remove(out);
   std::filesystem::remove(err);
+  return r;
+}
+
+}  // namespace
+
+CommandResult run_trident(const std::string& args) {
+  return run_command(trident_binary() + " " + args + " </dev/null", true);
+}
+
+CommandResult run_shell(const std::string& command_line) { return run_command(command_line, false); }
+
+CommandResult expect_cli_error(const std::string& args, const std::string& phrase) {
+  CommandResult r = run_trident(args);
+  EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.err;
+  EXPECT_EQ(r.err.rfind("trident: error: ", 0), 0u) << args << "\n" << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": expected one line, got:\n" << r.err;
+  EXPECT_NE(r.err.find(phrase), std::string::npos) << args << ": missing '" << phrase << "' in:\n" << r.err;
+  EXPECT_EQ(r.out, "") << args;
   return r;
 }
 

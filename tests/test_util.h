@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ Golden load_golden(const std::string& json_name);
 struct CommandResult {
   int exit_code = 0;
   std::string out, err;
+  double max_rss_mb = 0;  // the child's peak resident memory (getrusage via wait4)
 };
 // Runs build/trident with the given arguments (shell-quoted here), capturing stdout/stderr.
 CommandResult run_trident(const std::string& args);
@@ -38,5 +40,14 @@ CommandResult run_shell(const std::string& command_line);
 inline std::string trident_binary() { return TRIDENT_BINARY; }
 
 std::string temp_path(const std::string& name);  // unique path under the test temp dir
+
+// Runs the CLI and expects the boundary's contract for bad input: exit code 1, exactly one
+// stderr line "trident: error: ..." containing `phrase`, nothing on stdout. Returns the result.
+CommandResult expect_cli_error(const std::string& args, const std::string& phrase);
+
+// True under `make test-sanitize` (ASan + UBSan, 2-5x slower, larger RSS). A test that cannot
+// run there says why: GTEST_SKIP() << kSanitizerSkip << "reason".
+inline bool sanitized() { return std::getenv("TRIDENT_SANITIZED") != nullptr; }
+inline constexpr const char* kSanitizerSkip = "skipped under ASan/UBSan: ";
 
 }  // namespace trident::test

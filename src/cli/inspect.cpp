@@ -12,11 +12,11 @@ namespace {
 
 std::string value_text(const GgufValue& v) {
   if (const GgufArray* a = v.as_array()) {
-    std::string s = fmt::format("[{} x {}]", a->items.size(), gguf_value_type_name(a->elem_type));
-    if (!a->items.empty() && a->elem_type != GgufValueType::ARRAY) {
+    std::string s = fmt::format("[{} x {}]", a->size(), gguf_value_type_name(a->elem_type));
+    if (!a->empty() && a->elem_type != GgufValueType::ARRAY) {
       s += " ";
-      for (size_t i = 0; i < std::min<size_t>(a->items.size(), 4); ++i) s += (i ? ", " : "") + value_text(a->items[i]);
-      if (a->items.size() > 4) s += ", ...";
+      for (uint64_t i = 0; i < std::min<uint64_t>(a->size(), 4); ++i) s += (i ? ", " : "") + value_text(a->at(i));
+      if (a->size() > 4) s += ", ...";
     }
     return s;
   }
@@ -90,7 +90,7 @@ void add_inspect_command(CLI::App& app) {
     try {
       auto m = Model::load(*path, LoadOptions{.repack = false});  // inspect runs nothing
       print_fusion(*m);
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // bad_alloc included: inspect reports, never aborts
       fmt::print("\nfusion plan: not available: {}\n", e.what());
     }
   });

@@ -1,7 +1,10 @@
 // `trident logits`: one batched evaluation of the given ids, every position's logits as JSON.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
+#include <span>
 
 #include "cli/commands.h"
 #include "cli/model_flags.h"
@@ -22,16 +25,31 @@ void add_logits_command(CLI::App& app) {
     warn_context_above_trained(*flags, *model);
     if (opt.n_ctx == 0) opt.n_ctx = std::max<int64_t>(int64_t(ids.size()), std::min<int64_t>(model->hp().n_ctx_train, 4096));
     Session s(*model, opt);
-    std::vector<float> logits;
-    s.eval(ids, true, logits);
+    // Evaluated one micro-batch at a time and printed as it goes: memory holds one
+    // micro-batch of logits, not ids x vocabulary.
     const int64_t nv = model->hp().n_vocab;
+    const size_t step = size_t(s.options().n_ubatch);
+    // Checked for the whole list up front, as one eval would, so a bad id or an overfull
+    // context is refused before any output is written.
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (ids[i] < 0 || ids[i] >= nv) fail("token id {} at index {} is outside the vocabulary (0..{})", ids[i], i, nv - 1);
+    if (int64_t(ids.size()) > s.options().n_ctx)
+      fail("{} tokens after 0 already evaluated do not fit the context of {} (use -c)", ids.size(), s.options().n_ctx);
     std::string out = "{\"tokens\":[";
-    for (size_t i = 0; i < ids.size(); ++i) out += fmt::format("{}{}", i ? "," : "", ids[i]);
+    for (size_t i = 0; i < ids.size(); ++i) fmt::format_to(std::back_inserter(out), "{}{}", i ? "," : "", ids[i]);
     out += "],\"logits\":[";
-    for (size_t i = 0; i < ids.size(); ++i) {
-      out += i ? ",[" : "[";
-      for (int64_t j = 0; j < nv; ++j) out += fmt::format("{}{:.9g}", j ? "," : "", logits[i * size_t(nv) + size_t(j)]);
-      out += "]";
+    std::vector<float> logits;
+    for (size_t i0 = 0; i0 < ids.size(); i0 += step) {
+      const size_t n = std::min(step, ids.size() - i0);
+      s.eval(std::span<const int32_t>(ids).subspan(i0, n), true, logits);
+      for (size_t i = 0; i < n; ++i) {
+        out += i0 + i ? ",[" : "[";
+        for (int64_t j = 0; j < nv; ++j)
+          fmt::format_to(std::back_inserter(out), "{}{:.9g}", j ? "," : "", logits[i * size_t(nv) + size_t(j)]);
+        out += "]";
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        out.clear();
+      }
     }
     out += "]}\n";
     std::fwrite(out.data(), 1, out.size(), stdout);

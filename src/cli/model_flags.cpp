@@ -2,12 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
 
+#include "format/checked.h"
 #include "format/error.h"
+#include "format/memory_budget.h"
 #include "kernels/dispatch.h"
 
 namespace trident::cli {
@@ -46,6 +50,7 @@ void add_model_flags(CLI::App* cmd, ModelFlags& f) {
   cmd->add_option("--fuse-gate-up", f.fuse_gate_up, "fuse gate/up projections: on, off or auto")->capture_default_str();
   cmd->add_option("--isa", f.isa, "force a kernel set: scalar, avx2 or avx512");
   cmd->add_flag("--verbose", f.verbose, "-v: print load and fusion decisions (and the fusion cache path) to stderr");
+  cmd->add_option("--mem-limit", f.mem_limit, "refuse to allocate more than this (e.g. 8G; default: physical memory)");
   cmd->add_option("--repack", f.repack, "copy the weights the packed kernels read into their layout at load: on or off")
       ->capture_default_str();
 }
@@ -69,14 +74,24 @@ KvType parse_kv_type(const std::string& flag, const std::string& v) {
   fail("{}: expected f16 or f32, found '{}'", flag, v);
 }
 
+int max_threads_flag() {
+  const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return int(std::clamp<long>(4 * cores, 4, 1024));
+}
+
 SessionOptions session_options(const ModelFlags& f) {
   if (f.threads != -1 && f.threads < 1) fail("-t: expected a thread count >= 1, found {}", f.threads);
+  if (f.threads > max_threads_flag())
+    fail("-t: expected at most {} threads (4 per core of this machine), found {}", max_threads_flag(), f.threads);
   SessionOptions o;
   o.n_threads = f.threads == -1 ? 0 : f.threads;
-  if (f.ctx < 0) fail("-c: expected a context size >= 1, found {}", f.ctx);
+  if (f.ctx < 0 || f.ctx > kMaxContextFlag)
+    fail("-c: expected a context size from 1 to {}, found {}", kMaxContextFlag, f.ctx);
   o.n_ctx = f.ctx;
-  if (f.ubatch <= 0) fail("-ub: expected a micro-batch size >= 1, found {}", f.ubatch);
+  if (f.ubatch <= 0 || f.ubatch > kMaxContextFlag)
+    fail("-ub: expected a micro-batch size from 1 to {}, found {}", kMaxContextFlag, f.ubatch);
   o.n_ubatch = f.ubatch;
+  set_memory_limit(f.mem_limit.empty() ? 0 : parse_byte_size("--mem-limit", f.mem_limit));
   o.k_type = parse_kv_type("-ctk", lower_case(f.cache_k));
   o.v_type = parse_kv_type("-ctv", lower_case(f.cache_v));
   o.fuse_qkv = parse_fusion_mode("--fuse-qkv", f.fuse_qkv);
@@ -108,6 +123,23 @@ std::vector<int32_t> parse_token_list(const std::string& text) {
   return ids;
 }
 
+// What a Session with these options will allocate (KV cache and per-micro-batch buffers), checked
+// against the memory budget before it is made. Mirrors Session's defaults for n_ctx and n_ubatch.
+void check_session_fits(const Model& m, const SessionOptions& o) {
+  const HParams& h = m.hp();
+  const int64_t n_ctx = o.n_ctx ? o.n_ctx : std::min<int64_t>(h.n_ctx_train > 0 ? h.n_ctx_train : 4096, 4096);
+  const uint64_t ub = uint64_t(std::min(o.n_ubatch, n_ctx));
+  const std::string what = fmt::format("-c {} -ub {}: the KV cache and buffers", n_ctx, ub);
+  const uint64_t kv_elem = (o.k_type == KvType::F32 ? 4 : 2) + (o.v_type == KvType::F32 ? 4 : 2);
+  const uint64_t kv = checked_mul(checked_mul(uint64_t(h.n_layer), uint64_t(n_ctx), what),
+                                  checked_mul(uint64_t(h.n_kv()), kv_elem, what), what);
+  // Floats per token in flight: activations, Q/K/V, attention, gate/up, logits, router.
+  const uint64_t n_ff = uint64_t(std::max(h.n_ff, h.n_ff_expert));
+  const uint64_t per_token = 3 * uint64_t(h.n_embd) + 2 * uint64_t(h.n_q()) + 2 * uint64_t(h.n_kv()) + 3 * n_ff +
+                             uint64_t(h.n_vocab) + uint64_t(h.n_expert) * (1 + uint64_t(h.n_embd));
+  check_memory(checked_add(kv, checked_mul(ub, per_token * 4, what), what), what);
+}
+
 std::unique_ptr<Model> load_model(const ModelFlags& f) {
   if (!f.isa.empty() && !select_kernel_table(f.isa.c_str()))
     fail("--isa: '{}' is not supported on this CPU", f.isa);
@@ -116,6 +148,7 @@ std::unique_ptr<Model> load_model(const ModelFlags& f) {
   lo.repack = parse_on_off("--repack", f.repack);
   const std::string path = resolve_model_path(f.model);
   auto m = Model::load(path, lo);
+  check_session_fits(*m, session_options(f));
   if (f.verbose) {
     const HParams& h = m->hp();
     fmt::print(stderr, "model: {} ({}), {} layers, n_embd {}, {} heads / {} KV heads, vocab {}\n",

@@ -24,7 +24,13 @@ struct ModelFlags {
   std::string isa;  // force a kernel table (testing)
   bool verbose = false;
   std::string repack = "on";
+  std::string mem_limit;  // --mem-limit: empty = the machine's physical memory
 };
+
+// Upper bounds on flags (a larger value is a typo or an attack, refused in one line):
+// contexts and micro-batches up to 2^24 tokens, threads up to 4 per core (at most 1024).
+constexpr int64_t kMaxContextFlag = int64_t(1) << 24;
+int max_threads_flag();
 
 void add_model_flags(CLI::App* cmd, ModelFlags& f);
 // The model path as `trident CMD MODEL` or `trident CMD -m MODEL` (llama.cpp's spelling).

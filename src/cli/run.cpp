@@ -70,8 +70,9 @@ bool hit_stop(const std::string& text, size_t added, const std::vector<std::stri
 }
 
 void run(const RunFlags& f) {
-  if (f.n_predict < -1)
-    fail("-n: expected a token count >= 0, or -1 for until the end of text or context, found {}", f.n_predict);
+  if (f.n_predict < -1 || f.n_predict > kMaxContextFlag)
+    fail("-n: expected a token count from 0 to {}, or -1 for until the end of text or context, found {}",
+         kMaxContextFlag, f.n_predict);
   if (f.n_probs < 0) fail("--n-probs: expected a count >= 0, found {}", f.n_probs);
   if (f.n_probs > 0 && !f.json) fail("--n-probs: the probabilities are part of the --json output; add --json");
   if (f.prompt.given() && !f.tokens.empty()) fail("-p/-f and --tokens are mutually exclusive");

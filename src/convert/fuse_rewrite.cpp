@@ -8,6 +8,7 @@
 #include <map>
 
 #include "format/error.h"
+#include "format/output_guard.h"
 #include "model/arch.h"
 #include "model/hparams.h"
 #include "tensor/types.h"
@@ -455,9 +456,9 @@ RewritePlan plan_unfuse(const GgufFile& in) { return Planner(in).unfuse(); }
 
 void write_rewrite(const GgufFile& in, const RewritePlan& plan, const std::string& out_path,
                    const GgufWriteOptions& opt) {
-  std::error_code ec;  // a missing output is simply not equivalent
-  if (std::filesystem::equivalent(in.path(), out_path, ec))
-    fail("{}: output is the input file (write the {}d model to another path)", out_path, plan.operation);
+  GgufWriteOptions o = opt;
+  o.inputs.push_back(in.path());
+  check_output_file(out_path, {o.overwrite, o.inputs});  // before the "nothing to do" messages
   if (plan.groups_rewritten == 0) {
     if (plan.operation == "quantize")
       fail("{}: nothing to quantize (every weight matrix already has its target type)", in.path());
@@ -475,7 +476,6 @@ void write_rewrite(const GgufFile& in, const RewritePlan& plan, const std::strin
     const RewriteTensor* tp = &t;
     w.add_tensor({t.name, t.type, t.ne, [fp, tp](const auto& emit) { emit_tensor(*fp, *tp, emit); }});
   }
-  GgufWriteOptions o = opt;
   o.alignment = in.alignment();
   w.write(out_path, o);
 }

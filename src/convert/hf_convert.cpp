@@ -10,6 +10,7 @@
 #include "format/error.h"
 #include "format/gguf_writer.h"
 #include "format/hf_config.h"
+#include "format/output_guard.h"
 #include "format/safetensors.h"
 #include "convert/hf_convert_arch.h"
 #include "convert/hf_convert_meta.h"
@@ -309,6 +310,7 @@ ConvertResult convert_hf_to_gguf(const std::string& model_dir, const std::string
                      n_fallback, layout_of(opt.outtype).name));
   GgufWriteOptions wo;
   wo.overwrite = opt.overwrite;
+  wo.inputs = regular_files_in(model_dir);  // weights, configs and tokenizer files alike
   wo.progress = opt.progress;
   w.write(out_path, wo);
   res.n_tensors = tensors.size();

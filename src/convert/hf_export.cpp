@@ -12,7 +12,9 @@
 
 #include "format/error.h"
 #include "format/gguf.h"
+#include "format/output_guard.h"
 #include "format/safetensors_writer.h"
+#include "format/temp_files.h"
 #include "model/arch.h"
 #include "convert/hf_convert_arch.h"
 #include "convert/hf_convert_stream.h"
@@ -239,17 +241,17 @@ ExportResult export_gguf_to_hf(const std::string& gguf_path, const std::string& 
   }
   res.n_tensors = st.size();
 
-  // Assemble the directory under a temporary name next to the target, then rename it in.
+  // Assemble the directory under a temporary name next to the target, then rename it in. An
+  // existing directory (--force) keeps everything but the files written here, each replaced by
+  // a rename; a directory holding the input is refused whatever the flags.
   const fs::path target = fs::path(out_dir).lexically_normal();
   std::error_code ec;
-  const bool exists = fs::exists(target, ec);
+  const bool exists = fs::exists(fs::symlink_status(target, ec));
   if (exists && !opt.overwrite) fail("{}: output exists (use --force to overwrite)", out_dir);
   if (exists && !fs::is_directory(target, ec)) fail("{}: exists and is not a directory", out_dir);
-  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmpl = (parent / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  if (!::mkdtemp(tmpl.data()))
-    fail("{}: cannot create a temporary directory in '{}': {}", out_dir, parent.string(), std::strerror(errno));
-  const fs::path tmp(tmpl);
+  if (exists && directory_holds(target.string(), gguf_path))
+    fail("{}: holds the input file '{}' (export to another directory)", out_dir, gguf_path);
+  const fs::path tmp(create_temp_dir(target.string()));
   try {
     StWriteOptions so;
     so.metadata = {{"format", "pt"}};
@@ -262,22 +264,21 @@ ExportResult export_gguf_to_hf(const std::string& gguf_path, const std::string& 
     if (!tok.tokenizer_model.empty()) write_text(tmp / "tokenizer.model", tok.tokenizer_model);
     ::chmod(tmp.c_str(), 0755);
     if (exists) {
-      // rename() cannot replace a non-empty directory: move the old one aside first.
-      std::string old_tmpl = (parent / ("." + target.filename().string() + ".old-XXXXXX")).string();
-      if (!::mkdtemp(old_tmpl.data())) fail("{}: cannot move the old directory aside: {}", out_dir, std::strerror(errno));
-      if (::rename(target.c_str(), old_tmpl.c_str()) != 0)
-        fail("{}: cannot move the old directory aside: {}", out_dir, std::strerror(errno));
-      if (::rename(tmp.c_str(), target.c_str()) != 0) {
-        const int e = errno;
-        ::rename(old_tmpl.c_str(), target.c_str());
-        fail("{}: cannot rename the temporary directory: {}", out_dir, std::strerror(e));
-      }
-      fs::remove_all(old_tmpl, ec);
+      std::vector<fs::path> written;
+      for (const auto& e : fs::directory_iterator(tmp)) written.push_back(e.path().filename());
+      for (const fs::path& name : written)  // all checked before the first is replaced
+        check_output_file((target / name).string(), {true, {gguf_path}});
+      for (const fs::path& name : written)
+        if (::rename((tmp / name).c_str(), (target / name).c_str()) != 0)
+          fail("{}: cannot replace '{}': {}", out_dir, name.string(), std::strerror(errno));
+      fs::remove(tmp, ec);
     } else if (::rename(tmp.c_str(), target.c_str()) != 0) {
       fail("{}: cannot rename the temporary directory: {}", out_dir, std::strerror(errno));
     }
+    forget_temp(tmp.string());
   } catch (const Error& e) {
     fs::remove_all(tmp, ec);
+    forget_temp(tmp.string());
     // Name the directory the user asked for, not the temporary one that no longer exists.
     std::string msg = e.what();
     for (size_t p = msg.find(tmp.string()); p != std::string::npos; p = msg.find(tmp.string(), p))
@@ -285,6 +286,7 @@ ExportResult export_gguf_to_hf(const std::string& gguf_path, const std::string& 
     throw Error(msg);
   } catch (...) {
     fs::remove_all(tmp, ec);
+    forget_temp(tmp.string());
     throw;
   }
   if (opt.note && a->hf.native_fused)

@@ -3,19 +3,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
+#include "format/temp_files.h"
 
 namespace trident {
 
-void write_file_atomically(const std::string& path, bool overwrite, const std::function<void(FdSink&)>& fill) {
-  namespace fs = std::filesystem;
-  if (!overwrite && fs::exists(path)) fail("{}: output exists (use --force to overwrite)", path);
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) fail("{}: cannot create a temporary file in '{}': {}", path, dir.string(), std::strerror(errno));
-  const std::string tmp = tmpl;
+void write_file_atomically(const std::string& path, const OutputPolicy& policy,
+                           const std::function<void(FdSink&)>& fill) {
+  check_output_file(path, policy);
+  int fd = -1;
+  const std::string tmp = create_temp_file(path, &fd);
   try {
     FdSink s(fd, path);
     fill(s);
@@ -27,9 +23,11 @@ void write_file_atomically(const std::string& path, bool overwrite, const std::f
     ::chmod(tmp.c_str(), 0644);
     if (::rename(tmp.c_str(), path.c_str()) != 0)
       fail("{}: cannot rename the temporary file: {}", path, std::strerror(errno));
+    forget_temp(tmp);
   } catch (...) {
     if (fd >= 0) ::close(fd);
     ::unlink(tmp.c_str());
+    forget_temp(tmp);
     throw;
   }
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "format/error.h"
+#include "format/output_guard.h"
 
 namespace trident {
 
@@ -66,9 +67,11 @@ class FdSink {
   uint64_t pos_ = 0;
 };
 
-// Writes `path` all or nothing: refuses an existing file unless overwrite; fill() writes into a
-// temporary file beside it, which is then flushed, fsynced, closed, made 0644 and renamed over
-// path. On any error the temporary file is removed and the Error propagates (fd_sink.cpp).
-void write_file_atomically(const std::string& path, bool overwrite, const std::function<void(FdSink&)>& fill);
+// Writes `path` all or nothing: refuses what the policy forbids (an existing file without
+// overwrite, one of the inputs, anything but a regular file); fill() writes into a temporary
+// file beside it (format/temp_files.h), which is then flushed, fsynced, closed, made 0644 and
+// renamed over path. On any error or signal the temporary file is removed (fd_sink.cpp).
+void write_file_atomically(const std::string& path, const OutputPolicy& policy,
+                           const std::function<void(FdSink&)>& fill);
 
 }  // namespace trident

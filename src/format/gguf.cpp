@@ -46,16 +46,29 @@ class Cursor {
     pos_ += sizeof(T);
     return v;
   }
+  template <typename T>
+  T peek(std::string_view what) const {
+    need(sizeof(T), what);
+    T v;
+    std::memcpy(&v, m_.data() + pos_, sizeof(T));
+    return v;
+  }
+  // Checks that the string at the cursor fits in the file; returns its length.
+  uint64_t peek_string(std::string_view what) const {
+    const uint64_t len = peek<uint64_t>(what);
+    if (len > remaining() - 8)
+      fail("{}: offset {}: {} has length {} but only {} bytes remain", m_.path(), pos_, what, len,
+           remaining() - 8);
+    return len;
+  }
   std::string read_string(std::string_view what) {
-    uint64_t at = pos_;
-    uint64_t len = read<uint64_t>(what);
-    if (len > remaining())
-      fail("{}: offset {}: {} has length {} but only {} bytes remain", m_.path(), at, what, len,
-           remaining());
-    std::string s(reinterpret_cast<const char*>(m_.data() + pos_), len);
-    pos_ += len;
+    const uint64_t len = peek_string(what);
+    std::string s(reinterpret_cast<const char*>(m_.data() + pos_ + 8), len);
+    pos_ += 8 + len;
     return s;
   }
+  void skip(uint64_t n) { pos_ += n; }  // n checked by need() or a peek before
+  const uint8_t* at(uint64_t pos) const { return m_.data() + pos; }
 
  private:
   const MappedFile& m_;
@@ -82,48 +95,122 @@ GgufValueType read_type(Cursor& c, std::string_view path, std::string_view what)
   return GgufValueType(t);
 }
 
-GgufValue read_value(Cursor& c, GgufValueType t, std::string_view path, const std::string& key,
-                     uint32_t depth) {
+// Bytes of one fixed-size element, 0 for strings and arrays (whose size is in their encoding).
+size_t fixed_size(GgufValueType t) {
+  return t == GgufValueType::STRING || t == GgufValueType::ARRAY ? 0 : scalar_size(t);
+}
+
+// Moves p past one element encoded at p (already validated).
+void skip_value(const uint8_t*& p, GgufValueType t) {
+  if (const size_t n = fixed_size(t)) {
+    p += n;
+    return;
+  }
+  if (t == GgufValueType::STRING) {
+    uint64_t len;
+    std::memcpy(&len, p, 8);
+    p += 8 + len;
+    return;
+  }
+  uint32_t elem;
+  uint64_t count;
+  std::memcpy(&elem, p, 4);
+  std::memcpy(&count, p + 4, 8);
+  p += 12;
+  if (const size_t n = fixed_size(GgufValueType(elem))) {
+    p += count * n;
+    return;
+  }
+  for (uint64_t i = 0; i < count; ++i) skip_value(p, GgufValueType(elem));
+}
+
+// Decodes one element encoded at p (already validated) and advances p past it.
+GgufValue decode_value(const uint8_t*& p, GgufValueType t) {
+  auto get = [&p]<typename T>(T) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    p += sizeof v;
+    return v;
+  };
   GgufValue v;
   v.type = t;
   switch (t) {
-    case GgufValueType::UINT8: v.v = uint64_t(c.read<uint8_t>(key)); break;
-    case GgufValueType::UINT16: v.v = uint64_t(c.read<uint16_t>(key)); break;
-    case GgufValueType::UINT32: v.v = uint64_t(c.read<uint32_t>(key)); break;
-    case GgufValueType::UINT64: v.v = c.read<uint64_t>(key); break;
-    case GgufValueType::INT8: v.v = int64_t(c.read<int8_t>(key)); break;
-    case GgufValueType::INT16: v.v = int64_t(c.read<int16_t>(key)); break;
-    case GgufValueType::INT32: v.v = int64_t(c.read<int32_t>(key)); break;
-    case GgufValueType::INT64: v.v = c.read<int64_t>(key); break;
-    case GgufValueType::FLOAT32: v.v = double(c.read<float>(key)); break;
-    case GgufValueType::FLOAT64: v.v = c.read<double>(key); break;
-    case GgufValueType::BOOL: {
-      uint64_t at = c.pos();
-      uint8_t b = c.read<uint8_t>(key);
-      if (b > 1) fail("{}: offset {}: key '{}': bool value {} (expected 0 or 1)", path, at, key, b);
-      v.v = b != 0;
+    case GgufValueType::UINT8: v.v = uint64_t(get(uint8_t{})); break;
+    case GgufValueType::UINT16: v.v = uint64_t(get(uint16_t{})); break;
+    case GgufValueType::UINT32: v.v = uint64_t(get(uint32_t{})); break;
+    case GgufValueType::UINT64: v.v = get(uint64_t{}); break;
+    case GgufValueType::INT8: v.v = int64_t(get(int8_t{})); break;
+    case GgufValueType::INT16: v.v = int64_t(get(int16_t{})); break;
+    case GgufValueType::INT32: v.v = int64_t(get(int32_t{})); break;
+    case GgufValueType::INT64: v.v = get(int64_t{}); break;
+    case GgufValueType::FLOAT32: v.v = double(get(float{})); break;
+    case GgufValueType::FLOAT64: v.v = get(double{}); break;
+    case GgufValueType::BOOL: v.v = get(uint8_t{}) != 0; break;
+    case GgufValueType::STRING: {
+      const uint64_t len = get(uint64_t{});
+      v.v = std::string(reinterpret_cast<const char*>(p), size_t(len));
+      p += len;
       break;
     }
-    case GgufValueType::STRING: v.v = c.read_string(key); break;
     case GgufValueType::ARRAY: {
-      if (depth >= kMaxArrayDepth)
-        fail("{}: offset {}: key '{}': arrays nested deeper than {}", path, c.pos(), key,
-             kMaxArrayDepth);
-      GgufArray a;
-      a.elem_type = read_type(c, path, key);
-      uint64_t at = c.pos();
-      uint64_t n = c.read<uint64_t>(key);
-      // Each element takes at least scalar_size bytes: refuse counts the file cannot hold
-      // before reserving anything.
-      if (n > c.remaining() / scalar_size(a.elem_type))
-        fail("{}: offset {}: key '{}': array of {} {} elements does not fit in the {} bytes left",
-             path, at, key, n, gguf_value_type_name(a.elem_type), c.remaining());
-      a.items.reserve(n);
-      for (uint64_t i = 0; i < n; ++i) a.items.push_back(read_value(c, a.elem_type, path, key, depth + 1));
-      v.v = std::move(a);
+      const auto elem = GgufValueType(get(uint32_t{}));
+      const uint64_t n = get(uint64_t{});
+      const uint8_t* start = p;
+      for (uint64_t i = 0; i < n; ++i) skip_value(p, elem);
+      v.v = GgufArray::view(elem, n, start, uint64_t(p - start));
       break;
     }
   }
+  return v;
+}
+
+// Validates the encoded value of type t at the cursor and moves past it, decoding nothing that
+// is not needed: arrays become views (GgufArray) of the bytes validated here.
+GgufValue read_value(Cursor& c, GgufValueType t, std::string_view path, const std::string& key,
+                     uint32_t depth);
+
+// Checks the elements of an array (each string's length, each bool's value, nested arrays)
+// without storing them.
+void validate_elements(Cursor& c, GgufValueType t, uint64_t n, std::string_view path, const std::string& key,
+                       uint32_t depth) {
+  if (t == GgufValueType::STRING) {
+    for (uint64_t i = 0; i < n; ++i) c.skip(8 + c.peek_string(key));
+  } else if (t == GgufValueType::ARRAY || t == GgufValueType::BOOL) {
+    for (uint64_t i = 0; i < n; ++i) read_value(c, t, path, key, depth);
+  } else {
+    c.need(n * fixed_size(t), key);  // no overflow: n <= remaining / size was checked
+    c.skip(n * fixed_size(t));
+  }
+}
+
+GgufValue read_value(Cursor& c, GgufValueType t, std::string_view path, const std::string& key,
+                     uint32_t depth) {
+  if (t == GgufValueType::ARRAY) {
+    if (depth >= kMaxArrayDepth)
+      fail("{}: offset {}: key '{}': arrays nested deeper than {}", path, c.pos(), key, kMaxArrayDepth);
+    const GgufValueType elem = read_type(c, path, key);
+    const uint64_t at = c.pos();
+    const uint64_t n = c.read<uint64_t>(key);
+    // Each element takes at least scalar_size bytes: refuse counts the file cannot hold.
+    if (n > c.remaining() / scalar_size(elem))
+      fail("{}: offset {}: key '{}': array of {} {} elements does not fit in the {} bytes left",
+           path, at, key, n, gguf_value_type_name(elem), c.remaining());
+    const uint64_t start = c.pos();
+    validate_elements(c, elem, n, path, key, depth + 1);
+    GgufValue v;
+    v.type = t;
+    v.v = GgufArray::view(elem, n, c.at(start), c.pos() - start);
+    return v;
+  }
+  if (t == GgufValueType::BOOL) {
+    const uint8_t b = c.peek<uint8_t>(key);
+    if (b > 1) fail("{}: offset {}: key '{}': bool value {} (expected 0 or 1)", path, c.pos(), key, b);
+  }
+  if (t == GgufValueType::STRING) c.peek_string(key);  // checks the length against the file
+  else c.need(scalar_size(t), key);
+  const uint8_t* p = c.at(c.pos());
+  GgufValue v = decode_value(p, t);
+  c.skip(uint64_t(p - c.at(c.pos())));
   return v;
 }
 
@@ -135,6 +222,43 @@ std::string_view gguf_value_type_name(GgufValueType t) {
                                                "uint64", "int64", "float64"};
   uint32_t i = uint32_t(t);
   return i < std::size(names) ? names[i] : "unknown";
+}
+
+GgufArray GgufArray::view(GgufValueType t, uint64_t count, const uint8_t* bytes, uint64_t n_bytes) {
+  GgufArray a(t);
+  a.count_ = count;
+  a.n_bytes_ = n_bytes;
+  // A non-null pointer marks a view, also for an empty one.
+  static const uint8_t kEmpty = 0;
+  a.bytes_ = bytes ? bytes : &kEmpty;
+  return a;
+}
+
+void GgufArray::push_back(GgufValue v) {
+  if (is_view()) fail("internal: push_back on a GGUF array view");
+  owned_.push_back(std::move(v));
+}
+
+GgufValue GgufArray::at(uint64_t i) const {
+  if (!is_view()) return owned_.at(size_t(i));
+  if (i >= count_) fail("internal: GGUF array index {} of {}", i, count_);
+  const size_t fixed = fixed_size(elem_type);
+  const uint8_t* p = bytes_ + i * fixed;
+  if (!fixed)
+    for (uint64_t k = 0; k < i; ++k) skip_value(p, elem_type);
+  return decode_value(p, elem_type);
+}
+
+GgufValue GgufArray::Iterator::operator*() const {
+  if (!a_->is_view()) return a_->owned_[size_t(i_)];
+  const uint8_t* p = p_;
+  return decode_value(p, a_->elem_type);
+}
+
+GgufArray::Iterator& GgufArray::Iterator::operator++() {
+  if (a_->is_view()) skip_value(p_, a_->elem_type);
+  ++i_;
+  return *this;
 }
 
 bool GgufValue::is_integer() const {

@@ -23,9 +23,51 @@ enum class GgufValueType : uint32_t {
 std::string_view gguf_value_type_name(GgufValueType t);
 
 struct GgufValue;
-struct GgufArray {
+
+// A metadata array. One read from a file is a view of its encoded elements inside the mapping,
+// decoded one at a time on access, so it costs no memory however long it is (a vocabulary, or
+// a hostile 50 MB uint8 array); one built in memory (by a writer) holds its elements.
+class GgufArray {
+ public:
   GgufValueType elem_type = GgufValueType::UINT8;
-  std::vector<GgufValue> items;
+
+  GgufArray() = default;
+  explicit GgufArray(GgufValueType t);
+  // A view of `count` validated elements of type t encoded in [bytes, bytes + n_bytes).
+  static GgufArray view(GgufValueType t, uint64_t count, const uint8_t* bytes, uint64_t n_bytes);
+  void push_back(GgufValue v);
+
+  uint64_t size() const;
+  bool empty() const { return size() == 0; }
+  // Element i (i < size()): direct for fixed-size elements, a walk from the start for
+  // strings and nested arrays.
+  GgufValue at(uint64_t i) const;
+  bool is_view() const { return bytes_ != nullptr; }
+  // The encoded elements of a view, exactly as in the file (what a writer copies).
+  const uint8_t* encoded() const { return bytes_; }
+  uint64_t encoded_size() const { return n_bytes_; }
+
+  // Forward iteration yields each element by value.
+  class Iterator {
+   public:
+    Iterator(const GgufArray* a, uint64_t i, const uint8_t* p) : a_(a), i_(i), p_(p) {}
+    GgufValue operator*() const;
+    Iterator& operator++();
+    bool operator!=(const Iterator& o) const { return i_ != o.i_; }
+    bool operator==(const Iterator& o) const { return i_ == o.i_; }
+
+   private:
+    const GgufArray* a_;
+    uint64_t i_;
+    const uint8_t* p_;  // next encoded element (views only)
+  };
+  Iterator begin() const { return Iterator(this, 0, bytes_); }
+  Iterator end() const { return Iterator(this, size(), nullptr); }
+
+ private:
+  std::vector<GgufValue> owned_;
+  const uint8_t* bytes_ = nullptr;
+  uint64_t n_bytes_ = 0, count_ = 0;
 };
 
 // One metadata value. `type` is the type as stored, so a writer can reproduce it exactly.
@@ -42,6 +84,10 @@ struct GgufValue {
   const std::string* as_string() const;
   const GgufArray* as_array() const;
 };
+
+// Defined here, where GgufValue is complete (std::vector<GgufValue> needs it).
+inline GgufArray::GgufArray(GgufValueType t) : elem_type(t) {}
+inline uint64_t GgufArray::size() const { return is_view() ? count_ : owned_.size(); }
 
 struct GgufKv {
   std::string key;

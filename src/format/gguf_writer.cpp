@@ -35,8 +35,11 @@ void write_scalar(FdSink& s, GgufValueType t, const GgufValue& v) {
     case GgufValueType::ARRAY: {
       const GgufArray& a = std::get<GgufArray>(v.v);
       s.pod<uint32_t>(uint32_t(a.elem_type));
-      s.pod<uint64_t>(a.items.size());
-      for (const GgufValue& item : a.items) write_scalar(s, a.elem_type, item);
+      s.pod<uint64_t>(a.size());
+      // A view read from a GGUF file is already in this encoding: copied, not re-encoded.
+      if (a.is_view()) s.put(a.encoded(), a.encoded_size());
+      else
+        for (const GgufValue& item : a) write_scalar(s, a.elem_type, item);
       break;
     }
   }
@@ -83,19 +86,19 @@ void GgufWriter::set_string(const std::string& k, const std::string& v) { set(k,
 void GgufWriter::set_string_array(const std::string& k, const std::vector<std::string>& v) {
   GgufArray a;
   a.elem_type = GgufValueType::STRING;
-  for (const auto& s : v) a.items.push_back(scalar(GgufValueType::STRING, s));
+  for (const auto& s : v) a.push_back(scalar(GgufValueType::STRING, s));
   set(k, scalar(GgufValueType::ARRAY, std::move(a)));
 }
 void GgufWriter::set_f32_array(const std::string& k, const std::vector<float>& v) {
   GgufArray a;
   a.elem_type = GgufValueType::FLOAT32;
-  for (float x : v) a.items.push_back(scalar(GgufValueType::FLOAT32, double(x)));
+  for (float x : v) a.push_back(scalar(GgufValueType::FLOAT32, double(x)));
   set(k, scalar(GgufValueType::ARRAY, std::move(a)));
 }
 void GgufWriter::set_i32_array(const std::string& k, const std::vector<int32_t>& v) {
   GgufArray a;
   a.elem_type = GgufValueType::INT32;
-  for (int32_t x : v) a.items.push_back(scalar(GgufValueType::INT32, int64_t(x)));
+  for (int32_t x : v) a.push_back(scalar(GgufValueType::INT32, int64_t(x)));
   set(k, scalar(GgufValueType::ARRAY, std::move(a)));
 }
 
@@ -112,7 +115,7 @@ void GgufWriter::add_tensor(GgufWriteTensor t) {
 }
 
 void GgufWriter::write(const std::string& path, const GgufWriteOptions& opt) const {
-  write_file_atomically(path, opt.overwrite, [&](FdSink& s) {
+  write_file_atomically(path, {opt.overwrite, opt.inputs}, [&](FdSink& s) {
     std::vector<uint64_t> offsets;
     uint64_t off = 0, total_bytes = 0;
     for (const auto& t : tensors_) {

@@ -22,6 +22,7 @@ struct GgufWriteTensor {
 
 struct GgufWriteOptions {
   bool overwrite = false;            // refuse an existing output unless set
+  std::vector<std::string> inputs;   // files being read: never written over (format/output_guard.h)
   uint64_t alignment = 32;
   // Called after each tensor with (tensors done, total, bytes done, total bytes).
   std::function<void(size_t, size_t, uint64_t, uint64_t)> progress;

@@ -12,10 +12,67 @@ namespace trident {
 
 using nlohmann::json;
 
+namespace {
+
+// Real configs nest a handful of levels; a file nested thousands deep is hostile, and
+// nlohmann's dump, copy and compare recurse once per level (a stack overflow at ~100,000).
+constexpr int kMaxJsonDepth = 64;
+constexpr size_t kSnippetChars = 60;
+
+// Appends a rendering of j to out, stopping once out reaches kSnippetChars: containers are
+// walked only as far as the message shows, so the size or depth of j costs nothing.
+void append_snippet(const json& j, int depth, std::string& out) {
+  if (out.size() >= kSnippetChars) return;
+  if (j.is_array() || j.is_object()) {
+    if (depth >= 3) {
+      out += j.is_array() ? "[...]" : "{...}";
+      return;
+    }
+    out += j.is_array() ? '[' : '{';
+    bool first = true;
+    for (auto it = j.begin(); it != j.end() && out.size() < kSnippetChars; ++it, first = false) {
+      if (!first) out += ',';
+      if (j.is_object()) out += json(it.key()).dump(-1, ' ', false, json::error_handler_t::replace) + ":";
+      append_snippet(*it, depth + 1, out);
+    }
+    out += j.is_array() ? ']' : '}';
+    return;
+  }
+  if (j.is_string()) {
+    const std::string& s = j.get_ref<const std::string&>();
+    out += json(s.substr(0, kSnippetChars)).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += j.dump();
+}
+
+}  // namespace
+
 std::string json_snippet(const json& j) {
-  std::string s = j.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  std::string s;
+  append_snippet(j, 0, s);
+  if (s.size() > kSnippetChars) s = s.substr(0, kSnippetChars - 3) + "...";
   return s;
+}
+
+json parse_json(std::string_view text, const std::string& path, std::string_view part) {
+  const std::string subject = part.empty() ? std::string() : std::string(part) + " is ";
+  bool too_deep = false;
+  const json::parser_callback_t bound_depth = [&](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxJsonDepth) {
+      too_deep = true;
+      throw std::length_error("nesting");
+    }
+    return true;
+  };
+  try {
+    return json::parse(text, bound_depth);
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
+    fail("{}: {}not well-formed JSON: {}", path, subject, e.what());
+  } catch (const std::length_error&) {
+    if (!too_deep) throw;
+    fail("{}: {}JSON nested deeper than {} levels (expected a configuration file)", path, subject, kMaxJsonDepth);
+  }
 }
 
 JsonDoc JsonDoc::load(const std::string& path) {
@@ -27,12 +84,7 @@ JsonDoc JsonDoc::load(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   if (in.bad()) fail("{}: read failed", path);
-  json root;
-  try {
-    root = json::parse(ss.str());
-  } catch (const json::parse_error& e) {
-    fail("{}: not well-formed JSON: {}", path, e.what());
-  }
+  json root = parse_json(ss.str(), path);
   if (!root.is_object()) fail("{}: expected a JSON object at the top level, found {}", path, root.type_name());
   return JsonDoc(path, std::move(root));
 }
@@ -131,9 +183,10 @@ HfModelConfig read_hf_model_config(const std::string& dir) {
   // The model class is the top level's; everything else the text model's own config says.
   if (const json* tc = c.config.find("text_config")) {
     if (!tc->is_object()) fail("{}: expected an object, found {}", c.config.where("text_config"), json_snippet(*tc));
-    const json text = *tc;
+    // Moved out, not copied: text_config is replaced by its own keys right after.
+    json text = std::move(c.config.root()["text_config"]);
     for (auto it = text.begin(); it != text.end(); ++it)
-      if (it.key() != "architectures") c.config.root()[it.key()] = it.value();
+      if (it.key() != "architectures") c.config.root()[it.key()] = std::move(it.value());
   }
   c.generation = JsonDoc::load_optional((fs::path(dir) / "generation_config.json").string());
   c.tokenizer_config = JsonDoc::load_optional((fs::path(dir) / "tokenizer_config.json").string());

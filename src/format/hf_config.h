@@ -64,7 +64,11 @@ struct HfModelConfig {
 
 HfModelConfig read_hf_model_config(const std::string& dir);
 
-// A short, single-line rendering of a JSON value for error messages.
+// A short, single-line rendering of a JSON value for error messages; it reads only the part
+// of j it shows, so a huge or deeply nested value is safe to pass.
 std::string json_snippet(const nlohmann::json& j);
+// Parses untrusted JSON text; throws Error naming `path` (and `part` of it, e.g. "header")
+// when it is not well-formed or nests deeper than a configuration file ever does.
+nlohmann::json parse_json(std::string_view text, const std::string& path, std::string_view part = {});
 
 }  // namespace trident

@@ -14,6 +14,7 @@
 
 #include "format/checked.h"
 #include "format/error.h"
+#include "format/hf_config.h"
 
 namespace trident {
 namespace {
@@ -49,15 +50,9 @@ std::string known_dtypes() {
   return s;
 }
 
-std::string short_json(const json& j) {
-  std::string s = j.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
-
 uint64_t as_u64(const json& j, const std::string& where) {
   if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<int64_t>() >= 0))
-    fail("{}: expected a non-negative integer, found {}", where, short_json(j));
+    fail("{}: expected a non-negative integer, found {}", where, json_snippet(j));
   return j.get<uint64_t>();
 }
 
@@ -146,12 +141,7 @@ void SafetensorsFile::parse(size_t shard_index) {
     fail("{}: header length {} exceeds the {}-byte limit", path_, header_len, kMaxHeaderBytes);
   std::string text(size_t(header_len), '\0');
   read(8, text.data(), text.size());
-  json h;
-  try {
-    h = json::parse(text);
-  } catch (const json::parse_error& e) {
-    fail("{}: header is not well-formed JSON: {}", path_, e.what());
-  }
+  json h = parse_json(text, path_, "header");
   if (!h.is_object()) fail("{}: header: expected a JSON object, found {}", path_, h.type_name());
 
   const uint64_t data_start = 8 + header_len;
@@ -163,25 +153,30 @@ void SafetensorsFile::parse(size_t shard_index) {
       if (!e.is_object()) fail("{}: '__metadata__': expected an object, found {}", path_, e.type_name());
       for (auto m = e.begin(); m != e.end(); ++m) {
         if (!m->is_string())
-          fail("{}: '__metadata__' key '{}': expected a string value, found {}", path_, m.key(), m->type_name());
+          fail("{}: '__metadata__' key '{}': expected a string value, found {}", path_, printable(m.key()),
+               m->type_name());
         metadata_[m.key()] = m->get<std::string>();
       }
       continue;
     }
+    // Names end up in one-line messages and in the GGUF written from them.
+    for (const char ch : name)
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+        fail("{}: tensor name '{}' contains a control byte (expected printable text)", path_, printable(name));
     const std::string where = fmt::format("{}: tensor '{}'", path_, name);
-    if (!e.is_object()) fail("{}: expected an object, found {}", where, short_json(e));
+    if (!e.is_object()) fail("{}: expected an object, found {}", where, json_snippet(e));
     for (const char* k : {"dtype", "shape", "data_offsets"})
       if (!e.contains(k)) fail("{}: missing '{}'", where, k);
     const json& jd = e["dtype"];
-    if (!jd.is_string()) fail("{}: dtype: expected a string, found {}", where, short_json(jd));
+    if (!jd.is_string()) fail("{}: dtype: expected a string, found {}", where, json_snippet(jd));
     const auto dtype = st_dtype_from_name(jd.get<std::string>());
-    if (!dtype) fail("{}: unknown dtype '{}' (expected one of {})", where, jd.get<std::string>(), known_dtypes());
+    if (!dtype) fail("{}: unknown dtype '{}' (expected one of {})", where, printable(jd.get<std::string>()), known_dtypes());
     StTensor t;
     t.name = name;
     t.dtype = *dtype;
     t.shard = shard_index;
     const json& js = e["shape"];
-    if (!js.is_array()) fail("{}: shape: expected an array, found {}", where, short_json(js));
+    if (!js.is_array()) fail("{}: shape: expected an array, found {}", where, json_snippet(js));
     if (js.size() > 8) fail("{}: shape has {} dimensions (at most 8 supported)", where, js.size());
     uint64_t n_elem = 1;
     for (const json& d : js) {
@@ -192,7 +187,7 @@ void SafetensorsFile::parse(size_t shard_index) {
     }
     const json& jo = e["data_offsets"];
     if (!jo.is_array() || jo.size() != 2)
-      fail("{}: data_offsets: expected [begin, end], found {}", where, short_json(jo));
+      fail("{}: data_offsets: expected [begin, end], found {}", where, json_snippet(jo));
     const uint64_t begin = as_u64(jo[0], where + ": data_offsets");
     const uint64_t end = as_u64(jo[1], where + ": data_offsets");
     if (end < begin) fail("{}: data_offsets [{}, {}]: end before begin", where, begin, end);
@@ -237,24 +232,20 @@ std::unique_ptr<SafetensorsModel> SafetensorsModel::open_dir(const std::string& 
   const fs::path index = d / "model.safetensors.index.json";
   const fs::path single = d / "model.safetensors";
   if (fs::exists(index)) {
-    std::ifstream in(index);
+    std::ifstream in(index, std::ios::binary);
     if (!in) fail("{}: cannot open: {}", index.string(), std::strerror(errno));
-    json j;
-    try {
-      j = json::parse(in);
-    } catch (const json::parse_error& e) {
-      fail("{}: not well-formed JSON: {}", index.string(), e.what());
-    }
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    json j = parse_json(text, index.string());
     if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
       fail("{}: expected an object with a 'weight_map' object", index.string());
     std::map<std::string, std::vector<std::string>> by_file;  // sorted: stable shard order
     for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
       if (!it->is_string())
-        fail("{}: weight_map['{}']: expected a file name, found {}", index.string(), it.key(), short_json(*it));
+        fail("{}: weight_map['{}']: expected a file name, found {}", index.string(), printable(it.key()), json_snippet(*it));
       const std::string file = it->get<std::string>();
       // A shard must be a plain file next to the index, never a path elsewhere.
       if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..")
-        fail("{}: weight_map['{}']: '{}' is not a plain file name", index.string(), it.key(), file);
+        fail("{}: weight_map['{}']: '{}' is not a plain file name", index.string(), printable(it.key()), printable(file));
       by_file[file].push_back(it.key());
     }
     if (by_file.empty()) fail("{}: weight_map is empty", index.string());

@@ -36,7 +36,7 @@ void write_safetensors(const std::string& path, const std::vector<StWriteTensor>
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data section 8-byte aligned
 
-  write_file_atomically(path, opt.overwrite, [&](FdSink& s) {
+  write_file_atomically(path, {opt.overwrite, opt.inputs}, [&](FdSink& s) {
     const uint64_t header_len = text.size();
     s.put(&header_len, 8);
     s.put(text.data(), text.size());

@@ -23,6 +23,7 @@ struct StWriteTensor {
 
 struct StWriteOptions {
   bool overwrite = false;
+  std::vector<std::string> inputs;  // files being read: never written over (format/output_guard.h)
   std::map<std::string, std::string> metadata;  // "__metadata__", e.g. {"format": "pt"}
   std::function<void(size_t, size_t, uint64_t, uint64_t)> progress;  // as GgufWriteOptions
 };

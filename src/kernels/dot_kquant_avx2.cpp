@@ -274,6 +274,9 @@ void quantize_row_q8_K_avx2(const float* src, void* dst, int64_t n) {
       std::memset(b, 0, sizeof(*b));
       continue;
     }
+    // Stores go through byte offsets: dst may be misaligned for the block's float member, and
+    // a member access through a misaligned BlockQ8_K* is undefined behaviour.
+    uint8_t* bytes = reinterpret_cast<uint8_t*>(b);
     const __m256 vamax = _mm256_set1_ps(amax);
     int first = 0;
     for (int e = 0; e < QK_K; e += 8) {
@@ -309,7 +312,7 @@ void quantize_row_q8_K_avx2(const float* src, void* dst, int64_t n) {
       // The packs work per 128-bit half, leaving 4-quant dwords in the order 0 2 4 6 1 3 5 7.
       const __m256i q = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w01, w23),
                                                     _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(b->qs + e), q);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(bytes + offsetof(BlockQ8_K, qs) + e), q);
       group_sums[g] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16);
     }
     // group_sums[g]: low half = sub-block 2 g, high half = 2 g + 1, four partial sums each.
@@ -319,9 +322,10 @@ void quantize_row_q8_K_avx2(const float* src, void* dst, int64_t n) {
                                         _mm256_hadd_epi32(group_sums[6], group_sums[7]));
     const __m256i sums = _mm256_packs_epi32(a, c);  // low half: even sub-blocks, high: odd
     const __m128i even = _mm256_castsi256_si128(sums), odd = _mm256_extracti128_si256(sums, 1);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(b->bsums), _mm_unpacklo_epi16(even, odd));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(b->bsums + 8), _mm_unpackhi_epi16(even, odd));
-    b->d = 1 / iscale;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes + offsetof(BlockQ8_K, bsums)), _mm_unpacklo_epi16(even, odd));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes + offsetof(BlockQ8_K, bsums) + 16), _mm_unpackhi_epi16(even, odd));
+    const float d = 1 / iscale;
+    std::memcpy(bytes + offsetof(BlockQ8_K, d), &d, sizeof d);
   }
 }
 
@@ -330,11 +334,11 @@ void quantize_row_q8_K_avx2(const float* src, void* dst, int64_t n) {
 // Runs on every CPU (the dispatcher builds all tables), so it must not contain instructions
 // from this file's ISA flags: GCC otherwise merges the pointer stores into vector stores.
 __attribute__((target("arch=x86-64"))) void register_kquant_avx2(KernelTable& t) {
-  t.vec_dot[uint32_t(GgmlType::Q2_K)] = vec_dot_q2_K;
-  t.vec_dot[uint32_t(GgmlType::Q3_K)] = vec_dot_q3_K;
-  t.vec_dot[uint32_t(GgmlType::Q4_K)] = vec_dot_q4_K;
-  t.vec_dot[uint32_t(GgmlType::Q5_K)] = vec_dot_q5_K;
-  t.vec_dot[uint32_t(GgmlType::Q6_K)] = vec_dot_q6_K;
+  t.vec_dot[uint32_t(GgmlType::Q2_K)] = aligned_vec_dot<BlockQ2_K, BlockQ8_K, QK_K, vec_dot_q2_K>;
+  t.vec_dot[uint32_t(GgmlType::Q3_K)] = aligned_vec_dot<BlockQ3_K, BlockQ8_K, QK_K, vec_dot_q3_K>;
+  t.vec_dot[uint32_t(GgmlType::Q4_K)] = aligned_vec_dot<BlockQ4_K, BlockQ8_K, QK_K, vec_dot_q4_K>;
+  t.vec_dot[uint32_t(GgmlType::Q5_K)] = aligned_vec_dot<BlockQ5_K, BlockQ8_K, QK_K, vec_dot_q5_K>;
+  t.vec_dot[uint32_t(GgmlType::Q6_K)] = aligned_vec_dot<BlockQ6_K, BlockQ8_K, QK_K, vec_dot_q6_K>;
   t.quantize_act[uint32_t(GgmlType::Q8_K)] = quantize_row_q8_K_avx2;
 }
 

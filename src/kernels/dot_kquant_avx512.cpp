@@ -239,11 +239,11 @@ void vec_dot_q6_K(int64_t n, float* s, const void* w, const void* xv) {
 // Runs on every CPU (the dispatcher builds all tables), so it must not contain instructions
 // from this file's ISA flags: GCC otherwise merges the pointer stores into vector stores.
 __attribute__((target("arch=x86-64"))) void register_kquant_avx512(KernelTable& t) {
-  t.vec_dot[uint32_t(GgmlType::Q2_K)] = vec_dot_q2_K;
-  t.vec_dot[uint32_t(GgmlType::Q3_K)] = vec_dot_q3_K;
-  t.vec_dot[uint32_t(GgmlType::Q4_K)] = vec_dot_q45_K<false>;
-  t.vec_dot[uint32_t(GgmlType::Q5_K)] = vec_dot_q45_K<true>;
-  t.vec_dot[uint32_t(GgmlType::Q6_K)] = vec_dot_q6_K;
+  t.vec_dot[uint32_t(GgmlType::Q2_K)] = aligned_vec_dot<BlockQ2_K, BlockQ8_K, QK_K, vec_dot_q2_K>;
+  t.vec_dot[uint32_t(GgmlType::Q3_K)] = aligned_vec_dot<BlockQ3_K, BlockQ8_K, QK_K, vec_dot_q3_K>;
+  t.vec_dot[uint32_t(GgmlType::Q4_K)] = aligned_vec_dot<BlockQ4_K, BlockQ8_K, QK_K, vec_dot_q45_K<false>>;
+  t.vec_dot[uint32_t(GgmlType::Q5_K)] = aligned_vec_dot<BlockQ5_K, BlockQ8_K, QK_K, vec_dot_q45_K<true>>;
+  t.vec_dot[uint32_t(GgmlType::Q6_K)] = aligned_vec_dot<BlockQ6_K, BlockQ8_K, QK_K, vec_dot_q6_K>;
 }
 
 }  // namespace trident

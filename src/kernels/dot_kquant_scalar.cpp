@@ -127,11 +127,11 @@ void vec_dot_q6_K(int64_t n, float* s, const void* w, const void* xv) {
 }  // namespace
 
 void register_kquant_scalar(KernelTable& t) {
-  t.vec_dot[uint32_t(GgmlType::Q2_K)] = vec_dot_q2_K;
-  t.vec_dot[uint32_t(GgmlType::Q3_K)] = vec_dot_q3_K;
-  t.vec_dot[uint32_t(GgmlType::Q4_K)] = vec_dot_q45_K<BlockQ4_K>;
-  t.vec_dot[uint32_t(GgmlType::Q5_K)] = vec_dot_q45_K<BlockQ5_K>;
-  t.vec_dot[uint32_t(GgmlType::Q6_K)] = vec_dot_q6_K;
+  t.vec_dot[uint32_t(GgmlType::Q2_K)] = aligned_vec_dot<BlockQ2_K, BlockQ8_K, QK_K, vec_dot_q2_K>;
+  t.vec_dot[uint32_t(GgmlType::Q3_K)] = aligned_vec_dot<BlockQ3_K, BlockQ8_K, QK_K, vec_dot_q3_K>;
+  t.vec_dot[uint32_t(GgmlType::Q4_K)] = aligned_vec_dot<BlockQ4_K, BlockQ8_K, QK_K, vec_dot_q45_K<BlockQ4_K>>;
+  t.vec_dot[uint32_t(GgmlType::Q5_K)] = aligned_vec_dot<BlockQ5_K, BlockQ8_K, QK_K, vec_dot_q45_K<BlockQ5_K>>;
+  t.vec_dot[uint32_t(GgmlType::Q6_K)] = aligned_vec_dot<BlockQ6_K, BlockQ8_K, QK_K, vec_dot_q6_K>;
   t.quantize_act[uint32_t(GgmlType::Q8_K)] = quantize_row_q8_K;
   t.packed_gemm[uint32_t(GgmlType::Q4_K)] = packed_gemm_by_rows<GgmlType::Q4_K, vec_dot_q45_K<BlockQ4_K>>;
   t.packed_gemm[uint32_t(GgmlType::Q5_K)] = packed_gemm_by_rows<GgmlType::Q5_K, vec_dot_q45_K<BlockQ5_K>>;

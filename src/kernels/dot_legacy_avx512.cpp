@@ -226,7 +226,14 @@ Q8BlockStats act_q8_block(const float* x, f16_bits* d_out, int8_t* qs) {
   const __m512i i1 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v1, m), kRne);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtsepi32_epi8(i0));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtsepi32_epi8(i1));
-  return {d, _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1))};
+  // Summed with vector adds, which wrap: NaN activations convert to INT32_MIN, and the scalar
+  // reduction of _mm512_reduce_add_epi32 would overflow a signed int (undefined behaviour).
+  const __m512i s16 = _mm512_add_epi32(i0, i1);
+  const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(s16), _mm512_extracti64x4_epi64(s16, 1));
+  __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
+  s4 = _mm_add_epi32(s4, _mm_unpackhi_epi64(s4, s4));
+  s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 1));
+  return {d, _mm_cvtsi128_si32(s4)};
 }
 
 void act_q8_0(const float* x, void* vy, int64_t n) {

@@ -136,15 +136,15 @@ void dot_q8_1(int64_t n, float* s, const void* w, const void* x) {
 void register_legacy_scalar(KernelTable& t) {
   using T = GgmlType;
   auto set = [&](T type, VecDotFn f) { t.vec_dot[uint32_t(type)] = f; };
-  set(T::F32, dot_float<float, widen_f32>);
-  set(T::F16, dot_float<f16_bits, widen_f16>);
-  set(T::BF16, dot_float<bf16_bits, widen_bf16>);
-  set(T::Q4_0, dot_q4_0);
-  set(T::Q4_1, dot_q4_1);
-  set(T::Q5_0, dot_q5_0);
-  set(T::Q5_1, dot_q5_1);
-  set(T::Q8_0, dot_q8_0);
-  set(T::Q8_1, dot_q8_1);
+  set(T::F32, aligned_vec_dot<float, float, 1, dot_float<float, widen_f32>>);
+  set(T::F16, aligned_vec_dot<f16_bits, float, 1, dot_float<f16_bits, widen_f16>>);
+  set(T::BF16, aligned_vec_dot<bf16_bits, float, 1, dot_float<bf16_bits, widen_bf16>>);
+  set(T::Q4_0, aligned_vec_dot<BlockQ4_0, BlockQ8_0, QK4_0, dot_q4_0>);
+  set(T::Q4_1, aligned_vec_dot<BlockQ4_1, BlockQ8_1, QK4_1, dot_q4_1>);
+  set(T::Q5_0, aligned_vec_dot<BlockQ5_0, BlockQ8_0, QK5_0, dot_q5_0>);
+  set(T::Q5_1, aligned_vec_dot<BlockQ5_1, BlockQ8_1, QK5_1, dot_q5_1>);
+  set(T::Q8_0, aligned_vec_dot<BlockQ8_0, BlockQ8_0, QK8_0, dot_q8_0>);
+  set(T::Q8_1, aligned_vec_dot<BlockQ8_1, BlockQ8_1, QK8_1, dot_q8_1>);
   t.quantize_act[uint32_t(T::F32)] = act_copy_f32;
   t.quantize_act[uint32_t(T::Q8_0)] = act_q8_0;
   t.quantize_act[uint32_t(T::Q8_1)] = act_q8_1;

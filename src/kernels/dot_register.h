@@ -1,9 +1,44 @@
 // Each kernel file registers what it implements into a table. The scalar files fill every
 // entry (they are the reference); SIMD files override the entries they have.
 #pragma once
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
 #include "kernels/dispatch.h"
 
 namespace trident {
+
+// Registers F over weight blocks W and activation blocks X (kElems elements each) so that it
+// only ever sees pointers aligned for those types: a caller may pass any buffer (the tests
+// shift theirs by 1 and 3 bytes on purpose), and a member access through a misaligned block
+// pointer is undefined behaviour. A misaligned row and its activations are copied to aligned
+// memory first: the same bytes, so the same bits; aligned calls pay two tests.
+template <class W, class X, int64_t kElems, VecDotFn F>
+void aligned_vec_dot(int64_t n, float* s, const void* w, const void* x) {
+  if (reinterpret_cast<uintptr_t>(w) % alignof(W) == 0 && reinterpret_cast<uintptr_t>(x) % alignof(X) == 0)
+    return F(n, s, w, x);
+  // A per-thread buffer of plain malloc memory (aligned for any block), not a std::vector: a
+  // std:: template instantiated in a per-ISA file could be the copy the linker keeps for all.
+  struct Buffer {
+    void* p = nullptr;
+    size_t cap = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buf;
+  const size_t w_bytes = size_t(n / kElems) * sizeof(W), x_bytes = size_t(n / kElems) * sizeof(X);
+  const size_t x_at = (w_bytes + 63) / 64 * 64, need = x_at + x_bytes;
+  if (need > buf.cap) {
+    std::free(buf.p);
+    buf.p = std::malloc(need);
+    buf.cap = buf.p ? need : 0;
+    if (!buf.p) std::abort();  // a row and its activations: a few KB to MB
+  }
+  auto* base = static_cast<uint8_t*>(buf.p);
+  std::memcpy(base, w, w_bytes);
+  std::memcpy(base + x_at, x, x_bytes);
+  F(n, s, base, base + x_at);
+}
 
 void register_legacy_scalar(KernelTable& t);  // f32, f16, bf16, q4_0..q8_1 (dot_legacy_scalar.cpp)
 void register_kquant_scalar(KernelTable& t);  // q2_K..q6_K, q8_K        (dot_kquant_scalar.cpp)

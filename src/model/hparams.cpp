@@ -2,15 +2,38 @@
 
 #include <cmath>
 
+#include "format/checked.h"
 #include "format/error.h"
 
 namespace trident {
 namespace {
 
+// Widths derived from the keys (n_head * head_dim, 2 * n_ff, ...) index rows with int64_t
+// arithmetic in the kernels; bounding them here keeps every later product far from overflow.
+constexpr int64_t kMaxSize = int64_t(1) << 32;
+constexpr uint64_t kMaxWidth = uint64_t(1) << 31;
+
 int64_t positive(const GgufFile& f, const std::string& key, std::optional<int64_t> v) {
   if (!v) fail("{}: missing required key '{}'", f.path(), key);
-  if (*v <= 0 || *v > (int64_t(1) << 32)) fail("{}: key '{}': expected a positive size, found {}", f.path(), key, *v);
+  if (*v <= 0 || *v > kMaxSize)
+    fail("{}: key '{}': expected a positive size up to {}, found {}", f.path(), key, kMaxSize, *v);
   return *v;
+}
+
+// a * b as a row width, refused (naming both keys) when it overflows or exceeds kMaxWidth.
+void check_width(const GgufFile& f, const std::string& key_a, int64_t a, const std::string& key_b, int64_t b) {
+  const uint64_t w = checked_mul(uint64_t(a), uint64_t(b), f.path() + ": keys '" + key_a + "' x '" + key_b + "'");
+  if (w > kMaxWidth)
+    fail("{}: keys '{}' x '{}': {} x {} = {} exceeds the largest supported width {}", f.path(), key_a, key_b, a,
+         b, w, kMaxWidth);
+}
+
+// A finite positive float (epsilons, rope bases): NaN, 0 or a negative value gives "#####".
+float positive_float(const GgufFile& f, const std::string& key, double fallback) {
+  const double v = f.get_float(key).value_or(fallback);
+  if (!(std::isfinite(v) && v > 0 && v < 3.4e38))
+    fail("{}: key '{}': expected a finite positive number, found {}", f.path(), key, v);
+  return float(v);
 }
 
 }  // namespace
@@ -33,21 +56,26 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
          h.n_embd, h.n_head);
   h.head_dim = positive(f, key("attention.key_length"),
                         f.get_int(key("attention.key_length")).value_or(h.n_embd / h.n_head));
+  check_width(f, key("attention.head_count"), h.n_head, key("attention.key_length"), h.head_dim);
+  check_width(f, key("attention.head_count_kv"), h.n_head_kv, key("attention.key_length"), h.head_dim);
   const int64_t v_len = f.get_int(key("attention.value_length")).value_or(h.head_dim);
   if (v_len != h.head_dim)
     fail("{}: key '{}': value length {} differs from key length {} (not supported)", f.path(),
          key("attention.value_length"), v_len, h.head_dim);
   h.n_ctx_train = f.get_int(key("context_length")).value_or(2048);
-  h.n_rot = int(f.get_int(key("rope.dimension_count")).value_or(h.head_dim));
-  if (h.n_rot <= 0 || h.n_rot > h.head_dim || h.n_rot % 2 != 0)
+  if (h.n_ctx_train < 0 || h.n_ctx_train > kMaxSize)
+    fail("{}: key '{}': expected a context length from 0 to {}, found {}", f.path(), key("context_length"), kMaxSize,
+         h.n_ctx_train);
+  const int64_t n_rot = f.get_int(key("rope.dimension_count")).value_or(h.head_dim);
+  if (n_rot <= 0 || n_rot > h.head_dim || n_rot % 2 != 0)
     fail("{}: key '{}': expected an even count up to the head size {}, found {}", f.path(),
-         key("rope.dimension_count"), h.head_dim, h.n_rot);
+         key("rope.dimension_count"), h.head_dim, n_rot);
+  h.n_rot = int(n_rot);
   const bool layer_norm = arch.norm == NormKind::Layer;
-  h.norm_eps = float(f.get_float(key(layer_norm ? "attention.layer_norm_epsilon"
-                                                : "attention.layer_norm_rms_epsilon"))
-                         .value_or(1e-5));
-  h.rope_base = float(f.get_float(key("rope.freq_base")).value_or(arch.default_rope_base));
-  h.rope_base_swa = float(f.get_float(key("rope.freq_base_swa")).value_or(arch.default_rope_base_swa));
+  h.norm_eps = positive_float(f, key(layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
+                              1e-5);
+  h.rope_base = positive_float(f, key("rope.freq_base"), arch.default_rope_base);
+  h.rope_base_swa = positive_float(f, key("rope.freq_base_swa"), arch.default_rope_base_swa);
   // As llama.cpp: the type defaults to linear, and a factor of 0 (or none) means "not set".
   if (const std::string type = f.get_string(key("rope.scaling.type")).value_or("linear"); type == "linear") {
     const double factor = f.get_float(key("rope.scaling.factor")).value_or(0.0);
@@ -89,9 +117,16 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     if (n_ff_exp == 0) n_ff_exp = f.get_int(key("feed_forward_length")).value_or(0);
     h.n_ff_expert = positive(f, key("expert_feed_forward_length"), n_ff_exp);
     h.n_ff = f.get_int(key("feed_forward_length")).value_or(h.n_ff_expert);
+    check_width(f, key("expert_count"), h.n_expert, key("expert_feed_forward_length"), 2 * h.n_ff_expert);
   } else {
     h.n_ff = positive(f, key("feed_forward_length"), f.get_int(key("feed_forward_length")));
+    check_width(f, key("feed_forward_length"), h.n_ff, "2", 2);
   }
+  // Per-layer state is allocated from block_count: a file claiming more layers than it holds
+  // tensors is refused before anything is sized by the claim.
+  if (uint64_t(h.n_layer) > f.tensors().size())
+    fail("{}: key '{}': {} layers, but the file holds only {} tensors", f.path(), key("block_count"), h.n_layer,
+         f.tensors().size());
 
   h.layer_is_swa.assign(size_t(h.n_layer), false);
   if (arch.sliding_window) {

@@ -369,7 +369,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   m->arch_ = find_arch(arch);
   if (!m->arch_)
     fail("{}: key 'general.architecture': unsupported architecture '{}' (supported: {})", path,
-         arch, supported_arch_names());
+         printable(arch), supported_arch_names());
   m->hp_ = read_hparams(*m->file_, *m->arch_);
   m->repack_ = opt.repack;
   WeightLoader(*m).load();

@@ -1,6 +1,8 @@
 // Per-layer key and value cache: [n_ctx, n_head_kv * head_dim] rows, F32 or F16.
 #pragma once
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "kernels/attention.h"
@@ -16,13 +18,19 @@ class KvCache {
   // View of one KV head of a layer (rows are positions).
   KvView head(int64_t layer, int64_t kv_head, int64_t head_dim) const;
   int64_t n_ctx() const { return n_ctx_; }
-  uint64_t bytes() const { return uint64_t(k_.size() + v_.size()); }
+  uint64_t bytes() const { return k_bytes_ + v_bytes_; }
 
  private:
   int64_t n_ctx_, row_elems_;
   KvType k_type_, v_type_;
   size_t k_row_bytes_, v_row_bytes_;
-  std::vector<uint8_t> k_, v_;  // [n_layer][n_ctx][row]
+  // [n_layer][n_ctx][row], from calloc: the kernel maps zero pages on first write, so a large
+  // context costs memory only as far as it is filled.
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t[], Free> k_, v_;
+  uint64_t k_bytes_ = 0, v_bytes_ = 0;
 };
 
 }  // namespace trident

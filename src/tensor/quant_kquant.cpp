@@ -112,8 +112,12 @@ void dequantize_row_q8_K(const void* src, float* dst, int64_t n) {
 // An all-zero block gets d = 0 and zero quants (ggml leaves its bsums unwritten; they are
 // zeroed here).
 void quantize_row_q8_K(const float* src, void* dst, int64_t n) {
-  auto* b = static_cast<BlockQ8_K*>(dst);
-  for (int64_t i = 0, nb = super_blocks(n, "quantize_row_q8_K"); i < nb; ++i, ++b, src += QK_K) {
+  // Each block is built in an aligned local and copied out: dst may be misaligned for a float
+  // member (undefined behaviour to write through a BlockQ8_K* there).
+  auto* out = static_cast<uint8_t*>(dst);
+  for (int64_t i = 0, nb = super_blocks(n, "quantize_row_q8_K"); i < nb; ++i, out += sizeof(BlockQ8_K), src += QK_K) {
+    BlockQ8_K block;
+    BlockQ8_K* b = &block;
     float max = 0, amax = 0;
     for (int e = 0; e < QK_K; ++e) {
       const float a = std::fabs(src[e]);
@@ -123,7 +127,7 @@ void quantize_row_q8_K(const float* src, void* dst, int64_t n) {
       }
     }
     if (amax == 0) {
-      std::memset(b, 0, sizeof(*b));
+      std::memset(out, 0, sizeof(BlockQ8_K));
       continue;
     }
     const float iscale = -127.f / max;
@@ -137,6 +141,7 @@ void quantize_row_q8_K(const float* src, void* dst, int64_t n) {
       b->bsums[k] = int16_t(sum);
     }
     b->d = 1 / iscale;
+    std::memcpy(out, b, sizeof(BlockQ8_K));
   }
 }
 

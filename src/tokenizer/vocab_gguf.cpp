@@ -23,8 +23,8 @@ std::vector<std::string> read_strings(const GgufFile& f, std::string_view key, b
     fail("{}: key '{}': expected an array of strings, found an array of {}", f.path(), key,
          gguf_value_type_name(a->elem_type));
   std::vector<std::string> out;
-  out.reserve(a->items.size());
-  for (const GgufValue& item : a->items) {
+  out.reserve(size_t(a->size()));
+  for (const GgufValue& item : *a) {
     const std::string* s = item.as_string();
     if (!s) fail("{}: key '{}': entry {}: expected a string", f.path(), key, out.size());
     out.push_back(*s);
@@ -37,8 +37,8 @@ std::vector<float> read_scores(const GgufFile& f) {
   const GgufArray* a = f.get_array(key);
   if (!a) return {};
   std::vector<float> out;
-  out.reserve(a->items.size());
-  for (const GgufValue& item : a->items) {
+  out.reserve(size_t(a->size()));
+  for (const GgufValue& item : *a) {
     auto x = item.as_float();
     if (!x)
       fail("{}: key '{}': expected an array of numbers, found an array of {}", f.path(), key,
@@ -53,8 +53,8 @@ std::vector<int32_t> read_types(const GgufFile& f) {
   const GgufArray* a = f.get_array(key);
   if (!a) return {};
   std::vector<int32_t> out;
-  out.reserve(a->items.size());
-  for (const GgufValue& item : a->items) {
+  out.reserve(size_t(a->size()));
+  for (const GgufValue& item : *a) {
     auto x = item.as_int();
     if (!x)
       fail("{}: key '{}': expected an array of integers, found an array of {}", f.path(), key,
