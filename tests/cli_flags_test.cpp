@@ -68,7 +68,7 @@ TEST(CliFlags, LlamaCppSpellingsOfTridentsFlags) {
   expect_runs("-ctk F16 -ctv F32");  // type names in any case
   expect_runs("--ubatch-size 2 --cache-type-k f16");
   expect_runs("-v");  // --verbose
-  expect_error_line("run -m " + kStories + " --tokens 1 -ub 0", "-ub: expected a micro-batch size >= 1, found 0");
+  expect_error_line("run -m " + kStories + " --tokens 1 -ub 0", "-ub: expected a micro-batch size from 1 to 16777216, found 0");
   expect_error_line("run -m " + kStories + " --tokens 1 -ctk q8_0", "-ctk: expected f16 or f32, found 'q8_0'");
 }
 
@@ -93,7 +93,7 @@ TEST(CliFlags, BadValuesAndMissingValues) {
   expect_error_line(run + "-t many", "--threads: expected a number, found 'many'");
   expect_error_line(run + "--temp hot", "--temp: expected a number, found 'hot'");
   expect_error_line(run + "-n 1.5", "--n-predict: expected a number, found '1.5'");
-  expect_error_line(run + "-n -2", "-n: expected a token count >= 0, or -1 for until the end of text or context, found -2");
+  expect_error_line(run + "-n -2", "-n: expected a token count from 0 to 16777216, or -1 for until the end of text or context, found -2");
   expect_error_line(run + "--n-probs -1", "--n-probs: expected a count >= 0, found -1");
   expect_error_line(run + "--n-probs 3", "--n-probs: the probabilities are part of the --json output; add --json");
   expect_error_line(run + "--repack maybe", "--repack: expected on or off, found 'maybe'");
