@@ -9,18 +9,31 @@
 #include "cli/progress.h"
 #include "format/error.h"
 #include "convert/synth.h"
+#include "convert/synth_skeleton.h"
 #include "model/arch.h"
 
 namespace trident::cli {
 namespace {
 
 struct SynthFlags {
-  std::string arch, shape, type, out;
+  std::string arch, shape, type, out, skeleton_of, from_skeleton;
   int64_t seed = 0, vocab = 0, layers = 0;
   bool force = false;
 };
 
 void run(const SynthFlags& f) {
+  if (!f.skeleton_of.empty()) {
+    write_skeleton(f.skeleton_of, f.out, f.force);
+    fmt::print("{}: skeleton of {}\n", f.out, f.skeleton_of);
+    return;
+  }
+  if (!f.from_skeleton.empty()) {
+    if (f.seed < 0) fail("--seed: expected a seed >= 0, found {}", f.seed);
+    synth_from_skeleton(f.from_skeleton, uint64_t(f.seed), f.out, f.force);
+    fmt::print("{}: {} filled with seed {}\n", f.out, f.from_skeleton, f.seed);
+    return;
+  }
+  if (f.shape.empty() || f.type.empty()) fail("synth: --shape and --type are required (or --skeleton-of / --from-skeleton)");
   SynthOptions o;
   o.shape = f.shape;
   o.arch = f.arch;
@@ -48,8 +61,12 @@ void run(const SynthFlags& f) {
 void add_synth_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("synth", "write a GGUF with a real model's shapes and seeded random weights");
   auto f = std::make_shared<SynthFlags>();
-  cmd->add_option("--shape", f->shape, "model shape: " + synth_shape_names())->required();
-  cmd->add_option("--type", f->type, "weight type: " + synth_type_names())->required();
+  cmd->add_option("--shape", f->shape, "model shape: " + synth_shape_names());
+  cmd->add_option("--type", f->type, "weight type: " + synth_type_names());
+  cmd->add_option("--skeleton-of", f->skeleton_of,
+                  "write MODEL's metadata and tensor table without its weights (a test fixture)");
+  cmd->add_option("--from-skeleton", f->from_skeleton,
+                  "write a skeleton's model with seeded weights (normal, std 0.01, as test-llama-archs)");
   cmd->add_option("-o,--output", f->out, "output GGUF file")->required();
   cmd->add_option("--arch", f->arch, "architecture (default: the shape's): " + synth_arch_names());
   cmd->add_option("--seed", f->seed, "random seed")->capture_default_str();
