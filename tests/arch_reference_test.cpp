@@ -31,15 +31,7 @@ std::vector<std::string> fixture_names() {
 }
 
 std::vector<float> logits(const Model& m, const std::vector<int32_t>& ids, FusionMode fuse, int threads) {
-  SessionOptions o;
-  o.n_ctx = 512;
-  o.n_threads = threads;
-  o.k_type = o.v_type = KvType::F32;
-  o.fuse_qkv = o.fuse_gate_up = fuse;
-  Session s(m, o);
-  std::vector<float> out;
-  s.eval(ids, true, out);
-  return out;
+  return test::eval_logits(m, ids, fuse, threads, 512);
 }
 
 class ArchReference : public ::testing::TestWithParam<std::string> {};
@@ -86,7 +78,7 @@ TEST(ArchReference, EveryRegistryRowHasAReference) {
     } catch (const Error&) {
     }
   };
-  for (const std::string dir : {kDir, test::source_dir() + "/tests/data", test::shared_dir() + "/golden/models"})
+  for (const std::string& dir : std::vector<std::string>{kDir, test::source_dir() + "/tests/data", test::shared_dir() + "/golden/models"})
     for (const auto& e : fs::directory_iterator(dir))
       if (e.path().extension() == ".gguf") add_arch_of(e.path());
   for (const ArchSpec& a : all_archs())

@@ -43,15 +43,7 @@ std::string requantized_copy(const std::string& src, const std::vector<std::pair
 }
 
 std::vector<float> logits(const Model& m, FusionMode fuse, int threads) {
-  SessionOptions o;
-  o.n_ctx = 64;
-  o.n_threads = threads;
-  o.k_type = o.v_type = KvType::F32;
-  o.fuse_qkv = o.fuse_gate_up = fuse;
-  Session s(m, o);
-  std::vector<float> out;
-  s.eval(std::vector<int32_t>{1, 403, 407, 261, 378, 432, 383, 286}, true, out);
-  return out;
+  return test::eval_logits(m, {1, 403, 407, 261, 378, 432, 383, 286}, fuse, threads, 64);
 }
 
 void expect_mixed_fusion_is_exact(const std::string& path, GgmlType qk, GgmlType v) {

@@ -51,12 +51,7 @@ SessionOptions golden_options(FusionMode fuse, int threads, int64_t n_ctx) {
 
 std::vector<float> prompt_logits(const Model& m, const std::vector<int32_t>& ids, FusionMode fuse, int threads,
                                  int64_t n_ctx, int64_t ubatch = 512) {
-  SessionOptions o = golden_options(fuse, threads, n_ctx);
-  o.n_ubatch = ubatch;
-  Session s(m, o);
-  std::vector<float> logits;
-  s.eval(ids, true, logits);
-  return logits;
+  return test::eval_logits(m, ids, fuse, threads, n_ctx, ubatch);
 }
 
 class GoldenTest : public ::testing::TestWithParam<Case> {};

@@ -104,6 +104,20 @@ CommandResult run_trident(const std::string& args) {
 
 CommandResult run_shell(const std::string& command_line) { return run_command(command_line, false); }
 
+std::vector<float> eval_logits(const Model& m, const std::vector<int32_t>& ids, FusionMode fuse, int threads,
+                               int64_t n_ctx, int64_t ubatch) {
+  SessionOptions o;
+  o.n_ctx = n_ctx;
+  o.n_ubatch = ubatch;
+  o.n_threads = threads;
+  o.k_type = o.v_type = KvType::F32;
+  o.fuse_qkv = o.fuse_gate_up = fuse;
+  Session s(m, o);
+  std::vector<float> out;
+  s.eval(ids, true, out);
+  return out;
+}
+
 CommandResult expect_cli_error(const std::string& args, const std::string& phrase) {
   CommandResult r = run_trident(args);
   EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.err;

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "model/model.h"
+#include "runtime/session.h"
+
 namespace trident::test {
 
 inline std::string shared_dir() { return TRIDENT_SHARED_DIR; }
@@ -27,6 +30,11 @@ struct Golden {
 // A name inside ../shared/golden/p1/, or a path starting with "tests/" (this repo's own
 // references, whose model sits beside the JSON).
 Golden load_golden(const std::string& json_name);
+
+// Logits of every position of `ids`, evaluated from position 0 in micro-batches of `ubatch`
+// with an F32 K/V cache of n_ctx, fused or not: [ids.size(), n_vocab].
+std::vector<float> eval_logits(const Model& m, const std::vector<int32_t>& ids, FusionMode fuse, int threads,
+                               int64_t n_ctx, int64_t ubatch = 512);
 
 struct CommandResult {
   int exit_code = 0;
