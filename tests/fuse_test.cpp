@@ -80,15 +80,7 @@ std::string unfuse_file(const std::string& in) {
 }
 
 std::vector<float> logits(const Model& m, FusionMode fuse) {
-  SessionOptions o;
-  o.n_ctx = 64;
-  o.n_threads = 1;
-  o.k_type = o.v_type = KvType::F32;
-  o.fuse_qkv = o.fuse_gate_up = fuse;
-  Session s(m, o);
-  std::vector<float> out;
-  s.eval(kPrompt, true, out);
-  return out;
+  return test::eval_logits(m, kPrompt, fuse, 1, 64);
 }
 
 struct RoundTripCase {
