@@ -30,7 +30,7 @@ float dot8(const float* q, const uint8_t* k, int n, KvType t) {
 }
 
 void attend_one(const float* q, const KvView& kv, int64_t first, int64_t last, int hd,
-                float scale, float* acc, float* out) {
+                float scale, float softcap, float* acc, float* out) {
   const auto* kb = static_cast<const uint8_t*>(kv.k);
   const auto* vb = static_cast<const uint8_t*>(kv.v);
   float s[kAttnChunk];
@@ -41,6 +41,7 @@ void attend_one(const float* q, const KvView& kv, int64_t first, int64_t last, i
     float m = -INFINITY;
     for (int64_t j = lo; j <= hi; ++j) {
       s[j - c0] = dot8(q, kb + size_t(j) * kv.k_stride, hd, kv.k_type) * scale;
+      if (softcap > 0.0f) s[j - c0] = attn_softcap(s[j - c0], softcap);
       m = std::max(m, s[j - c0]);
     }
     if (m > m_run) {
@@ -74,7 +75,7 @@ void attention_reference(const AttentionTask& a, const KvView& kv) {
     const int64_t first = a.window > 0 ? std::max<int64_t>(0, last - a.window + 1) : 0;
     for (int g = 0; g < a.n_heads; ++g)
       attend_one(a.q + t * a.q_stride + int64_t(g) * a.head_dim, kv, first, last, a.head_dim,
-                 a.scale, acc.data(), a.out + t * a.out_stride + int64_t(g) * a.head_dim);
+                 a.scale, a.softcap, acc.data(), a.out + t * a.out_stride + int64_t(g) * a.head_dim);
   }
 }
 

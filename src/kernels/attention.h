@@ -19,7 +19,9 @@ struct KvView {
 // first(t) = max(0, pos0 + t - window + 1) if window > 0 (sliding window), else 0.
 // Query head g (< n_heads) of token t: q + t * q_stride + g * head_dim, head_dim floats; its
 // output goes to out + t * out_stride + g * head_dim:
-//   out = softmax(scale * q . K[first(t)..pos0+t]) . V[first(t)..pos0+t]
+//   out = softmax(cap(scale * q . K[first(t)..pos0+t])) . V[first(t)..pos0+t]
+// where cap(s) = softcap * tanh(s / softcap) when softcap > 0 (gemma2's logit soft-capping),
+// else s.
 // Every kernel computes a given (token, head) output with the same arithmetic whatever the
 // task holds (attention.cpp defines it), so callers may split tokens and heads freely.
 struct AttentionTask {
@@ -32,6 +34,7 @@ struct AttentionTask {
   int64_t pos0 = 0;
   int64_t window = 0;
   float scale = 1.0f;
+  float softcap = 0.0f;
 };
 using AttentionFn = void (*)(const AttentionTask& task, const KvView& kv);
 

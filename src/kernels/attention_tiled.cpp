@@ -48,6 +48,9 @@ void attention_tiled(const AttentionTask& a, const KvView& kv, const AttentionMi
     const int64_t r0 = t0 * g, nr = (t1 - t0) * g;
     scores(q + r0 * ld, ld, nr, kb + size_t(c0) * kv.k_stride, kv.k_stride, hd, j0, j1, a.scale,
            s + r0 * lds, lds);
+    if (a.softcap > 0.0f)
+      for (int64_t r = r0; r < r0 + nr; ++r)
+        for (int64_t j = j0; j <= j1; ++j) s[r * lds + j] = attn_softcap(s[r * lds + j], a.softcap);
     mk.softmax(s + r0 * lds, lds, nr, j0, j1, m + r0, l + r0, acc + r0 * ld, ld, hd);
     accumulate(s + r0 * lds, lds, nr, vb + size_t(c0) * kv.v_stride, kv.v_stride, hd, j0, j1,
                acc + r0 * ld, ld);
