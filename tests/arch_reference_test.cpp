@@ -54,7 +54,10 @@ TEST_P(ArchReference, LogitsMatchLlamaCppAndFusionIsBitIdentical) {
       num += (a - b) * (a - b);
       den += a * a;
     }
-  EXPECT_LE(num / den, 1e-6) << name << ": normalized mean squared error against llama.cpp";
+  // test-llama-archs accepts 1e-6, but its tiny random weights hide real mistakes below that:
+  // applying `.scale` tensors llama.cpp's graph ignores gave ~1e-9 on eight families. A faithful
+  // block lands at ~1e-13 (float rounding only), so the bar here is 1e-11.
+  EXPECT_LE(num / den, 1e-11) << name << ": normalized mean squared error against llama.cpp";
   EXPECT_EQ(logits(*m, ids, FusionMode::Off, 1), got) << name << ": fused vs unfused";
   EXPECT_EQ(logits(*m, ids, FusionMode::On, 2), got) << name << ": 1 vs 2 threads";
   fs::remove(model);

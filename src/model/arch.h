@@ -13,7 +13,12 @@
 namespace trident {
 
 enum class NormKind : uint8_t { Rms, Layer };
-enum class QkNormKind : uint8_t { None, PerHead, Full };  // per head: [head_dim] weights; full: [n_head * head_dim]
+// Q/K norms. PerHead: one [head_dim] weight for every head; PerHeadEach: a [head_dim, n_head]
+// weight, each head its own row (command-r, stablelm); Full: over the whole [n_head * head_dim].
+enum class QkNormKind : uint8_t { None, PerHead, PerHeadEach, Full };
+// Attention and FFN side by side on the block input, x + attn(n1(x)) + ffn(n2(x)): SharedNorm
+// uses one norm for both (phi2, command-r), OwnNorm a second (ffn_norm) on x (gptneox).
+enum class Parallel : uint8_t { None, SharedNorm, OwnNorm };
 enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr };
 enum class FfnKind : uint8_t { Gated, Plain, Moe };
 // How a family's HF config describes sliding-window attention.
@@ -49,27 +54,54 @@ struct ArchSpec {
   std::string_view name;
   NormKind norm = NormKind::Rms;
   bool pre_norm = true;    // attn_norm / ffn_norm before each sub-layer
+  bool norm_params = true; // norms have weight tensors (olmo's LayerNorms have none)
   bool post_norm = false;  // post_attention_norm / post_ffw_norm on each sub-layer's output
   RopeLayout rope = RopeLayout::Adjacent;
   QkNormKind qk_norm = QkNormKind::None;
+  bool qk_norm_optional = false;  // the Q/K norm tensors may be absent (stablelm)
+  Parallel parallel = Parallel::None;
+  bool parallel_by_key = false;          // use_parallel_residual says whether (gptneox)
+  bool parallel_if_no_ffn_norm = false;  // parallel exactly when a layer has no ffn_norm (stablelm)
   Activation act = Activation::Silu;
   FfnKind ffn = FfnKind::Gated;
   bool embd_scale = false;      // embeddings times sqrt(n_embd) (gemma)
   bool sliding_window = false;  // layers alternate local (windowed) and global attention
   int default_swa_pattern = 0;  // every n-th layer is global when the file has no pattern key
   float default_rope_base = 10000.0f;
-  float default_rope_base_swa = 10000.0f;
+  float default_rope_base_swa = 10000.0f;  // 0: the global base (rope.freq_base)
   bool moe_norm_topk = false;   // renormalise the chosen experts' weights to sum to 1
-  bool moe_if_experts = false;
+  bool shared_expert_gate = false;  // shared experts weighed by sigmoid(x . ffn_gate_inp_shexp) (qwen2moe)
+  bool moe_if_experts = false;  // a dense family whose files may be MoE: expert_count > 0 (llama, mistral3)
+  bool logit_scale_mult = false;  // logits times logit_scale (command-r; 0 means none)
   bool mup_scales = false;      // granite's µP multipliers: embedding_scale, residual_scale,
                                 // attention.scale and (required) logit_scale keys
-  int no_rope_every = 0;        // every n-th layer (1-based) skips RoPE (smollm3: 4)  // a dense family whose files may be MoE: expert_count > 0 (llama, mistral3)
+  int no_rope_every = 0;        // every n-th layer (1-based) skips RoPE (smollm3: 4)
   bool rope_freqs = false;      // reads a rope_freqs.weight tensor (llama 3 scaling)
-  // llama.cpp's graph for the family passes the dense FFN's `.scale` tensors to build_ffn;
-  // when it does not (starcoder2), its loader reads them and they change nothing.
-  bool ffn_scales = true;
-  bool gate_up_in_up = false;
-  std::string_view ffn_norm = "ffn_norm";  // the pre-FFN norm's tensor (seed_oss: post_attention_norm)   // llama.cpp stores dense gate + up as one double-height ffn_up (phi3)
+  // Logit soft-capping, cap * tanh(x / cap): attention scores (gemma2 reads attn_logit_softcapping,
+  // default 50) and output logits (final_logit_softcapping; 0 means none).
+  bool attn_softcap = false;
+  bool final_softcap = false;
+  float default_final_softcap = 0.0f;
+  int64_t default_swa_window = 0;   // attention.sliding_window when the file has none (gemma2: 4096)
+  int64_t swa_only_at_n_layer = 0;  // windowed only at this block count (exaone4: 64, its 32B)
+  bool rope_only_swa = false;       // a windowed model ropes only its windowed layers (exaone4)
+  bool looped = false;              // reads num_loops: the layers run that many times (nanbeige)
+  // Queries scale by 1 / sqrt(n_embd / n_head) instead of 1 / sqrt(head_dim) at this block
+  // count (gemma2 27B, as llama.cpp decides by model size).
+  int64_t embd_head_scale_at_n_layer = 0;
+  // Whether llama.cpp's graph for the family passes the `.scale` tensors of the dense FFN to
+  // build_ffn (llama, qwen3) and those of the routed experts to build_moe_ffn (llama,
+  // qwen3moe). Most graphs pass neither: their loader reads the tensors and they change nothing.
+  // (No family trident runs passes shared-expert or router scales.)
+  bool ffn_scales = false;
+  bool expert_scales = false;
+  // Tensors llama.cpp loads for this family and its graph never reads (olmoe's Q/K/V biases and
+  // scales, ernie4_5's attn_output.bias): per layer, the name after "blk.N.". They are accepted
+  // and change nothing.
+  std::span<const std::string_view> unused_tensors;
+  bool clamp_kqv = false;       // reads attention.clamp_kqv: Q, K, V clamped to [-c, c] (0: none)
+  bool gate_up_in_up = false;   // llama.cpp stores dense gate + up as one double-height ffn_up (phi3)
+  std::string_view ffn_norm = "ffn_norm";  // the pre-FFN norm's tensor (seed_oss: post_attention_norm)
   // The family's real checkpoints (synth writes them so; the loader detects by presence).
   bool qkv_bias = false;        // Q/K/V biases (qwen2)
   int64_t typical_swa_window = 0;

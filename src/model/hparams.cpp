@@ -75,7 +75,8 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   h.norm_eps = positive_float(f, key(layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
                               1e-5);
   h.rope_base = positive_float(f, key("rope.freq_base"), arch.default_rope_base);
-  h.rope_base_swa = positive_float(f, key("rope.freq_base_swa"), arch.default_rope_base_swa);
+  h.rope_base_swa = positive_float(f, key("rope.freq_base_swa"),
+                                   arch.default_rope_base_swa > 0 ? arch.default_rope_base_swa : h.rope_base);
   // As llama.cpp: the type defaults to linear, and a factor of 0 (or none) means "not set".
   if (const std::string type = f.get_string(key("rope.scaling.type")).value_or("linear"); type == "linear") {
     const double factor = f.get_float(key("rope.scaling.factor")).value_or(0.0);
@@ -103,6 +104,33 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
                         {h.embd_scale, "embedding_scale"}, {h.attn_scale, "attention.scale"}})
       if (!std::isfinite(v)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key(k), v);
   }
+  if (arch.logit_scale_mult) {
+    h.logit_mult = float(f.get_float(key("logit_scale")).value_or(0.0));
+    if (!std::isfinite(h.logit_mult)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key("logit_scale"), h.logit_mult);
+  }
+  if (arch.parallel_by_key) h.parallel_residual = f.get_bool(key("use_parallel_residual")).value_or(false);
+  if (arch.looped) {
+    // llama.cpp repeats the whole stack num_loops times (KV per logical layer); not yet here.
+    const int64_t loops = f.get_int(key("num_loops")).value_or(1);
+    if (loops != 1)
+      fail("{}: key '{}': {} loops over the layers are not supported yet (supported: 1)", f.path(), key("num_loops"),
+           loops);
+  }
+  if (arch.clamp_kqv) {
+    h.clamp_kqv = float(f.get_float(key("attention.clamp_kqv")).value_or(0.0));
+    if (!(std::isfinite(h.clamp_kqv) && h.clamp_kqv >= 0))
+      fail("{}: key '{}': expected a positive bound (or 0: none), found {}", f.path(), key("attention.clamp_kqv"),
+           h.clamp_kqv);
+  }
+  if (arch.attn_softcap) h.attn_softcap = positive_float(f, key("attn_logit_softcapping"), 50.0);
+  if (arch.final_softcap) {
+    h.final_softcap = float(f.get_float(key("final_logit_softcapping")).value_or(arch.default_final_softcap));
+    if (!(std::isfinite(h.final_softcap) && h.final_softcap >= 0))
+      fail("{}: key '{}': expected a positive cap (or 0: none), found {}", f.path(), key("final_logit_softcapping"),
+           h.final_softcap);
+  }
+  if (arch.embd_head_scale_at_n_layer != 0 && h.n_layer == arch.embd_head_scale_at_n_layer)
+    h.attn_scale = float(1.0 / std::sqrt(double(h.n_embd / h.n_head)));
   h.moe = arch.ffn == FfnKind::Moe || (arch.moe_if_experts && f.get_int(key("expert_count")).value_or(0) > 0);
   if (h.moe) {
     h.n_expert = positive(f, key("expert_count"), f.get_int(key("expert_count")));
@@ -129,8 +157,8 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
          f.tensors().size());
 
   h.layer_is_swa.assign(size_t(h.n_layer), false);
-  if (arch.sliding_window) {
-    h.swa_window = f.get_int(key("attention.sliding_window")).value_or(0);
+  if (arch.sliding_window && (arch.swa_only_at_n_layer == 0 || h.n_layer == arch.swa_only_at_n_layer)) {
+    h.swa_window = f.get_int(key("attention.sliding_window")).value_or(arch.default_swa_window);
     if (h.swa_window < 0) fail("{}: key '{}': negative window", f.path(), key("attention.sliding_window"));
     const int64_t pattern = f.get_int(key("attention.sliding_window_pattern")).value_or(arch.default_swa_pattern);
     if (pattern <= 0) fail("{}: key '{}': expected a positive pattern, found {}", f.path(), key("attention.sliding_window_pattern"), pattern);

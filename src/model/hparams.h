@@ -27,10 +27,15 @@ struct HParams {
   float rope_attn_factor = 1.0f;  // rope.scaling.attn_factor: scales RoPE's cos and sin (phi3 longrope)
   int64_t n_ctx_orig = 0;         // rope.scaling.original_context_length, else n_ctx_train
   float attn_scale = 0.0f;        // 0: 1 / sqrt(head_dim)
+  float clamp_kqv = 0.0f;         // Q, K and V clamped to [-this, this] (0: none)
+  float attn_softcap = 0.0f;      // attention scores soft-capped at this (0: none)
+  float final_softcap = 0.0f;     // logits soft-capped at this (0: none)
   bool moe = false;               // the feed-forward layers are mixtures of experts
   float embd_scale = 0.0f;        // µP: embeddings times this (0: none)
   float residual_scale = 0.0f;    // µP: each sub-layer's output times this before its add (0: none)
   float logit_scale = 0.0f;       // µP: logits times 1 / this (0: none)
+  float logit_mult = 0.0f;        // logits times this (command-r's logit_scale; 0: none)
+  bool parallel_residual = false; // use_parallel_residual (rows with parallel_by_key)
   int64_t n_ff_shared = 0;        // shared experts' width, from their tensors (0: none)
   int64_t n_expert = 0;
   int64_t n_expert_used = 0;

@@ -25,8 +25,10 @@ class WeightLoader {
     m_.token_embd_ = &require("token_embd.weight", {h.n_embd, -1});
     m_.hp_.n_vocab = m_.token_embd_->ne[1];
     check_computable(*m_.token_embd_);
-    m_.output_norm_ = vec("output_norm.weight", h.n_embd, true);
-    m_.output_norm_b_ = vec("output_norm.bias", h.n_embd, false);
+    if (m_.arch_->norm_params) {
+      m_.output_norm_ = vec("output_norm.weight", h.n_embd, true);
+      m_.output_norm_b_ = vec("output_norm.bias", h.n_embd, false);
+    }
     if (find("output.weight")) {
       m_.output_ = projection("output", h.n_embd, m_.hp_.n_vocab, true);
     } else {
@@ -45,9 +47,20 @@ class WeightLoader {
   const GgufFile& f_;
   std::set<std::string> consumed_;  // every tensor looked up, found or not
 
+  // A tensor the row lists as unused counts as consumed and reads as absent.
   const GgufTensorInfo* find(const std::string& name) {
     consumed_.insert(name);
+    if (unused(name)) return nullptr;
     return f_.find_tensor(name);
+  }
+
+  bool unused(std::string_view name) const {
+    if (!name.starts_with("blk.")) return false;
+    const size_t dot = name.find('.', 4);
+    if (dot == std::string_view::npos) return false;
+    const std::string_view rest = name.substr(dot + 1);
+    const auto& list = m_.arch_->unused_tensors;
+    return std::find(list.begin(), list.end(), rest) != list.end();
   }
 
   // As llama.cpp, a file is refused when it holds a tensor the architecture does not read:
@@ -64,12 +77,16 @@ class WeightLoader {
   }
 
   // Per-tensor weight scale `<base>.scale` ([1], or [n] for a 3-D expert tensor): element `i`.
+  // While scales_ignored_ is set (a feed-forward llama.cpp's graph passes no scales to), the
+  // tensor is read and checked as llama.cpp loads it, and changes nothing.
   float weight_scale(const std::string& base, int64_t n, int64_t i) {
     const GgufTensorInfo* t = find(base + ".scale");
     if (!t) return 1.0f;
     check_shape(*t, {n});
-    return as_f32(*t, 0, n)[i];
+    const float s = as_f32(*t, 0, n)[i];
+    return scales_ignored_ ? 1.0f : s;
   }
+  bool scales_ignored_ = false;
 
   static std::string shape_str(const GgufTensorInfo& t) {
     std::string s = "[";
@@ -107,13 +124,18 @@ class WeightLoader {
   }
 
   // A 1-D float vector (norm weight, bias). F32 tensors are used in place; others converted.
-  const float* vec(const std::string& name, int64_t n, bool required) {
+  const float* vec(const std::string& name, int64_t n, bool required) { return floats(name, {n}, required); }
+
+  // A small float tensor of the given shape (e.g. per-head norm weights [head_dim, n_head]).
+  const float* floats(const std::string& name, std::initializer_list<int64_t> dims, bool required) {
     const GgufTensorInfo* t = find(name);
     if (!t) {
       if (required) fail("{}: missing tensor '{}' (required by architecture {})", f_.path(), name, m_.hp_.arch);
       return nullptr;
     }
-    check_shape(*t, {n});
+    check_shape(*t, dims);
+    int64_t n = 1;
+    for (int64_t d : dims) n *= d;
     return as_f32(*t, 0, n);
   }
 
@@ -246,23 +268,40 @@ class WeightLoader {
     const std::string b = fmt::format("blk.{}.", l);
     const bool ln = a.norm == NormKind::Layer;
 
-    L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
-    if (ln) L.attn_norm_b = vec(b + "attn_norm.bias", h.n_embd, false);
+    const bool norms = a.norm_params;
+    if (norms) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
+    if (norms && ln) L.attn_norm_b = vec(b + "attn_norm.bias", h.n_embd, false);
     L.qkv = group(b + "attn_qkv", {{b + "attn_q", h.n_q()}, {b + "attn_k", h.n_kv()}, {b + "attn_v", h.n_kv()}},
                   h.n_embd, "Q/K/V");
     if (a.qk_norm != QkNormKind::None) {
-      const bool per_head = a.qk_norm == QkNormKind::PerHead;
-      L.q_norm = vec(b + "attn_q_norm.weight", per_head ? h.head_dim : h.n_q(), true);
-      L.k_norm = vec(b + "attn_k_norm.weight", per_head ? h.head_dim : h.n_kv(), true);
+      const bool req = !a.qk_norm_optional;
+      if (a.qk_norm == QkNormKind::PerHeadEach) {
+        L.q_norm = floats(b + "attn_q_norm.weight", {h.head_dim, h.n_head}, req);
+        L.k_norm = floats(b + "attn_k_norm.weight", {h.head_dim, h.n_head_kv}, req);
+      } else {
+        const bool shared = a.qk_norm == QkNormKind::PerHead;
+        L.q_norm = vec(b + "attn_q_norm.weight", shared ? h.head_dim : h.n_q(), req);
+        L.k_norm = vec(b + "attn_k_norm.weight", shared ? h.head_dim : h.n_kv(), req);
+      }
+      if (!L.q_norm != !L.k_norm)
+        fail("{}: layer {} has only one of attn_q_norm and attn_k_norm", f_.path(), l);
     }
     L.wo = projection(b + "attn_output", h.n_q(), h.n_embd, true);
     if (a.post_norm) L.post_attn_norm = vec(b + "post_attention_norm.weight", h.n_embd, true);
 
     const std::string ffn_norm = b + std::string(a.ffn_norm);
-    L.ffn_norm = vec(ffn_norm + ".weight", h.n_embd, a.pre_norm);
-    if (ln) L.ffn_norm_b = vec(ffn_norm + ".bias", h.n_embd, false);
+    // The FFN norms its own input unless it shares the attention's (SharedNorm); stablelm's
+    // layers are parallel exactly when they have no ffn_norm.
+    L.parallel = a.parallel_by_key && !h.parallel_residual ? Parallel::None : a.parallel;
+    const bool reads_ffn_norm = norms && (a.parallel != Parallel::SharedNorm || a.parallel_if_no_ffn_norm);
+    if (reads_ffn_norm) {
+      L.ffn_norm = vec(ffn_norm + ".weight", h.n_embd, a.pre_norm && a.parallel != Parallel::SharedNorm);
+      if (ln) L.ffn_norm_b = vec(ffn_norm + ".bias", h.n_embd, false);
+      if (a.parallel_if_no_ffn_norm && L.ffn_norm) L.parallel = Parallel::None;
+    }
     if (a.post_norm) L.post_ffn_norm = vec(b + "post_ffw_norm.weight", h.n_embd, true);
 
+    scales_ignored_ = !a.ffn_scales;
     if (h.moe) {
       load_moe(L, b);
     } else if (a.ffn == FfnKind::Plain) {
@@ -280,24 +319,20 @@ class WeightLoader {
       L.gate_up = group(fused_name, parts, h.n_embd, "gate/up");
       L.down = projection(b + "ffn_down", h.n_ff, h.n_embd, true);
     }
-    // llama.cpp's build_ffn adds a dense FFN projection's bias before its weight scale.
-    L.gate_up.fused.bias_before_scale = L.down.bias_before_scale = true;
-    for (Projection& p : L.gate_up.parts) p.bias_before_scale = true;
-    if (!a.ffn_scales) {
-      for (RowSegment& s : L.gate_up.fused.segments) s.scale = 1.0f;
-      for (Projection& p : L.gate_up.parts)
-        for (RowSegment& s : p.segments) s.scale = 1.0f;
-      for (RowSegment& s : L.down.segments) s.scale = 1.0f;
-    }
+    scales_ignored_ = false;
+    bias_before_scale(L.gate_up, L.down);
     L.swa = h.layer_is_swa[size_t(l)];
     L.rope = a.no_rope_every == 0 || (l + 1) % a.no_rope_every != 0;
+    if (a.rope_only_swa && h.swa_window > 0) L.rope = L.swa;
     L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
   }
 
   void load_moe(LayerWeights& L, const std::string& b) {
     const HParams& h = m_.hp_;
     const int64_t ne = h.n_expert, nf = h.n_ff_expert;
+    scales_ignored_ = true;  // no graph scales the router
     L.router = projection(b + "ffn_gate_inp", h.n_embd, ne, true);
+    scales_ignored_ = !m_.arch_->expert_scales;
     const GgufTensorInfo* gu = find(b + "ffn_gate_up_exps.weight");
     const GgufTensorInfo* gate = gu ? nullptr : &require(b + "ffn_gate_exps.weight", {h.n_embd, nf, ne});
     const GgufTensorInfo* up = gu ? nullptr : &require(b + "ffn_up_exps.weight", {h.n_embd, nf, ne});
@@ -335,12 +370,7 @@ class WeightLoader {
       d.segments.back().scale = weight_scale(b + "ffn_down_exps", ne, e);
       L.expert_down.push_back(std::move(d));
     }
-    if (!m_.arch_->ffn_scales)
-      for (int64_t e = 0; e < ne; ++e) {
-        for (Projection& p : L.expert_gate_up[size_t(e)].parts) p.segments.front().scale = 1.0f;
-        for (RowSegment& s : L.expert_gate_up[size_t(e)].fused.segments) s.scale = 1.0f;
-        L.expert_down[size_t(e)].segments.front().scale = 1.0f;
-      }
+    scales_ignored_ = true;  // nor the shared experts, in the families trident runs
     load_shared_experts(L, b);
   }
 
@@ -356,8 +386,15 @@ class WeightLoader {
     h.n_ff_shared = nf;
     L.shared_gate_up = group("", {{b + "ffn_gate_shexp", nf}, {b + "ffn_up_shexp", nf}}, h.n_embd, "shared gate/up");
     L.shared_down = projection(b + "ffn_down_shexp", nf, h.n_embd, true);
-    L.shared_gate_up.fused.bias_before_scale = L.shared_down.bias_before_scale = true;
-    for (Projection& p : L.shared_gate_up.parts) p.bias_before_scale = true;
+    bias_before_scale(L.shared_gate_up, L.shared_down);
+    // qwen2moe: the shared experts' output is weighed by sigmoid(x . ffn_gate_inp_shexp).
+    if (m_.arch_->shared_expert_gate) L.shared_gate = projection(b + "ffn_gate_inp_shexp", h.n_embd, 1, true);
+  }
+
+  // llama.cpp's build_ffn adds a dense FFN projection's bias before its weight scale.
+  static void bias_before_scale(ProjectionGroup& gate_up, Projection& down) {
+    gate_up.fused.bias_before_scale = down.bias_before_scale = true;
+    for (Projection& p : gate_up.parts) p.bias_before_scale = true;
   }
 
 };

@@ -18,7 +18,7 @@ struct LayerWeights {
   const float* attn_norm = nullptr;       // [n_embd] (pre-norm)
   const float* attn_norm_b = nullptr;     // LayerNorm bias
   ProjectionGroup qkv;                    // parts q [n_q], k [n_kv], v [n_kv]
-  const float* q_norm = nullptr;          // [head_dim] per head, or [n_q] full
+  const float* q_norm = nullptr;          // [head_dim] shared by the heads, or [n_q] (QkNormKind)
   const float* k_norm = nullptr;
   Projection wo;                          // [n_q] -> [n_embd]
   const float* post_attn_norm = nullptr;  // [n_embd]
@@ -34,7 +34,9 @@ struct LayerWeights {
   std::vector<Projection> expert_down;    // per expert: [n_ff_expert] -> [n_embd]
   ProjectionGroup shared_gate_up;         // shared experts (ffn_*_shexp), run on every token
   Projection shared_down;                 // [n_ff_shared] -> [n_embd]; no segments: none
+  Projection shared_gate;                 // [n_embd] -> 1: sigmoid weight of the shared experts
 
+  Parallel parallel = Parallel::None;     // attention and FFN side by side
   bool swa = false;                       // sliding-window (local) attention layer
   bool rope = true;                       // RoPE on Q and K (smollm3 skips it every 4th layer)
   float rope_base = 10000.0f;

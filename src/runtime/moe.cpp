@@ -2,6 +2,7 @@
 // expert once over the tokens routed to it, then sum each token's weighted expert outputs in
 // rank order. Each expert row is computed by the same matmul whatever tokens share the call.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -66,6 +67,13 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
     for (int64_t t = 0; t < n; ++t)
       gated_act(b.gu.data() + t * 2 * nf_sh, b.gu.data() + t * 2 * nf_sh + nf_sh, b.act.data() + t * nf_sh, nf_sh);
     run_projection(L.shared_down, b.act.data(), nf_sh, n, b.moe_x.data(), d, cc_);
+    if (!L.shared_gate.segments.empty()) {
+      run_projection(L.shared_gate, b.cur.data(), d, n, b.router.data(), 1, cc_);
+      for (int64_t t = 0; t < n; ++t) {
+        const float g = 1.0f / (1.0f + std::exp(-b.router[size_t(t)]));
+        for (int64_t i = 0; i < d; ++i) b.moe_x[size_t(t * d + i)] *= g;
+      }
+    }
     add_inplace(b.out.data(), b.moe_x.data(), n * d);
   }
 }

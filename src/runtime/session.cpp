@@ -35,6 +35,8 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   b.x.resize(size_t(n * h.n_embd));
   b.cur.resize(b.x.size());
   b.out.resize(b.x.size());
+  if (std::any_of(model.layers().begin(), model.layers().end(), [](const LayerWeights& L) { return L.parallel != Parallel::None; }))
+    b.par.resize(b.x.size());
   b.qkv.resize(size_t(n * (h.n_q() + 2 * h.n_kv())));
   b.attn.resize(size_t(n * h.n_q()));
   b.gu.resize(size_t(n * 2 * n_ff));
@@ -116,6 +118,15 @@ void Session::layer(int64_t l, int64_t n, int64_t pos0) {
   else
     std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
   attention_block(L, l, n, pos0);
+  if (L.parallel != Parallel::None) {
+    // x + attn(n1(x)) + ffn(n(x)): the FFN reads the same x (and, SharedNorm, the same cur).
+    std::copy_n(b.out.data(), size_t(n * d), b.par.data());
+    if (L.parallel == Parallel::OwnNorm) norm_rows(L.ffn_norm, L.ffn_norm_b, b.x.data(), b.cur.data(), n);
+    ffn(L, n);
+    add_inplace(b.out.data(), b.par.data(), n * d);
+    add_residual(b.out.data(), n * d);
+    return;
+  }
   if (a.post_norm) norm_rows(L.post_attn_norm, nullptr, b.out.data(), b.out.data(), n);
   add_residual(b.out.data(), n * d);
 
@@ -124,12 +135,16 @@ void Session::layer(int64_t l, int64_t n, int64_t pos0) {
     norm_rows(L.ffn_norm, L.ffn_norm_b, b.x.data(), b.cur.data(), n);
   else
     std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
+  ffn(L, n);
+  if (a.post_norm) norm_rows(L.post_ffn_norm, nullptr, b.out.data(), b.out.data(), n);
+  add_residual(b.out.data(), n * d);
+}
+
+void Session::ffn(const LayerWeights& L, int64_t n) {
   if (model_.hp().moe)
     moe_block(L, n);
   else
     ffn_block(L, n);
-  if (a.post_norm) norm_rows(L.post_ffn_norm, nullptr, b.out.data(), b.out.data(), n);
-  add_residual(b.out.data(), n * d);
 }
 
 // x += out, with µP's residual multiplier on the sub-layer's output first.
@@ -153,6 +168,22 @@ void Session::norm_rows(const float* w, const float* bias, const float* x, float
   }
 }
 
+// The Q or K norm of one token's heads, as the row's QkNormKind and norm kind say.
+void Session::qk_norm(float* x, const float* w, int64_t heads) const {
+  const HParams& h = model_.hp();
+  const QkNormKind kind = model_.arch().qk_norm;
+  const bool ln = model_.arch().norm == NormKind::Layer;
+  const int64_t hd = h.head_dim;
+  auto norm = [&](float* v, const float* wv, int64_t len) {
+    if (ln)
+      layer_norm(v, wv, nullptr, v, len, h.norm_eps);
+    else
+      rms_norm(v, wv, v, len, h.norm_eps);
+  };
+  if (kind == QkNormKind::Full) return norm(x, w, heads * hd);
+  for (int64_t i = 0; i < heads; ++i) norm(x + i * hd, kind == QkNormKind::PerHeadEach ? w + i * hd : w, hd);
+}
+
 void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n, int64_t pos0) {
   const HParams& h = model_.hp();
   const ArchSpec& a = model_.arch();
@@ -160,6 +191,8 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n, int64
   const int64_t w = h.n_q() + 2 * h.n_kv();
   const int hd = int(h.head_dim);
   run_group(L.qkv, fusion_.fuse_qkv(L.qkv, n, cc_), b.cur.data(), h.n_embd, n, b.qkv.data(), w, cc_);
+  if (h.clamp_kqv > 0.0f)
+    for (int64_t i = 0; i < n * w; ++i) b.qkv[size_t(i)] = std::clamp(b.qkv[size_t(i)], -h.clamp_kqv, h.clamp_kqv);
 
   // Per token: QK-norm (after the split, before RoPE), RoPE, then K/V into the cache.
 #pragma omp parallel for num_threads(cc_.n_threads) schedule(static) if (n > 1 && cc_.n_threads > 1)
@@ -167,12 +200,9 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n, int64
     float* q = b.qkv.data() + t * w;
     float* k = q + h.n_q();
     const float* v = k + h.n_kv();
-    if (a.qk_norm == QkNormKind::PerHead) {
-      for (int64_t hh = 0; hh < h.n_head; ++hh) rms_norm(q + hh * hd, L.q_norm, q + hh * hd, hd, h.norm_eps);
-      for (int64_t hh = 0; hh < h.n_head_kv; ++hh) rms_norm(k + hh * hd, L.k_norm, k + hh * hd, hd, h.norm_eps);
-    } else if (a.qk_norm == QkNormKind::Full) {
-      rms_norm(q, L.q_norm, q, h.n_q(), h.norm_eps);
-      rms_norm(k, L.k_norm, k, h.n_kv(), h.norm_eps);
+    if (L.q_norm) {
+      qk_norm(q, L.q_norm, h.n_head);
+      qk_norm(k, L.k_norm, h.n_head_kv);
     }
     float* cs = b.rope.data() + t * h.n_rot;
     rope_angles(pos0 + t, h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(opt_.n_ctx),
@@ -211,6 +241,7 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n, int64
     task.pos0 = pos0 + t0;
     task.window = L.swa ? h.swa_window : 0;
     task.scale = scale;
+    task.softcap = h.attn_softcap;
     attend(task, kv_->head(l, hh / group, hd));
   }
   run_projection(L.wo, b.attn.data(), h.n_q(), n, b.out.data(), h.n_embd, cc_);
@@ -258,6 +289,12 @@ void Session::output_logits(int64_t first_row, int64_t n_rows, float* logits) {
   float* xs = b.x.data() + first_row * h.n_embd;
   norm_rows(model_.output_norm(), model_.output_norm_b(), xs, b.cur.data(), n_rows);
   run_projection(model_.output(), b.cur.data(), h.n_embd, n_rows, logits, h.n_vocab, cc_);
+  if (h.final_softcap != 0.0f) {
+    const float inv = 1.0f / h.final_softcap;  // as llama.cpp: scale by 1 / cap, tanh, scale by cap
+    for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] = h.final_softcap * std::tanh(logits[i] * inv);
+  }
+  if (h.logit_mult != 0.0f)
+    for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] *= h.logit_mult;
   if (h.logit_scale != 0.0f) {
     const float s = 1.0f / h.logit_scale;  // µP divides the logits (as ggml_scale by 1/f)
     for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] *= s;
