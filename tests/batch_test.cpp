@@ -18,10 +18,13 @@
 namespace trident {
 namespace {
 
+using test::error_of;
+
 struct BatchCase {
   std::string model;  // test::golden_model name
   FusionMode fuse;
   int threads;
+  bool repack = true;  // off: every tile packed on the fly
 };
 
 std::string case_name(const ::testing::TestParamInfo<BatchCase>& info) {
@@ -29,6 +32,7 @@ std::string case_name(const ::testing::TestParamInfo<BatchCase>& info) {
   s = s.substr(0, s.find(".gguf"));
   s += info.param.fuse == FusionMode::On ? "_fused" : "_unfused";
   s += "_t" + std::to_string(info.param.threads);
+  if (!info.param.repack) s += "_norepack";
   for (char& c : s)
     if (!isalnum(static_cast<unsigned char>(c))) c = '_';
   return s;
@@ -61,7 +65,9 @@ class MultiSequence : public ::testing::TestWithParam<BatchCase> {};
 
 TEST_P(MultiSequence, EightSequencesInMixedBatchesEqualTheirSoloLogits) {
   const BatchCase& c = GetParam();
-  const auto model = Model::load(test::golden_model(c.model));
+  LoadOptions lo;
+  lo.repack = c.repack;
+  const auto model = Model::load(test::golden_model(c.model), lo);
   const int64_t nv = model->hp().n_vocab;
   const auto seqs = eight_sequences(nv);
 
@@ -145,6 +151,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BatchCase{"tiny-qwen3-q4_k_m.gguf", FusionMode::On, 2},
                       BatchCase{"tiny-qwen3-q4_k_m.gguf", FusionMode::Off, 1},
                       BatchCase{"tiny-llama-q4_0.gguf", FusionMode::On, 2},
+                      BatchCase{"tiny-llama-q4_0.gguf", FusionMode::On, 2, false},
+                      BatchCase{"tiny-qwen3-q6_k.gguf", FusionMode::Off, 2, false},
                       BatchCase{"tiny-gemma3-f32.gguf", FusionMode::On, 2},
                       BatchCase{"tiny-qwen3moe-f32.gguf", FusionMode::On, 2},
                       BatchCase{"tiny-qwen3moe-f32.gguf", FusionMode::Off, 1}),
@@ -186,6 +194,15 @@ TEST(MultiSequence, PrefixReuseEqualsFullEvaluation) {
   s.decode({std::span<const int32_t>(b).subspan(size_t(m.n)), pos, seq0, want}, again);
   EXPECT_EQ(again, ref);
   EXPECT_EQ(last_row(ref, nv).size(), size_t(nv));
+
+  // Copying the prefix over an existing sequence does too.
+  const int32_t d = s.seqs().create();
+  s.seqs().copy_prefix(0, m.n, d);
+  std::vector<int32_t> seq_d(3, d);
+  std::vector<float> onto;
+  s.decode({std::span<const int32_t>(b).subspan(size_t(m.n)), pos, seq_d, want}, onto);
+  EXPECT_EQ(onto, ref);
+  EXPECT_EQ(error_of([&] { s.seqs().copy_prefix(d, 1, d); }), "sequence 2: cannot copy onto itself (truncate it instead)");
 
   // A removed sequence's slot comes back empty and computes as new.
   s.seqs().remove(c);
@@ -232,8 +249,6 @@ TEST(MultiSequence, SaveRestoreContinueEqualsUninterrupted) {
   EXPECT_EQ(got, std::vector<float>(want.end() - int64_t(rest.size()) * nv, want.end()));
   std::filesystem::remove(path);
 }
-
-using test::error_of;
 
 TEST(MultiSequence, SequenceFileErrors) {
   const auto model = Model::load(test::golden_model("stories260K.gguf"));

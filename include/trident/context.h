@@ -75,6 +75,9 @@ class Context {
   // A new sequence holding src's first n positions (K/V copied, no recomputation). Throws Error
   // for an unknown src, n > its length or a full pool.
   SeqId seq_copy_prefix(SeqId src, int64_t n);
+  // The same into an existing sequence dst, whose positions are replaced (a server that keeps
+  // one sequence per slot). Throws Error for unknown ids, dst == src or n > src's length.
+  void seq_copy_prefix(SeqId src, int64_t n, SeqId dst);
   // The existing sequence whose tokens share the longest prefix with `tokens`. To reuse it for a
   // request, copy (or truncate to) at most tokens.size() - 1 positions so the last prompt token
   // is evaluated and yields logits.

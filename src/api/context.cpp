@@ -53,6 +53,7 @@ void Context::seq_remove(SeqId s) { impl_->session.seqs().remove(s); }
 void Context::seq_clear(SeqId s) { impl_->session.seqs().truncate(s, 0); }
 void Context::seq_truncate(SeqId s, int64_t n) { impl_->session.seqs().truncate(s, n); }
 SeqId Context::seq_copy_prefix(SeqId src, int64_t n) { return impl_->session.seqs().copy_prefix(src, n); }
+void Context::seq_copy_prefix(SeqId src, int64_t n, SeqId dst) { impl_->session.seqs().copy_prefix(src, n, dst); }
 
 PrefixMatch Context::seq_longest_prefix(std::span<const int32_t> tokens) const {
   const trident::PrefixMatch m = impl_->session.seqs().longest_prefix(tokens);

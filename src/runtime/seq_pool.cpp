@@ -70,10 +70,18 @@ int32_t SeqPool::copy_prefix(int32_t src, int64_t n) {
   if (n < 0 || n > int64_t(s.tokens.size()))
     fail("sequence {}: cannot copy {} positions of {}", src, n, s.tokens.size());
   const int32_t id = create();
-  Slot& d = slots_[size_t(id)];
-  d.kv->copy_prefix(*slots_[size_t(src)].kv, n);
-  d.tokens.assign(slots_[size_t(src)].tokens.begin(), slots_[size_t(src)].tokens.begin() + n);
+  copy_prefix(src, n, id);
   return id;
+}
+
+void SeqPool::copy_prefix(int32_t src, int64_t n, int32_t dst) {
+  const Slot& s = slot(src);
+  Slot& d = slot(dst);
+  if (n < 0 || n > int64_t(s.tokens.size()))
+    fail("sequence {}: cannot copy {} positions of {}", src, n, s.tokens.size());
+  if (src == dst) fail("sequence {}: cannot copy onto itself (truncate it instead)", src);
+  d.kv->copy_prefix(*s.kv, n);
+  d.tokens.assign(s.tokens.begin(), s.tokens.begin() + n);
 }
 
 PrefixMatch SeqPool::longest_prefix(std::span<const int32_t> tokens) const {

@@ -37,6 +37,8 @@ class SeqPool {
   void truncate(int32_t id, int64_t n);     // keeps positions [0, n); Error if n > length
   // A new sequence holding src's first n positions (K/V rows and tokens). Error if n > length.
   int32_t copy_prefix(int32_t src, int64_t n);
+  // Replaces existing sequence dst with src's first n positions (dst != src).
+  void copy_prefix(int32_t src, int64_t n, int32_t dst);
   // The existing sequence sharing the longest prefix with `tokens`.
   PrefixMatch longest_prefix(std::span<const int32_t> tokens) const;
 
