@@ -8,7 +8,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "format/checked.h"
 #include "format/error.h"
+#include "format/memory_budget.h"
 #include "kernels/ops.h"
 #include "tensor/types.h"
 
@@ -108,6 +110,7 @@ int64_t Session::check_batch(const BatchView& b) const {
 void Session::decode(const BatchView& batch, std::vector<float>& logits) {
   const int64_t nv = model_.hp().n_vocab;
   const int64_t wanted = check_batch(batch);
+  check_memory(checked_mul(uint64_t(wanted), uint64_t(nv) * 4, "logits"), fmt::format("the logits of {} rows", wanted));
   logits.resize(size_t(wanted * nv));
   Buffers& b = *buf_;
   const int64_t n_total = int64_t(batch.token.size());
