@@ -27,6 +27,11 @@ struct BatchCase {
   bool repack = true;  // off: every tile packed on the fly
 };
 
+// gtest would print the struct's bytes, padding included.
+void PrintTo(const BatchCase& c, std::ostream* os) {
+  *os << c.model << (c.fuse == FusionMode::On ? " fused" : " unfused") << " t" << c.threads << (c.repack ? "" : " no-repack");
+}
+
 std::string case_name(const ::testing::TestParamInfo<BatchCase>& info) {
   std::string s = info.param.model.substr(info.param.model.rfind('/') + 1);
   s = s.substr(0, s.find(".gguf"));

@@ -247,8 +247,8 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
 
   const float scale = h.attn_scale > 0 ? h.attn_scale : 1.0f / std::sqrt(float(hd));
   const int64_t group = h.n_head / h.n_head_kv;
-  // Tasks: (tile of one sequence's tokens, KV head, slice of the query heads sharing it); a task loads each
-  // K/V row once for all its rows. A (token, head) output has the same bits in any task
+  // Tasks: (tile of one sequence's tokens, KV head, slice of the query heads sharing it); a
+  // task loads each K/V row once for all its rows. A (token, head) output has the same bits in any task
   // (kernels/attention.h), so the split only balances threads. Slices split a group only
   // when there would be fewer than two tasks per thread (decoding with few KV heads).
   const int64_t n_tiles = int64_t(b.tiles.size());  // forward_ubatch cut them, 64 / group rows

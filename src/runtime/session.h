@@ -36,6 +36,7 @@ class Session {
   Session(const Model& model, const SessionOptions& opt);
   ~Session();
 
+  // The single-sequence form: sequence 0 (made on first use), for the CLI and the tests.
   // Evaluates `tokens` at positions n_past() onwards. logits receives [rows, n_vocab]: every
   // token's row when all_logits, else only the last token's. Throws Error for ids outside the
   // vocabulary or a context overflow (before computing anything).
