@@ -52,6 +52,19 @@ class Sampler {
 };
 
 // Index of the largest logit, ties to the lowest id (greedy decoding without a Sampler).
+// Throws Error for an empty row.
 int32_t argmax(std::span<const float> logits);
+
+// Log-probabilities under softmax(logits) of one row (OpenAI's logprobs / top_logprobs), in
+// double precision: log p(id) = (logit - max) - log(sum exp(logit_j - max)). Throws Error for
+// an empty row, a row of only -inf, or an id outside the row.
+struct TokenLogprob {
+  int32_t id = 0;
+  float logprob = 0;
+};
+float logprob(std::span<const float> logits, int32_t id);
+// The n most probable tokens, most probable first, ties to the lowest id (n past the row's
+// size gives the whole row).
+std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, size_t n);
 
 }  // namespace trident::api

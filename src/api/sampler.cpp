@@ -1,6 +1,9 @@
 // The public Sampler over runtime/'s.
 #include <trident/sampler.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "format/error.h"
 #include "runtime/sampler.h"
 
@@ -48,6 +51,40 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
 }
 
 const SamplingParams& Sampler::params() const { return impl_->params; }
+
+namespace {
+
+// max and log(sum exp(l - max)) of a row.
+std::pair<double, double> log_normalizer(std::span<const float> logits) {
+  if (logits.empty()) fail("logprobs: no logits");
+  double mx = -INFINITY;
+  for (float l : logits) mx = std::max(mx, double(l));
+  if (std::isinf(mx) && mx < 0) fail("logprobs: every logit is -inf");
+  double sum = 0;
+  for (float l : logits) sum += std::exp(double(l) - mx);
+  return {mx, std::log(sum)};
+}
+
+}  // namespace
+
+float logprob(std::span<const float> logits, int32_t id) {
+  const auto [mx, log_sum] = log_normalizer(logits);
+  if (id < 0 || size_t(id) >= logits.size()) fail("logprobs: token id {} is outside the row (0..{})", id, logits.size() - 1);
+  return float(double(logits[size_t(id)]) - mx - log_sum);
+}
+
+std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, size_t n) {
+  const auto [mx, log_sum] = log_normalizer(logits);
+  std::vector<int32_t> ids(logits.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t(i);
+  const size_t k = std::min(n, ids.size());
+  std::partial_sort(ids.begin(), ids.begin() + long(k), ids.end(), [&](int32_t a, int32_t b) {
+    return logits[size_t(a)] > logits[size_t(b)] || (logits[size_t(a)] == logits[size_t(b)] && a < b);
+  });
+  std::vector<TokenLogprob> out;
+  for (size_t i = 0; i < k; ++i) out.push_back({ids[i], float(double(logits[size_t(ids[i])]) - mx - log_sum)});
+  return out;
+}
 
 int32_t argmax(std::span<const float> logits) {
   if (logits.empty()) fail("argmax: no logits");

@@ -203,6 +203,21 @@ TEST(PublicApi, SamplerGreedyBiasAndPenalties) {
   p.logit_bias.clear();
   EXPECT_EQ(error_of([&] { api::Sampler(p, 4).sample(std::vector<float>(3), {}); }),
             "sample: 3 logits, expected one row of 4 (the vocabulary)");
+  // Log-probabilities.
+  const std::vector<float> two = {0.0f, 0.0f};
+  EXPECT_EQ(api::logprob(two, 1), float(-std::log(2.0)));
+  const std::vector<api::TokenLogprob> top = api::top_logprobs(logits, 3);
+  ASSERT_EQ(top.size(), 3u);
+  EXPECT_EQ(top[0].id, 1);
+  EXPECT_EQ(top[1].id, 3);
+  EXPECT_EQ(top[2].id, 2);
+  EXPECT_EQ(top[0].logprob, top[1].logprob);
+  EXPECT_EQ(top[2].logprob, api::logprob(logits, 2));
+  EXPECT_EQ(api::top_logprobs(logits, 10).size(), 4u);
+  EXPECT_EQ(error_of([&] { api::logprob(logits, 4); }), "logprobs: token id 4 is outside the row (0..3)");
+  const float ninf = -std::numeric_limits<float>::infinity();
+  EXPECT_EQ(error_of([&] { api::top_logprobs(std::vector<float>{ninf, ninf}, 1); }), "logprobs: every logit is -inf");
+  EXPECT_EQ(api::logprob(std::vector<float>{0.0f, ninf}, 1), ninf);
   // Seeded draws repeat.
   api::SamplingParams s;
   s.seed = 1234;
