@@ -10,7 +10,8 @@ declare -A allowed=(
   [model]="format tensor kernels tokenizer model"
   [runtime]="format tensor kernels tokenizer model runtime"
   [convert]="format tensor kernels tokenizer model convert"
-  [cli]="format tensor kernels tokenizer model runtime convert cli"
+  [api]="format tensor kernels tokenizer model runtime api"
+  [cli]="format tensor kernels tokenizer model runtime convert api cli"
 )
 bad=0
 for layer in "${!allowed[@]}"; do

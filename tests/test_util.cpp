@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
+
+#include "format/error.h"
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -126,6 +128,15 @@ CommandResult expect_cli_error(const std::string& args, const std::string& phras
   EXPECT_NE(r.err.find(phrase), std::string::npos) << args << ": missing '" << phrase << "' in:\n" << r.err;
   EXPECT_EQ(r.out, "") << args;
   return r;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 }  // namespace trident::test

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ CommandResult run_shell(const std::string& command_line);
 inline std::string trident_binary() { return TRIDENT_BINARY; }
 
 std::string temp_path(const std::string& name);  // unique path under the test temp dir
+
+// The message of the trident::Error that f throws, or "(no error)".
+std::string error_of(const std::function<void()>& f);
 
 // Runs the CLI and expects the boundary's contract for bad input: exit code 1, exactly one
 // stderr line "trident: error: ..." containing `phrase`, nothing on stdout. Returns the result.

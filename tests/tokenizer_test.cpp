@@ -17,6 +17,7 @@
 #include "format/gguf.h"
 #include "tokenizer/byte_unicode.h"
 #include "tokenizer/pre_tokenizer.h"
+#include "test_util.h"
 #include "tokenizer/tokenizer.h"
 
 namespace trident {
@@ -372,14 +373,7 @@ TEST(TokenizerRobustness, ArbitraryBytes) {
 
 // ---- bad vocabularies ----
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 VocabData small_spm() {
   VocabData v;

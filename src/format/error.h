@@ -3,16 +3,16 @@
 // e.what() on one line and exits non-zero.
 #pragma once
 #include <fmt/format.h>
+#include <trident/error.h>
+
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace trident {
 
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& msg) : std::runtime_error(msg) {}
-};
+// trident::Error is defined by the public header <trident/error.h>, so the library's errors and
+// the API's are one type.
 
 template <typename... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {

@@ -25,7 +25,7 @@ void put(uint8_t* dst, const float* src, int64_t n, KvType t) {
 }  // namespace
 
 KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t row_elems, KvType k_type, KvType v_type)
-    : n_ctx_(n_ctx), row_elems_(row_elems), k_type_(k_type), v_type_(v_type) {
+    : n_layer_(n_layer), n_ctx_(n_ctx), row_elems_(row_elems), k_type_(k_type), v_type_(v_type) {
   k_row_bytes_ = size_t(row_elems) * elem_bytes(k_type);
   v_row_bytes_ = size_t(row_elems) * elem_bytes(v_type);
   const uint64_t rows = checked_mul(uint64_t(n_layer), uint64_t(n_ctx), "KV cache size");
@@ -41,6 +41,13 @@ void KvCache::store(int64_t layer, int64_t pos, const float* k, const float* v) 
   const size_t row = size_t(layer * n_ctx_ + pos);
   put(k_.get() + row * k_row_bytes_, k, row_elems_, k_type_);
   put(v_.get() + row * v_row_bytes_, v, row_elems_, v_type_);
+}
+
+void KvCache::copy_prefix(const KvCache& src, int64_t n) {
+  for (int64_t l = 0; l < n_layer_; ++l) {
+    std::memcpy(rows(l, false), src.rows(l, false), size_t(n) * k_row_bytes_);
+    std::memcpy(rows(l, true), src.rows(l, true), size_t(n) * v_row_bytes_);
+  }
 }
 
 KvView KvCache::head(int64_t layer, int64_t kv_head, int64_t head_dim) const {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "format/error.h"
 
@@ -15,6 +15,15 @@ void validate_sampler_params(const SamplerParams& p) {
   if (p.top_k < 0) fail("invalid --top-k {} (expected >= 0)", p.top_k);
   if (!(p.repeat_penalty > 0.0f)) fail("invalid --repeat-penalty {} (expected > 0)", p.repeat_penalty);
   if (p.repeat_last_n < 0) fail("invalid --repeat-last-n {} (expected >= 0)", p.repeat_last_n);
+  if (!std::isfinite(p.presence_penalty)) fail("invalid --presence-penalty {} (expected a finite number)", p.presence_penalty);
+  if (!std::isfinite(p.frequency_penalty)) fail("invalid --frequency-penalty {} (expected a finite number)", p.frequency_penalty);
+}
+
+void validate_logit_bias(const SamplerParams& p, int64_t n_vocab) {
+  for (const auto& [id, bias] : p.logit_bias) {
+    if (id < 0 || id >= n_vocab) fail("logit bias: token id {} is outside the vocabulary (0..{})", id, n_vocab - 1);
+    if (std::isnan(bias)) fail("logit bias: token id {} has a NaN bias", id);
+  }
 }
 
 int32_t argmax(const float* logits, int64_t n) {
@@ -30,13 +39,20 @@ int32_t Sampler::sample(const float* logits, int64_t n_vocab, std::span<const in
   cand_.resize(size_t(n_vocab));
   for (int64_t i = 0; i < n_vocab; ++i) cand_[size_t(i)] = {int32_t(i), logits[i]};
 
-  if (p_.repeat_penalty != 1.0f && p_.repeat_last_n > 0) {
+  for (const auto& [id, bias] : p_.logit_bias)
+    if (id >= 0 && id < n_vocab) cand_[size_t(id)].logit += bias;
+  const bool penalize = p_.repeat_penalty != 1.0f || p_.presence_penalty != 0.0f || p_.frequency_penalty != 0.0f;
+  if (penalize && p_.repeat_last_n > 0) {
+    // llama.cpp's penalties: repetition scales, then frequency and presence subtract, over the
+    // last repeat_last_n tokens.
     const size_t from = history.size() > size_t(p_.repeat_last_n) ? history.size() - size_t(p_.repeat_last_n) : 0;
-    std::unordered_set<int32_t> seen(history.begin() + long(from), history.end());
-    for (int32_t id : seen) {
+    std::unordered_map<int32_t, int> count;
+    for (size_t i = from; i < history.size(); ++i) ++count[history[i]];
+    for (const auto& [id, c] : count) {
       if (id < 0 || id >= n_vocab) continue;
       float& l = cand_[size_t(id)].logit;
-      l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
+      if (p_.repeat_penalty != 1.0f) l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
+      l -= float(c) * p_.frequency_penalty + p_.presence_penalty;
     }
   }
   if (p_.temp <= 0.0f) {

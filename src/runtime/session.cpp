@@ -8,7 +8,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "format/checked.h"
 #include "format/error.h"
+#include "format/memory_budget.h"
 #include "kernels/ops.h"
 #include "tensor/types.h"
 
@@ -26,12 +28,16 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   cc_.kernels = &kernel_table();
   cc_.scratch = &scratch_;
   cc_.n_threads = opt_.n_threads;
-  kv_ = std::make_unique<KvCache>(h.n_layer, opt_.n_ctx, h.n_kv(), opt_.k_type, opt_.v_type);
+  seqs_ = std::make_unique<SeqPool>(opt_.n_seq_max, h.n_layer, opt_.n_ctx, h.n_kv(), opt_.k_type, opt_.v_type);
 
   buf_ = std::make_unique<Buffers>();
   Buffers& b = *buf_;
   const int64_t n = b.n_ub = opt_.n_ubatch;
   const int64_t n_ff = std::max({h.n_ff, h.n_ff_expert, h.n_ff_shared});
+  b.tok.resize(size_t(n));
+  b.pos.resize(size_t(n));
+  b.seq.resize(size_t(n));
+  b.tiles.reserve(size_t(n));
   b.x.resize(size_t(n * h.n_embd));
   b.cur.resize(b.x.size());
   b.out.resize(b.x.size());
@@ -60,32 +66,87 @@ void Session::eval(std::span<const int32_t> tokens, bool all_logits, std::vector
   for (size_t i = 0; i < tokens.size(); ++i)
     if (tokens[i] < 0 || tokens[i] >= h.n_vocab)
       fail("token id {} at index {} is outside the vocabulary (0..{})", tokens[i], i, h.n_vocab - 1);
-  if (n_past_ + int64_t(tokens.size()) > opt_.n_ctx)
+  if (n_past() + int64_t(tokens.size()) > opt_.n_ctx)
     fail("{} tokens after {} already evaluated do not fit the context of {} (use -c)",
-         tokens.size(), n_past_, opt_.n_ctx);
+         tokens.size(), n_past(), opt_.n_ctx);
   if (tokens.empty()) {
     logits.clear();
     return;
   }
-  const int64_t n_total = int64_t(tokens.size());
-  logits.resize(size_t((all_logits ? n_total : 1) * h.n_vocab));
+  seqs_->ensure(0);
+  const int64_t n = int64_t(tokens.size()), p0 = n_past();
+  std::vector<int64_t> pos(static_cast<size_t>(n));
+  std::vector<int32_t> seq(static_cast<size_t>(n), 0);
+  std::vector<uint8_t> want(static_cast<size_t>(n), all_logits ? 1 : 0);
+  for (int64_t i = 0; i < n; ++i) pos[size_t(i)] = p0 + i;
+  want.back() = 1;
+  decode({tokens, pos, seq, want}, logits);
+}
+
+// Checks every row before anything runs; returns the number of rows that want logits.
+int64_t Session::check_batch(const BatchView& b) const {
+  const HParams& h = model_.hp();
+  const size_t n = b.token.size();
+  if (b.pos.size() != n || b.seq.size() != n || b.logits.size() != n)
+    fail("batch: token, pos, seq and logits have different lengths ({}, {}, {}, {})", n, b.pos.size(),
+         b.seq.size(), b.logits.size());
+  std::vector<int64_t> next(size_t(seqs_->n_seq_max()), -1);  // next position per sequence
+  int64_t wanted = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t s = b.seq[i];
+    if (b.token[i] < 0 || b.token[i] >= h.n_vocab)
+      fail("batch row {}: token id {} is outside the vocabulary (0..{})", i, b.token[i], h.n_vocab - 1);
+    if (!seqs_->exists(s)) fail("batch row {}: sequence {} does not exist", i, s);
+    int64_t& want = next[size_t(s)];
+    if (want < 0) want = seqs_->length(s);
+    if (b.pos[i] != want)
+      fail("batch row {}: sequence {} continues at position {}, found {} (a sequence's rows must follow its "
+           "cache in order)", i, s, want, b.pos[i]);
+    if (want >= opt_.n_ctx) fail("batch row {}: sequence {} is full (context of {} tokens)", i, s, opt_.n_ctx);
+    ++want;
+    wanted += b.logits[i] ? 1 : 0;
+  }
+  return wanted;
+}
+
+void Session::decode(const BatchView& batch, std::vector<float>& logits) {
+  const int64_t nv = model_.hp().n_vocab;
+  const int64_t wanted = check_batch(batch);
+  check_memory(checked_mul(uint64_t(wanted), uint64_t(nv) * 4, "logits"), fmt::format("the logits of {} rows", wanted));
+  logits.resize(size_t(wanted * nv));
+  Buffers& b = *buf_;
+  const int64_t n_total = int64_t(batch.token.size());
+  float* dst = logits.data();
   for (int64_t i0 = 0; i0 < n_total; i0 += opt_.n_ubatch) {
     const int64_t n = std::min(opt_.n_ubatch, n_total - i0);
-    const bool last = i0 + n == n_total;
-    float* dst = all_logits ? logits.data() + i0 * h.n_vocab : (last ? logits.data() : nullptr);
-    forward_ubatch(tokens.data() + i0, n, n_past_, dst, all_logits);
-    n_past_ += n;
+    std::copy_n(batch.token.data() + i0, n, b.tok.data());
+    std::copy_n(batch.pos.data() + i0, n, b.pos.data());
+    std::copy_n(batch.seq.data() + i0, n, b.seq.data());
+    forward_ubatch(n, batch.logits.data() + i0, dst);
+    for (int64_t i = 0; i < n; ++i) {
+      seqs_->append(b.seq[size_t(i)], b.tok[size_t(i)]);
+      if (batch.logits[size_t(i0 + i)]) dst += nv;
+    }
   }
 }
 
-void Session::forward_ubatch(const int32_t* tokens, int64_t n, int64_t pos0, float* logits, bool all_logits) {
-  embed(tokens, n);
-  for (int64_t l = 0; l < model_.hp().n_layer; ++l) layer(l, n, pos0);
-  if (!logits) return;
-  if (all_logits)
-    output_logits(0, n, logits);
-  else
-    output_logits(n - 1, 1, logits);
+void Session::forward_ubatch(int64_t n, const uint8_t* want, float* logits) {
+  Buffers& b = *buf_;
+  // Attention tiles: runs of rows of one sequence at consecutive positions, cut into tiles of
+  // up to `tile` rows (attention_block's task size).
+  const int64_t group = model_.hp().n_head / model_.hp().n_head_kv;
+  const int64_t tile = std::max<int64_t>(1, 64 / group);
+  b.tiles.clear();
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i + 1;
+    while (j < n && b.seq[size_t(j)] == b.seq[size_t(i)] && b.pos[size_t(j)] == b.pos[size_t(j - 1)] + 1) ++j;
+    for (int64_t t0 = i; t0 < j; t0 += tile)
+      b.tiles.push_back({t0, std::min(tile, j - t0), b.pos[size_t(t0)], b.seq[size_t(i)]});
+    i = j;
+  }
+  embed(b.tok.data(), n);
+  for (int64_t l = 0; l < model_.hp().n_layer; ++l) layer(l, n);
+  if (std::any_of(want, want + n, [](uint8_t w) { return w != 0; })) output_logits(want, n, logits);
 }
 
 void Session::embed(const int32_t* tokens, int64_t n) {
@@ -106,7 +167,7 @@ void Session::embed(const int32_t* tokens, int64_t n) {
 }
 
 // The generic block. Every architecture runs exactly this; the row says which pieces apply.
-void Session::layer(int64_t l, int64_t n, int64_t pos0) {
+void Session::layer(int64_t l, int64_t n) {
   const ArchSpec& a = model_.arch();
   const LayerWeights& L = model_.layers()[size_t(l)];
   const int64_t d = model_.hp().n_embd;
@@ -117,7 +178,7 @@ void Session::layer(int64_t l, int64_t n, int64_t pos0) {
     norm_rows(L.attn_norm, L.attn_norm_b, b.x.data(), b.cur.data(), n);
   else
     std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
-  attention_block(L, l, n, pos0);
+  attention_block(L, l, n);
   if (L.parallel != Parallel::None) {
     // x + attn(n1(x)) + ffn(n(x)): the FFN reads the same x (and, SharedNorm, the same cur).
     std::copy_n(b.out.data(), size_t(n * d), b.par.data());
@@ -184,7 +245,7 @@ void Session::qk_norm(float* x, const float* w, int64_t heads) const {
   for (int64_t i = 0; i < heads; ++i) norm(x + i * hd, kind == QkNormKind::PerHeadEach ? w + i * hd : w, hd);
 }
 
-void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n, int64_t pos0) {
+void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
   const HParams& h = model_.hp();
   const ArchSpec& a = model_.arch();
   Buffers& b = *buf_;
@@ -205,44 +266,44 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n, int64
       qk_norm(k, L.k_norm, h.n_head_kv);
     }
     float* cs = b.rope.data() + t * h.n_rot;
-    rope_angles(pos0 + t, h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(opt_.n_ctx),
+    rope_angles(b.pos[size_t(t)], h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(opt_.n_ctx),
                 h.rope_attn_factor, cs);
     if (L.rope) {
       rope_apply(q, int(h.n_head), hd, h.n_rot, a.rope, cs);
       rope_apply(k, int(h.n_head_kv), hd, h.n_rot, a.rope, cs);
     }
-    kv_->store(l, pos0 + t, k, v);
+    seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v);
   }
 
   const float scale = h.attn_scale > 0 ? h.attn_scale : 1.0f / std::sqrt(float(hd));
   const int64_t group = h.n_head / h.n_head_kv;
-  // Tasks: (tile of tokens, KV head, slice of the query heads sharing it); a task loads each
-  // K/V row once for all its rows. A (token, head) output has the same bits in any task
+  // Tasks: (tile of one sequence's tokens, KV head, slice of the query heads sharing it); a
+  // task loads each K/V row once for all its rows. A (token, head) output has the same bits in any task
   // (kernels/attention.h), so the split only balances threads. Slices split a group only
   // when there would be fewer than two tasks per thread (decoding with few KV heads).
-  const int64_t tile = std::max<int64_t>(1, 64 / group);
-  const int64_t n_tiles = (n + tile - 1) / tile;
+  const int64_t n_tiles = int64_t(b.tiles.size());  // forward_ubatch cut them, 64 / group rows
   int64_t slices = 1;
   while (group % (2 * slices) == 0 && n_tiles * h.n_head_kv * slices < 2 * cc_.n_threads) slices *= 2;
   const int64_t heads = group / slices, per_tile = h.n_head_kv * slices;
   const AttentionFn attend = cc_.kernels->attention;
 #pragma omp parallel for num_threads(cc_.n_threads) schedule(dynamic, 1) if (n_tiles * per_tile > 1 && cc_.n_threads > 1)
   for (int64_t i = 0; i < n_tiles * per_tile; ++i) {
-    const int64_t t0 = (n_tiles - 1 - i / per_tile) * tile;  // last tiles first: they see most keys
-    const int64_t hh = i % per_tile * heads;                 // first query head of the task
+    const Buffers::Tile& tl = b.tiles[size_t(n_tiles - 1 - i / per_tile)];  // last tiles first: most keys
+    const int64_t t0 = tl.row0;
+    const int64_t hh = i % per_tile * heads;  // first query head of the task
     AttentionTask task;
     task.q = b.qkv.data() + t0 * w + hh * hd;
     task.q_stride = w;
     task.out = b.attn.data() + t0 * h.n_q() + hh * hd;
     task.out_stride = h.n_q();
-    task.n_tokens = std::min(tile, n - t0);
+    task.n_tokens = tl.n;
     task.n_heads = int(heads);
     task.head_dim = hd;
-    task.pos0 = pos0 + t0;
+    task.pos0 = tl.pos0;
     task.window = L.swa ? h.swa_window : 0;
     task.scale = scale;
     task.softcap = h.attn_softcap;
-    attend(task, kv_->head(l, hh / group, hd));
+    attend(task, seqs_->cache(tl.seq).head(l, hh / group, hd));
   }
   run_projection(L.wo, b.attn.data(), h.n_q(), n, b.out.data(), h.n_embd, cc_);
 }
@@ -283,11 +344,15 @@ void Session::gated_act(const float* gate, const float* up, float* out, int64_t 
     cc_.kernels->silu_glu(gate, up, out, n);
 }
 
-void Session::output_logits(int64_t first_row, int64_t n_rows, float* logits) {
+// Logits of the rows with want[t] set, in row order: [rows wanted, n_vocab].
+void Session::output_logits(const uint8_t* want, int64_t n, float* logits) {
   const HParams& h = model_.hp();
   Buffers& b = *buf_;
-  float* xs = b.x.data() + first_row * h.n_embd;
-  norm_rows(model_.output_norm(), model_.output_norm_b(), xs, b.cur.data(), n_rows);
+  // Gather the wanted rows of the residual stream (out is free here), then norm and project.
+  int64_t n_rows = 0;
+  for (int64_t t = 0; t < n; ++t)
+    if (want[t]) std::copy_n(b.x.data() + t * h.n_embd, h.n_embd, b.out.data() + n_rows++ * h.n_embd);
+  norm_rows(model_.output_norm(), model_.output_norm_b(), b.out.data(), b.cur.data(), n_rows);
   run_projection(model_.output(), b.cur.data(), h.n_embd, n_rows, logits, h.n_vocab, cc_);
   if (h.final_softcap != 0.0f) {
     const float inv = 1.0f / h.final_softcap;  // as llama.cpp: scale by 1 / cap, tanh, scale by cap

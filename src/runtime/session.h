@@ -1,5 +1,7 @@
-// An inference session: a KV cache and work buffers over a loaded Model. Evaluates tokens in
-// micro-batches; decode is a micro-batch of one.
+// An inference session: a pool of sequences (each with its KV cache) and work buffers over a
+// loaded Model. Evaluates batches of rows from several sequences in micro-batches: every row
+// goes through the projections and FFN together, attention reads each row's own sequence.
+// eval() is the single-sequence form (sequence 0); decode is a micro-batch of one.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -10,12 +12,15 @@
 #include "kernels/matmul.h"
 #include "model/model.h"
 #include "runtime/fusion_plan.h"
+#include "runtime/batch.h"
 #include "runtime/kv_cache.h"
+#include "runtime/seq_pool.h"
 
 namespace trident {
 
 struct SessionOptions {
-  int64_t n_ctx = 0;        // 0: the model's training context, at most 4096
+  int64_t n_ctx = 0;        // per sequence; 0: the model's training context, at most 4096
+  int64_t n_seq_max = 1;    // sequences that may exist at once (1..kMaxSequences)
   int64_t n_ubatch = 512;
   int n_threads = 0;        // 0: every core
   KvType k_type = KvType::F16;
@@ -31,12 +36,29 @@ class Session {
   Session(const Model& model, const SessionOptions& opt);
   ~Session();
 
+  // The single-sequence form: sequence 0 (made on first use), for the CLI and the tests.
   // Evaluates `tokens` at positions n_past() onwards. logits receives [rows, n_vocab]: every
   // token's row when all_logits, else only the last token's. Throws Error for ids outside the
   // vocabulary or a context overflow (before computing anything).
   void eval(std::span<const int32_t> tokens, bool all_logits, std::vector<float>& logits);
-  int64_t n_past() const { return n_past_; }
-  void reset() { n_past_ = 0; }
+  int64_t n_past() const { return seqs_->exists(0) ? seqs_->length(0) : 0; }
+  void reset() {
+    if (seqs_->exists(0)) seqs_->truncate(0, 0);
+  }
+
+  // Evaluates a batch of rows of existing sequences (runtime/batch.h). logits receives
+  // [rows that asked, n_vocab] in row order. Every row is checked before anything is computed
+  // (Error: row, token id, sequence, position, context); then each row's K/V is stored in its
+  // sequence and its token appended. A row's logits have the same bits whatever else the batch
+  // holds (docs/api.md).
+  void decode(const BatchView& batch, std::vector<float>& logits);
+  SeqPool& seqs() { return *seqs_; }
+  const SeqPool& seqs() const { return *seqs_; }
+  // Sequence state files (runtime/seq_file.cpp): header (model identity, KV types, tokens) and
+  // the K/V rows. save writes a temporary file and renames it; restore creates a new sequence
+  // and throws Error naming the file when it is not one of ours, is damaged or is foreign.
+  void save_sequence(int32_t id, const std::string& path) const;
+  int32_t restore_sequence(const std::string& path);
 
   const Model& model() const { return model_; }
   const SessionOptions& options() const { return opt_; }
@@ -46,10 +68,11 @@ class Session {
 
  private:
   struct Buffers;
-  void forward_ubatch(const int32_t* tokens, int64_t n, int64_t pos0, float* logits, bool all_logits);
+  int64_t check_batch(const BatchView& batch) const;
+  void forward_ubatch(int64_t n, const uint8_t* want, float* logits);
   void embed(const int32_t* tokens, int64_t n);
-  void layer(int64_t l, int64_t n, int64_t pos0);
-  void attention_block(const LayerWeights& L, int64_t l, int64_t n, int64_t pos0);
+  void layer(int64_t l, int64_t n);
+  void attention_block(const LayerWeights& L, int64_t l, int64_t n);
   void ffn(const LayerWeights& L, int64_t n);  // dense or MoE
   void ffn_block(const LayerWeights& L, int64_t n);
   void qk_norm(float* x, const float* w, int64_t heads) const;
@@ -59,16 +82,15 @@ class Session {
   void weigh_experts(int64_t n);
   void add_residual(float* out, int64_t n);
   void norm_rows(const float* w, const float* b, const float* x, float* y, int64_t n);
-  void output_logits(int64_t first_row, int64_t n_rows, float* logits);
+  void output_logits(const uint8_t* want, int64_t n, float* logits);
 
   const Model& model_;
   SessionOptions opt_;
   FusionPlan fusion_;
   ComputeContext cc_;
   ActivationScratch scratch_;
-  std::unique_ptr<KvCache> kv_;
+  std::unique_ptr<SeqPool> seqs_;
   std::unique_ptr<Buffers> buf_;
-  int64_t n_past_ = 0;
 };
 
 }  // namespace trident

@@ -10,6 +10,17 @@ namespace trident {
 // Work buffers for one micro-batch, rows of n_ub tokens. Allocated once per session.
 struct Session::Buffers {
   int64_t n_ub = 0;
+  // The rows of the micro-batch: token, position and sequence
+  std::vector<int32_t> tok;   // [n_ub]
+  std::vector<int64_t> pos;   // [n_ub]
+  std::vector<int32_t> seq;   // [n_ub]
+  // Attention tiles: runs of consecutive rows of one sequence (consecutive positions), split
+  // into tiles; a tile's rows share each K/V row load.
+  struct Tile {
+    int64_t row0 = 0, n = 0, pos0 = 0;
+    int32_t seq = 0;
+  };
+  std::vector<Tile> tiles;
   std::vector<float> x;       // [n_ub, n_embd] residual stream
   std::vector<float> cur;     // [n_ub, n_embd] normed input of a sub-layer
   std::vector<float> qkv;     // [n_ub, n_q + 2 n_kv]
