@@ -5,6 +5,21 @@
 
 namespace trident {
 
+nlohmann::ordered_json parse_chat_json(const std::string& text, const std::string& what) {
+  constexpr int kMaxDepth = 128;
+  // The callback sees every nesting level before the parser descends further, so a deeply
+  // nested document is refused without deep recursion.
+  auto guard = [&](int depth, nlohmann::ordered_json::parse_event_t, nlohmann::ordered_json&) {
+    if (depth > kMaxDepth) fail("{}: JSON nested deeper than {} levels", what, kMaxDepth);
+    return true;
+  };
+  try {
+    return nlohmann::ordered_json::parse(text, guard);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not valid JSON ({})", what, printable(e.what(), 160));
+  }
+}
+
 std::string render_chat_template(const std::string& tmpl, const ChatTemplateInputs& in,
                                  const ChatTemplateLimits& limits) {
   using namespace chat;

@@ -27,6 +27,10 @@ struct ChatTemplateInputs {
 
 using chat::ChatTemplateLimits;
 
+// Untrusted JSON (messages, tools, kwargs) parsed keeping key order, which tojson preserves;
+// throws Error naming `what` when malformed or nested deeper than 128 levels.
+nlohmann::ordered_json parse_chat_json(const std::string& text, const std::string& what);
+
 // Throws Error "chat template: ..." for a syntax error (with line and column), an error the
 // template raises (raise_exception), an invalid operation, or a bound exceeded.
 std::string render_chat_template(const std::string& tmpl, const ChatTemplateInputs& in,

@@ -15,7 +15,12 @@ std::string quoted_type(const Value& v) { return "'" + type_name(v) + "'"; }
   in.error(line, fmt::format("unsupported operand type(s) for {}: {} and {}", op, quoted_type(a), quoted_type(b)));
 }
 
-int64_t checked_int(Interpreter& in, bool overflow, int64_t r, int line) {
+// r = x op y for op in + - *, refusing what does not fit 64 bits (Python would grow the int).
+int64_t checked_int(Interpreter& in, char op, int64_t x, int64_t y, int line) {
+  int64_t r = 0;
+  const bool overflow = op == '+' ? __builtin_add_overflow(x, y, &r)
+                        : op == '-' ? __builtin_sub_overflow(x, y, &r)
+                                    : __builtin_mul_overflow(x, y, &r);
   if (overflow) in.error(line, "integer overflow (Python integers are unbounded; trident's are 64-bit)");
   return r;
 }
@@ -61,16 +66,13 @@ Value arithmetic(Interpreter& in, const std::string& op, const Value& a, const V
     return Value(r);
   }
   const int64_t x = a.int_value(), y = b.int_value();
-  int64_t r = 0;
-  if (op == "+") return Value(checked_int(in, __builtin_add_overflow(x, y, &r), r, line));
-  if (op == "-") return Value(checked_int(in, __builtin_sub_overflow(x, y, &r), r, line));
-  if (op == "*") return Value(checked_int(in, __builtin_mul_overflow(x, y, &r), r, line));
+  if (op == "+" || op == "-" || op == "*") return Value(checked_int(in, op[0], x, y, line));
   if (op == "**") {
     if (y < 0) return Value(std::pow(double(x), double(y)));
     if (x == 0 || x == 1) return Value(y == 0 ? int64_t(1) : x);
     if (x == -1) return Value(y % 2 ? int64_t(-1) : int64_t(1));
     int64_t acc = 1;  // |x| >= 2: overflows within 63 multiplications
-    for (int64_t i = 0; i < y; ++i) checked_int(in, __builtin_mul_overflow(acc, x, &acc), acc, line);
+    for (int64_t i = 0; i < y; ++i) acc = checked_int(in, '*', acc, x, line);
     return Value(acc);
   }
   if (op == "/") {
