@@ -91,5 +91,27 @@ INSTANTIATE_TEST_SUITE_P(Templates, ChatTemplateMatchesJinja2, ::testing::Values
                            return s;
                          });
 
+// Small templates pinning one behaviour each (snippets.json, from render_expected.py).
+TEST(ChatTemplateSnippets, MatchJinja2) {
+  const auto snippets = nlohmann::ordered_json::parse(read_file(kDir + "snippets.json"));
+  ASSERT_GT(snippets.size(), 50u);
+  for (const auto& c : snippets) {
+    const std::string tmpl = c["template"].get<std::string>();
+    SCOPED_TRACE(tmpl);
+    ChatTemplateInputs in;
+    in.extra = c["vars"];
+    in.clock = fixed_clock;
+    if (c.contains("error")) {
+      EXPECT_THROW(render_chat_template(tmpl, in), Error) << "jinja2 raised " << c["error"];
+      continue;
+    }
+    try {
+      EXPECT_EQ(render_chat_template(tmpl, in), c["expected"].get<std::string>());
+    } catch (const Error& e) {
+      ADD_FAILURE() << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace trident

@@ -38,7 +38,7 @@ Value attribute_path(Interpreter& in, const Value& item, const Value& path, int 
 
 // Sort key for the case-insensitive comparisons of sort/dictsort/unique/min/max.
 Value fold_case(const Value& v, bool case_sensitive) {
-  return (!case_sensitive && v.is_string()) ? Value(ascii_lower(v.as_string())) : v;
+  return (!case_sensitive && v.is_string()) ? Value(py_lower(v.as_string())) : v;
 }
 
 CallArgs rest_args(const CallArgs& a, size_t skip) {
@@ -146,8 +146,8 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   if (name == "safe") return Value(to_str(v));
   if (name == "escape" || name == "e" || name == "forceescape") return Value(html_escape(to_str(v)));
   if (name == "trim") return Value(py_strip(to_str(v), argument(a, 0, "chars", Value(None{})), true, true));
-  if (name == "upper") return Value(ascii_upper(to_str(v)));
-  if (name == "lower") return Value(ascii_lower(to_str(v)));
+  if (name == "upper") return Value(py_upper(to_str(v)));
+  if (name == "lower") return Value(py_lower(to_str(v)));
   if (name == "title") return Value(py_title(to_str(v)));
   if (name == "capitalize") return Value(py_capitalize(to_str(v)));
   if (name == "replace") {
@@ -338,7 +338,11 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
     }
     return make_list(std::move(out));
   }
-  if (name == "attr") return get_attribute(in, v, to_str(argument(a, 0, "name")), line);
+  // attr() reads Python attributes only (methods here), never dict keys.
+  if (name == "attr") {
+    const Value m = v.is_undefined() ? Value() : find_method(in, v, to_str(argument(a, 0, "name")));
+    return m.is_undefined() ? Value(Undefined{"no attribute " + to_str(argument(a, 0, "name"))}) : m;
+  }
   if (name == "format") {
     if (!a.positional.empty()) return Value(percent_format(in, to_str(v), make_list(a.positional, true), line));
     return Value(to_str(v));
@@ -364,8 +368,8 @@ bool apply_test(Interpreter& in, const std::string& name, const Value& v, CallAr
   if (name == "iterable") return v.is_string() || v.is_list() || (v.is_dict() && !v.as_dict()->is_namespace) || v.is_undefined();
   if (name == "sequence") return v.is_string() || v.is_list() || (v.is_dict() && !v.as_dict()->is_namespace) || v.is_undefined();
   if (name == "callable") return v.is_callable();
-  if (name == "lower") return v.is_string() && ascii_lower(v.as_string()) == v.as_string();
-  if (name == "upper") return v.is_string() && ascii_upper(v.as_string()) == v.as_string();
+  if (name == "lower") return v.is_string() && py_lower(v.as_string()) == v.as_string();
+  if (name == "upper") return v.is_string() && py_upper(v.as_string()) == v.as_string();
   if (name == "escaped") return false;
   if (name == "odd" || name == "even") {
     if (!(v.is_int() || v.is_bool())) in.error(line, fmt::format("test '{}' needs an integer, found {}", name, type_name(v)));

@@ -148,29 +148,37 @@ void Interpreter::exec_set(const Stmt& s, const ScopePtr& scope, Value v) {
   for (size_t i = 0; i < parts.size(); ++i) scope->vars[s.targets[i]] = parts[i];
 }
 
-// jinja2's `loop` object for one iteration.
-static Value loop_object(const std::vector<Value>& items, size_t i) {
+// jinja2's `loop` object: one per loop, updated in place each iteration as jinja2's LoopContext
+// is. Its keys are fixed; previtem/nextitem hold Undefined where there is no such item.
+enum LoopField { kIndex, kIndex0, kRevindex, kRevindex0, kFirst, kLast, kLength, kPrevitem, kNextitem };
+
+static DictPtr make_loop_object(size_t n, std::shared_ptr<size_t> position) {
   auto d = std::make_shared<DictObject>();
-  const auto n = int64_t(items.size()), k = int64_t(i);
-  d->set("index", Value(k + 1));
-  d->set("index0", Value(k));
-  d->set("revindex", Value(n - k));
-  d->set("revindex0", Value(n - k - 1));
-  d->set("first", Value(k == 0));
-  d->set("last", Value(k == n - 1));
-  d->set("length", Value(n));
+  for (const char* key : {"index", "index0", "revindex", "revindex0", "first", "last", "length", "previtem", "nextitem"})
+    d->items.emplace_back(key, Value());
+  d->items[kLength].second = Value(int64_t(n));
   d->set("depth", Value(int64_t(1)));
   d->set("depth0", Value(int64_t(0)));
-  if (i > 0) d->set("previtem", items[i - 1]);
-  if (i + 1 < items.size()) d->set("nextitem", items[i + 1]);
   auto cycle = std::make_shared<CallableObject>();
   cycle->name = "cycle";
-  cycle->call = [k](Interpreter& in, CallArgs& a) -> Value {
+  cycle->call = [position](Interpreter& in, CallArgs& a) -> Value {
     if (a.positional.empty()) in.error(0, "loop.cycle() needs at least one argument");
-    return a.positional[size_t(k) % a.positional.size()];
+    return a.positional[*position % a.positional.size()];
   };
   d->set("cycle", Value(cycle));
-  return Value(d);
+  return d;
+}
+
+static void update_loop_object(DictObject& d, const std::vector<Value>& items, size_t i) {
+  const auto n = int64_t(items.size()), k = int64_t(i);
+  d.items[kIndex].second = Value(k + 1);
+  d.items[kIndex0].second = Value(k);
+  d.items[kRevindex].second = Value(n - k);
+  d.items[kRevindex0].second = Value(n - k - 1);
+  d.items[kFirst].second = Value(k == 0);
+  d.items[kLast].second = Value(k == n - 1);
+  d.items[kPrevitem].second = i > 0 ? items[i - 1] : Value(Undefined{"there is no previous item"});
+  d.items[kNextitem].second = i + 1 < items.size() ? items[i + 1] : Value(Undefined{"there is no next item"});
 }
 
 Flow Interpreter::exec_for(const Stmt& s, const ScopePtr& scope) {
@@ -204,12 +212,17 @@ Flow Interpreter::exec_for(const Stmt& s, const ScopePtr& scope) {
     const Flow f = exec_body(s.else_body, inner);
     return f == Flow::Normal ? f : Flow::Normal;
   }
+  auto position = std::make_shared<size_t>(0);
+  const DictPtr loop = make_loop_object(items.size(), position);
   for (size_t i = 0; i < items.size(); ++i) {
+    charge(128);  // an iteration costs a few allocations: count it as more than one step
+    *position = i;
+    update_loop_object(*loop, items, i);
     // A fresh scope per iteration: assignments do not survive into the next one (jinja2).
     auto inner = std::make_shared<Scope>();
     inner->parent = scope;
     bind(*inner, items[i]);
-    inner->vars["loop"] = loop_object(items, i);
+    inner->vars["loop"] = Value(loop);
     if (exec_body(s.body, inner) == Flow::Break) break;
   }
   return Flow::Normal;

@@ -17,7 +17,7 @@ struct ChatTemplateLimits {
   size_t max_template_bytes = 1 << 20;
   int max_nesting = 100;            // parse depth of blocks and expressions
   int max_call_depth = 50;          // macro calls inside macro calls
-  uint64_t max_work = 20'000'000;   // evaluation steps, plus one per 64 bytes of text built
+  uint64_t max_work = 5'000'000;    // evaluation steps, plus one per 64 bytes of text built (~1 s)
   size_t max_output_bytes = 8 << 20;
   size_t max_string_bytes = 8 << 20;  // any intermediate string
   size_t max_list_items = 1 << 20;    // any intermediate list, range(), string repetition

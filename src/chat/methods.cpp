@@ -90,8 +90,8 @@ Value string_method(const std::string& s, const std::string& name) {
     };
   } else if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") {
     f = [s, name](Interpreter&, CallArgs&) {
-      if (name == "upper") return Value(ascii_upper(s));
-      if (name == "lower") return Value(ascii_lower(s));
+      if (name == "upper") return Value(py_upper(s));
+      if (name == "lower") return Value(py_lower(s));
       if (name == "title") return Value(py_title(s));
       return Value(py_capitalize(s));
     };

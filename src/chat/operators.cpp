@@ -193,7 +193,8 @@ Value get_attribute(Interpreter& in, const Value& obj, const std::string& name, 
   if (!name.empty() && name[0] == '_')
     return Value(Undefined{fmt::format("access to attribute '{}' of '{}' object is unsafe", name, type_name(obj))});
   Value method = find_method(in, obj, name);
-  if (!method.is_undefined()) return method;
+  // A method, or the Undefined that stands for a mutating one (calling it is refused).
+  if (!method.is_undefined() || !method.as_undefined().hint.empty()) return method;
   if (obj.is_dict()) {
     if (const Value* v = obj.as_dict()->find(name)) return *v;
     if (obj.as_dict()->is_namespace)

@@ -104,38 +104,107 @@ std::vector<std::string> py_split(const std::string& s, const Value& sep, int64_
   return parts;
 }
 
-std::string ascii_upper(std::string s) {
-  for (char& c : s)
-    if (c >= 'a' && c <= 'z') c = char(c - 32);
-  return s;
+namespace {
+
+// Simple case mappings of the scripts chat text mostly uses: ASCII, Latin-1, Latin Extended-A,
+// Greek and Cyrillic. Characters outside them are left as they are (Python maps every cased
+// script; `ß`.upper() is "SS" there and "ß" here).
+uint32_t to_upper_cp(uint32_t c) {
+  if (c >= 'a' && c <= 'z') return c - 32;
+  if (c < 0x80) return c;
+  if ((c >= 0xe0 && c <= 0xfe && c != 0xf7)) return c - 32;
+  if (c == 0xff) return 0x178;
+  if (c >= 0x100 && c <= 0x17f && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 && c != 0x17f) {
+    const bool odd_lower = (c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177);
+    if (odd_lower) return (c & 1) ? c - 1 : c;
+    return (c & 1) ? c : c - 1;  // 0x139..0x148, 0x179..0x17e: lower case is even
+  }
+  if (c >= 0x3b1 && c <= 0x3c9 && c != 0x3c2) return c - 32;
+  if (c == 0x3c2) return 0x3a3;
+  if (c >= 0x430 && c <= 0x44f) return c - 32;
+  if (c >= 0x450 && c <= 0x45f) return c - 80;
+  return c;
 }
 
-std::string ascii_lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = char(c + 32);
-  return s;
+uint32_t to_lower_cp(uint32_t c) {
+  if (c >= 'A' && c <= 'Z') return c + 32;
+  if (c < 0x80) return c;
+  if (c >= 0xc0 && c <= 0xde && c != 0xd7) return c + 32;
+  if (c == 0x178) return 0xff;
+  if (c >= 0x100 && c <= 0x17f && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 && c != 0x17f) {
+    const bool even_upper = (c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177);
+    if (even_upper) return (c & 1) ? c : c + 1;
+    return (c & 1) ? c + 1 : c;
+  }
+  if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) return c + 32;
+  if (c >= 0x410 && c <= 0x42f) return c + 32;
+  if (c >= 0x400 && c <= 0x40f) return c + 80;
+  return c;
 }
 
-std::string py_title(const std::string& s) {
-  std::string out = s;
-  bool prev_cased = false;
-  for (char& c : out) {
-    const bool upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z';
-    if (upper || lower) {
-      if (prev_cased && upper) c = char(c + 32);
-      if (!prev_cased && lower) c = char(c - 32);
-      prev_cased = true;
-    } else {
-      prev_cased = static_cast<unsigned char>(c) >= 0x80 && prev_cased;
+bool is_cased(uint32_t c) { return to_upper_cp(c) != c || to_lower_cp(c) != c; }
+
+// Decodes UTF-8 into code points; a byte that starts no valid sequence stands for itself
+// (as 0x110000 + byte, so it maps to nothing and is written back unchanged).
+std::vector<uint32_t> decode(const std::string& s) {
+  std::vector<uint32_t> out;
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = n > 0 && i + size_t(n) <= s.size();
+    uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+    for (int k = 1; ok && k < n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + size_t(k)]);
+      ok = (d & 0xc0) == 0x80;
+      cp = (cp << 6) | (d & 0x3f);
     }
+    out.push_back(ok ? cp : 0x110000 + c);
+    i += ok ? size_t(n) : 1;
   }
   return out;
 }
 
-std::string py_capitalize(const std::string& s) {
-  std::string out = ascii_lower(s);
-  if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = char(out[0] - 32);
+std::string encode(const std::vector<uint32_t>& cps) {
+  std::string out;
+  for (uint32_t cp : cps) {
+    if (cp >= 0x110000) out += char(cp - 0x110000);
+    else if (cp < 0x80) out += char(cp);
+    else if (cp < 0x800) { out += char(0xc0 | (cp >> 6)); out += char(0x80 | (cp & 0x3f)); }
+    else if (cp < 0x10000) { out += char(0xe0 | (cp >> 12)); out += char(0x80 | ((cp >> 6) & 0x3f)); out += char(0x80 | (cp & 0x3f)); }
+    else { out += char(0xf0 | (cp >> 18)); out += char(0x80 | ((cp >> 12) & 0x3f)); out += char(0x80 | ((cp >> 6) & 0x3f)); out += char(0x80 | (cp & 0x3f)); }
+  }
   return out;
+}
+
+}  // namespace
+
+std::string py_upper(const std::string& s) {
+  std::vector<uint32_t> cps = decode(s);
+  for (uint32_t& c : cps) c = to_upper_cp(c);
+  return encode(cps);
+}
+
+std::string py_lower(const std::string& s) {
+  std::vector<uint32_t> cps = decode(s);
+  for (uint32_t& c : cps) c = to_lower_cp(c);
+  return encode(cps);
+}
+
+std::string py_title(const std::string& s) {
+  std::vector<uint32_t> cps = decode(s);
+  bool prev_cased = false;
+  for (uint32_t& c : cps) {
+    const bool cased = is_cased(c);
+    if (cased) c = prev_cased ? to_lower_cp(c) : to_upper_cp(c);
+    prev_cased = cased;
+  }
+  return encode(cps);
+}
+
+std::string py_capitalize(const std::string& s) {
+  std::vector<uint32_t> cps = decode(s);
+  for (size_t i = 0; i < cps.size(); ++i) cps[i] = i == 0 ? to_upper_cp(cps[i]) : to_lower_cp(cps[i]);
+  return encode(cps);
 }
 
 std::string py_replace(Interpreter& in, const std::string& s, const std::string& old, const std::string& rep,

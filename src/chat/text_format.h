@@ -1,5 +1,5 @@
 // Python str behaviours the templates rely on: whitespace stripping and splitting,
-// `'%s' % x` formatting, case mapping (ASCII letters; other characters are kept as they are).
+// `'%s' % x` formatting, case mapping.
 #pragma once
 #include <string>
 #include <vector>
@@ -16,8 +16,9 @@ bool is_python_space(const std::string& s, size_t pos, size_t* len);
 std::string py_strip(const std::string& s, const Value& chars, bool left, bool right);
 // str.split / rsplit with Python's two modes (whitespace runs vs an exact separator).
 std::vector<std::string> py_split(const std::string& s, const Value& sep, int64_t maxsplit, bool from_right);
-std::string ascii_upper(std::string s);
-std::string ascii_lower(std::string s);
+// str.upper / lower / title / capitalize over code points (see text_format.cpp for the scripts).
+std::string py_upper(const std::string& s);
+std::string py_lower(const std::string& s);
 std::string py_title(const std::string& s);
 std::string py_capitalize(const std::string& s);
 // str.replace with Python's empty-`old` behaviour and an optional count (-1: all).
