@@ -153,8 +153,9 @@ class Parser {
       return s;
     }
     if (name == "include" || name == "import" || name == "extends" || name == "from" || name == "block")
-      error("'{% " + name + " %}' is not supported: a chat template is one self-contained text");
-    error("unknown statement '" + printable(name, 40) + "'");
+      fail("chat template: line {} column {}: '{{% {} %}}' is not supported: a chat template is one self-contained text",
+           s.line, s.column, name);
+    fail("chat template: line {} column {}: unknown statement '{}'", s.line, s.column, printable(name, 40));
   }
 
   Stmt parse_if(Stmt s) {
