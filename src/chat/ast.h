@@ -56,10 +56,10 @@ struct Stmt {
     If,          // conditions[i] -> bodies[i]; bodies has one more entry for else
     For,         // for targets in expr [if filter] body [else else_body]
     Set,         // set targets = expr, or set target_object.attribute = expr
-    SetBlock,    // set target %}body{% endset (expr: optional filter chain applied to Literal)
+    SetBlock,    // set target [| filters] %}body{% endset (expr: the filter chain, or null)
     Macro,       // macro name(params) body
     CallBlock,   // call(params) expr body: expr's call gets `caller`
-    FilterBlock, // filter name(args) body: expr is the filter applied to a placeholder
+    FilterBlock, // filter f(args) | g body: expr is the filter chain
     Break,
     Continue,
     Scope,       // body only ({% generation %}, {% with %})

@@ -87,15 +87,8 @@ Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope) {
     case Stmt::Kind::For: return exec_for(s, scope);
     case Stmt::Kind::Set: exec_set(s, scope, eval(*s.expr, scope)); return Flow::Normal;
     case Stmt::Kind::SetBlock: {
-      Value v(render_to_string(s.body, scope));
-      if (s.expr) {
-        // The filter chain's bottom Literal stands for the block's text.
-        const Expr* bottom = s.expr.get();
-        while (!bottom->args.empty() && bottom->args[0]) bottom = bottom->args[0].get();
-        const_cast<Expr*>(bottom)->literal = v;
-        v = eval(*s.expr, scope);
-      }
-      exec_set(s, scope, v);
+      const Value text(render_to_string(s.body, scope));
+      exec_set(s, scope, s.expr ? apply_filter_chain(*s.expr, text, scope) : text);
       return Flow::Normal;
     }
     case Stmt::Kind::Macro: scope->vars[s.text] = make_macro(s, scope); return Flow::Normal;
@@ -112,10 +105,7 @@ Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope) {
     }
     case Stmt::Kind::FilterBlock: {
       const Value text(render_to_string(s.body, scope));
-      const Expr* bottom = s.expr.get();
-      while (!bottom->args.empty() && bottom->args[0]) bottom = bottom->args[0].get();
-      const_cast<Expr*>(bottom)->literal = text;
-      write(to_str(eval(*s.expr, scope)), s.line);
+      write(to_str(apply_filter_chain(*s.expr, text, scope)), s.line);
       return Flow::Normal;
     }
     case Stmt::Kind::Break: return Flow::Break;
@@ -238,12 +228,12 @@ Value Interpreter::make_macro(const Stmt& s, const ScopePtr& scope) {
   c->call = [this, def, weak](Interpreter&, CallArgs& args) -> Value {
     ScopePtr def_scope = weak.lock();
     if (!def_scope) error(def->line, "macro called after its scope ended");
-    return call_macro(*def, def_scope, args, Value(), def->line);
+    return call_macro(*def, def_scope, args, def->line);
   };
   return Value(c);
 }
 
-Value Interpreter::call_macro(const Stmt& s, const ScopePtr& def_scope, CallArgs& args, const Value&, int line) {
+Value Interpreter::call_macro(const Stmt& s, const ScopePtr& def_scope, CallArgs& args, int line) {
   if (call_depth_ >= limits_.max_call_depth)
     error(line, fmt::format("macro calls nested deeper than the limit of {}", limits_.max_call_depth));
   auto local = std::make_shared<Scope>();
@@ -349,6 +339,16 @@ Value Interpreter::eval(const Expr& e, const ScopePtr& scope) {
       return Value(Undefined{"the inline if expression evaluated to false and no else section was defined"});
   }
   return Value();
+}
+
+Value Interpreter::apply_filter_chain(const Expr& chain, const Value& subject, const ScopePtr& scope) {
+  if (chain.kind != Expr::Kind::Filter) return subject;  // the placeholder at the bottom
+  const Value inner = apply_filter_chain(*chain.args[0], subject, scope);
+  CallArgs args;
+  for (size_t i = 1; i < chain.args.size(); ++i) args.positional.push_back(eval(*chain.args[i], scope));
+  for (const auto& [k, v] : chain.kwargs) args.keyword.emplace_back(k, eval(*v, scope));
+  current_line_ = chain.line;
+  return apply_filter(*this, chain.name, inner, args, chain.line);
 }
 
 Value Interpreter::eval_binary(const Expr& e, const ScopePtr& scope) {

@@ -67,10 +67,12 @@ class Interpreter {
   Flow exec_for(const Stmt& s, const ScopePtr& scope);
   void exec_set(const Stmt& s, const ScopePtr& scope, Value v);
   Value make_macro(const Stmt& s, const ScopePtr& scope);
-  Value call_macro(const Stmt& s, const ScopePtr& def_scope, CallArgs& args, const Value& caller, int line);
+  Value call_macro(const Stmt& s, const ScopePtr& def_scope, CallArgs& args, int line);
   std::string render_to_string(const Body& body, const ScopePtr& scope);
   void write(const std::string& text, int line);
   Value eval_binary(const Expr& e, const ScopePtr& scope);
+  // A filter chain parsed over a placeholder, applied to a block's text.
+  Value apply_filter_chain(const Expr& chain, const Value& subject, const ScopePtr& scope);
   Value eval_compare(const Expr& e, const ScopePtr& scope);
 };
 
