@@ -7,10 +7,11 @@ declare -A allowed=(
   [tensor]="format tensor"
   [kernels]="format tensor kernels"
   [tokenizer]="format tokenizer"
+  [chat]="format tokenizer chat"
   [model]="format tensor kernels tokenizer model"
   [runtime]="format tensor kernels tokenizer model runtime"
   [convert]="format tensor kernels tokenizer model convert"
-  [cli]="format tensor kernels tokenizer model runtime convert cli"
+  [cli]="format tensor kernels tokenizer model runtime convert chat cli"
 )
 bad=0
 for layer in "${!allowed[@]}"; do

@@ -18,7 +18,7 @@ Value bound(const std::string& name, std::function<Value(Interpreter&, CallArgs&
   return Value(c);
 }
 
-const std::string& string_arg(Interpreter& in, const Value& v, const char* method) {
+std::string string_arg(Interpreter& in, const Value& v, const char* method) {
   if (!v.is_string()) in.error(0, fmt::format("{}() expects a string argument, found {}", method, type_name(v)));
   return v.as_string();
 }
@@ -33,7 +33,7 @@ int64_t int_arg(Interpreter& in, const Value& v, const char* method, int64_t fal
 bool affix_match(Interpreter& in, const std::string& s, const Value& arg, bool suffix, const char* method) {
   std::vector<Value> options = arg.is_list() ? arg.as_list()->items : std::vector<Value>{arg};
   for (const Value& o : options) {
-    const std::string& a = string_arg(in, o, method);
+    const std::string a = string_arg(in, o, method);
     if (a.size() > s.size()) continue;
     if (suffix ? s.compare(s.size() - a.size(), a.size(), a) == 0 : s.compare(0, a.size(), a) == 0) return true;
   }
@@ -97,14 +97,14 @@ Value string_method(const std::string& s, const std::string& name) {
     };
   } else if (name == "find" || name == "rfind" || name == "index" || name == "rindex") {
     f = [s, name](Interpreter& in, CallArgs& a) {
-      const std::string& sub = string_arg(in, argument(a, 0, "sub"), name.c_str());
+      const std::string sub = string_arg(in, argument(a, 0, "sub"), name.c_str());
       const size_t p = name[0] == 'r' ? s.rfind(sub) : s.find(sub);
       if (p == std::string::npos && name.find("index") != std::string::npos) in.error(0, "substring not found");
       return Value(find_codepoint_index(s, p));
     };
   } else if (name == "count") {
     f = [s](Interpreter& in, CallArgs& a) {
-      const std::string& sub = string_arg(in, argument(a, 0, "sub"), "count");
+      const std::string sub = string_arg(in, argument(a, 0, "sub"), "count");
       if (sub.empty()) return Value(int64_t(utf8_length(s) + 1));
       int64_t n = 0;
       for (size_t p = s.find(sub); p != std::string::npos; p = s.find(sub, p + sub.size())) ++n;
@@ -143,7 +143,7 @@ Value string_method(const std::string& s, const std::string& name) {
   } else if (name == "removeprefix" || name == "removesuffix") {
     const bool suffix = name == "removesuffix";
     f = [s, suffix, name](Interpreter& in, CallArgs& a) {
-      const std::string& x = string_arg(in, argument(a, 0, "affix"), name.c_str());
+      const std::string x = string_arg(in, argument(a, 0, "affix"), name.c_str());
       if (x.size() <= s.size() && (suffix ? s.compare(s.size() - x.size(), x.size(), x) == 0 : s.compare(0, x.size(), x) == 0))
         return Value(suffix ? s.substr(0, s.size() - x.size()) : s.substr(x.size()));
       return Value(s);
