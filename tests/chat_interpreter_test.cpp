@@ -90,6 +90,15 @@ TEST(ChatInterpreter, BoundsStopHostileTemplates) {
   std::string deep_blocks;
   for (int i = 0; i < 300; ++i) deep_blocks += "{% if 1 %}";
   EXPECT_EQ(error_of(deep_blocks), "chat template: line 1 column 987: nesting deeper than the limit of 100");
+  // The deepest recursion the bounds allow (50 macro calls, each ~95 levels deep) ends in the
+  // call-depth error, well inside a 1 MiB stack in a release build.
+  std::string ifs, endifs;
+  for (int i = 0; i < 48; ++i) ifs += "{% if 1 %}", endifs += "{% endif %}";
+  EXPECT_EQ(error_of("{% macro r(n) %}" + ifs + "{{ r(n + 1) }}" + endifs + "{% endmacro %}{{ r(0) }}"),
+            "chat template: line 1: macro calls nested deeper than the limit of 50");
+  EXPECT_EQ(error_of("{% macro r(n) %}{{ " + std::string(47, '(') + "r(n + 1)" + std::string(47, ')') +
+                     " }}{% endmacro %}{{ r(0) }}"),
+            "chat template: line 1: macro calls nested deeper than the limit of 50");
   EXPECT_EQ(error_of(std::string((1 << 20) + 1, 'x')), "chat template: the template is 1048577 bytes, more than the limit of 1048576");
   // Smaller limits apply as given.
   ChatTemplateLimits small;
@@ -183,6 +192,15 @@ TEST_F(ChatTemplateCli, ReadsTheModelsTokens) {
   EXPECT_EQ(r.out, "<s>|</s>");
   test::expect_cli_error("chat-template -m " + test::shared_dir() + "/models/stories260K.gguf --messages " + msgs,
                          "no tokenizer.chat_template in the file; give --chat-template-file FILE");
+}
+
+TEST_F(ChatTemplateCli, RendersTheModelsOwnTemplate) {
+  // llama.cpp's Phi-3 vocabulary file carries tokenizer.chat_template; python3-jinja2 renders
+  // this conversation to the same text (the template drops system messages).
+  const std::string msgs = write("m4.json", R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])");
+  auto r = test::run_trident("chat-template -m " + test::shared_dir() + "/models/ggml-vocab-phi-3.gguf --messages " + msgs);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "<s><|user|>\nHi<|end|>\n<|assistant|>\n");
 }
 
 TEST_F(ChatTemplateCli, BadInputIsOneLine) {

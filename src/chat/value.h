@@ -121,7 +121,8 @@ std::string to_repr(const Value& v);
 // float.__repr__: the shortest text that round-trips ("0.1", "1e-05", "1e+16", "inf").
 std::string float_repr(double d);
 
-// Number of Unicode code points in UTF-8 text (Python's len(str)); invalid bytes count one each.
+// Number of Unicode code points in UTF-8 text (Python's len(str)): bytes that do not continue a
+// sequence (everything but 10xxxxxx) are counted.
 size_t utf8_length(const std::string& s);
 // Byte offsets of every code point start, plus s.size() at the end.
 std::vector<size_t> utf8_offsets(const std::string& s);
