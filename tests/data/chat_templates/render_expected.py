@@ -97,6 +97,16 @@ TOOL_CALL = {
 }
 TOOL_CALL_NO_CONTENT = dict(TOOL_CALL, content=None)
 TOOL_RESULT = {"role": "tool", "tool_call_id": "call12345", "name": "get_weather", "content": "{\"temperature\": 21.5, \"sky\": \"clear\"}"}
+TIME_TOOL = {"type": "function", "function": {"name": "get_time", "description": "Current time",
+                                              "parameters": {"type": "object", "properties": {}}}}
+PARALLEL_CALLS = {
+    "role": "assistant",
+    "content": "Checking both.",
+    "tool_calls": [
+        {"id": "call12345", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Bern\"}"}},
+        {"id": "call67890", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Köln\"}"}},
+    ],
+}
 THINKING = {"role": "assistant", "content": "It is 4.", "reasoning_content": "The user asks 2+2. That is 4."}
 THINK_TAGS = {"role": "assistant", "content": "<think>\nAdd the numbers.\n</think>\n\nIt is 4."}
 
@@ -116,6 +126,17 @@ CONVERSATIONS = [
     ("think_tags_in_content", {"messages": [SYSTEM, USER, THINK_TAGS, USER2], "add_generation_prompt": True}),
     ("thinking_disabled", {"messages": [USER], "add_generation_prompt": True, "extra": {"enable_thinking": False}}),
     ("empty_messages", {"messages": [], "add_generation_prompt": True}),
+    ("parallel_tool_calls_string_args", {
+        "messages": [{"role": "user", "content": "Weather in Bern and Köln?"}, PARALLEL_CALLS,
+                     dict(TOOL_RESULT, tool_call_id="call12345"), dict(TOOL_RESULT, tool_call_id="call67890"),
+                     {"role": "assistant", "content": "Both are clear."}],
+        "tools": [WEATHER_TOOL, TIME_TOOL], "add_generation_prompt": True}),
+    ("content_parts", {"messages": [SYSTEM, {"role": "user", "content": [{"type": "text", "text": "Describe "},
+                                                                         {"type": "text", "text": "this."}]}],
+                       "add_generation_prompt": True}),
+    ("builtin_tools_low_effort", {"messages": [SYSTEM, USER], "tools": [TIME_TOOL], "add_generation_prompt": True,
+                                  "extra": {"builtin_tools": ["browser", "python"], "reasoning_effort": "low",
+                                            "enable_thinking": False}}),
 ]
 
 
