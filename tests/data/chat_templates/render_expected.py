@@ -227,6 +227,22 @@ SNIPPETS = [
     "{{ users[0]['name'] }} {{ users[0].get('name') }} {{ users[0].get('zz', 'dflt') }} {{ users[0].get('zz') }} {{ d['items'] is defined }} {{ nested.a.b.c }} {{ nested['a']['b'] }}",
     "{% if nope %}yes{% elif n > 5 %}elif{% else %}no{% endif %} {% if nope is not defined and not nope %}ok{% endif %}",
     "{{ strftime_now('%Y-%m-%d %H:%M %A %B %d %b') }}",
+    # precedence and grammar corners
+    "{{ -2 ** 2 }} {{ 2 ** 3 ** 2 }} {{ 'x' if false else 'y' if false else 'z' }} {{ not nope is defined }} {{ 'a' 'b' }} {{ '}}' }} {{ {'a': {'b': 1}} }}",
+    "{{ 1 ~ 2 ~ 3 * 2 }} {{ [1, 2] + [3] }} {{ (1, 2) + (3,) }} {{ 'ab' * 0 }} {{ 10 - 2 - 3 }} {{ 2 * 3 % 4 }} {{ 1 < 2 == true }}",
+    "{{ 1e16 }} {{ 123456789.0 }} {{ 1e-7 }} {{ 0.000123 }} {{ 1/3 }} {{ 2.0 * 3 }} {{ 7 // 2.0 }} {{ [1e16, 0.5]|tojson }} {{ 12345678901234567 }}",
+    "{{ nope == none }} {{ nope == nope }} {{ none == none }} {{ [] == [] }} {{ {'a': 1} == {'a': 1} }} {{ (1, 2) == [1, 2] }} {{ 'é' > 'e' }}",
+    "{% macro m(a, b) %}[{{ a }}|{{ b }}]{% endmacro %}{{ m() }}{{ m(1) }}{{ m(b=2) }}",
+    "{% for m in users|reverse %}{{ m.name }}{% endfor %} {{ users[-1].name }} {{ (users|last).name }} {{ users|length > 2 }}",
+    "{% set ns = namespace(seen=false) %}{% for u in users %}{% if u.admin is defined and not u.admin %}{% set ns.seen = true %}{% endif %}{% endfor %}{{ ns.seen }}",
+    "{% for x in xs %}{% set y = x * 2 %}{% if y > 2 %}{% set z = y %}{% endif %}{{ z }},{% endfor %}",
+    "{{ d.get('a')[0] }} {{ d['a'][-1] }} {{ nested.a['b'].c }} {{ users[0]['age'] + 1 }} {{ (users|selectattr('admin', 'defined')|list)|length }}",
+    "{{ s.split(',')[0].strip() }}|{{ s|trim|lower|replace(' ', '_') }}|{{ 'a-b-c'.split('-')|join('+') }}|{{ ('x' ~ n)|upper }}",
+    "{{ xs|map('string')|join('') }} {{ users|map(attribute='age')|max }} {{ users|selectattr('age', '>=', 31)|list|length }} {{ xs|select('>', 1)|list }}",
+    "{% if t %}\n    indented\n{% endif %}\n{%- if t %}\n    dash\n{% endif -%}\n  tail",
+    "{{ '\\u00e9\\x41\\U0001F600' }} {{ 'tab\\tq\\'s' }} {{ \"d\\\"q\" }}",
+    "{% set x = [1, 2] %}{% set y = x %}{{ y is sameas x }} {{ [1] is sameas [1] }} {{ x|list is sameas x }}",
+    "{{ 'b' ~ d }} {{ xs|string|length }} {{ none|tojson }} {{ t|tojson }} {{ 'a\\u2028b'|tojson }} {{ {'k': none}|tojson(indent=1, separators=(',', ': ')) }}",
     # errors jinja2 raises: trident must raise too
     "{{ nope.attr }}",
     "{{ nope[0] }}",
@@ -249,6 +265,9 @@ SNIPPETS = [
     "{% include 'other.jinja' %}",
     "{{ d.__class__ }}",
     "{{ 1 < 'a' }}",
+    "{{ 1 ~ 2 + 3 }}",
+    "{{ users|sort(attribute='admin')|list }}",
+    "{% for a, b in xs %}{% endfor %}",
 ]
 
 
