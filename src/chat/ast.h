@@ -31,7 +31,9 @@ struct Expr {
     Compare,    // args[0] ops[0] args[1] ops[1] args[2] ... (chained as Python does)
     Conditional,  // args[0] if args[1] else args[2] (args[2] may be null)
   };
-  Kind kind;
+  Expr() = default;
+  Expr(Kind k, int l, int c) : kind(k), line(l), column(c) {}
+  Kind kind = Kind::Literal;
   int line = 0, column = 0;
   Value literal;
   std::string name;
@@ -64,6 +66,7 @@ struct Stmt {
     Continue,
     Scope,       // body only ({% generation %}, {% with %})
   };
+  Stmt(Kind k, int l, int c) : kind(k), line(l), column(c) {}
   Kind kind;
   int line = 0, column = 0;
   std::string text;  // Text; Macro name; Set: target object (attribute assignment) or ""
