@@ -7,11 +7,12 @@ declare -A allowed=(
   [tensor]="format tensor"
   [kernels]="format tensor kernels"
   [tokenizer]="format tokenizer"
+  [chat]="format tokenizer chat"
   [model]="format tensor kernels tokenizer model"
   [runtime]="format tensor kernels tokenizer model runtime"
   [convert]="format tensor kernels tokenizer model convert"
   [api]="format tensor kernels tokenizer model runtime api"
-  [cli]="format tensor kernels tokenizer model runtime convert api cli"
+  [cli]="format tensor kernels tokenizer model runtime convert chat api cli"
 )
 bad=0
 for layer in "${!allowed[@]}"; do
