@@ -84,6 +84,8 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "exaone4", .pre_norm = false, .post_norm = true, .rope = R::Neox, .qk_norm = QkNormKind::PerHead,
              .sliding_window = true, .default_swa_pattern = 4, .default_rope_base_swa = 0.0f, .rope_freqs = true,
              .default_swa_window = 4096, .swa_only_at_n_layer = 64, .rope_only_swa = true},
+    ArchSpec{.name = "exaone", .rope = R::Neox},
+    ArchSpec{.name = "phimoe", .norm_bias = true, .rope = R::Neox, .ffn = FfnKind::Moe, .moe_norm_topk = true},
     ArchSpec{.name = "olmo2", .pre_norm = false, .post_norm = true, .rope = R::Neox,
              .qk_norm = QkNormKind::Full, .unused_tensors = kBareQkv},
 };

@@ -55,6 +55,7 @@ struct ArchSpec {
   NormKind norm = NormKind::Rms;
   bool pre_norm = true;    // attn_norm / ffn_norm before each sub-layer
   bool norm_params = true; // norms have weight tensors (olmo's LayerNorms have none)
+  bool norm_bias = false;  // RMS norms with optional `.bias` tensors (phimoe); LayerNorms always read them
   bool post_norm = false;  // post_attention_norm / post_ffw_norm on each sub-layer's output
   RopeLayout rope = RopeLayout::Adjacent;
   QkNormKind qk_norm = QkNormKind::None;

@@ -27,7 +27,8 @@ class WeightLoader {
     check_computable(*m_.token_embd_);
     if (m_.arch_->norm_params) {
       m_.output_norm_ = vec("output_norm.weight", h.n_embd, true);
-      m_.output_norm_b_ = vec("output_norm.bias", h.n_embd, false);
+      if (m_.arch_->norm == NormKind::Layer || m_.arch_->norm_bias)
+        m_.output_norm_b_ = vec("output_norm.bias", h.n_embd, false);
     }
     if (find("output.weight")) {
       m_.output_ = projection("output", h.n_embd, m_.hp_.n_vocab, true);
@@ -266,7 +267,7 @@ class WeightLoader {
     const ArchSpec& a = *m_.arch_;
     LayerWeights& L = m_.layers_[size_t(l)];
     const std::string b = fmt::format("blk.{}.", l);
-    const bool ln = a.norm == NormKind::Layer;
+    const bool ln = a.norm == NormKind::Layer || a.norm_bias;  // norms may have biases
 
     const bool norms = a.norm_params;
     if (norms) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);

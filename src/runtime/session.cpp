@@ -226,6 +226,7 @@ void Session::norm_rows(const float* w, const float* bias, const float* x, float
       layer_norm(x + t * d, w, bias, y + t * d, d, h.norm_eps);
     else
       rms_norm(x + t * d, w, y + t * d, d, h.norm_eps);
+    if (!ln && bias) add_inplace(y + t * d, bias, d);  // phimoe: RMS norm, then its bias
   }
 }
 
