@@ -64,6 +64,7 @@ class Session {
   FusionPlan fusion_;
   ComputeContext cc_;
   ActivationScratch scratch_;
+  std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<KvCache> kv_;
   std::unique_ptr<Buffers> buf_;
   int64_t n_past_ = 0;
