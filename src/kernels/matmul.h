@@ -61,7 +61,7 @@ struct MatmulArgs {
 // multiple of every segment type's block size.
 void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratch, ThreadPool& pool);
 // Weight bytes x tokens below which waking a second thread costs more than it saves.
-constexpr int64_t kMatmulMinParallelWork = int64_t(32) << 10;
+constexpr int64_t kMatmulMinParallelWork = int64_t(256) << 10;
 
 // Total output width of a segment list.
 int64_t total_rows(std::span<const RowSegment> segs);

@@ -21,7 +21,7 @@ constexpr int64_t kSpinNs = 30'000;
 constexpr int64_t kYieldNs = 300'000;
 // A loop's end that waited longer than this, and longer than kStallIndices of the caller's own
 // indices, waited for a descheduled worker rather than for work.
-constexpr int64_t kStallMinNs = 300'000;
+constexpr int64_t kStallMinNs = 100'000;
 constexpr int64_t kStallIndices = 4;
 // Solo periods after stalls: 2 ms, doubling up to 64 ms; 100 ms without a stall resets them.
 constexpr int64_t kSoloMinNs = 2'000'000;
