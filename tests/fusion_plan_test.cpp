@@ -11,6 +11,7 @@
 
 #include "runtime/fusion_cache.h"
 #include "runtime/fusion_plan.h"
+#include "test_util.h"
 
 namespace trident {
 namespace {
@@ -202,6 +203,23 @@ TEST_F(CalibrationCacheTest, AnUnwritableDirectoryIsAWarningNotAFailure) {
   const auto w = c.save(kNow);
   ASSERT_TRUE(w);
   EXPECT_EQ(w->rfind("could not save the fusion calibration cache", 0), 0u) << *w;
+}
+
+// End to end: `run` with a damaged cache warns once, measures, generates, exits 0, and leaves
+// a readable cache behind.
+TEST_F(CalibrationCacheTest, RunWarnsAboutADamagedCacheAndCarriesOn) {
+  write("{\"format\": 2, \"entries\": {");
+  const std::string cmd = "TRIDENT_CACHE_DIR=" + dir_.string() + " " + test::trident_binary() + " run -m " +
+                          test::source_dir() + "/models/stories260K.gguf --tokens 1 -n 4 --temp 0 --json </dev/null";
+  const test::CommandResult r = test::run_shell(cmd);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string warning = "trident: warning: ignoring the fusion calibration cache " + path_ + ": not well-formed JSON";
+  const size_t at = r.err.find(warning);
+  EXPECT_NE(at, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(warning, at + 1), std::string::npos) << "warned twice:\n" << r.err;
+  EXPECT_NE(r.out.find("\"generated_ids\""), std::string::npos) << r.out;
+  CalibrationCache c(path_);
+  EXPECT_FALSE(c.load());
 }
 
 }  // namespace
