@@ -58,8 +58,9 @@ void bm_matmul(benchmark::State& state, const char* isa, GgmlType t, bool pack) 
   const RowSegment seg{t, w.data(), kRows, rb, pack ? packed.data() : nullptr};
   ActivationScratch scratch;
   const MatmulArgs args{std::span<const RowSegment>(&seg, 1), kN, x.data(), kN, tokens, y.data(), kRows};
+  ThreadPool pool(threads);
   for (auto _ : state) {
-    matmul(args, *k, scratch, threads);
+    matmul(args, *k, scratch, pool);
     benchmark::ClobberMemory();
   }
   state.counters["GFLOP/s"] = benchmark::Counter(

@@ -183,11 +183,13 @@ TEST(PackedGemm, MatmulSameBitsPackedOnTheFlyAndSplit) {
       const RowSegment unaligned[] = {{t, w.data(), 21, rb, nullptr}, {t, w.data() + 21 * rb, kRows - 21, rb, nullptr}};
       std::vector<float> ref(kRows * kTokens);
       ActivationScratch s;
-      matmul({whole, kN, x.data(), kN, kTokens, ref.data(), kRows}, *k, s, 1);
+      ThreadPool one(1);
+      matmul({whole, kN, x.data(), kN, kTokens, ref.data(), kRows}, *k, s, one);
       for (std::span<const RowSegment> segs : {std::span<const RowSegment>(aligned), std::span<const RowSegment>(unaligned)})
         for (int threads : {1, 2}) {
           std::vector<float> y(kRows * kTokens);
-          matmul({segs, kN, x.data(), kN, kTokens, y.data(), kRows}, *k, s, threads);
+          ThreadPool pool(threads);
+          matmul({segs, kN, x.data(), kN, kTokens, y.data(), kRows}, *k, s, pool);
           EXPECT_EQ(std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)), 0)
               << k->isa << " " << name(t) << " segments=" << segs.size() << " threads=" << threads;
         }
@@ -232,7 +234,8 @@ TEST(PackedGemm, MatmulMixedActivationFormatsMatchReference) {
     ActivationScratch s;
     for (int threads : {1, 2}) {
       std::vector<float> y(size_t(width * kTokens));
-      matmul({segs, kN, x.data(), kN, kTokens, y.data(), width}, *k, s, threads);
+      ThreadPool pool(threads);
+      matmul({segs, kN, x.data(), kN, kTokens, y.data(), width}, *k, s, pool);
       int64_t col = 0;
       for (size_t i = 0; i < kSegs; ++i) {
         const T t = types[i];

@@ -2,7 +2,6 @@
 // sizes, cache types, depths and fusion settings; see runtime/bench.h for what is timed. Each
 // row is printed as soon as it is measured.
 #include <fmt/format.h>
-#include <omp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +19,7 @@
 #include "cli/version.h"
 #include "format/error.h"
 #include "kernels/dispatch.h"
+#include "kernels/thread_pool.h"
 
 namespace trident::cli {
 namespace {
@@ -88,7 +88,7 @@ KvType parse_kv(const std::string& flag, const std::string& v) { return parse_kv
 BenchGrid parse_grid(const BenchFlags& f) {
   BenchGrid g;
   if (f.threads.empty()) {
-    g.threads = {omp_get_num_procs()};
+    g.threads = {available_cores()};
   } else {
     for (int64_t t : parse_ints("-t", f.threads, "a thread count", 1)) g.threads.push_back(int(std::min<int64_t>(t, 1024)));
   }
@@ -214,6 +214,10 @@ void run(const BenchFlags& f) {
       clear_progress();
       for (BenchResult& r : rs) {
         fmt::print("{}", printer.row(rep, r));
+        std::fflush(stdout);
+        for (const std::string& v : r.fusion_verdicts)
+          fmt::print(stderr, "fusion ({} t={} ub={}): {}\n", bench_test_name(r.c.n_prompt, r.c.n_gen, r.c.n_depth),
+                     r.c.n_threads, r.c.n_ubatch, v);
         rep.results.push_back(std::move(r));
       }
       std::fflush(stdout);

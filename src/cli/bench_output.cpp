@@ -43,6 +43,7 @@ nlohmann::ordered_json row_json(const BenchReport& r, const BenchResult& x) {
   j["type_v"] = bench_kv_type_name(x.c.v_type);
   j["fuse_qkv"] = fusion_mode_name(x.c.fuse_qkv);
   j["fuse_gate_up"] = fusion_mode_name(x.c.fuse_gate_up);
+  if (!x.fusion_verdicts.empty()) j["fusion_verdicts"] = x.fusion_verdicts;
   j["n_prompt"] = x.c.n_prompt;
   j["n_gen"] = x.c.n_gen;
   j["n_depth"] = x.c.n_depth;

@@ -15,6 +15,7 @@
 #include "cli/llama_flags.h"
 #include "cli/version.h"
 #include "format/error.h"
+#include "runtime/fusion_cache.h"
 
 namespace trident::cli {
 namespace {
@@ -60,6 +61,7 @@ std::string parse_error_text(const CLI::ParseError& e, const std::string& comman
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"trident: LLM inference on the CPU with fused projections", "trident"};
+  set_calibration_build_id(build_commit());  // `auto` fusion verdicts hold for this build only
   app.footer("Run `trident COMMAND --help` for a command's flags; `trident --version` for the build.");
   add_run_command(app);
   add_logits_command(app);

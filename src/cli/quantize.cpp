@@ -2,7 +2,6 @@
 // OUT --type TYPE`: weight matrices converted to a quantization mix, streamed row by row
 // (model/quantize_rewrite).
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <memory>
 
@@ -37,7 +36,6 @@ void run_quantize(const QuantizeFlags& f) {
           fail("{}: already quantized (tensor '{}' is {}); quantizing it again loses quality: pass "
                "--allow-requantize to do it anyway",
                f.input, t.name, layout_of(p.src->type).name);
-  if (f.threads > 0) omp_set_num_threads(int(f.threads));
   GgufWriteOptions wo;
   wo.overwrite = f.force;
   wo.progress = progress_line("quantize");
@@ -56,7 +54,7 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("type,--type", f->type,
                   "mix: " + quant_mix_names() + " in any case (as llama-quantize, no importance matrix)")
       ->required();
-  cmd->add_option("threads,-t,--threads", f->threads, "threads (default: every core)");
+  cmd->add_option("threads,-t,--threads", f->threads, "threads, as llama-quantize takes them (accepted; the rewrite streams rows on one thread)");
   cmd->add_flag("--allow-requantize", f->allow_requantize, "quantize weights that are already quantized");
   cmd->add_flag("--force", f->force, "overwrite an existing output file");
   cmd->callback([f] { run_quantize(*f); });

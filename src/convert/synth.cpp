@@ -6,13 +6,13 @@
 #include <immintrin.h>
 
 #include <array>
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <numbers>
 
 #include "format/error.h"
 #include "format/gguf_writer.h"
+#include "kernels/thread_pool.h"
 #include "model/arch.h"
 #include "tensor/quant_fns.h"
 #include "tensor/types.h"
@@ -321,7 +321,7 @@ void fill_row(const Planned& p, const SynthShape& s, uint64_t stream, float* x, 
 
 // Generates a tensor a chunk of rows at a time (rows in parallel, each from its own stream)
 // and hands each chunk to `emit`, so memory stays at one chunk whatever the tensor's size.
-void generate(const Planned& p, const SynthShape& s, uint64_t seed,
+void generate(const Planned& p, const SynthShape& s, uint64_t seed, ThreadPool& pool,
               const std::function<void(const void*, size_t)>& emit) {
   const int64_t row_len = p.t.ne[0];
   int64_t rows = 1;
@@ -333,26 +333,19 @@ void generate(const Planned& p, const SynthShape& s, uint64_t seed,
   const uint64_t tensor_stream = splitmix64(base);
   const int64_t chunk_rows = std::clamp<int64_t>(int64_t((16u << 20) / out_row), 1, rows);
   std::vector<uint8_t> buf(size_t(chunk_rows) * out_row);
-  std::atomic<bool> failed{false};
-  std::string error;
   for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
     const int64_t n = std::min(chunk_rows, rows - r0);
-#pragma omp parallel
-    {
-      std::vector<float> x(static_cast<size_t>(row_len));
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < n; ++i) {
-        try {
-          uint64_t row_state = tensor_stream + uint64_t(r0 + i) * 0xd1b54a32d192ed03ull;
-          fill_row(p, s, splitmix64(row_state), x.data(), row_len);
-          quantize(x.data(), buf.data() + size_t(i) * out_row, row_len);
-        } catch (const std::exception& e) {
-#pragma omp critical
-          if (!failed.exchange(true)) error = e.what();
-        }
-      }
+    try {
+      pool.parallel_for(n, [&](int64_t i) {
+        thread_local std::vector<float> x;
+        x.resize(size_t(row_len));
+        uint64_t row_state = tensor_stream + uint64_t(r0 + i) * 0xd1b54a32d192ed03ull;
+        fill_row(p, s, splitmix64(row_state), x.data(), row_len);
+        quantize(x.data(), buf.data() + size_t(i) * out_row, row_len);
+      });
+    } catch (const std::exception& e) {
+      fail("synth: tensor '{}': {}", p.t.name, e.what());
     }
-    if (failed) fail("synth: tensor '{}': {}", p.t.name, error);
     emit(buf.data(), size_t(n) * out_row);
   }
 }
@@ -392,13 +385,14 @@ SynthSummary synth_model(const SynthOptions& opt, const std::string& path) {
   sum.arch = std::string(r.arch->name);
   const SynthShape* shape = r.shape;
   const uint64_t seed = opt.seed;
+  auto pool = std::make_shared<ThreadPool>(opt.threads);
   for (const Planned& p : *plan) {
     uint64_t n = 1;
     for (int64_t e : p.t.ne) n *= uint64_t(e);
     sum.n_params += n;
     const Planned* pp = &p;
     w.add_tensor({p.t.name, p.t.type, p.t.ne,
-                  [plan, pp, shape, seed](const auto& emit) { generate(*pp, *shape, seed, emit); }});
+                  [plan, pp, shape, seed, pool](const auto& emit) { generate(*pp, *shape, seed, *pool, emit); }});
   }
   sum.n_tensors = plan->size();
   GgufWriteOptions wo;

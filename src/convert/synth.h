@@ -55,6 +55,7 @@ struct SynthOptions {
   int64_t n_vocab = 0;         // 0: the shape's vocabulary size
   int64_t n_layer = 0;         // 0: the shape's layer count
   bool overwrite = false;
+  int threads = 0;             // 0: every core; the bytes are the same for any count
   // Called after each tensor: (tensors done, total, bytes done, total bytes).
   std::function<void(size_t, size_t, uint64_t, uint64_t)> progress;
 };

@@ -1,7 +1,5 @@
 #include "kernels/matmul.h"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #include "format/error.h"
@@ -55,7 +53,7 @@ thread_local std::vector<uint8_t> t_pack;  // per worker: a group packed on the 
 
 }  // namespace
 
-void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratch, int n_threads) {
+void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratch, ThreadPool& pool) {
   std::vector<SegmentPlan>& plans = t_plans;
   std::vector<Tile>& tiles = t_tiles;
   plans.clear();
@@ -67,7 +65,9 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
   // The packed kernels of the 32-element quants read per-block info of their Q8_0 / Q8_1
   // activations; it is filled only for a format some packed segment reads.
   bool wants_info[kGgmlTypeCount] = {};
+  int64_t weight_bytes = 0;
   for (const RowSegment& s : a.segments) {
+    weight_bytes += s.rows * int64_t(row_bytes(s.type, a.n_in));
     const TypeTraits* tr = type_traits(s.type);
     VecDotFn dot = tr ? k.vec_dot[uint32_t(s.type)] : nullptr;
     if (!dot) fail("no matrix kernel for weight type {}", layout_of(s.type).name);
@@ -76,6 +76,7 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
       wants_info[uint32_t(at)] = true;
   }
   const int64_t nb = a.n_in / 32;
+  const bool worth_threads = weight_bytes * a.n_tokens >= kMatmulMinParallelWork;
   int64_t first = 0;
   for (const RowSegment& s : a.segments) {
     const GgmlType at = type_traits(s.type)->vec_dot_type;
@@ -87,11 +88,10 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
       const float* x = a.x;
       const int64_t ldx = a.ldx;
       PackedActInfo* inf = wants_info[uint32_t(at)] ? scratch.info(at, size_t(a.n_tokens * nb)) : nullptr;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_threads > 1 && a.n_tokens > 1)
-      for (int64_t t = 0; t < a.n_tokens; ++t) {
+      pool.parallel_for(a.n_tokens, [&](int64_t t) {
         q(x + t * ldx, buf + size_t(t) * rb, a.n_in);
         if (inf) packed_act_info(at, buf + size_t(t) * rb, rb, 1, nb, inf + t * nb);
-      }
+      }, worth_threads);
       act_for[uint32_t(at)] = buf;
       act_bytes_for[uint32_t(at)] = rb;
       info_for[uint32_t(at)] = inf;
@@ -127,13 +127,9 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
     }
   };
 
-  const int64_t n_tiles = int64_t(tiles.size());
-  if (n_threads <= 1 || n_tiles == 1) {
-    for (const Tile& t : tiles) run_tile(t);
-  } else {
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int64_t t = 0; t < n_tiles; ++t) run_tile(tiles[size_t(t)]);
-  }
+  // Tiles are claimed one at a time, so a thread slowed by another process delays the product
+  // by at most the tile it holds.
+  pool.parallel_for(int64_t(tiles.size()), [&](int64_t t) { run_tile(tiles[size_t(t)]); }, worth_threads);
 }
 
 }  // namespace trident

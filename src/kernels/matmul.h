@@ -14,6 +14,7 @@
 
 #include "format/ggml_type.h"
 #include "kernels/dispatch.h"
+#include "kernels/thread_pool.h"
 
 namespace trident {
 
@@ -55,9 +56,12 @@ struct MatmulArgs {
   int64_t ldy = 0;
 };
 
-// Runs on n_threads OpenMP threads (1 = inline). Throws Error if a segment's type has no
-// kernel. Precondition: n_in is a multiple of every segment type's block size.
-void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratch, int n_threads);
+// Runs on the pool's threads (a product smaller than kMatmulMinParallelWork runs on the
+// caller alone). Throws Error if a segment's type has no kernel. Precondition: n_in is a
+// multiple of every segment type's block size.
+void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratch, ThreadPool& pool);
+// Weight bytes x tokens below which waking a second thread costs more than it saves.
+constexpr int64_t kMatmulMinParallelWork = int64_t(256) << 10;
 
 // Total output width of a segment list.
 int64_t total_rows(std::span<const RowSegment> segs);

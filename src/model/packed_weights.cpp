@@ -49,13 +49,18 @@ const uint8_t* PackedWeights::get(const GgufFile& f, const GgufTensorInfo& t) {
   const uint8_t* src = f.tensor_data(t);
   f.prefault_tensor(t);
   const size_t stride = t.n_bytes / size_t(rows);
-  // Small tensors pack on one thread: waking the team costs more than they take.
-#pragma omp parallel for schedule(static) if (bytes >= (size_t(1) << 20))
-  for (int64_t g = 0; g < groups; ++g) {
+  // Small tensors pack on one thread: waking the others costs more than they take.
+  const bool worth_threads = bytes >= (size_t(1) << 20);
+  if (worth_threads && !pool_) pool_ = std::make_unique<ThreadPool>(0);
+  auto pack = [&](int64_t g) {
     const int64_t r0 = g * kPackRows;
     pack_group(t.type, src + size_t(r0) * stride, stride, std::min(kPackRows, rows - r0), n_in,
                p + size_t(g) * group_bytes);
-  }
+  };
+  if (worth_threads)
+    pool_->parallel_for(groups, pack);
+  else
+    for (int64_t g = 0; g < groups; ++g) pack(g);
   f.release_tensor(t);
   bytes_ += bytes;
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "format/gguf.h"
+#include "kernels/thread_pool.h"
 
 namespace trident {
 
@@ -32,6 +33,7 @@ class PackedWeights {
   std::vector<std::unique_ptr<uint8_t, Free>> chunks_;
   size_t chunk_used_ = kChunk;  // in chunks_.back()
   std::unordered_map<const GgufTensorInfo*, const uint8_t*> copies_;
+  std::unique_ptr<ThreadPool> pool_;  // every core, made for the first tensor worth sharing out
   uint64_t bytes_ = 0;
   double seconds_ = 0;
 };

@@ -165,6 +165,7 @@ class CaseRunner {
     r_.stddev_ns = sample_stddev(ns_d);
     r_.avg_ts = mean(r_.samples_ts);
     r_.stddev_ts = sample_stddev(r_.samples_ts);
+    r_.fusion_verdicts = s_.fusion().verdict_lines();
     return r_;
   }
 

@@ -60,6 +60,7 @@ struct BenchResult {
   double avg_ns = 0, stddev_ns = 0, avg_ts = 0, stddev_ts = 0;
   std::optional<double> ratio;         // t/s over the unfused case's with all else equal
   std::optional<double> roofline_pct;  // generation: weight bytes * t/s over memory bandwidth
+  std::vector<std::string> fusion_verdicts;  // what `auto` chose and why (FusionPlan::verdict_lines)
 };
 
 struct BenchRunOptions {

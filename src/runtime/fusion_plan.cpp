@@ -1,36 +1,81 @@
 #include "runtime/fusion_plan.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <random>
 
 namespace trident {
 namespace {
 
-// Unfused must beat fused by this factor to be chosen: fused is never slower in principle
-// (one activation pass, one parallel loop), so noise should not flip the choice.
-constexpr double kUnfusedMargin = 0.97;
-constexpr int kTimedRuns = 5;
+// Timed runs of each path: at least kMinRuns, then more while the measurement has taken less
+// than kBudgetUs, up to kMaxRuns (fast groups get more samples, slow ones stay affordable).
+constexpr int kMinRuns = 7;
+constexpr int kMaxRuns = 31;
+constexpr double kBudgetUs = 150'000;
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) {
-      auto p = line.find(':');
-      return p == std::string::npos ? line : line.substr(p + 2);
-    }
-  return "unknown-cpu";
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
+
+double mann_whitney_p(std::span<const double> a, std::span<const double> b) {
+  const size_t na = a.size(), nb = b.size(), n = na + nb;
+  if (na == 0 || nb == 0) return 1.0;
+  std::vector<std::pair<double, bool>> all;  // (value, from a)
+  for (double x : a) all.push_back({x, true});
+  for (double x : b) all.push_back({x, false});
+  std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  // Ranks 1..n, ties sharing their average rank; the tie term corrects the variance.
+  double rank_sum_a = 0, ties = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && all[j].first == all[i].first) ++j;
+    const double rank = double(i + 1 + j) / 2, t = double(j - i);
+    for (size_t k = i; k < j; ++k)
+      if (all[k].second) rank_sum_a += rank;
+    ties += t * t * t - t;
+    i = j;
+  }
+  const double u = rank_sum_a - double(na) * double(na + 1) / 2;
+  const double mean = double(na) * double(nb) / 2;
+  const double var = double(na) * double(nb) / 12 * (double(n + 1) - ties / (double(n) * double(n - 1)));
+  if (var <= 0) return 1.0;  // every value equal
+  const double z = std::max(0.0, std::abs(u - mean) - 0.5) / std::sqrt(var);  // continuity-corrected
+  return std::erfc(z / std::sqrt(2.0));
+}
+
+FusionVerdict decide_fusion(std::span<const double> fused_us, std::span<const double> unfused_us) {
+  FusionVerdict v;
+  v.runs = int(std::min(fused_us.size(), unfused_us.size()));
+  if (v.runs < 3) return v;
+  v.fused_us = median({fused_us.begin(), fused_us.end()});
+  v.unfused_us = median({unfused_us.begin(), unfused_us.end()});
+  v.p_value = mann_whitney_p(fused_us, unfused_us);
+  v.fused = !(v.unfused_us < v.fused_us && v.p_value < kFusionSignificance);
+  return v;
+}
+
+std::string explain_verdict(const FusionVerdict& v) {
+  const bool significant = v.p_value < kFusionSignificance;
+  const char* why = !v.fused                           ? "unfused significantly faster"
+                    : significant && v.fused_us < v.unfused_us ? "fused significantly faster"
+                                                               : "within noise: fused";
+  return fmt::format("{}: medians {:.1f} us fused, {:.1f} us unfused, {} interleaved runs each; "
+                     "Mann-Whitney p = {:.2g} ({})",
+                     v.fused ? "fused" : "unfused", v.fused_us, v.unfused_us, v.runs, v.p_value, why);
+}
 
 int64_t batch_bucket(int64_t n) {
   int64_t b = 1;
@@ -49,7 +94,10 @@ FusionPlan::FusionPlan(FusionMode qkv, FusionMode gate_up, bool verbose)
     : qkv_(qkv), gate_up_(gate_up), verbose_(verbose) {}
 
 FusionPlan::~FusionPlan() {
-  if (dirty_) save_cache();
+  if (!dirty_ || !cache_) return;
+  for (const auto& [k, v] : verdicts_)
+    if (!v.from_cache) cache_->put(k, v);
+  if (auto w = cache_->save(unix_now()); w && verbose_) fmt::print(stderr, "fusion: {}\n", *w);
 }
 
 bool FusionPlan::fuse_qkv(const ProjectionGroup& g, int64_t n, const ComputeContext& cc) {
@@ -72,28 +120,35 @@ std::string FusionPlan::cache_path() {
 bool FusionPlan::decide(FusionMode m, const char* what, const ProjectionGroup& g, int64_t n,
                         const ComputeContext& cc) {
   if (m != FusionMode::Auto || !g.fusable || g.parts.size() < 2) return m != FusionMode::Off;
-  const std::string key = fmt::format("{}|{}|t{}|{}|b{}", cpu_model(), cc.kernels->isa, cc.n_threads,
-                                      group_shape_key(g), batch_bucket(n));
-  if (!cache_loaded_) load_cache();
-  auto it = verdicts_.find(key);
+  // The hot path (every layer, every micro-batch): one lookup by group and bucket.
+  const int64_t bucket = batch_bucket(n);
+  if (auto q = decided_.find({&g, bucket}); q != decided_.end()) return q->second;
+  static const std::string cpu = cpu_model_name();
+  const std::string shape = group_shape_key(g);
+  const std::string key = calibration_key(cpu, cc.kernels->isa, calibration_build_id(), cc.pool->size(), shape, bucket);
+  auto it = verdicts_.find(key);  // another layer of the same shape was decided already
   if (it == verdicts_.end()) {
-    FusionVerdict v = measure(g, batch_bucket(n), cc);
-    it = verdicts_.emplace(key, v).first;
-    dirty_ = true;
-  }
-  const FusionVerdict& v = it->second;
-  std::string line = fmt::format("{} [{}] batch {}: {} (fused {:.1f} us, unfused {:.1f} us{})", what,
-                                 group_shape_key(g), batch_bucket(n), v.fused ? "fused" : "unfused",
-                                 v.fused_us, v.unfused_us, v.from_cache ? ", cached" : ", measured now");
-  if (std::find(log_.begin(), log_.end(), line) == log_.end()) {
+    if (!cache_) {
+      cache_.emplace(cache_path());
+      if (auto w = cache_->load()) fmt::print(stderr, "trident: warning: {}\n", *w);
+    }
+    std::optional<FusionVerdict> v = cache_->find(key, unix_now());
+    if (!v) {
+      v = measure(g, bucket, cc);
+      dirty_ = true;
+    }
+    it = verdicts_.emplace(key, *v).first;
+    const std::string line = fmt::format("{} [{}] batch {}: {} ({})", what, shape, bucket, explain_verdict(*v),
+                                         v->from_cache ? "cached" : "measured now");
     log_.push_back(line);
     if (verbose_) fmt::print(stderr, "fusion: {}\n", line);
   }
-  return v.fused;
+  decided_[{&g, bucket}] = it->second.fused;
+  return it->second.fused;
 }
 
-// Times the group both ways on its real weights with random activations, alternating so that
-// drift affects both sides alike; best of kTimedRuns each.
+// Times the group both ways on its real weights with random activations, alternating in the
+// order F U U F F U U F ... so that a drift of the host's speed affects both sides alike.
 FusionVerdict FusionPlan::measure(const ProjectionGroup& g, int64_t n, const ComputeContext& cc) {
   std::vector<float> x(size_t(n * g.fused.n_in)), y(size_t(n * g.fused.n_out));
   std::mt19937 rng(1234);
@@ -105,57 +160,20 @@ FusionVerdict FusionPlan::measure(const ProjectionGroup& g, int64_t n, const Com
     run_group(g, fused, x.data(), g.fused.n_in, n, y.data(), g.fused.n_out, cc);
     return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
   };
-  time_one(true);
+  time_one(true);  // untimed: pages in the weights, sizes the scratch buffers
   time_one(false);
-  FusionVerdict v;
-  v.fused_us = v.unfused_us = 1e300;
-  for (int r = 0; r < kTimedRuns; ++r) {
-    v.fused_us = std::min(v.fused_us, time_one(true));
-    v.unfused_us = std::min(v.unfused_us, time_one(false));
+  std::vector<double> fused, unfused;
+  double spent = 0;
+  for (int r = 0; r < kMaxRuns && (r < kMinRuns || spent < kBudgetUs); ++r) {
+    const bool fused_first = r % 2 == 0;
+    const double a = time_one(fused_first), b = time_one(!fused_first);
+    fused.push_back(fused_first ? a : b);
+    unfused.push_back(fused_first ? b : a);
+    spent += a + b;
   }
-  v.fused = !(v.unfused_us < v.fused_us * kUnfusedMargin);
+  FusionVerdict v = decide_fusion(fused, unfused);
+  v.measured_at = unix_now();
   return v;
-}
-
-void FusionPlan::load_cache() {
-  cache_loaded_ = true;
-  std::ifstream in(cache_path());
-  if (!in) return;
-  try {
-    nlohmann::json j = nlohmann::json::parse(in);
-    for (auto& [k, e] : j.items()) {
-      FusionVerdict v;
-      v.fused = e.at("fused").get<bool>();
-      v.fused_us = e.at("fused_us").get<double>();
-      v.unfused_us = e.at("unfused_us").get<double>();
-      v.from_cache = true;
-      verdicts_[k] = v;
-    }
-  } catch (const std::exception& e) {
-    // A damaged cache only costs a re-measurement.
-    verdicts_.clear();
-    if (verbose_) fmt::print(stderr, "fusion: ignoring unreadable cache {}: {}\n", cache_path(), e.what());
-  }
-}
-
-void FusionPlan::save_cache() const {
-  namespace fs = std::filesystem;
-  try {
-    const fs::path p = cache_path();
-    fs::create_directories(p.parent_path());
-    nlohmann::json j = nlohmann::json::object();
-    // Merge with what another process may have written meanwhile.
-    if (std::ifstream in(p); in) {
-      try { j = nlohmann::json::parse(in); } catch (...) { j = nlohmann::json::object(); }
-    }
-    for (const auto& [k, v] : verdicts_)
-      j[k] = {{"fused", v.fused}, {"fused_us", v.fused_us}, {"unfused_us", v.unfused_us}};
-    const fs::path tmp = p.string() + ".tmp-" + std::to_string(::getpid());
-    { std::ofstream(tmp) << j.dump(1) << "\n"; }
-    fs::rename(tmp, p);
-  } catch (const std::exception& e) {
-    if (verbose_) fmt::print(stderr, "fusion: could not save the calibration cache: {}\n", e.what());
-  }
 }
 
 std::string FusionPlan::describe() const {

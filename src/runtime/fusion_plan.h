@@ -2,25 +2,35 @@
 // give identical bits, so this is purely a speed decision.
 //
 // on/off are obeyed. auto measures: the first time a (group shape, batch-size bucket) is met,
-// the group is timed both ways on its real weights; unfused is chosen only when it is clearly
-// faster, and the verdict is cached on disk keyed by CPU model, kernel ISA, thread count,
-// shape and bucket, so later runs on this machine skip the measurement.
+// the group is timed on its real weights fused and unfused alternately (F U U F F U ...), and
+// the two samples are compared with a two-sided Mann–Whitney U test. Unfused is chosen only
+// when it is faster and the test says the difference is not noise (p < kFusionSignificance);
+// otherwise fused, which is never slower in principle (one activation pass, one parallel loop).
+// Verdicts are cached on disk (runtime/fusion_cache.h: keyed by CPU, kernels, build, threads,
+// shape and bucket; they expire after a week), so later runs on this machine skip the timing.
 #pragma once
 #include <cstdint>
 #include <map>
-#include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "runtime/fusion_cache.h"
 #include "runtime/projection_run.h"
 
 namespace trident {
 
-struct FusionVerdict {
-  bool fused = true;
-  double fused_us = 0, unfused_us = 0;  // best of the timed runs
-  bool from_cache = false;
-};
+constexpr double kFusionSignificance = 0.01;
+
+// The decision on interleaved samples (microseconds, any order): medians, the test's p-value,
+// and fused unless unfused is significantly faster. Fewer than 3 samples a side: fused.
+FusionVerdict decide_fusion(std::span<const double> fused_us, std::span<const double> unfused_us);
+// Two-sided p-value of the Mann–Whitney U test (normal approximation, tie-corrected).
+double mann_whitney_p(std::span<const double> a, std::span<const double> b);
+// "fused: medians 10.0 us fused, 10.2 us unfused, 15 interleaved runs each; Mann–Whitney
+// p = 0.41 (within noise: fused)".
+std::string explain_verdict(const FusionVerdict& v);
 
 class FusionPlan {
  public:
@@ -34,6 +44,7 @@ class FusionPlan {
   FusionMode qkv_mode() const { return qkv_; }
   FusionMode gate_up_mode() const { return gate_up_; }
   std::string describe() const;  // modes and every verdict so far, one per line
+  const std::vector<std::string>& verdict_lines() const { return log_; }  // the `auto` verdicts
 
   // Path of the on-disk cache: $TRIDENT_CACHE_DIR, else $XDG_CACHE_HOME/trident, else
   // ~/.cache/trident, + /fusion-calibration.json.
@@ -42,15 +53,14 @@ class FusionPlan {
  private:
   bool decide(FusionMode m, const char* what, const ProjectionGroup& g, int64_t n, const ComputeContext& cc);
   FusionVerdict measure(const ProjectionGroup& g, int64_t n, const ComputeContext& cc);
-  void load_cache();
-  void save_cache() const;
 
   FusionMode qkv_ = FusionMode::Auto;
   FusionMode gate_up_ = FusionMode::Auto;
   bool verbose_ = false;
-  bool cache_loaded_ = false;
+  std::optional<CalibrationCache> cache_;  // loaded on the first auto decision
   bool dirty_ = false;
-  std::map<std::string, FusionVerdict> verdicts_;  // key -> verdict
+  std::map<std::string, FusionVerdict> verdicts_;             // key -> verdict, this session
+  std::map<std::pair<const ProjectionGroup*, int64_t>, bool> decided_;  // (group, bucket) -> fused
   std::vector<std::string> log_;
 };
 

@@ -1,13 +1,14 @@
 #include "runtime/membw.h"
 
-#include <omp.h>
 #include <sys/mman.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <vector>
 
 #include "format/error.h"
+#include "kernels/thread_pool.h"
 
 namespace trident {
 namespace {
@@ -31,7 +32,8 @@ MemBandwidth measure_read_bandwidth(uint64_t bytes, int n_threads, int runs) {
   if (bytes < (uint64_t(1) << 20)) fail("memory bandwidth: buffer of {} bytes is too small (at least 1 MiB)", bytes);
   if (runs < 1) fail("memory bandwidth: expected at least 1 run, found {}", runs);
   if (n_threads < 0) fail("memory bandwidth: invalid thread count {}", n_threads);
-  if (n_threads == 0) n_threads = omp_get_num_procs();
+  ThreadPool pool(n_threads);
+  n_threads = pool.size();
   // Whole 2 MiB pages, on huge pages where the kernel allows: the packed weights live on huge
   // pages too, and 4 KiB TLB misses would understate what the memory can deliver.
   constexpr size_t kHuge = size_t(2) << 20;
@@ -40,9 +42,12 @@ MemBandwidth measure_read_bandwidth(uint64_t bytes, int n_threads, int runs) {
   if (!buf) fail("memory bandwidth: cannot allocate {} bytes", words * 8);
   ::madvise(buf.get(), words * 8, MADV_HUGEPAGE);  // advisory
   uint64_t* p = buf.get();
-  // Written by the threads that later read it, so pages land near their readers.
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-  for (size_t i = 0; i < words; ++i) p[i] = i;
+  // One slice of whole cache lines per thread, written by the threads that later read it.
+  const size_t lines = words / 8, slices = size_t(n_threads);
+  auto slice_begin = [&](size_t s) { return lines * s / slices * 8; };
+  pool.parallel_for(int64_t(slices), [&](int64_t s) {
+    for (size_t i = slice_begin(size_t(s)); i < slice_begin(size_t(s) + 1); ++i) p[i] = i;
+  });
 
   MemBandwidth r;
   r.bytes = uint64_t(words) * 8;
@@ -50,15 +55,13 @@ MemBandwidth measure_read_bandwidth(uint64_t bytes, int n_threads, int runs) {
   r.runs = runs;
   volatile uint64_t sink = 0;
   for (int run = 0; run < runs; ++run) {
-    uint64_t total = 0;
+    std::vector<uint64_t> sums(slices);
     const auto t0 = std::chrono::steady_clock::now();
-#pragma omp parallel num_threads(n_threads) reduction(+ : total)
-    {
-      const size_t nt = size_t(omp_get_num_threads()), t = size_t(omp_get_thread_num());
-      const size_t lines = words / 8;
-      const size_t l0 = lines * t / nt, l1 = lines * (t + 1) / nt;
-      total += sum_words(p + l0 * 8, (l1 - l0) * 8);
-    }
+    pool.parallel_for(int64_t(slices), [&](int64_t s) {
+      sums[size_t(s)] = sum_words(p + slice_begin(size_t(s)), slice_begin(size_t(s) + 1) - slice_begin(size_t(s)));
+    });
+    uint64_t total = 0;
+    for (uint64_t v : sums) total += v;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     sink = sink + total;
     if (secs > 0) r.gb_per_s = std::max(r.gb_per_s, double(r.bytes) / secs / 1e9);

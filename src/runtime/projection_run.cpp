@@ -23,7 +23,7 @@ void run_projection(const Projection& p, const float* x, int64_t ldx, int64_t n_
   a.n_tokens = n_tokens;
   a.y = y;
   a.ldy = ldy;
-  matmul(a, *cc.kernels, *cc.scratch, cc.n_threads);
+  matmul(a, *cc.kernels, *cc.scratch, *cc.pool);
   auto add_bias = [&] {
     if (p.bias)
       for (int64_t t = 0; t < n_tokens; ++t) add_inplace(y + t * ldy, p.bias, p.n_out);

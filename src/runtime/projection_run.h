@@ -15,7 +15,7 @@ const char* fusion_mode_name(FusionMode m);
 struct ComputeContext {
   const KernelTable* kernels = nullptr;
   ActivationScratch* scratch = nullptr;
-  int n_threads = 1;
+  ThreadPool* pool = nullptr;  // runs every parallel loop of the session
 };
 
 // y[t, 0:n_out] = W x[t] (+ bias). x: [n_tokens, ldx]; y: [n_tokens, ldy].

@@ -2,8 +2,6 @@
 #include "runtime/session.h"
 #include "runtime/session_buffers.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -16,10 +14,13 @@
 
 namespace trident {
 
+// Row operations over fewer elements than this run on one thread: waking another costs more.
+constexpr int64_t kMinParallelElements = 16384;
+
 Session::Session(const Model& model, const SessionOptions& opt) : model_(model), opt_(opt) {
   const HParams& h = model.hp();
   if (opt_.n_threads < 0) fail("invalid thread count {} (expected >= 1)", opt_.n_threads);
-  if (opt_.n_threads == 0) opt_.n_threads = omp_get_num_procs();
+  if (opt_.n_threads == 0) opt_.n_threads = available_cores();
   if (opt_.n_ctx < 0) fail("invalid context size {} (expected >= 1)", opt_.n_ctx);
   if (opt_.n_ctx == 0) opt_.n_ctx = std::min<int64_t>(h.n_ctx_train > 0 ? h.n_ctx_train : 4096, 4096);
   if (opt_.n_ubatch <= 0) fail("invalid micro-batch size {} (expected >= 1)", opt_.n_ubatch);
@@ -27,7 +28,8 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   fusion_ = FusionPlan(opt_.fuse_qkv, opt_.fuse_gate_up, opt_.verbose);
   cc_.kernels = &kernel_table();
   cc_.scratch = &scratch_;
-  cc_.n_threads = opt_.n_threads;
+  pool_ = std::make_unique<ThreadPool>(opt_.n_threads);
+  cc_.pool = pool_.get();
   seqs_ = std::make_unique<SeqPool>(opt_.n_seq_max, h.n_layer, opt_.n_ctx, h.n_kv(), opt_.k_type, opt_.v_type);
 
   buf_ = std::make_unique<Buffers>();
@@ -220,14 +222,13 @@ void Session::norm_rows(const float* w, const float* bias, const float* x, float
   const HParams& h = model_.hp();
   const bool ln = model_.arch().norm == NormKind::Layer;
   const int64_t d = h.n_embd;
-#pragma omp parallel for num_threads(cc_.n_threads) schedule(static) if (n > 1 && cc_.n_threads > 1)
-  for (int64_t t = 0; t < n; ++t) {
+  cc_.pool->parallel_for(n, [&](int64_t t) {
     if (ln)
       layer_norm(x + t * d, w, bias, y + t * d, d, h.norm_eps);
     else
       rms_norm(x + t * d, w, y + t * d, d, h.norm_eps);
     if (!ln && bias) add_inplace(y + t * d, bias, d);  // phimoe: RMS norm, then its bias
-  }
+  }, n * d >= kMinParallelElements);
 }
 
 // The Q or K norm of one token's heads, as the row's QkNormKind and norm kind say.
@@ -257,8 +258,7 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     for (int64_t i = 0; i < n * w; ++i) b.qkv[size_t(i)] = std::clamp(b.qkv[size_t(i)], -h.clamp_kqv, h.clamp_kqv);
 
   // Per token: QK-norm (after the split, before RoPE), RoPE, then K/V into the cache.
-#pragma omp parallel for num_threads(cc_.n_threads) schedule(static) if (n > 1 && cc_.n_threads > 1)
-  for (int64_t t = 0; t < n; ++t) {
+  cc_.pool->parallel_for(n, [&](int64_t t) {
     float* q = b.qkv.data() + t * w;
     float* k = q + h.n_q();
     const float* v = k + h.n_kv();
@@ -274,7 +274,7 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
       rope_apply(k, int(h.n_head_kv), hd, h.n_rot, a.rope, cs);
     }
     seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v);
-  }
+  }, n * w >= kMinParallelElements);
 
   const float scale = h.attn_scale > 0 ? h.attn_scale : 1.0f / std::sqrt(float(hd));
   const int64_t group = h.n_head / h.n_head_kv;
@@ -284,11 +284,14 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
   // when there would be fewer than two tasks per thread (decoding with few KV heads).
   const int64_t n_tiles = int64_t(b.tiles.size());  // forward_ubatch cut them, 64 / group rows
   int64_t slices = 1;
-  while (group % (2 * slices) == 0 && n_tiles * h.n_head_kv * slices < 2 * cc_.n_threads) slices *= 2;
+  while (group % (2 * slices) == 0 && n_tiles * h.n_head_kv * slices < 2 * cc_.pool->size()) slices *= 2;
   const int64_t heads = group / slices, per_tile = h.n_head_kv * slices;
   const AttentionFn attend = cc_.kernels->attention;
-#pragma omp parallel for num_threads(cc_.n_threads) schedule(dynamic, 1) if (n_tiles * per_tile > 1 && cc_.n_threads > 1)
-  for (int64_t i = 0; i < n_tiles * per_tile; ++i) {
+  // Score work (query rows x keys x head size) below which one thread is faster.
+  int64_t score_work = 0;
+  for (const Buffers::Tile& tl : b.tiles) score_work += tl.n * (tl.pos0 + tl.n) * h.n_q();
+  const bool worth_threads = score_work >= (int64_t(1) << 16);
+  cc_.pool->parallel_for(n_tiles * per_tile, [&](int64_t i) {
     const Buffers::Tile& tl = b.tiles[size_t(n_tiles - 1 - i / per_tile)];  // last tiles first: most keys
     const int64_t t0 = tl.row0;
     const int64_t hh = i % per_tile * heads;  // first query head of the task
@@ -305,7 +308,7 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     task.scale = scale;
     task.softcap = h.attn_softcap;
     attend(task, seqs_->cache(tl.seq).head(l, hh / group, hd));
-  }
+  }, worth_threads);
   run_projection(L.wo, b.attn.data(), h.n_q(), n, b.out.data(), h.n_embd, cc_);
 }
 
@@ -328,12 +331,11 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
     // Elementwise, so any split gives the same bits; chunks keep both threads busy when decoding.
     constexpr int64_t kChunk = 1024;
     const int64_t per_token = (h.n_ff + kChunk - 1) / kChunk, tasks = n * per_token;
-#pragma omp parallel for num_threads(cc_.n_threads) schedule(static) if (tasks > 1 && cc_.n_threads > 1)
-    for (int64_t i = 0; i < tasks; ++i) {
+    cc_.pool->parallel_for(tasks, [&](int64_t i) {
       const int64_t t = i / per_token, c0 = i % per_token * kChunk, len = std::min(kChunk, h.n_ff - c0);
       float* gate = b.gu.data() + t * w + c0;
       gated_act(gate, gate + h.n_ff, b.act.data() + t * h.n_ff + c0, len);
-    }
+    }, n * h.n_ff >= kMinParallelElements);
   }
   run_projection(L.down, b.act.data(), h.n_ff, n, b.out.data(), h.n_embd, cc_);
 }

@@ -89,6 +89,7 @@ class Session {
   FusionPlan fusion_;
   ComputeContext cc_;
   ActivationScratch scratch_;
+  std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<SeqPool> seqs_;
   std::unique_ptr<Buffers> buf_;
 };
