@@ -224,6 +224,28 @@ TEST_F(ServeTest, BadRequestsGet400AndTheServerGoesOn) {
   EXPECT_EQ(health->status, 200);
 }
 
+// The one sequence (-np 1) goes back to the pool when the client leaves mid-stream: the next
+// request gets it.
+TEST_F(ServeTest, ClientLeavingMidStreamFreesTheSequence) {
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/v1/completions";
+  req.set_header("Content-Type", "application/json");
+  req.body = json{{"prompt", "Once upon a time"}, {"max_tokens", 100}, {"stream", true}}.dump();
+  std::string received;
+  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    received.append(data, n);
+    return false;  // hang up after the first bytes
+  };
+  httplib::Client client = srv->client();
+  auto res = client.send(req);
+  EXPECT_FALSE(res);
+  EXPECT_EQ(received.rfind("data: {", 0), 0u) << received;
+  const auto [status, reply] = post("/v1/completions", json{{"prompt", "The dog"}, {"max_tokens", 4}});
+  EXPECT_EQ(status, 200) << reply.dump();
+  EXPECT_EQ(reply["usage"]["completion_tokens"], 4);
+}
+
 TEST(ServeAuth, ApiKeyAndBodyLimit) {
   ServerOptions o = options();
   o.api_key = "sekret";

@@ -5,7 +5,7 @@
 
 #include <httplib.h>
 
-#include <chrono>
+#include <csignal>
 #include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -187,7 +187,11 @@ struct Server::Impl {
   }
 };
 
-Server::Server(const ServerOptions& opt) : impl_(std::make_unique<Impl>(opt)) {}
+Server::Server(const ServerOptions& opt) : impl_(std::make_unique<Impl>(opt)) {
+  // A client that closes its connection mid-reply makes the next write fail with EPIPE; the
+  // default SIGPIPE would end the whole process instead.
+  std::signal(SIGPIPE, SIG_IGN);
+}
 Server::~Server() = default;
 
 int Server::bind() {
