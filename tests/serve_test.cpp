@@ -198,6 +198,12 @@ TEST_F(ServeTest, BadRequestsGet400AndTheServerGoesOn) {
                "'max_tokens': expected an integer, found 1.5");
   expect_error(post("/v1/completions", json{{"prompt", "a"}, {"temperature", "hot"}}), 400,
                "'temperature': expected a number, found \"hot\"");
+  expect_error(post("/v1/completions", json{{"prompt", "a"}, {"temperature", -1}}), 400,
+               "'temperature': expected a number >= 0, found -1.0");
+  expect_error(post("/v1/completions", json{{"prompt", "a"}, {"top_p", 3}}), 400,
+               "'top_p': expected 0 < top_p <= 1, found 3.0");
+  expect_error(post("/v1/completions", json{{"prompt", "a"}, {"top_k", -2}}), 400,
+               "'top_k': expected an integer >= 0 (0: off), found -2");
   expect_error(post("/v1/completions", json{{"prompt", "a"}, {"stop", {"x", 1}}}), 400,
                "'stop': expected a string or an array of strings, found [\"x\",1]");
   expect_error(post("/v1/completions", json{{"prompt", "a"}, {"stream", "yes"}}), 400,

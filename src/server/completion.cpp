@@ -100,7 +100,12 @@ CompletionRequest parse_completion_request(const json& body, const api::Model& m
   if (seed && !seed->is_number_integer()) bad_field("seed", "an integer", *seed);
   sp.seed = seed ? seed->get<uint64_t>()
                  : std::random_device{}() ^ uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
-  api::Sampler check(sp, model.n_vocab());  // throws naming an out-of-range field
+  // The API's Sampler checks these too, but its messages name the CLI's flags.
+  if (!(sp.temperature >= 0)) throw Error("'temperature': expected a number >= 0, found " + json(sp.temperature).dump());
+  if (!(sp.top_p > 0 && sp.top_p <= 1)) throw Error("'top_p': expected 0 < top_p <= 1, found " + json(sp.top_p).dump());
+  if (!(sp.min_p >= 0 && sp.min_p <= 1)) throw Error("'min_p': expected 0 <= min_p <= 1, found " + json(sp.min_p).dump());
+  if (sp.top_k < 0) throw Error("'top_k': expected an integer >= 0 (0: off), found " + std::to_string(sp.top_k));
+  api::Sampler check(sp, model.n_vocab());  // anything the API refuses beyond these
   r.stop = stop_field(body);
   const json* stream = field(body, "stream");
   if (stream && !stream->is_boolean()) bad_field("stream", "true or false", *stream);

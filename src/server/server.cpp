@@ -88,7 +88,7 @@ struct Server::Impl {
       if (res.status == 404) send_error(res, 404, "no endpoint " + req.method + " " + req.path);
       else if (res.status == 413)
         send_error(res, 413, "request body over the limit of " + std::to_string(opt.max_body) + " bytes (--max-body)");
-      else send_error(res, res.status, "HTTP status " + std::to_string(res.status));
+      else send_error(res, res.status, "malformed HTTP request (" + req.method + " " + req.path + ")");
     });
     http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
       try {
