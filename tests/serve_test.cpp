@@ -286,3 +286,17 @@ TEST(ServeAuth, ApiKeyAndBodyLimit) {
 
 }  // namespace
 }  // namespace trident::server
+
+namespace trident::server {
+namespace {
+
+TEST(ServeCli, BadFlagsAreOneLineErrors) {
+  test::expect_cli_error("serve -m " + test::temp_path("missing.gguf"), "missing.gguf");
+  test::expect_cli_error("serve -m " + stories() + " --port 99999", "--port: expected 0 to 65535, found 99999");
+  test::expect_cli_error("serve -m " + stories() + " -np 0", "-np: expected a slot count >= 1, found 0");
+  test::expect_cli_error("serve -m " + stories() + " -c 3 -np 4",
+                         "-c: a context of 3 tokens leaves nothing for each of 4 slots");
+}
+
+}  // namespace
+}  // namespace trident::server
