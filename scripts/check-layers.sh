@@ -12,7 +12,8 @@ declare -A allowed=(
   [runtime]="format tensor kernels tokenizer model runtime"
   [convert]="format tensor kernels tokenizer model convert"
   [api]="format tensor kernels tokenizer model runtime api"
-  [cli]="format tensor kernels tokenizer model runtime convert chat api cli"
+  [server]="format tensor kernels tokenizer model runtime api server"
+  [cli]="format tensor kernels tokenizer model runtime convert chat api server cli"
 )
 bad=0
 for layer in "${!allowed[@]}"; do

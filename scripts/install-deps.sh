@@ -2,7 +2,7 @@
 # Installs the Debian packages trident's build and tests need, only those missing.
 set -euo pipefail
 pkgs=(g++ cmake ninja-build make pkg-config nlohmann-json3-dev libcli11-dev libfmt-dev
-      libpcre2-dev libgtest-dev libbenchmark-dev)
+      libpcre2-dev libgtest-dev libbenchmark-dev libcpp-httplib-dev)
 # scripts/fuzz.sh builds with clang and libFuzzer: `install-deps.sh fuzz` adds them.
 [ "${1:-}" = fuzz ] && pkgs+=(clang libclang-rt-dev)
 missing=()

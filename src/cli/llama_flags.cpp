@@ -13,7 +13,7 @@ namespace {
 // llama.cpp's spelling -> trident's name for the same flag (used when the command has it).
 constexpr std::pair<const char*, const char*> kRenames[] = {
     {"-ub", "--ubatch-size"}, {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"},
-    {"-pg", "--prompt-gen"},  {"-v", "--verbose"},
+    {"-pg", "--prompt-gen"},  {"-v", "--verbose"},      {"-np", "--parallel"},
 };
 
 bool is_int_list(const std::string& v, int64_t min, int64_t max) {

@@ -73,6 +73,7 @@ int run_cli(int argc, char** argv) {
   add_synth_command(app);
   add_quantize_command(app);
   add_chat_template_command(app);
+  add_serve_command(app);
   last_one_wins(app);
 
   std::vector<std::string> words(argv + 1, argv + argc);
