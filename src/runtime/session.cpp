@@ -219,32 +219,27 @@ void Session::add_residual(float* out, int64_t n) {
 }
 
 void Session::norm_rows(const float* w, const float* bias, const float* x, float* y, int64_t n) {
-  const HParams& h = model_.hp();
-  const bool ln = model_.arch().norm == NormKind::Layer;
-  const int64_t d = h.n_embd;
-  cc_.pool->parallel_for(n, [&](int64_t t) {
-    if (ln)
-      layer_norm(x + t * d, w, bias, y + t * d, d, h.norm_eps);
-    else
-      rms_norm(x + t * d, w, y + t * d, d, h.norm_eps);
-    if (!ln && bias) add_inplace(y + t * d, bias, d);  // phimoe: RMS norm, then its bias
-  }, n * d >= kMinParallelElements);
+  const int64_t d = model_.hp().n_embd;
+  cc_.pool->parallel_for(n, [&](int64_t t) { norm_vec(w, bias, x + t * d, y + t * d, d); },
+                         n * d >= kMinParallelElements);
+}
+
+// One vector through the family's norm (LayerNorm or RMS; phimoe's RMS norms add a bias).
+void Session::norm_vec(const float* w, const float* bias, const float* x, float* y, int64_t n) const {
+  const float eps = model_.hp().norm_eps;
+  if (model_.arch().norm == NormKind::Layer) return layer_norm(x, w, bias, y, n, eps);
+  rms_norm(x, w, y, n, eps);
+  if (bias) add_inplace(y, bias, n);
 }
 
 // The Q or K norm of one token's heads, as the row's QkNormKind and norm kind say.
 void Session::qk_norm(float* x, const float* w, int64_t heads) const {
   const HParams& h = model_.hp();
   const QkNormKind kind = model_.arch().qk_norm;
-  const bool ln = model_.arch().norm == NormKind::Layer;
   const int64_t hd = h.head_dim;
-  auto norm = [&](float* v, const float* wv, int64_t len) {
-    if (ln)
-      layer_norm(v, wv, nullptr, v, len, h.norm_eps);
-    else
-      rms_norm(v, wv, v, len, h.norm_eps);
-  };
-  if (kind == QkNormKind::Full) return norm(x, w, heads * hd);
-  for (int64_t i = 0; i < heads; ++i) norm(x + i * hd, kind == QkNormKind::PerHeadEach ? w + i * hd : w, hd);
+  if (kind == QkNormKind::Full) return norm_vec(w, nullptr, x, x, heads * hd);
+  for (int64_t i = 0; i < heads; ++i)
+    norm_vec(kind == QkNormKind::PerHeadEach ? w + i * hd : w, nullptr, x + i * hd, x + i * hd, hd);
 }
 
 void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
@@ -254,14 +249,14 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
   const int64_t w = h.n_q() + 2 * h.n_kv();
   const int hd = int(h.head_dim);
   run_group(L.qkv, fusion_.fuse_qkv(L.qkv, n, cc_), b.cur.data(), h.n_embd, n, b.qkv.data(), w, cc_);
-  if (h.clamp_kqv > 0.0f)
-    for (int64_t i = 0; i < n * w; ++i) b.qkv[size_t(i)] = std::clamp(b.qkv[size_t(i)], -h.clamp_kqv, h.clamp_kqv);
 
-  // Per token: QK-norm (after the split, before RoPE), RoPE, then K/V into the cache.
+  // Per token: clamp_kqv, QK-norm (after the split, before RoPE), RoPE, then K/V into the cache.
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* q = b.qkv.data() + t * w;
     float* k = q + h.n_q();
     const float* v = k + h.n_kv();
+    if (h.clamp_kqv > 0.0f)
+      for (int64_t i = 0; i < w; ++i) q[i] = std::clamp(q[i], -h.clamp_kqv, h.clamp_kqv);
     if (L.q_norm) {
       qk_norm(q, L.q_norm, h.n_head);
       qk_norm(k, L.k_norm, h.n_head_kv);

@@ -82,6 +82,7 @@ class Session {
   void weigh_experts(int64_t n);
   void add_residual(float* out, int64_t n);
   void norm_rows(const float* w, const float* b, const float* x, float* y, int64_t n);
+  void norm_vec(const float* w, const float* b, const float* x, float* y, int64_t n) const;
   void output_logits(const uint8_t* want, int64_t n, float* logits);
 
   const Model& model_;
