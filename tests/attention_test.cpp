@@ -75,18 +75,22 @@ struct Case {
   KvType kt, vt;
   float scale;
   float softcap = 0.0f;
+  int64_t last_key = -1;  // >= 0: non-causal
+  bool alibi = false;
+  int64_t keys() const { return std::max(pos0 + n_tokens, last_key + 1); }
   std::string name() const {
     return "hd=" + std::to_string(hd) + " heads=" + std::to_string(heads) + " tokens=" +
            std::to_string(n_tokens) + " pos0=" + std::to_string(pos0) + " window=" +
            std::to_string(window) + " k=" + (kt == KvType::F16 ? "f16" : "f32") +
            " v=" + (vt == KvType::F16 ? "f16" : "f32") + " scale=" + std::to_string(scale) +
-           " softcap=" + std::to_string(softcap);
+           " softcap=" + std::to_string(softcap) + " last_key=" + std::to_string(last_key) +
+           (alibi ? " alibi" : "");
   }
 };
 
 // q rows are padded by 3 floats per token so that q_stride != heads * hd; out likewise.
 struct QueryRun {
-  std::vector<float> q, out;
+  std::vector<float> q, out, slopes;
   AttentionTask task;
   QueryRun(const Case& c, std::mt19937& rng) {
     const int64_t stride = int64_t(c.heads) * c.hd + 3;
@@ -104,6 +108,17 @@ struct QueryRun {
     task.window = c.window;
     task.scale = c.scale;
     task.softcap = c.softcap;
+    task.last_key = c.last_key;
+    if (c.alibi) {
+      for (int h = 0; h < c.heads; ++h) slopes.push_back(std::pow(0.5f, float(h + 1)));
+      task.alibi = slopes.data();
+    }
+  }
+  // Points the task at this copy's buffers (after a copy).
+  void rebind() {
+    task.q = q.data();
+    task.out = out.data();
+    if (task.alibi) task.alibi = slopes.data();
   }
   // Output (t, h) as a vector.
   std::vector<float> row(int64_t t, int h) const {
@@ -135,6 +150,20 @@ std::vector<Case> random_cases(std::mt19937& rng, int count) {
       c.softcap = 5.0f;
       cases.push_back(c);
     }
+    // Every fifth again non-causal (the whole batch, sometimes keys past it too), every
+    // seventh with ALiBi slopes.
+    if (i % 5 == 0) {
+      Case nc = c;
+      nc.softcap = 0.0f;
+      nc.last_key = c.pos0 + c.n_tokens - 1 + (i % 3 == 0 ? 10 : 0);
+      cases.push_back(nc);
+    }
+    if (i % 7 == 0) {
+      Case al = c;
+      al.softcap = 0.0f;
+      al.alibi = true;
+      cases.push_back(al);
+    }
   }
   return cases;
 }
@@ -165,20 +194,19 @@ TEST(Attention, KernelsMatchReferenceBitwise) {
   int checked = 0;
   for (const Case& c : random_cases(rng, 300)) {
     std::mt19937 data_rng{uint32_t(checked)};
-    const Cache cache(c.pos0 + c.n_tokens, c.hd, c.kt, c.vt, data_rng);
+    const Cache cache(c.keys(), c.hd, c.kt, c.vt, data_rng);
     QueryRun ref(c, data_rng);
     attention_reference(ref.task, cache.view());
     for (const KernelTable* k : supported_kernel_tables()) {
       QueryRun r = ref;
-      r.task.q = r.q.data();
-      r.task.out = r.out.data();
+      r.rebind();
       std::fill(r.out.begin(), r.out.end(), 0.0f);
       k->attention(r.task, cache.view());
       ASSERT_EQ(std::memcmp(r.out.data(), ref.out.data(), r.out.size() * 4), 0) << k->isa << " " << c.name();
     }
     ++checked;
   }
-  EXPECT_EQ(checked, 375);  // 300 cases and 75 soft-capped
+  EXPECT_EQ(checked, 478);  // 300 cases, 75 soft-capped, 60 non-causal, 43 with ALiBi
 }
 
 // Every length 1..1000 for decoding (one token, a group of 4 heads as in Llama 3.2 1B), F16.
@@ -203,7 +231,7 @@ TEST(Attention, DecodeEveryLength) {
 TEST(Attention, SameBitsForAnySplit) {
   std::mt19937 rng(5);
   for (const Case& c : random_cases(rng, 60)) {
-    const Cache cache(c.pos0 + c.n_tokens, c.hd, c.kt, c.vt, rng);
+    const Cache cache(c.keys(), c.hd, c.kt, c.vt, rng);
     for (const KernelTable* k : supported_kernel_tables()) {
       QueryRun whole(c, rng);
       k->attention(whole.task, cache.view());
@@ -216,6 +244,7 @@ TEST(Attention, SameBitsForAnySplit) {
           one.n_tokens = 1;
           one.n_heads = 1;
           one.pos0 = c.pos0 + t;
+          if (one.alibi) one.alibi = whole.task.alibi + h;
           k->attention(one, cache.view());
           ASSERT_EQ(out, whole.row(t, h)) << k->isa << " " << c.name() << " t=" << t << " h=" << h;
         }
@@ -234,7 +263,7 @@ TEST(Attention, ReferenceWithinBoundOfExact) {
   std::mt19937 rng(3);
   double worst_ratio = 0;
   for (const Case& c : random_cases(rng, 150)) {
-    if (c.softcap > 0) continue;  // the bound below is for plain scores
+    if (c.softcap > 0 || c.alibi || c.last_key >= 0) continue;  // the bound below is for causal plain scores
     const Cache cache(c.pos0 + c.n_tokens, c.hd, c.kt, c.vt, rng);
     QueryRun r(c, rng);
     attention_reference(r.task, cache.view());

@@ -29,8 +29,8 @@ float dot8(const float* q, const uint8_t* k, int n, KvType t) {
   return attn_reduce8(lane);
 }
 
-void attend_one(const float* q, const KvView& kv, int64_t first, int64_t last, int hd,
-                float scale, float softcap, float* acc, float* out) {
+void attend_one(const float* q, const KvView& kv, int64_t pos, int64_t first, int64_t last, int hd,
+                float scale, float softcap, const float* slope, float* acc, float* out) {
   const auto* kb = static_cast<const uint8_t*>(kv.k);
   const auto* vb = static_cast<const uint8_t*>(kv.v);
   float s[kAttnChunk];
@@ -42,6 +42,7 @@ void attend_one(const float* q, const KvView& kv, int64_t first, int64_t last, i
     for (int64_t j = lo; j <= hi; ++j) {
       s[j - c0] = dot8(q, kb + size_t(j) * kv.k_stride, hd, kv.k_type) * scale;
       if (softcap > 0.0f) s[j - c0] = attn_softcap(s[j - c0], softcap);
+      if (slope) s[j - c0] = attn_alibi(s[j - c0], *slope, j, pos);
       m = std::max(m, s[j - c0]);
     }
     if (m > m_run) {
@@ -71,11 +72,12 @@ void attention_reference(const AttentionTask& a, const KvView& kv) {
   thread_local std::vector<float> acc;
   acc.resize(size_t(a.head_dim));
   for (int64_t t = 0; t < a.n_tokens; ++t) {
-    const int64_t last = a.pos0 + t;
-    const int64_t first = a.window > 0 ? std::max<int64_t>(0, last - a.window + 1) : 0;
+    const int64_t pos = a.pos0 + t, last = attn_last_key(a, t);
+    const int64_t first = a.window > 0 ? std::max<int64_t>(0, pos - a.window + 1) : 0;
     for (int g = 0; g < a.n_heads; ++g)
-      attend_one(a.q + t * a.q_stride + int64_t(g) * a.head_dim, kv, first, last, a.head_dim,
-                 a.scale, a.softcap, acc.data(), a.out + t * a.out_stride + int64_t(g) * a.head_dim);
+      attend_one(a.q + t * a.q_stride + int64_t(g) * a.head_dim, kv, pos, first, last, a.head_dim, a.scale,
+                 a.softcap, a.alibi ? a.alibi + g : nullptr, acc.data(),
+                 a.out + t * a.out_stride + int64_t(g) * a.head_dim);
   }
 }
 

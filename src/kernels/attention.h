@@ -1,4 +1,4 @@
-// Causal attention of the query heads that share one KV head (GQA), for a run of consecutive
+// Attention of the query heads that share one KV head (GQA), for a run of consecutive
 // tokens, over an F32 or F16 key/value cache.
 #pragma once
 #include <cstddef>
@@ -15,13 +15,16 @@ struct KvView {
   KvType k_type = KvType::F32, v_type = KvType::F32;
 };
 
-// Token t (< n_tokens) sits at position pos0 + t and sees keys [first(t), pos0 + t], where
-// first(t) = max(0, pos0 + t - window + 1) if window > 0 (sliding window), else 0.
+// Token t (< n_tokens) sits at position p = pos0 + t and sees keys [first(t), last(t)]:
+// last(t) = p (causal), or last_key for every token when last_key >= 0 (non-causal: diffusion
+// LMs see their whole batch); first(t) = max(0, p - window + 1) if window > 0 (sliding
+// window), else 0.
 // Query head g (< n_heads) of token t: q + t * q_stride + g * head_dim, head_dim floats; its
 // output goes to out + t * out_stride + g * head_dim:
-//   out = softmax(cap(scale * q . K[first(t)..pos0+t])) . V[first(t)..pos0+t]
+//   out = softmax(bias_g(cap(scale * q . K[first(t)..last(t)]))) . V[first(t)..last(t)]
 // where cap(s) = softcap * tanh(s / softcap) when softcap > 0 (gemma2's logit soft-capping),
-// else s.
+// else s; and bias_g(s_j) = s_j + alibi[g] * float(j - p) when alibi is set (ALiBi: one slope
+// per head of the task), else s_j.
 // Every kernel computes a given (token, head) output with the same arithmetic whatever the
 // task holds (attention.cpp defines it), so callers may split tokens and heads freely.
 struct AttentionTask {
@@ -33,8 +36,10 @@ struct AttentionTask {
   int head_dim = 0;
   int64_t pos0 = 0;
   int64_t window = 0;
+  int64_t last_key = -1;
   float scale = 1.0f;
   float softcap = 0.0f;
+  const float* alibi = nullptr;  // [n_heads] slopes, or nullptr
 };
 using AttentionFn = void (*)(const AttentionTask& task, const KvView& kv);
 

@@ -5,7 +5,8 @@
 //   keys are taken in chunks of kAttnChunk positions aligned to multiples of kAttnChunk (the
 //   chunking depends on key positions only, never on the batch or the thread split);
 //   M = -inf, L = 0, acc[d] = 0; for each chunk, over its keys j in [first, last]:
-//     s_j   = dot8(q, K_j) * scale;  with soft-capping: s_j = softcap * std::tanh(s_j * (1 / softcap))
+//     s_j   = dot8(q, K_j) * scale;  with soft-capping: s_j = softcap * std::tanh(s_j * (1 / softcap));
+//             with ALiBi: s_j = s_j + slope * float(j - p)
 //     m     = max_j s_j;  if m > M: a = exp_poly(M - m), L *= a, acc[d] *= a, M = m
 //     p_j   = exp_poly(s_j - M);  L += sum8(p_j)
 //     acc[d] = fma(p_j, V_j[d], acc[d])   for j ascending
@@ -28,6 +29,10 @@ inline constexpr int64_t kAttnChunk = 64;  // key positions per chunk; a multipl
 // The soft-capping step of the definition, shared by the reference and the tiled driver (it
 // is scalar in both, so every variant gives the same bits).
 static inline float attn_softcap(float s, float cap) { return cap * std::tanh(s * (1.0f / cap)); }
+static inline float attn_alibi(float s, float slope, int64_t key, int64_t pos) { return s + slope * float(key - pos); }
+
+// The last key token t of a task sees (the definition in attention.h).
+static inline int64_t attn_last_key(const AttentionTask& a, int64_t t) { return a.last_key >= 0 ? a.last_key : a.pos0 + t; }
 
 static inline float attn_reduce8(const float v[8]) {
   const float w0 = v[0] + v[4], w1 = v[1] + v[5], w2 = v[2] + v[6], w3 = v[3] + v[7];

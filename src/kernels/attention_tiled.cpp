@@ -51,22 +51,26 @@ void attention_tiled(const AttentionTask& a, const KvView& kv, const AttentionMi
     if (a.softcap > 0.0f)
       for (int64_t r = r0; r < r0 + nr; ++r)
         for (int64_t j = j0; j <= j1; ++j) s[r * lds + j] = attn_softcap(s[r * lds + j], a.softcap);
+    if (a.alibi)
+      for (int64_t r = r0; r < r0 + nr; ++r)
+        for (int64_t j = j0; j <= j1; ++j)
+          s[r * lds + j] = attn_alibi(s[r * lds + j], a.alibi[r % g], c0 + j, a.pos0 + r / g);
     mk.softmax(s + r0 * lds, lds, nr, j0, j1, m + r0, l + r0, acc + r0 * ld, ld, hd);
     accumulate(s + r0 * lds, lds, nr, vb + size_t(c0) * kv.v_stride, kv.v_stride, hd, j0, j1,
                acc + r0 * ld, ld);
   };
 
-  const int64_t last_key = a.pos0 + n_tok - 1;
+  const int64_t last_key = attn_last_key(a, n_tok - 1);
   for (int64_t c0 = first(0) / kAttnChunk * kAttnChunk; c0 <= last_key; c0 += kAttnChunk) {
     const int64_t c1 = c0 + kAttnChunk - 1;
-    // Tokens that see the whole chunk: pos0 + t >= c1 and first(t) <= c0 (both monotone in t).
-    const int64_t ta = std::max<int64_t>(0, c1 - a.pos0);
+    // Tokens that see the whole chunk: last(t) >= c1 and first(t) <= c0 (both monotone in t).
+    const int64_t ta = a.last_key < 0 ? std::max<int64_t>(0, c1 - a.pos0) : a.last_key >= c1 ? 0 : n_tok;
     int64_t tb = n_tok - 1;
     if (a.window > 0) tb = std::min(tb, c0 - a.pos0 + a.window - 1);
     if (ta <= tb) run(ta, tb + 1, c0, 0, kAttnChunk - 1);
     for (int64_t t = 0; t < n_tok; ++t) {
       if (t >= ta && t <= tb) continue;
-      const int64_t lo = std::max(c0, first(t)), hi = std::min(c1, a.pos0 + t);
+      const int64_t lo = std::max(c0, first(t)), hi = std::min(c1, attn_last_key(a, t));
       if (lo <= hi) run(t, t + 1, c0, lo - c0, hi - c0);
     }
   }

@@ -18,6 +18,10 @@ constexpr std::array<std::string_view, 1> kClassifierHead = {"cls.output.weight"
 constexpr std::array<std::string_view, 8> kBareQkv = {"attn_q.bias",  "attn_k.bias",  "attn_v.bias",  "attn_qkv.bias",
                                                       "attn_q.scale", "attn_k.scale", "attn_v.scale", "attn_qkv.scale"};
 constexpr std::array<std::string_view, 1> kUnusedWoBias = {"attn_output.bias"};
+constexpr std::array<std::string_view, 1> kUnusedOutputBias = {"output.bias"};
+// llada's and refact's loaders read rope factors and output / FFN biases their graphs skip.
+constexpr std::array<std::string_view, 5> kUnusedRopeFreqsBiases = {"rope_freqs.weight", "attn_output.bias",
+                                                                    "ffn_gate.bias", "ffn_up.bias", "ffn_down.bias"};
 
 // Each row says only how the family differs from a plain llama block.
 constexpr std::array kArchs = {
@@ -61,9 +65,9 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "orion", .norm = NormKind::Layer, .rope = R::Neox},
     ArchSpec{.name = "seed_oss", .rope = R::Neox, .ffn_norm = "post_attention_norm"},
     ArchSpec{.name = "arcee", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .rope_freqs = true},
-    ArchSpec{.name = "granite", .moe_norm_topk = true, .moe_if_experts = true, .mup_scales = true,
+    ArchSpec{.name = "granite", .moe_norm_topk = true, .moe_if_experts = true, .mup = Mup::Granite,
              .rope_freqs = true},
-    ArchSpec{.name = "granitemoe", .moe_norm_topk = true, .moe_if_experts = true, .mup_scales = true,
+    ArchSpec{.name = "granitemoe", .moe_norm_topk = true, .moe_if_experts = true, .mup = Mup::Granite,
              .rope_freqs = true},
     ArchSpec{.name = "smollm3", .no_rope_every = 4},
     ArchSpec{.name = "olmo", .norm = NormKind::Layer, .norm_params = false, .clamp_kqv = true},
@@ -79,15 +83,40 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "command-r", .norm = NormKind::Layer, .qk_norm = QkNormKind::PerHeadEach,
              .qk_norm_optional = true, .parallel = Parallel::SharedNorm, .logit_scale_mult = true},
     ArchSpec{.name = "ernie4_5", .unused_tensors = kUnusedWoBias},
-    ArchSpec{.name = "nanbeige", .looped = true, .ffn_scales = true},
-    ArchSpec{.name = "pangu-embedded"},
+    ArchSpec{.name = "nanbeige", .rope_freqs = true, .looped = true, .ffn_scales = true},
+    ArchSpec{.name = "pangu-embedded", .rope_freqs = true},
     ArchSpec{.name = "exaone4", .pre_norm = false, .post_norm = true, .rope = R::Neox, .qk_norm = QkNormKind::PerHead,
              .sliding_window = true, .default_swa_pattern = 4, .default_rope_base_swa = 0.0f, .rope_freqs = true,
              .default_swa_window = 4096, .swa_only_at_n_layer = 64, .rope_only_swa = true},
-    ArchSpec{.name = "exaone", .rope = R::Neox},
+    ArchSpec{.name = "exaone", .rope = R::Neox, .rope_freqs = true},
     ArchSpec{.name = "phimoe", .norm_bias = true, .rope = R::Neox, .ffn = FfnKind::Moe, .moe_norm_topk = true},
     ArchSpec{.name = "olmo2", .pre_norm = false, .post_norm = true, .rope = R::Neox,
              .qk_norm = QkNormKind::Full, .unused_tensors = kBareQkv},
+    // Vision-language models, text only: M-RoPE (text positions), deepstack adds zeros.
+    ArchSpec{.name = "qwen2vl", .rope = R::Neox, .mrope = MRope::Sections, .unused_tensors = kUnusedOutputBias,
+             .qkv_bias = true},
+    ArchSpec{.name = "qwen3vl", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .mrope = MRope::Interleaved,
+             .head_tensors = kClassifierHead},
+    ArchSpec{.name = "qwen3vlmoe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
+             .moe_norm_topk = true, .mrope = MRope::Interleaved},
+    // Diffusion language models: one non-causal pass over the whole batch.
+    ArchSpec{.name = "dream", .rope = R::Neox, .causal = false, .unused_tensors = kUnusedOutputBias, .qkv_bias = true},
+    ArchSpec{.name = "llada", .causal = false, .unused_tensors = kUnusedRopeFreqsBiases},
+    ArchSpec{.name = "llada-moe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe, .causal = false},
+    ArchSpec{.name = "rnd1", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
+             .moe_norm_topk = true, .causal = false},
+    ArchSpec{.name = "qwen", .rope = R::Neox, .n_ff_doubled = true},
+    ArchSpec{.name = "minicpm", .moe_norm_topk = true, .moe_if_experts = true, .mup = Mup::MiniCpm, .rope_freqs = true},
+    // ALiBi families.
+    ArchSpec{.name = "baichuan", .alibi_bias = 8.0f, .alibi_only_at_n_layer = 40, .rope_only_at_n_layer = 32},
+    ArchSpec{.name = "bloom", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
+             .alibi_bias = 8.0f, .embd_norm = true},
+    // Learned absolute positions.
+    ArchSpec{.name = "gpt2", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
+             .pos_embd = Presence::Required},
+    ArchSpec{.name = "starcoder", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
+             .pos_embd = Presence::Required},
+    ArchSpec{.name = "refact", .alibi_bias = 8.0f, .unused_tensors = kUnusedRopeFreqsBiases},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {

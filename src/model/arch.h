@@ -19,6 +19,14 @@ enum class QkNormKind : uint8_t { None, PerHead, PerHeadEach, Full };
 // Attention and FFN side by side on the block input, x + attn(n1(x)) + ffn(n2(x)): SharedNorm
 // uses one norm for both (phi2, command-r), OwnNorm a second (ffn_norm) on x (gptneox).
 enum class Parallel : uint8_t { None, SharedNorm, OwnNorm };
+// µP multipliers (embedding, residual, logit): granite reads them (logit_scale required,
+// attention.scale too); minicpm reads the three with its own defaults when absent.
+enum class Mup : uint8_t { None, Granite, MiniCpm };
+// Multi-axis RoPE of vision-language models (rope.dimension_sections: time, height, width,
+// extra). A text token has all positions equal but the extra one, which is 0, so the pairs of
+// the extra section do not rotate. Sections: contiguous (qwen2vl); Interleaved (qwen3vl).
+enum class MRope : uint8_t { None, Sections, Interleaved };
+enum class Presence : uint8_t { None, Optional, Required };
 enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr };
 enum class FfnKind : uint8_t { Gated, Plain, Moe };
 // How a family's HF config describes sliding-window attention.
@@ -74,10 +82,20 @@ struct ArchSpec {
   bool shared_expert_gate = false;  // shared experts weighed by sigmoid(x . ffn_gate_inp_shexp) (qwen2moe)
   bool moe_if_experts = false;  // a dense family whose files may be MoE: expert_count > 0 (llama, mistral3)
   bool logit_scale_mult = false;  // logits times logit_scale (command-r; 0 means none)
-  bool mup_scales = false;      // granite's µP multipliers: embedding_scale, residual_scale,
-                                // attention.scale and (required) logit_scale keys
+  Mup mup = Mup::None;
+  MRope mrope = MRope::None;
+  bool causal = true;           // false: every token of a batch sees all of it (diffusion LMs: dream, llada)
+  bool n_ff_doubled = false;    // feed_forward_length is twice the FFN's width (qwen)
+  // ALiBi instead of RoPE: a fixed maximum bias (bloom, refact: 8), or attention.max_alibi_bias
+  // (mpt, jais; 0: none), applied only at this block count when set (baichuan: 40, its 13B).
+  float alibi_bias = 0.0f;
+  bool alibi_by_key = false;
+  int64_t alibi_only_at_n_layer = 0;
+  int64_t rope_only_at_n_layer = 0;  // RoPE only at this block count (baichuan: 32, its 7B)
+  bool embd_norm = false;        // a LayerNorm on the embeddings (token_embd_norm: bloom)
+  Presence pos_embd = Presence::None;  // learned absolute positions, position_embd (gpt2; mpt: optional)
   int no_rope_every = 0;        // every n-th layer (1-based) skips RoPE (smollm3: 4)
-  bool rope_freqs = false;      // reads a rope_freqs.weight tensor (llama 3 scaling)
+  bool rope_freqs = false;      // RoPE divides by a rope_freqs.weight tensor when present (llama 3 scaling)
   // Logit soft-capping, cap * tanh(x / cap): attention scores (gemma2 reads attn_logit_softcapping,
   // default 50) and output logits (final_logit_softcapping; 0 means none).
   bool attn_softcap = false;
@@ -97,8 +115,8 @@ struct ArchSpec {
   bool ffn_scales = false;
   bool expert_scales = false;
   // Tensors llama.cpp loads for this family and its graph never reads (olmoe's Q/K/V biases and
-  // scales, ernie4_5's attn_output.bias): per layer, the name after "blk.N.". They are accepted
-  // and change nothing.
+  // scales, ernie4_5's attn_output.bias): per layer, the name after "blk.N.", or a whole name
+  // (llada's rope_freqs.weight). They are accepted and change nothing.
   std::span<const std::string_view> unused_tensors;
   bool clamp_kqv = false;       // reads attention.clamp_kqv: Q, K, V clamped to [-c, c] (0: none)
   bool gate_up_in_up = false;   // llama.cpp stores dense gate + up as one double-height ffn_up (phi3)

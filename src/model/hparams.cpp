@@ -36,6 +36,67 @@ float positive_float(const GgufFile& f, const std::string& key, double fallback)
   return float(v);
 }
 
+// ALiBi's slope for each head, as ggml's soft_max computes them from the maximum bias.
+std::vector<float> alibi_slopes(int64_t n_head, float max_bias) {
+  const uint32_t n_log2 = 1u << uint32_t(std::floor(std::log2(double(n_head))));
+  const float m0 = std::pow(2.0f, -max_bias / float(n_log2));
+  const float m1 = std::pow(2.0f, -(max_bias / 2.0f) / float(n_log2));
+  std::vector<float> s(static_cast<size_t>(n_head));
+  for (int64_t h = 0; h < n_head; ++h)
+    s[size_t(h)] = uint32_t(h) < n_log2 ? std::pow(m0, float(h + 1)) : std::pow(m1, float(2 * (h - n_log2) + 1));
+  return s;
+}
+
+// How positions enter attention: RoPE (with M-RoPE's sections), ALiBi, or nothing.
+void read_positions(const GgufFile& f, const ArchSpec& arch, HParams& h) {
+  const std::string p = h.arch + ".";
+  float alibi = 0.0f;
+  if (arch.alibi_only_at_n_layer == 0 || h.n_layer == arch.alibi_only_at_n_layer) alibi = arch.alibi_bias;
+  if (arch.alibi_by_key) {
+    alibi = float(f.get_float(p + "attention.max_alibi_bias").value_or(0.0));
+    if (!(std::isfinite(alibi) && alibi >= 0))
+      fail("{}: key '{}': expected a positive bias (or 0: none), found {}", f.path(), p + "attention.max_alibi_bias",
+           alibi);
+  }
+  if (alibi > 0) h.alibi_slopes = alibi_slopes(h.n_head, alibi);
+  // Families with ALiBi or learned absolute positions never rope.
+  h.rope = alibi == 0 && !arch.alibi_by_key && arch.pos_embd == Presence::None &&
+           (arch.rope_only_at_n_layer == 0 || h.n_layer == arch.rope_only_at_n_layer);
+  if (arch.mrope == MRope::None) return;
+  const std::string key = p + "rope.dimension_sections";
+  const GgufArray* a = f.get_array(key);
+  int64_t sec[4] = {};
+  if (!a || a->size() < 4 || !a->at(0).is_integer()) fail("{}: key '{}': expected an array of 4 integers", f.path(), key);
+  for (int i = 0; i < 4; ++i) {
+    const auto v = a->at(uint64_t(i)).as_int();
+    if (!v || *v < 0 || *v > h.n_rot) fail("{}: key '{}': expected sizes from 0 to {}", f.path(), key, h.n_rot);
+    sec[i] = *v;
+  }
+  const int64_t total = sec[0] + sec[1] + sec[2] + sec[3];
+  if (total == 0 || total > h.head_dim) fail("{}: key '{}': sections sum to {} (expected 1 to {})", f.path(), key, total, h.head_dim);
+  // As ggml's mrope cache: pair i falls in sector i % total; the extra section's pairs are
+  // the rest (contiguous), or those outside the interleaved time/height/width slots.
+  h.rope_unrotated.assign(size_t(h.n_rot / 2), 0);
+  for (int64_t i = 0; i < h.n_rot / 2; ++i) {
+    const int64_t s = i % total;
+    bool extra;
+    if (arch.mrope == MRope::Interleaved)
+      extra = !((s % 3 == 1 && s < 3 * sec[1]) || (s % 3 == 2 && s < 3 * sec[2]) || (s % 3 == 0 && s < 3 * sec[0]));
+    else
+      extra = s >= sec[0] + sec[1] + sec[2];
+    h.rope_unrotated[size_t(i)] = extra;
+  }
+}
+
+// An epsilon: finite and not negative (NaN or a negative value gives "#####"; 0 is what
+// llama.cpp uses where its loader reads none, e.g. qwen2vl).
+float norm_epsilon(const GgufFile& f, const std::string& key, double fallback) {
+  const double v = f.get_float(key).value_or(fallback);
+  if (!(std::isfinite(v) && v >= 0 && v < 1))
+    fail("{}: key '{}': expected a finite non-negative number below 1, found {}", f.path(), key, v);
+  return float(v);
+}
+
 }  // namespace
 
 HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
@@ -72,8 +133,10 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
          key("rope.dimension_count"), h.head_dim, n_rot);
   h.n_rot = int(n_rot);
   const bool layer_norm = arch.norm == NormKind::Layer;
-  h.norm_eps = positive_float(f, key(layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
-                              1e-5);
+  h.norm_eps = norm_epsilon(f, key(layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
+                            1e-5);
+  // As llama.cpp's loader: attention.causal (default true), which a family may override.
+  h.causal = arch.causal && f.get_bool(key("attention.causal")).value_or(true);
   h.rope_base = positive_float(f, key("rope.freq_base"), arch.default_rope_base);
   h.rope_base_swa = positive_float(f, key("rope.freq_base_swa"),
                                    arch.default_rope_base_swa > 0 ? arch.default_rope_base_swa : h.rope_base);
@@ -93,7 +156,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   if (!(std::isfinite(h.rope_attn_factor) && h.rope_attn_factor > 0))
     fail("{}: key '{}': expected a positive factor, found {}", f.path(), key("rope.scaling.attn_factor"), h.rope_attn_factor);
 
-  if (arch.mup_scales) {
+  if (arch.mup == Mup::Granite) {
     // As llama.cpp's granite loader: logit_scale is required, the others default to "none".
     h.logit_scale = float(f.get_float(key("logit_scale")).value_or(0.0));
     if (!f.find(key("logit_scale"))) fail("{}: missing required key '{}'", f.path(), key("logit_scale"));
@@ -102,6 +165,15 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     h.attn_scale = float(f.get_float(key("attention.scale")).value_or(0.0));
     for (auto [v, k] : {std::pair{h.logit_scale, "logit_scale"}, {h.residual_scale, "residual_scale"},
                         {h.embd_scale, "embedding_scale"}, {h.attn_scale, "attention.scale"}})
+      if (!std::isfinite(v)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key(k), v);
+  }
+  if (arch.mup == Mup::MiniCpm) {
+    // As llama.cpp's minicpm loader: the three keys are optional, with its defaults.
+    h.embd_scale = float(f.get_float(key("embedding_scale")).value_or(12.0));
+    h.residual_scale = float(f.get_float(key("residual_scale")).value_or(1.4f / std::sqrt(float(h.n_layer))));
+    h.logit_scale = float(f.get_float(key("logit_scale")).value_or(256.0f / float(h.n_embd)));
+    for (auto [v, k] : {std::pair{h.logit_scale, "logit_scale"}, {h.residual_scale, "residual_scale"},
+                        {h.embd_scale, "embedding_scale"}})
       if (!std::isfinite(v)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key(k), v);
   }
   if (arch.logit_scale_mult) {
@@ -148,6 +220,10 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     check_width(f, key("expert_count"), h.n_expert, key("expert_feed_forward_length"), 2 * h.n_ff_expert);
   } else {
     h.n_ff = positive(f, key("feed_forward_length"), f.get_int(key("feed_forward_length")));
+    if (arch.n_ff_doubled) {
+      if (h.n_ff % 2) fail("{}: key '{}': expected an even width, found {}", f.path(), key("feed_forward_length"), h.n_ff);
+      h.n_ff /= 2;
+    }
     check_width(f, key("feed_forward_length"), h.n_ff, "2", 2);
   }
   // Per-layer state is allocated from block_count: a file claiming more layers than it holds
@@ -156,6 +232,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     fail("{}: key '{}': {} layers, but the file holds only {} tensors", f.path(), key("block_count"), h.n_layer,
          f.tensors().size());
 
+  read_positions(f, arch, h);
   h.layer_is_swa.assign(size_t(h.n_layer), false);
   if (arch.sliding_window && (arch.swa_only_at_n_layer == 0 || h.n_layer == arch.swa_only_at_n_layer)) {
     h.swa_window = f.get_int(key("attention.sliding_window")).value_or(arch.default_swa_window);

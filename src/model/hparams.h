@@ -42,6 +42,11 @@ struct HParams {
   int64_t n_ff_expert = 0;
   int64_t swa_window = 0;         // 0: no sliding window
   std::vector<bool> layer_is_swa; // per layer
+  std::vector<float> alibi_slopes;  // [n_head] ALiBi slopes, empty: none
+  bool causal = true;               // false: every token sees its whole batch
+  bool rope = true;                 // RoPE at all (false with ALiBi, or none at all: baichuan)
+  // [n_rot / 2] pairs M-RoPE leaves unrotated for text tokens (the extra section), empty: none
+  std::vector<uint8_t> rope_unrotated;
 
   int64_t n_q() const { return n_head * head_dim; }
   int64_t n_kv() const { return n_head_kv * head_dim; }

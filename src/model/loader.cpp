@@ -25,6 +25,18 @@ class WeightLoader {
     m_.token_embd_ = &require("token_embd.weight", {h.n_embd, -1});
     m_.hp_.n_vocab = m_.token_embd_->ne[1];
     check_computable(*m_.token_embd_);
+    if (m_.arch_->embd_norm) {
+      m_.embd_norm_ = vec("token_embd_norm.weight", h.n_embd, true);
+      m_.embd_norm_b_ = vec("token_embd_norm.bias", h.n_embd, true);
+    }
+    if (m_.arch_->pos_embd != Presence::None) {
+      m_.pos_embd_ = find("position_embd.weight");
+      if (!m_.pos_embd_ && m_.arch_->pos_embd == Presence::Required) require("position_embd.weight", {});
+      if (m_.pos_embd_) {
+        check_shape(*m_.pos_embd_, {h.n_embd, -1});
+        check_computable(*m_.pos_embd_);
+      }
+    }
     if (m_.arch_->norm_params) {
       m_.output_norm_ = vec("output_norm.weight", h.n_embd, true);
       if (m_.arch_->norm == NormKind::Layer || m_.arch_->norm_bias)
@@ -35,7 +47,7 @@ class WeightLoader {
     } else {
       m_.output_ = whole_projection(*m_.token_embd_, h.n_embd, m_.hp_.n_vocab);
     }
-    m_.rope_factors_ = vec("rope_freqs.weight", h.n_rot / 2, false);
+    if (m_.arch_->rope_freqs) m_.rope_factors_ = vec("rope_freqs.weight", h.n_rot / 2, false);
     m_.rope_factors_long_ = vec("rope_factors_long.weight", h.n_rot / 2, false);
     m_.rope_factors_short_ = vec("rope_factors_short.weight", h.n_rot / 2, false);
     m_.layers_.resize(size_t(h.n_layer));
@@ -56,11 +68,12 @@ class WeightLoader {
   }
 
   bool unused(std::string_view name) const {
+    const auto& list = m_.arch_->unused_tensors;
+    if (std::find(list.begin(), list.end(), name) != list.end()) return true;
     if (!name.starts_with("blk.")) return false;
     const size_t dot = name.find('.', 4);
     if (dot == std::string_view::npos) return false;
     const std::string_view rest = name.substr(dot + 1);
-    const auto& list = m_.arch_->unused_tensors;
     return std::find(list.begin(), list.end(), rest) != list.end();
   }
 
@@ -69,7 +82,7 @@ class WeightLoader {
   // are the exception llama.cpp makes too: it loads them and uses none.
   void refuse_unused() const {
     for (const GgufTensorInfo& t : f_.tensors()) {
-      if (consumed_.count(t.name) || t.name.ends_with(".input_scale")) continue;
+      if (consumed_.count(t.name) || unused(t.name) || t.name.ends_with(".input_scale")) continue;
       if (std::find(m_.arch_->head_tensors.begin(), m_.arch_->head_tensors.end(), t.name) != m_.arch_->head_tensors.end())
         continue;
       fail("{}: tensor '{}' is not used by architecture {} (trident refuses files with tensors it would ignore)",
@@ -323,7 +336,7 @@ class WeightLoader {
     scales_ignored_ = false;
     bias_before_scale(L.gate_up, L.down);
     L.swa = h.layer_is_swa[size_t(l)];
-    L.rope = a.no_rope_every == 0 || (l + 1) % a.no_rope_every != 0;
+    L.rope = h.rope && (a.no_rope_every == 0 || (l + 1) % a.no_rope_every != 0);
     if (a.rope_only_swa && h.swa_window > 0) L.rope = L.swa;
     L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
   }

@@ -60,6 +60,9 @@ class Model {
   const std::vector<LayerWeights>& layers() const { return layers_; }
 
   const GgufTensorInfo& token_embd() const { return *token_embd_; }
+  const float* embd_norm() const { return embd_norm_; }      // token_embd_norm, or nullptr
+  const float* embd_norm_b() const { return embd_norm_b_; }
+  const GgufTensorInfo* pos_embd() const { return pos_embd_; }  // [n_embd, positions], or nullptr
   const float* output_norm() const { return output_norm_; }
   const float* output_norm_b() const { return output_norm_b_; }
   const Projection& output() const { return output_; }
@@ -80,6 +83,9 @@ class Model {
   const GgufTensorInfo* token_embd_ = nullptr;
   const float* output_norm_ = nullptr;
   const float* output_norm_b_ = nullptr;
+  const float* embd_norm_ = nullptr;
+  const float* embd_norm_b_ = nullptr;
+  const GgufTensorInfo* pos_embd_ = nullptr;
   Projection output_;
   const float* rope_factors_ = nullptr;        // rope_freqs: every context
   const float* rope_factors_long_ = nullptr;   // phi3 longrope: contexts beyond n_ctx_orig

@@ -143,15 +143,15 @@ void Session::forward_ubatch(int64_t n, const uint8_t* want, float* logits) {
     int64_t j = i + 1;
     while (j < n && b.seq[size_t(j)] == b.seq[size_t(i)] && b.pos[size_t(j)] == b.pos[size_t(j - 1)] + 1) ++j;
     for (int64_t t0 = i; t0 < j; t0 += tile)
-      b.tiles.push_back({t0, std::min(tile, j - t0), b.pos[size_t(t0)], b.seq[size_t(i)]});
+      b.tiles.push_back({t0, std::min(tile, j - t0), b.pos[size_t(t0)], b.seq[size_t(i)], b.pos[size_t(j - 1)]});
     i = j;
   }
-  embed(b.tok.data(), n);
+  embed(b.tok.data(), b.pos.data(), n);
   for (int64_t l = 0; l < model_.hp().n_layer; ++l) layer(l, n);
   if (std::any_of(want, want + n, [](uint8_t w) { return w != 0; })) output_logits(want, n, logits);
 }
 
-void Session::embed(const int32_t* tokens, int64_t n) {
+void Session::embed(const int32_t* tokens, const int64_t* pos, int64_t n) {
   const HParams& h = model_.hp();
   const GgufTensorInfo& te = model_.token_embd();
   const uint8_t* base = model_.file().tensor_data(te);
@@ -165,6 +165,17 @@ void Session::embed(const int32_t* tokens, int64_t n) {
       for (int64_t i = 0; i < h.n_embd; ++i) x[i] *= scale;
     if (h.embd_scale != 0.0f)
       for (int64_t i = 0; i < h.n_embd; ++i) x[i] *= h.embd_scale;
+    if (const GgufTensorInfo* pe = model_.pos_embd()) {
+      // Learned absolute positions: a row per position up to the trained context.
+      if (pos[t] >= pe->ne[1])
+        fail("position {} is beyond the {} learned positions of the model (use -c {})", pos[t], pe->ne[1], pe->ne[1]);
+      thread_local std::vector<float> row;
+      row.resize(size_t(h.n_embd));
+      type_traits(pe->type)->dequantize_row(model_.file().tensor_data(*pe) + size_t(pos[t]) * row_bytes(pe->type, h.n_embd),
+                                            row.data(), h.n_embd);
+      add_inplace(x, row.data(), h.n_embd);
+    }
+    if (model_.embd_norm()) layer_norm(x, model_.embd_norm(), model_.embd_norm_b(), x, h.n_embd, h.norm_eps);
   }
 }
 
@@ -264,6 +275,9 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     float* cs = b.rope.data() + t * h.n_rot;
     rope_angles(b.pos[size_t(t)], h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(opt_.n_ctx),
                 h.rope_attn_factor, cs);
+    // M-RoPE's extra section sits at position 0 for text: cos 0 and sin 0, times attn_factor.
+    for (size_t i = 0; i < h.rope_unrotated.size(); ++i)
+      if (h.rope_unrotated[i]) cs[2 * i] = h.rope_attn_factor, cs[2 * i + 1] = 0.0f;
     if (L.rope) {
       rope_apply(q, int(h.n_head), hd, h.n_rot, a.rope, cs);
       rope_apply(k, int(h.n_head_kv), hd, h.n_rot, a.rope, cs);
@@ -302,6 +316,8 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     task.window = L.swa ? h.swa_window : 0;
     task.scale = scale;
     task.softcap = h.attn_softcap;
+    task.last_key = h.causal ? -1 : tl.last;
+    task.alibi = h.alibi_slopes.empty() ? nullptr : h.alibi_slopes.data() + hh;
     attend(task, seqs_->cache(tl.seq).head(l, hh / group, hd));
   }, worth_threads);
   run_projection(L.wo, b.attn.data(), h.n_q(), n, b.out.data(), h.n_embd, cc_);

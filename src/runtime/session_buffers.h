@@ -19,6 +19,7 @@ struct Session::Buffers {
   struct Tile {
     int64_t row0 = 0, n = 0, pos0 = 0;
     int32_t seq = 0;
+    int64_t last = 0;  // the last position of the tile's run (what non-causal attention sees)
   };
   std::vector<Tile> tiles;
   std::vector<float> x;       // [n_ub, n_embd] residual stream
