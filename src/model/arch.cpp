@@ -23,6 +23,9 @@ constexpr std::array<std::string_view, 1> kUnusedOutputBias = {"output.bias"};
 constexpr std::array<std::string_view, 5> kUnusedRopeFreqsBiases = {"rope_freqs.weight", "attn_output.bias",
                                                                     "ffn_gate.bias", "ffn_up.bias", "ffn_down.bias"};
 
+constexpr uint8_t kAllMoeKeys =
+    moe_keys::kDenseLead | moe_keys::kWeightsScale | moe_keys::kWeightsNorm | moe_keys::kGatingFunc;
+
 // Each row says only how the family differs from a plain llama block.
 constexpr std::array kArchs = {
     ArchSpec{.name = "llama", .moe_norm_topk = true, .moe_if_experts = true, .rope_freqs = true, .ffn_scales = true,
@@ -86,8 +89,8 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "nanbeige", .rope_freqs = true, .looped = true, .ffn_scales = true},
     ArchSpec{.name = "pangu-embedded", .rope_freqs = true},
     ArchSpec{.name = "exaone4", .pre_norm = false, .post_norm = true, .rope = R::Neox, .qk_norm = QkNormKind::PerHead,
-             .sliding_window = true, .default_swa_pattern = 4, .default_rope_base_swa = 0.0f, .rope_freqs = true,
-             .default_swa_window = 4096, .swa_only_at_n_layer = 64, .rope_only_swa = true},
+             .sliding_window = true, .default_swa_pattern = 4, .default_rope_base_swa = 0.0f, .nextn_layers = true,
+             .rope_freqs = true, .default_swa_window = 4096, .swa_only_at_n_layer = 64, .rope_only_swa = true},
     ArchSpec{.name = "exaone", .rope = R::Neox, .rope_freqs = true},
     ArchSpec{.name = "phimoe", .norm_bias = true, .rope = R::Neox, .ffn = FfnKind::Moe, .moe_norm_topk = true},
     ArchSpec{.name = "olmo2", .pre_norm = false, .post_norm = true, .rope = R::Neox,
@@ -111,6 +114,17 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "baichuan", .alibi_bias = 8.0f, .alibi_only_at_n_layer = 40, .rope_only_at_n_layer = 32},
     ArchSpec{.name = "bloom", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
              .alibi_bias = 8.0f, .embd_norm = true},
+    ArchSpec{.name = "glm4", .post_norm = true, .mrope = MRope::SectionsIfSet, .nextn_layers = true},
+    // DeepSeek-style MoE: leading dense blocks, shared experts, routing read from the file.
+    ArchSpec{.name = "deepseek", .ffn = FfnKind::Moe,
+             .moe_keys = moe_keys::kDenseLead | moe_keys::kWeightsScale},
+    ArchSpec{.name = "glm4moe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .qk_norm_optional = true,
+             .ffn = FfnKind::Moe, .gating = ExpertGating::Sigmoid, .moe_keys = kAllMoeKeys,
+             .mrope = MRope::SectionsIfSet, .nextn_layers = true, .ffn_norm = "post_attention_norm"},
+    ArchSpec{.name = "dots1", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
+             .moe_keys = kAllMoeKeys},
+    ArchSpec{.name = "bailingmoe", .ffn = FfnKind::Moe, .moe_keys = moe_keys::kWeightsScale | moe_keys::kWeightsNorm,
+             .rope_freqs = true},
     // Learned absolute positions.
     ArchSpec{.name = "gpt2", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
              .pos_embd = Presence::Required},

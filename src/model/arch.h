@@ -25,8 +25,17 @@ enum class Mup : uint8_t { None, Granite, MiniCpm };
 // Multi-axis RoPE of vision-language models (rope.dimension_sections: time, height, width,
 // extra). A text token has all positions equal but the extra one, which is 0, so the pairs of
 // the extra section do not rotate. Sections: contiguous (qwen2vl); Interleaved (qwen3vl).
-enum class MRope : uint8_t { None, Sections, Interleaved };
+// SectionsIfSet: M-RoPE with the NeoX layout when the file's first two sections are set, else
+// the row's plain RoPE (glm4, glm4moe).
+enum class MRope : uint8_t { None, Sections, Interleaved, SectionsIfSet };
 enum class Presence : uint8_t { None, Optional, Required };
+// How the router's logits become expert weights (llama.cpp's expert_gating_func: 1, 2, 3).
+enum class ExpertGating : uint8_t { Softmax = 1, Sigmoid = 2, SoftmaxWeight = 3 };
+// MoE keys a family's loader reads (a bit set): leading_dense_block_count,
+// expert_weights_scale, expert_weights_norm, expert_gating_func.
+namespace moe_keys {
+inline constexpr uint8_t kDenseLead = 1, kWeightsScale = 2, kWeightsNorm = 4, kGatingFunc = 8;
+}
 enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr };
 enum class FfnKind : uint8_t { Gated, Plain, Moe };
 // How a family's HF config describes sliding-window attention.
@@ -79,11 +88,16 @@ struct ArchSpec {
   float default_rope_base = 10000.0f;
   float default_rope_base_swa = 10000.0f;  // 0: the global base (rope.freq_base)
   bool moe_norm_topk = false;   // renormalise the chosen experts' weights to sum to 1
+  ExpertGating gating = ExpertGating::Softmax;  // when the file does not say (kGatingFunc)
+  uint8_t moe_keys = 0;
   bool shared_expert_gate = false;  // shared experts weighed by sigmoid(x . ffn_gate_inp_shexp) (qwen2moe)
   bool moe_if_experts = false;  // a dense family whose files may be MoE: expert_count > 0 (llama, mistral3)
   bool logit_scale_mult = false;  // logits times logit_scale (command-r; 0 means none)
   Mup mup = Mup::None;
   MRope mrope = MRope::None;
+  // Reads nextn_predict_layers: the last that many blocks are multi-token-prediction layers,
+  // which llama.cpp loads and never runs (glm4, exaone4).
+  bool nextn_layers = false;
   bool causal = true;           // false: every token of a batch sees all of it (diffusion LMs: dream, llada)
   bool n_ff_doubled = false;    // feed_forward_length is twice the FFN's width (qwen)
   // ALiBi instead of RoPE: a fixed maximum bias (bloom, refact: 8), or attention.max_alibi_bias

@@ -62,15 +62,21 @@ void read_positions(const GgufFile& f, const ArchSpec& arch, HParams& h) {
   // Families with ALiBi or learned absolute positions never rope.
   h.rope = alibi == 0 && !arch.alibi_by_key && arch.pos_embd == Presence::None &&
            (arch.rope_only_at_n_layer == 0 || h.n_layer == arch.rope_only_at_n_layer);
+  h.rope_layout = arch.rope;
   if (arch.mrope == MRope::None) return;
   const std::string key = p + "rope.dimension_sections";
   const GgufArray* a = f.get_array(key);
+  if (!a && arch.mrope == MRope::SectionsIfSet) return;
   int64_t sec[4] = {};
   if (!a || a->size() < 4 || !a->at(0).is_integer()) fail("{}: key '{}': expected an array of 4 integers", f.path(), key);
   for (int i = 0; i < 4; ++i) {
     const auto v = a->at(uint64_t(i)).as_int();
     if (!v || *v < 0 || *v > h.n_rot) fail("{}: key '{}': expected sizes from 0 to {}", f.path(), key, h.n_rot);
     sec[i] = *v;
+  }
+  if (arch.mrope == MRope::SectionsIfSet) {
+    if (sec[0] == 0 || sec[1] == 0) return;  // as llama.cpp's use_mrope()
+    h.rope_layout = RopeLayout::Neox;
   }
   const int64_t total = sec[0] + sec[1] + sec[2] + sec[3];
   if (total == 0 || total > h.head_dim) fail("{}: key '{}': sections sum to {} (expected 1 to {})", f.path(), key, total, h.head_dim);
@@ -97,6 +103,42 @@ float norm_epsilon(const GgufFile& f, const std::string& key, double fallback) {
   return float(v);
 }
 
+// How tokens are routed, from the keys the family's llama.cpp loader reads.
+void read_moe_routing(const GgufFile& f, const ArchSpec& arch, HParams& h) {
+  const std::string p = h.arch + ".";
+  const uint8_t keys = arch.moe_keys;
+  h.expert_weights_norm = arch.moe_norm_topk;
+  h.gating = arch.gating;
+  if (keys & moe_keys::kDenseLead) {
+    h.n_layer_dense_lead = f.get_int(p + "leading_dense_block_count").value_or(0);
+    if (h.n_layer_dense_lead < 0 || h.n_layer_dense_lead > h.n_layer)
+      fail("{}: key '{}': expected 0 to {} blocks, found {}", f.path(), p + "leading_dense_block_count", h.n_layer,
+           h.n_layer_dense_lead);
+  }
+  if (keys & moe_keys::kWeightsScale) {
+    h.expert_weights_scale = float(f.get_float(p + "expert_weights_scale").value_or(0.0));
+    if (!std::isfinite(h.expert_weights_scale))
+      fail("{}: key '{}': expected a finite scale", f.path(), p + "expert_weights_scale");
+  }
+  if (keys & moe_keys::kWeightsNorm) h.expert_weights_norm = f.get_bool(p + "expert_weights_norm").value_or(false);
+  if (keys & moe_keys::kGatingFunc) {
+    const int64_t g = f.get_int(p + "expert_gating_func").value_or(0);  // 0: none, the family's default
+    if (g < 0 || g > 3) fail("{}: key '{}': expected 1 (softmax), 2 (sigmoid) or 3 (softmax of the chosen), found {}",
+                             f.path(), p + "expert_gating_func", g);
+    if (g != 0) h.gating = ExpertGating(g);
+  }
+  // Read for every family, as llama.cpp's common loader does.
+  h.n_expert_groups = f.get_int(p + "expert_group_count").value_or(0);
+  h.n_group_used = f.get_int(p + "expert_group_used_count").value_or(0);
+  if (h.n_expert_groups > 1) {
+    if (h.n_expert % h.n_expert_groups != 0 || h.n_group_used < 1 || h.n_group_used > h.n_expert_groups ||
+        h.n_expert / h.n_expert_groups < 2 || h.n_group_used * (h.n_expert / h.n_expert_groups) < h.n_expert_used)
+      fail("{}: keys '{}' / '{}': {} groups, {} used, do not fit {} experts of which {} are used", f.path(),
+           p + "expert_group_count", p + "expert_group_used_count", h.n_expert_groups, h.n_group_used, h.n_expert,
+           h.n_expert_used);
+  }
+}
+
 }  // namespace
 
 HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
@@ -106,6 +148,13 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   auto key = [&](const char* k) { return p + k; };
   h.n_embd = positive(f, key("embedding_length"), f.get_int(key("embedding_length")));
   h.n_layer = positive(f, key("block_count"), f.get_int(key("block_count")));
+  if (arch.nextn_layers) {
+    h.n_layer_nextn = f.get_int(key("nextn_predict_layers")).value_or(0);
+    if (h.n_layer_nextn < 0 || h.n_layer_nextn >= h.n_layer)
+      fail("{}: key '{}': expected fewer than the {} blocks, found {}", f.path(), key("nextn_predict_layers"), h.n_layer,
+           h.n_layer_nextn);
+    h.n_layer -= h.n_layer_nextn;
+  }
   h.n_head = positive(f, key("attention.head_count"), f.get_int(key("attention.head_count")));
   h.n_head_kv = positive(f, key("attention.head_count_kv"),
                          f.get_int(key("attention.head_count_kv")).value_or(h.n_head));
@@ -218,6 +267,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     h.n_ff_expert = positive(f, key("expert_feed_forward_length"), n_ff_exp);
     h.n_ff = f.get_int(key("feed_forward_length")).value_or(h.n_ff_expert);
     check_width(f, key("expert_count"), h.n_expert, key("expert_feed_forward_length"), 2 * h.n_ff_expert);
+    read_moe_routing(f, arch, h);
   } else {
     h.n_ff = positive(f, key("feed_forward_length"), f.get_int(key("feed_forward_length")));
     if (arch.n_ff_doubled) {

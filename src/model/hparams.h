@@ -13,7 +13,8 @@ struct HParams {
   std::string arch;
   int64_t n_vocab = 0;
   int64_t n_embd = 0;
-  int64_t n_layer = 0;
+  int64_t n_layer = 0;        // the blocks the forward pass runs
+  int64_t n_layer_nextn = 0;  // further blocks in the file (multi-token prediction), never run
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
   int64_t head_dim = 0;     // key_length (and value_length: trident requires them equal)
@@ -40,10 +41,17 @@ struct HParams {
   int64_t n_expert = 0;
   int64_t n_expert_used = 0;
   int64_t n_ff_expert = 0;
+  int64_t n_layer_dense_lead = 0;  // the first blocks have a dense FFN (deepseek, glm4moe)
+  ExpertGating gating = ExpertGating::Softmax;
+  bool expert_weights_norm = false;  // the chosen weights divided by their sum
+  float expert_weights_scale = 0.0f; // the chosen weights times this (0 or 1: none)
+  int64_t n_expert_groups = 0;       // > 1: experts come from the best n_group_used groups
+  int64_t n_group_used = 0;
   int64_t swa_window = 0;         // 0: no sliding window
   std::vector<bool> layer_is_swa; // per layer
   std::vector<float> alibi_slopes;  // [n_head] ALiBi slopes, empty: none
   bool causal = true;               // false: every token sees its whole batch
+  RopeLayout rope_layout = RopeLayout::Adjacent;
   bool rope = true;                 // RoPE at all (false with ALiBi, or none at all: baichuan)
   // [n_rot / 2] pairs M-RoPE leaves unrotated for text tokens (the extra section), empty: none
   std::vector<uint8_t> rope_unrotated;

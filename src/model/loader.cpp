@@ -74,7 +74,15 @@ class WeightLoader {
     const size_t dot = name.find('.', 4);
     if (dot == std::string_view::npos) return false;
     const std::string_view rest = name.substr(dot + 1);
-    return std::find(list.begin(), list.end(), rest) != list.end();
+    if (std::find(list.begin(), list.end(), rest) != list.end()) return true;
+    // The multi-token-prediction blocks after the last one the forward pass runs.
+    int64_t layer = 0;
+    for (char c : name.substr(4, dot - 4)) {
+      if (c < '0' || c > '9' || layer > (int64_t(1) << 40)) return false;
+      layer = layer * 10 + (c - '0');
+    }
+    const HParams& h = m_.hp_;
+    return layer >= h.n_layer && layer < h.n_layer + h.n_layer_nextn;
   }
 
   // As llama.cpp, a file is refused when it holds a tensor the architecture does not read:
@@ -316,7 +324,8 @@ class WeightLoader {
     if (a.post_norm) L.post_ffn_norm = vec(b + "post_ffw_norm.weight", h.n_embd, true);
 
     scales_ignored_ = !a.ffn_scales;
-    if (h.moe) {
+    L.moe = h.moe && l >= h.n_layer_dense_lead;
+    if (L.moe) {
       load_moe(L, b);
     } else if (a.ffn == FfnKind::Plain) {
       L.gate_up = group("", {{b + "ffn_up", h.n_ff}}, h.n_embd, "up");
@@ -346,6 +355,7 @@ class WeightLoader {
     const int64_t ne = h.n_expert, nf = h.n_ff_expert;
     scales_ignored_ = true;  // no graph scales the router
     L.router = projection(b + "ffn_gate_inp", h.n_embd, ne, true);
+    L.expert_bias = vec(b + "exp_probs_b.bias", ne, false);
     scales_ignored_ = !m_.arch_->expert_scales;
     const GgufTensorInfo* gu = find(b + "ffn_gate_up_exps.weight");
     const GgufTensorInfo* gate = gu ? nullptr : &require(b + "ffn_gate_exps.weight", {h.n_embd, nf, ne});

@@ -29,7 +29,9 @@ struct LayerWeights {
   Projection down;                        // [n_ff] -> [n_embd]
   const float* post_ffn_norm = nullptr;
   // mixture of experts
+  bool moe = false;                       // this layer's FFN is the mixture (not a leading dense one)
   Projection router;                      // [n_embd] -> [n_expert]
+  const float* expert_bias = nullptr;     // [n_expert] added to the scores for selection only (exp_probs_b)
   std::vector<ProjectionGroup> expert_gate_up;  // per expert: gate, up [n_ff_expert each]
   std::vector<Projection> expert_down;    // per expert: [n_ff_expert] -> [n_embd]
   ProjectionGroup shared_gate_up;         // shared experts (ffn_*_shexp), run on every token

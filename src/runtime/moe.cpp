@@ -17,23 +17,37 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
   Buffers& b = *buf_;
   const int64_t ne = h.n_expert, k = h.n_expert_used, nf = h.n_ff_expert, d = h.n_embd;
 
-  // Routing: softmax over experts, top-k by probability (ties to the lower id), optional
-  // renormalisation of the chosen weights.
+  // Routing, as llama.cpp's build_moe_ffn: gate the logits (softmax, sigmoid, or none until
+  // after the choice); choose the top k by score plus the selection bias (ties to the lower
+  // id), from the best groups when experts are grouped; weigh by the unbiased gate values,
+  // optionally renormalised (sum clamped below at F16's smallest normal) and scaled.
   run_projection(L.router, b.cur.data(), d, n, b.router.data(), ne, cc_);
   std::vector<int32_t>& order = b.moe_order;
+  std::vector<float>& sel = b.moe_sel;
   for (int64_t t = 0; t < n; ++t) {
     float* p = b.router.data() + t * ne;
-    softmax_inplace(p, ne);
+    if (h.gating == ExpertGating::Softmax)
+      softmax_inplace(p, ne);
+    else if (h.gating == ExpertGating::Sigmoid)
+      for (int64_t e = 0; e < ne; ++e) p[e] = 1.0f / (1.0f + std::exp(-p[e]));
+    for (int64_t e = 0; e < ne; ++e) sel[size_t(e)] = L.expert_bias ? p[e] + L.expert_bias[e] : p[e];
+    if (h.n_expert_groups > 1) keep_best_groups(sel.data());
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return p[x] > p[y]; });
-    float sum = 0.0f;
+    std::stable_sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return sel[size_t(x)] > sel[size_t(y)]; });
+    float* w = b.chosen_w.data() + t * k;
     for (int64_t j = 0; j < k; ++j) {
       b.chosen[size_t(t * k + j)] = order[size_t(j)];
-      b.chosen_w[size_t(t * k + j)] = p[order[size_t(j)]];
-      sum += p[order[size_t(j)]];
+      w[j] = p[order[size_t(j)]];
     }
-    if (model_.arch().moe_norm_topk)
-      for (int64_t j = 0; j < k; ++j) b.chosen_w[size_t(t * k + j)] /= sum;
+    if (h.gating == ExpertGating::SoftmaxWeight) softmax_inplace(w, k);
+    if (h.expert_weights_norm) {
+      float sum = 0.0f;
+      for (int64_t j = 0; j < k; ++j) sum += w[j];
+      sum = std::max(sum, 6.103515625e-5f);
+      for (int64_t j = 0; j < k; ++j) w[j] /= sum;
+    }
+    if (h.expert_weights_scale != 0.0f && h.expert_weights_scale != 1.0f)
+      for (int64_t j = 0; j < k; ++j) w[j] *= h.expert_weights_scale;
   }
 
   // Each expert over its tokens; output row (t, rank) goes to moe_y[t * k + rank].
@@ -76,6 +90,28 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
     }
     add_inplace(b.out.data(), b.moe_x.data(), n * d);
   }
+}
+
+// Grouped experts (DeepSeek V3): a group scores the sum of its two best selection scores; all
+// but the best n_group_used groups are masked out.
+void Session::keep_best_groups(float* sel) const {
+  const HParams& h = model_.hp();
+  const int64_t ng = h.n_expert_groups, per = h.n_expert / ng;
+  std::vector<float> score(static_cast<size_t>(ng));
+  for (int64_t g = 0; g < ng; ++g) {
+    const float* s = sel + g * per;
+    float a = -INFINITY, b2 = -INFINITY;
+    for (int64_t i = 0; i < per; ++i) {
+      if (s[i] > a) b2 = a, a = s[i];
+      else if (s[i] > b2) b2 = s[i];
+    }
+    score[size_t(g)] = a + b2;
+  }
+  std::vector<int32_t> groups(static_cast<size_t>(ng));
+  std::iota(groups.begin(), groups.end(), 0);
+  std::stable_sort(groups.begin(), groups.end(), [&](int32_t x, int32_t y) { return score[size_t(x)] > score[size_t(y)]; });
+  for (int64_t r = h.n_group_used; r < ng; ++r)
+    std::fill(sel + groups[size_t(r)] * per, sel + (groups[size_t(r)] + 1) * per, -INFINITY);
 }
 
 // out[t] = sum over ranks j of w[t, j] * y[t, j], in rank order.

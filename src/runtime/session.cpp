@@ -58,6 +58,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     b.moe_y.resize(size_t(n * h.n_expert_used * h.n_embd));
     b.moe_rows.resize(size_t(n));
     b.moe_order.resize(size_t(h.n_expert));
+    b.moe_sel.resize(size_t(h.n_expert));
   }
 }
 
@@ -215,7 +216,7 @@ void Session::layer(int64_t l, int64_t n) {
 }
 
 void Session::ffn(const LayerWeights& L, int64_t n) {
-  if (model_.hp().moe)
+  if (L.moe)
     moe_block(L, n);
   else
     ffn_block(L, n);
@@ -279,8 +280,8 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     for (size_t i = 0; i < h.rope_unrotated.size(); ++i)
       if (h.rope_unrotated[i]) cs[2 * i] = h.rope_attn_factor, cs[2 * i + 1] = 0.0f;
     if (L.rope) {
-      rope_apply(q, int(h.n_head), hd, h.n_rot, a.rope, cs);
-      rope_apply(k, int(h.n_head_kv), hd, h.n_rot, a.rope, cs);
+      rope_apply(q, int(h.n_head), hd, h.n_rot, h.rope_layout, cs);
+      rope_apply(k, int(h.n_head_kv), hd, h.n_rot, h.rope_layout, cs);
     }
     seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v);
   }, n * w >= kMinParallelElements);

@@ -70,6 +70,7 @@ class Session {
   struct Buffers;
   int64_t check_batch(const BatchView& batch) const;
   void forward_ubatch(int64_t n, const uint8_t* want, float* logits);
+  void keep_best_groups(float* sel) const;
   void embed(const int32_t* tokens, const int64_t* pos, int64_t n);
   void layer(int64_t l, int64_t n);
   void attention_block(const LayerWeights& L, int64_t l, int64_t n);

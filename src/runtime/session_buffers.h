@@ -39,6 +39,7 @@ struct Session::Buffers {
   std::vector<float> moe_y;        // [n_ub * n_expert_used, n_embd] expert outputs
   std::vector<int32_t> moe_rows;   // tokens routed to the current expert
   std::vector<int32_t> moe_order;  // [n_expert] experts sorted by router probability
+  std::vector<float> moe_sel;      // [n_expert] selection scores of one token
 };
 
 }  // namespace trident
