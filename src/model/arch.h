@@ -32,9 +32,10 @@ enum class Presence : uint8_t { None, Optional, Required };
 // How the router's logits become expert weights (llama.cpp's expert_gating_func: 1, 2, 3).
 enum class ExpertGating : uint8_t { Softmax = 1, Sigmoid = 2, SoftmaxWeight = 3 };
 // MoE keys a family's loader reads (a bit set): leading_dense_block_count,
-// expert_weights_scale, expert_weights_norm, expert_gating_func.
+// expert_weights_scale, expert_weights_norm, expert_gating_func, interleave_moe_layer_step
+// (required: every step-th block is MoE, ernie4_5-moe).
 namespace moe_keys {
-inline constexpr uint8_t kDenseLead = 1, kWeightsScale = 2, kWeightsNorm = 4, kGatingFunc = 8;
+inline constexpr uint8_t kDenseLead = 1, kWeightsScale = 2, kWeightsNorm = 4, kGatingFunc = 8, kLayerStep = 16;
 }
 enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr };
 enum class FfnKind : uint8_t { Gated, Plain, Moe };
@@ -77,6 +78,7 @@ struct ArchSpec {
   RopeLayout rope = RopeLayout::Adjacent;
   QkNormKind qk_norm = QkNormKind::None;
   bool qk_norm_optional = false;  // the Q/K norm tensors may be absent (stablelm)
+  bool qk_norm_after_rope = false;  // the Q/K norms apply to the rotated Q and K (hunyuan)
   Parallel parallel = Parallel::None;
   bool parallel_by_key = false;          // use_parallel_residual says whether (gptneox)
   bool parallel_if_no_ffn_norm = false;  // parallel exactly when a layer has no ffn_norm (stablelm)

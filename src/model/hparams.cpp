@@ -115,6 +115,13 @@ void read_moe_routing(const GgufFile& f, const ArchSpec& arch, HParams& h) {
       fail("{}: key '{}': expected 0 to {} blocks, found {}", f.path(), p + "leading_dense_block_count", h.n_layer,
            h.n_layer_dense_lead);
   }
+  if (keys & moe_keys::kLayerStep) {
+    const std::string k = p + "interleave_moe_layer_step";
+    h.moe_layer_step = f.get_int(k).value_or(0);
+    if (!f.find(k)) fail("{}: missing required key '{}'", f.path(), k);
+    if (h.moe_layer_step < 1 || h.moe_layer_step > h.n_layer)
+      fail("{}: key '{}': expected 1 to {}, found {}", f.path(), k, h.n_layer, h.moe_layer_step);
+  }
   if (keys & moe_keys::kWeightsScale) {
     h.expert_weights_scale = float(f.get_float(p + "expert_weights_scale").value_or(0.0));
     if (!std::isfinite(h.expert_weights_scale))

@@ -42,6 +42,7 @@ struct HParams {
   int64_t n_expert_used = 0;
   int64_t n_ff_expert = 0;
   int64_t n_layer_dense_lead = 0;  // the first blocks have a dense FFN (deepseek, glm4moe)
+  int64_t moe_layer_step = 1;      // after those, every step-th block is MoE, the others dense
   ExpertGating gating = ExpertGating::Softmax;
   bool expert_weights_norm = false;  // the chosen weights divided by their sum
   float expert_weights_scale = 0.0f; // the chosen weights times this (0 or 1: none)
@@ -56,6 +57,7 @@ struct HParams {
   // [n_rot / 2] pairs M-RoPE leaves unrotated for text tokens (the extra section), empty: none
   std::vector<uint8_t> rope_unrotated;
 
+  bool layer_is_moe(int64_t l) const { return moe && l >= n_layer_dense_lead && (l + 1) % moe_layer_step == 0; }
   int64_t n_q() const { return n_head * head_dim; }
   int64_t n_kv() const { return n_head_kv * head_dim; }
 };

@@ -324,7 +324,7 @@ class WeightLoader {
     if (a.post_norm) L.post_ffn_norm = vec(b + "post_ffw_norm.weight", h.n_embd, true);
 
     scales_ignored_ = !a.ffn_scales;
-    L.moe = h.moe && l >= h.n_layer_dense_lead;
+    L.moe = h.layer_is_moe(l);
     if (L.moe) {
       load_moe(L, b);
     } else if (a.ffn == FfnKind::Plain) {

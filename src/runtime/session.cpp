@@ -269,7 +269,7 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     const float* v = k + h.n_kv();
     if (h.clamp_kqv > 0.0f)
       for (int64_t i = 0; i < w; ++i) q[i] = std::clamp(q[i], -h.clamp_kqv, h.clamp_kqv);
-    if (L.q_norm) {
+    if (L.q_norm && !a.qk_norm_after_rope) {
       qk_norm(q, L.q_norm, h.n_head);
       qk_norm(k, L.k_norm, h.n_head_kv);
     }
@@ -282,6 +282,10 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     if (L.rope) {
       rope_apply(q, int(h.n_head), hd, h.n_rot, h.rope_layout, cs);
       rope_apply(k, int(h.n_head_kv), hd, h.n_rot, h.rope_layout, cs);
+    }
+    if (L.q_norm && a.qk_norm_after_rope) {
+      qk_norm(q, L.q_norm, h.n_head);
+      qk_norm(k, L.k_norm, h.n_head_kv);
     }
     seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v);
   }, n * w >= kMinParallelElements);
