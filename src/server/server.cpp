@@ -21,7 +21,6 @@ void send_error(httplib::Response& res, const std::string& path, int status, con
   const char* type = status == 401   ? "authentication_error"
                      : status == 404 ? "not_found_error"
                      : status == 413 ? "request_too_large"
-                     : status == 501 ? "not_implemented_error"
                      : status >= 500 ? (anthropic ? "api_error" : "server_error")
                                      : "invalid_request_error";
   res.status = status;
@@ -155,8 +154,6 @@ struct Server::Impl {
     http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
       try {
         std::rethrow_exception(ep);
-      } catch (const NotImplemented& e) {
-        send_error(res, req.path, 501, e.what());
       } catch (const Error& e) {
         send_error(res, req.path, 400, e.what());
       } catch (const std::exception& e) {
@@ -181,6 +178,7 @@ struct Server::Impl {
     add_chat_routes(http, s);
     add_messages_routes(http, s);
     add_metrics_routes(http, s);
+    add_embeddings_routes(http, s);
   }
 
   void tokenize(const httplib::Request& req, httplib::Response& res) {

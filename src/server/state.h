@@ -64,11 +64,6 @@ void send_events(httplib::Response& res, std::function<void(const std::function<
 // `data: JSON\n\n`, and with a name `event: NAME\ndata: JSON\n\n` (Anthropic's streams).
 std::string sse_event(const nlohmann::json& data, const char* name = nullptr);
 
-// An endpoint that exists but cannot serve this model or request: 501.
-struct NotImplemented : Error {
-  using Error::Error;
-};
-
 nlohmann::json usage_object(const CompletionResult& r);  // OpenAI's usage
 std::string openai_error_event(const std::string& message);  // a stream's error, OpenAI's shape
 
@@ -76,5 +71,6 @@ std::string openai_error_event(const std::string& message);  // a stream's error
 void add_chat_routes(httplib::Server& http, ServerState& s);       // openai_chat.cpp
 void add_messages_routes(httplib::Server& http, ServerState& s);   // anthropic.cpp
 void add_metrics_routes(httplib::Server& http, ServerState& s);    // metrics.cpp
+void add_embeddings_routes(httplib::Server& http, ServerState& s); // embeddings.cpp
 
 }  // namespace trident::server
