@@ -92,6 +92,30 @@ TEST(CliChat, WithoutATemplateChatMLIsUsedAndSaid) {
   EXPECT_NE(r.err.find("has no chat template; using ChatML (as llama.cpp does)"), std::string::npos) << r.err;
 }
 
+// Ctrl-C during a reply ends that reply (stories260K never ends a ChatML turn, so without it the
+// reply would fill the 4096-token context); a second one at the prompt ends the program, exit 0.
+TEST(CliChat, SigintStopsTheReplyThenQuitsAtThePrompt) {
+  const std::string out = test::temp_path("sigint.out"), err = test::temp_path("sigint.err");
+  const std::string fifo = test::temp_path("sigint.fifo");
+  // The shell holds the fifo open (fd 3), so chat's stdin stays open with no helper process.
+  const std::string script =
+      "mkfifo " + fifo + "; " + test::trident_binary() + " chat -m " + stories() +
+      " -c 4096 -t 1 --temp 1.5 --top-k 0 --min-p 0 -s 3 < " + fifo + " > " + out + " 2> " + err + " & pid=$!; "
+      "exec 3> " + fifo + "; echo 'Tell me a long story.' >&3; "
+      "i=0; while [ ! -s " + out + " ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; kill -INT $pid; "
+      "i=0; while ! grep -q 'reply:' " + err + " && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; kill -INT $pid; "
+      "wait $pid; echo $?; exec 3>&-";
+  const auto r = test::run_shell(script);
+  EXPECT_EQ(r.out, "0\n") << r.err;
+  std::ifstream e(err);
+  const std::string stderr_text((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
+  EXPECT_NE(stderr_text.find(", stopped]"), std::string::npos) << stderr_text;
+  std::ifstream o(out);
+  const std::string reply((std::istreambuf_iterator<char>(o)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(reply.empty());
+  EXPECT_EQ(reply.back(), '\n');
+}
+
 TEST(CliChat, BadInputIsOneLine) {
   test::expect_cli_error("chat -m " + test::temp_path("missing.gguf"), "missing.gguf");
   const std::string none = test::temp_path("none.jinja");

@@ -102,6 +102,7 @@ class Conversation {
     api::Detokenizer detok(model_);
     std::string text;
     std::vector<float> logits;
+    std::vector<int32_t> history = tokens;  // for the penalties
     int64_t n_generated = 0;
     g_interrupted = false;
     bool full = false;
@@ -112,9 +113,10 @@ class Conversation {
       }
       ctx_.decode(batch, logits);
       if (n_generated == 0) t_first = Clock::now();
-      const int32_t id = sampler_.sample(logits, ctx_.seq_tokens(seq_));
+      const int32_t id = sampler_.sample(logits, history);
       if (model_.is_eog(id)) break;
       ++n_generated;
+      history.push_back(id);
       emit(text, detok.push(id));
       batch.clear();
       batch.add(seq_, ctx_.seq_length(seq_), id, true);
