@@ -311,6 +311,25 @@ TEST_F(ServeChatTest, BadMessagesAreAnthropicErrors) {
                          "literal");
 }
 
+// Anthropic's clients send x-api-key; a refusal on /v1/messages has Anthropic's shape.
+TEST(ServeChat, AnthropicKeyHeader) {
+  ServerOptions o = test_serve::stories_options();
+  o.api_key = "sekret";
+  test_serve::RunningServer srv(o);
+  const std::string body = json{{"max_tokens", 2}, {"messages", {{{"role", "user"}, {"content", "Hi"}}}}}.dump();
+  auto res = srv.client().Post("/v1/messages", body, "application/json");
+  ASSERT_TRUE(res);
+  expect_anthropic_error({res->status, json::parse(res->body)}, 401, "authentication_error",
+                         "invalid or missing API key (send the header 'Authorization: Bearer KEY' or 'x-api-key: KEY')");
+  res = srv.client().Post("/v1/messages", {{"x-api-key", "sekret"}}, body, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  res = srv.client().Post("/v1/chat/completions", {{"x-api-key", "wrong"}}, body, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(json::parse(res->body)["error"]["type"], "authentication_error");
+}
+
 TEST(ServeChat, NoTemplateFallsBackToChatMLAndMetricsCount) {
   test_serve::RunningServer srv(test_serve::stories_options());
   const json req = {{"messages", {{{"role", "user"}, {"content", "Hi"}}}}, {"max_tokens", 5}, {"temperature", 0}};
@@ -335,7 +354,7 @@ TEST(ServeChat, NoTemplateFallsBackToChatMLAndMetricsCount) {
     EXPECT_NE(at, std::string::npos) << name << " missing in\n" << m;
     return at == std::string::npos ? -1.0 : std::stod(m.substr(at + line.size()));
   };
-  EXPECT_EQ(value("requests_total"), 2);  // the metrics request itself is counted after it
+  EXPECT_EQ(value("requests_total"), 3);  // counted on arrival: this /metrics request too
   EXPECT_EQ(value("request_errors_total"), 1);
   EXPECT_EQ(value("generations_total"), 1);
   EXPECT_EQ(value("prompt_tokens_total"), double(n_prompt));

@@ -16,7 +16,8 @@ using nlohmann::json;
 
 // The error object of the API the path belongs to: Anthropic's for /v1/messages, OpenAI's
 // (type as llama-server names it for each status) everywhere else.
-void send_error(httplib::Response& res, const std::string& path, int status, const std::string& message) {
+void send_error(Metrics& metrics, httplib::Response& res, const std::string& path, int status, const std::string& message) {
+  ++metrics.errors;
   const bool anthropic = path.starts_with("/v1/messages");
   const char* type = status == 401   ? "authentication_error"
                      : status == 404 ? "not_found_error"
@@ -133,38 +134,35 @@ struct Server::Impl {
   explicit Impl(const ServerOptions& o) : s(o) {
     http.set_payload_max_length(s.opt.max_body);
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      ++s.metrics.requests;  // on arrival, so /metrics is exact for every request answered before it
       if (s.opt.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
       // OpenAI clients send a bearer token, Anthropic's send x-api-key.
       if (req.get_header_value("Authorization") == "Bearer " + s.opt.api_key ||
           req.get_header_value("x-api-key") == s.opt.api_key)
         return httplib::Server::HandlerResponse::Unhandled;
-      send_error(res, req.path, 401,
+      send_error(s.metrics, res, req.path, 401,
                  "invalid or missing API key (send the header 'Authorization: Bearer KEY' or 'x-api-key: KEY')");
       return httplib::Server::HandlerResponse::Handled;
     });
     // Statuses httplib sets itself (unknown path, body over the limit) get an error object too.
     http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
-      if (res.status == 404) send_error(res, req.path, 404, "no endpoint " + req.method + " " + req.path);
+      if (res.status == 404) send_error(s.metrics, res, req.path, 404, "no endpoint " + req.method + " " + req.path);
       else if (res.status == 413)
-        send_error(res, req.path, 413,
+        send_error(s.metrics, res, req.path, 413,
                    "request body over the limit of " + std::to_string(s.opt.max_body) + " bytes (--max-body)");
-      else send_error(res, req.path, res.status, "malformed HTTP request (" + req.method + " " + req.path + ")");
+      else send_error(s.metrics, res, req.path, res.status, "malformed HTTP request (" + req.method + " " + req.path + ")");
     });
-    http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
       try {
         std::rethrow_exception(ep);
       } catch (const Error& e) {
-        send_error(res, req.path, 400, e.what());
+        send_error(s.metrics, res, req.path, 400, e.what());
       } catch (const std::exception& e) {
-        send_error(res, req.path, 500, e.what());
+        send_error(s.metrics, res, req.path, 500, e.what());
       } catch (...) {
-        send_error(res, req.path, 500, "unexpected failure");
+        send_error(s.metrics, res, req.path, 500, "unexpected failure");
       }
-    });
-    http.set_logger([this](const httplib::Request&, const httplib::Response& res) {
-      ++s.metrics.requests;
-      if (res.status >= 400) ++s.metrics.errors;
     });
     http.Get("/health", [](const httplib::Request&, httplib::Response& res) { send_json(res, {{"status", "ok"}}); });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
