@@ -11,7 +11,7 @@ declare -A allowed=(
   [model]="format tensor kernels tokenizer model"
   [runtime]="format tensor kernels tokenizer model runtime"
   [convert]="format tensor kernels tokenizer model convert"
-  [api]="format tensor kernels tokenizer model runtime api"
+  [api]="format tensor kernels tokenizer model runtime chat api"
   [server]="format tensor kernels tokenizer model runtime api server"
   [cli]="format tensor kernels tokenizer model runtime convert chat api server cli"
 )

@@ -55,9 +55,9 @@ TEST(CliFlags, GpuFlagsThatWouldChangeSomethingAreRefusedNamingTheFlag) {
   expect_error_line("logits -m " + kStories + " --tokens 1 -ngl 1", "-ngl 1" + cpu + " (-ngl 0 is accepted)");
 }
 
-TEST(CliFlags, ChatFlagsAreRefused) {
-  const std::string chat = ": not supported: trident has no chat mode; give the whole text with -p or -f";
-  for (const char* f : {"-cnv", "--conversation", "-i", "--interactive", "-if", "-mli"})
+TEST(CliFlags, ChatFlagsAreRefusedOutsideAConversation) {
+  const std::string chat = ": only in a conversation: use trident chat (or trident run -cnv)";
+  for (const char* f : {"-i", "--interactive", "-if", "-mli"})
     expect_error_line("run -m " + kStories + " " + f, std::string(f) + chat);
   expect_error_line("run -m " + kStories + " -sys 'be nice'", "-sys" + chat);
   expect_error_line("run -m " + kStories + " --system-prompt x", "--system-prompt" + chat);

@@ -9,39 +9,16 @@
 #include <thread>
 #include <trident/trident.h>
 
-#include "server/server.h"
-#include "test_util.h"
+#include "serve_util.h"
 
 namespace trident::server {
 namespace {
 
 using nlohmann::json;
 
-std::string stories() { return test::shared_dir() + "/models/stories260K.gguf"; }
-
-// A server on a free port of 127.0.0.1, serving on its own thread until destroyed.
-struct RunningServer {
-  Server server;
-  int port = 0;
-  std::thread thread;
-  explicit RunningServer(ServerOptions o) : server((o.port = 0, o)) {
-    port = server.bind();
-    thread = std::thread([this] { server.run(); });
-  }
-  ~RunningServer() {
-    server.stop();
-    thread.join();
-  }
-  httplib::Client client() const { return httplib::Client("127.0.0.1", port); }
-};
-
-ServerOptions options() {
-  ServerOptions o;
-  o.model_path = stories();
-  o.n_ctx = 128;
-  o.n_threads = 1;
-  return o;
-}
+using test_serve::RunningServer;
+using test_serve::stories;
+ServerOptions options() { return test_serve::stories_options(); }
 
 class ServeTest : public ::testing::Test {
  protected:
@@ -53,13 +30,8 @@ class ServeTest : public ::testing::Test {
   static RunningServer* srv;
 
   // POSTs JSON text and returns (status, parsed body).
-  static std::pair<int, json> post(const std::string& path, const std::string& body) {
-    auto res = srv->client().Post(path.c_str(), body, "application/json");
-    EXPECT_TRUE(res) << "no reply from " << path;
-    if (!res) return {0, json()};
-    return {res->status, json::parse(res->body)};
-  }
-  static std::pair<int, json> post(const std::string& path, const json& body) { return post(path, body.dump()); }
+  static std::pair<int, json> post(const std::string& path, const std::string& body) { return srv->post(path, body); }
+  static std::pair<int, json> post(const std::string& path, const json& body) { return srv->post(path, body); }
 
   static void expect_error(const std::pair<int, json>& reply, int status, const std::string& message,
                            const std::string& type = "invalid_request_error") {
@@ -259,7 +231,8 @@ TEST(ServeAuth, ApiKeyAndBodyLimit) {
   RunningServer srv(o);
   httplib::Client c = srv.client();
   const std::string body = json{{"content", "hello"}}.dump();
-  const std::string no_key = "invalid or missing API key (send the header 'Authorization: Bearer KEY')";
+  const std::string no_key =
+      "invalid or missing API key (send the header 'Authorization: Bearer KEY' or 'x-api-key: KEY')";
 
   auto res = c.Post("/tokenize", body, "application/json");
   ASSERT_TRUE(res);

@@ -102,6 +102,11 @@ class Context {
   // different lengths) no sequence changes.
   void decode(const Batch& batch, std::vector<float>& logits);
   std::vector<float> decode(const Batch& batch);
+  // As decode, but each row that asks gets the model's final hidden state instead of logits: the
+  // output norm's result that the output projection would read (what llama.cpp returns as
+  // embeddings; pool and normalize them for a sentence embedding). hidden receives
+  // [rows that asked, Model::n_embd()] in row order. Same checks and effects as decode.
+  void decode_hidden(const Batch& batch, std::vector<float>& hidden);
 
   // Fusion modes and every verdict measured so far, one per line.
   std::string fusion_report() const;

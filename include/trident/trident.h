@@ -3,6 +3,7 @@
 // functions (what they do, what they throw, thread-safety).
 #pragma once
 #include <trident/batch.h>
+#include <trident/chat.h>
 #include <trident/context.h>
 #include <trident/error.h>
 #include <trident/model.h>

@@ -76,6 +76,10 @@ void Context::decode(const Batch& batch, std::vector<float>& logits) {
   impl_->session.decode({batch.token, batch.pos, batch.seq, batch.logits}, logits);
 }
 
+void Context::decode_hidden(const Batch& batch, std::vector<float>& hidden) {
+  impl_->session.decode_hidden({batch.token, batch.pos, batch.seq, batch.logits}, hidden);
+}
+
 std::vector<float> Context::decode(const Batch& batch) {
   std::vector<float> logits;
   decode(batch, logits);

@@ -15,5 +15,6 @@ void add_synth_command(CLI::App& app);     // synth.cpp
 void add_quantize_command(CLI::App& app);  // quantize.cpp
 void add_chat_template_command(CLI::App& app);  // chat_template.cpp
 void add_serve_command(CLI::App& app);     // serve.cpp
+void add_chat_command(CLI::App& app);      // chat.cpp (and run -cnv)
 
 }  // namespace trident::cli

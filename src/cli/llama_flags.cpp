@@ -14,6 +14,7 @@ namespace {
 constexpr std::pair<const char*, const char*> kRenames[] = {
     {"-ub", "--ubatch-size"}, {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"},
     {"-pg", "--prompt-gen"},  {"-v", "--verbose"},      {"-np", "--parallel"},
+    {"-sys", "--system-prompt"}, {"-cnv", "--conversation"},
 };
 
 bool is_int_list(const std::string& v, int64_t min, int64_t max) {
@@ -52,7 +53,7 @@ struct ForeignFlag {
 };
 
 constexpr const char* kCpu = "not supported: trident runs on the CPU";
-constexpr const char* kChat = "not supported: trident has no chat mode; give the whole text with -p or -f";
+constexpr const char* kChat = "only in a conversation: use trident chat (or trident run -cnv)";
 
 bool any(const std::string&) { return true; }
 bool zero(const std::string& v) { return is_int_list(v, 0, 0) || v == "none"; }
@@ -83,8 +84,8 @@ const std::vector<ForeignFlag>& foreign_flags() {
       {{"-cb", "--cont-batching", "-nocb", "--no-cont-batching"}, Arity::None, any, nullptr, nullptr},
       {{"-no-cnv", "--no-conversation", "-st", "--single-turn"}, Arity::None, any, nullptr, nullptr},
       {{"--no-warmup", "--color", "--log-disable"}, Arity::None, any, nullptr, nullptr},
-      {{"-cnv", "--conversation", "-i", "--interactive", "-if", "--interactive-first", "-mli", "--multiline-input"},
-       Arity::None, nullptr, nullptr, kChat},
+      {{"-i", "--interactive", "-if", "--interactive-first", "-mli", "--multiline-input"}, Arity::None, nullptr, nullptr,
+       kChat},
       {{"-sys", "--system-prompt"}, Arity::One, nullptr, nullptr, kChat},
   };
   return kFlags;

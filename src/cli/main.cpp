@@ -4,6 +4,7 @@
 // --version exit 0. No other exit code exists.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -74,6 +75,7 @@ int run_cli(int argc, char** argv) {
   add_quantize_command(app);
   add_chat_template_command(app);
   add_serve_command(app);
+  add_chat_command(app);
   last_one_wins(app);
 
   std::vector<std::string> words(argv + 1, argv + argc);
@@ -91,6 +93,11 @@ int run_cli(int argc, char** argv) {
     std::fputs(version_text().c_str(), stdout);
     return 0;
   }
+  // llama.cpp's conversation mode of its main program is trident's chat command.
+  if (words[0] == "run" && std::any_of(words.begin() + 1, words.end(), [](const std::string& w) {
+        return w == "-cnv" || w == "--conversation";
+      }))
+    words[0] = "chat";
   if (words[0][0] == '-') fail("expected a command before '{}' (trident help lists the commands)", words[0]);
   CLI::App* cmd = find_command(app, words[0]);
   if (!cmd) unknown_command(app, words[0]);

@@ -9,7 +9,7 @@
 namespace trident::cli {
 
 void add_serve_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("serve", "HTTP server: OpenAI /v1/completions, /tokenize, /health (docs/serve.md)");
+  auto* cmd = app.add_subcommand("serve", "HTTP server: OpenAI /v1/chat/completions and /v1/completions, Anthropic /v1/messages (docs/serve.md)");
   auto opt = std::make_shared<server::ServerOptions>();
   cmd->add_option("-m,--model", opt->model_path, "GGUF model file")->required();
   cmd->add_option("--host", opt->host, "address to listen on")->capture_default_str();
@@ -20,6 +20,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("-t,--threads", opt->n_threads, "threads; 0: every core")->capture_default_str();
   cmd->add_option("--api-key", opt->api_key, "require 'Authorization: Bearer KEY' (all but /health)");
   cmd->add_option("--max-body", opt->max_body, "largest request body in bytes (413 above)")->capture_default_str();
+  cmd->add_option("--chat-template,--chat-template-file", opt->chat_template,
+                  "Jinja chat template file (or its text, or chatml) instead of the model's tokenizer.chat_template");
   cmd->callback([opt] {
     server::Server srv(*opt);
     const int port = srv.bind();

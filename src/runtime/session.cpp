@@ -112,8 +112,9 @@ int64_t Session::check_batch(const BatchView& b) const {
   return wanted;
 }
 
-void Session::decode(const BatchView& batch, std::vector<float>& logits) {
-  const int64_t nv = model_.hp().n_vocab;
+void Session::decode_rows(const BatchView& batch, std::vector<float>& logits, bool hidden) {
+  const int64_t nv = hidden ? model_.hp().n_embd : model_.hp().n_vocab;  // a wanted row's width
+  hidden_out_ = hidden;
   const int64_t wanted = check_batch(batch);
   check_memory(checked_mul(uint64_t(wanted), uint64_t(nv) * 4, "logits"), fmt::format("the logits of {} rows", wanted));
   logits.resize(size_t(wanted * nv));
@@ -372,6 +373,10 @@ void Session::output_logits(const uint8_t* want, int64_t n, float* logits) {
   for (int64_t t = 0; t < n; ++t)
     if (want[t]) std::copy_n(b.x.data() + t * h.n_embd, h.n_embd, b.out.data() + n_rows++ * h.n_embd);
   norm_rows(model_.output_norm(), model_.output_norm_b(), b.out.data(), b.cur.data(), n_rows);
+  if (hidden_out_) {
+    std::copy_n(b.cur.data(), n_rows * h.n_embd, logits);
+    return;
+  }
   run_projection(model_.output(), b.cur.data(), h.n_embd, n_rows, logits, h.n_vocab, cc_);
   if (h.final_softcap != 0.0f) {
     const float inv = 1.0f / h.final_softcap;  // as llama.cpp: scale by 1 / cap, tanh, scale by cap

@@ -51,7 +51,10 @@ class Session {
   // (Error: row, token id, sequence, position, context); then each row's K/V is stored in its
   // sequence and its token appended. A row's logits have the same bits whatever else the batch
   // holds (docs/api.md).
-  void decode(const BatchView& batch, std::vector<float>& logits);
+  void decode(const BatchView& batch, std::vector<float>& logits) { decode_rows(batch, logits, false); }
+  // As decode, but a row that asks gets the output norm's result instead of logits (the hidden
+  // state the output projection reads; llama.cpp's embeddings): [rows that asked, n_embd].
+  void decode_hidden(const BatchView& batch, std::vector<float>& hidden) { decode_rows(batch, hidden, true); }
   SeqPool& seqs() { return *seqs_; }
   const SeqPool& seqs() const { return *seqs_; }
   // Sequence state files (runtime/seq_file.cpp): header (model identity, KV types, tokens) and
@@ -69,6 +72,7 @@ class Session {
  private:
   struct Buffers;
   int64_t check_batch(const BatchView& batch) const;
+  void decode_rows(const BatchView& batch, std::vector<float>& out, bool hidden);
   void forward_ubatch(int64_t n, const uint8_t* want, float* logits);
   void keep_best_groups(float* sel) const;
   void embed(const int32_t* tokens, const int64_t* pos, int64_t n);
@@ -94,6 +98,7 @@ class Session {
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<SeqPool> seqs_;
   std::unique_ptr<Buffers> buf_;
+  bool hidden_out_ = false;  // output_logits stops after the norm (decode_hidden)
 };
 
 }  // namespace trident

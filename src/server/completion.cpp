@@ -1,11 +1,12 @@
 #include "server/completion.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <chrono>
 #include <random>
 
 namespace trident::server {
-namespace {
 
 using nlohmann::json;
 
@@ -19,12 +20,16 @@ const json* field(const json& body, const char* name) {
   return it == body.end() || it->is_null() ? nullptr : &*it;
 }
 
+namespace {
+
 float number_field(const json& body, const char* name, float fallback) {
   const json* v = field(body, name);
   if (!v) return fallback;
   if (!v->is_number()) bad_field(name, "a number", *v);
   return v->get<float>();
 }
+
+}  // namespace
 
 int64_t integer_field(const json& body, const char* name, int64_t fallback) {
   const json* v = field(body, name);
@@ -33,14 +38,16 @@ int64_t integer_field(const json& body, const char* name, int64_t fallback) {
   return v->get<int64_t>();
 }
 
-std::vector<std::string> stop_field(const json& body) {
-  const json* v = field(body, "stop");
+namespace {
+
+std::vector<std::string> stop_field(const json& body, const char* name) {
+  const json* v = field(body, name);
   if (!v) return {};
-  if (v->is_string()) return {v->get<std::string>()};
-  if (!v->is_array()) bad_field("stop", "a string or an array of strings", *v);
+  if (v->is_string()) return v->get_ref<const std::string&>().empty() ? std::vector<std::string>{} : std::vector{v->get<std::string>()};
+  if (!v->is_array()) bad_field(name, "a string or an array of strings", *v);
   std::vector<std::string> out;
   for (const json& s : *v) {
-    if (!s.is_string()) bad_field("stop", "a string or an array of strings", *v);
+    if (!s.is_string()) bad_field(name, "a string or an array of strings", *v);
     if (!s.get_ref<const std::string&>().empty()) out.push_back(s.get<std::string>());
   }
   return out;
@@ -59,11 +66,43 @@ size_t partial_stop_length(const std::string& text, const std::vector<std::strin
   return longest;
 }
 
-// Where the first stop string begins in text (searching from `from`), or npos.
-size_t find_stop(const std::string& text, size_t from, const std::vector<std::string>& stop) {
-  size_t first = std::string::npos;
-  for (const std::string& s : stop) first = std::min(first, text.find(s, from));
-  return first;
+// Where the first stop string begins in text (searching from `from`), or npos, and which one.
+std::pair<size_t, size_t> find_stop(const std::string& text, size_t from, const std::vector<std::string>& stop) {
+  size_t first = std::string::npos, which = 0;
+  for (size_t i = 0; i < stop.size(); ++i) {
+    const size_t at = text.find(stop[i], from);
+    if (at < first) first = at, which = i;
+  }
+  return {first, which};
+}
+
+// OpenAI's logit_bias: {"token id": bias} with bias a number (-100..100 by OpenAI; any finite
+// value here) or false (the token is banned, as llama-server reads it).
+std::vector<std::pair<int32_t, float>> logit_bias_field(const json& body, int64_t n_vocab) {
+  const json* v = field(body, "logit_bias");
+  if (!v) return {};
+  if (!v->is_object()) bad_field("logit_bias", "an object of token id: bias", *v);
+  std::vector<std::pair<int32_t, float>> out;
+  for (const auto& [key, bias] : v->items()) {
+    int64_t id = -1;
+    const auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+    if (ec != std::errc() || p != key.data() + key.size())
+      throw Error("'logit_bias': expected token ids as keys, found \"" + valid_utf8(key) + "\"");
+    if (id < 0 || id >= n_vocab)
+      throw Error("'logit_bias': token id " + key + " is outside the vocabulary (0 to " + std::to_string(n_vocab - 1) + ")");
+    if (bias.is_boolean() && !bias.get<bool>()) out.emplace_back(int32_t(id), -INFINITY);
+    else if (bias.is_number() && std::isfinite(bias.get<double>())) out.emplace_back(int32_t(id), bias.get<float>());
+    else bad_field("logit_bias", "a number or false for token " + key, bias);
+  }
+  return out;
+}
+
+TokenLogprobs token_logprobs(const api::Model& model, const std::vector<float>& logits, int32_t id, size_t n_top) {
+  TokenLogprobs t;
+  t.piece = model.token_piece(id);
+  t.logprob = api::logprob(logits, id);
+  for (const api::TokenLogprob& alt : api::top_logprobs(logits, n_top)) t.top.emplace_back(model.token_piece(alt.id), alt.logprob);
+  return t;
 }
 
 }  // namespace
@@ -72,21 +111,18 @@ std::string valid_utf8(const std::string& s) {
   return json::parse(json(s).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
 }
 
-CompletionRequest parse_completion_request(const json& body, const api::Model& model, int64_t n_ctx) {
-  if (!body.is_object()) bad_field("request body", "a JSON object", body);
-  CompletionRequest r;
-  const json* prompt = field(body, "prompt");
-  if (!prompt) throw Error("'prompt': required, found nothing");
-  if (!prompt->is_string()) bad_field("prompt", "a string", *prompt);
-  r.prompt = model.tokenize(prompt->get<std::string>(), true);
-  if (r.prompt.empty() && model.bos() >= 0) r.prompt.push_back(model.bos());
-  if (r.prompt.empty()) throw Error("'prompt': expected text, found an empty prompt");
-  if (int64_t(r.prompt.size()) > n_ctx)
-    throw Error("'prompt': " + std::to_string(r.prompt.size()) + " tokens do not fit the context of " +
+void check_prompt(const std::vector<int32_t>& prompt, int64_t n_ctx, const char* field) {
+  if (prompt.empty()) throw Error(std::string("'") + field + "': expected text, found an empty prompt");
+  if (int64_t(prompt.size()) > n_ctx)
+    throw Error(std::string("'") + field + "': " + std::to_string(prompt.size()) + " tokens do not fit the context of " +
                 std::to_string(n_ctx) + " tokens");
-  r.max_tokens = integer_field(body, "max_tokens", -1);
-  if (field(body, "max_tokens") && r.max_tokens < 0)
-    throw Error("'max_tokens': expected an integer >= 0, found " + std::to_string(r.max_tokens));
+}
+
+void parse_generation_fields(const json& body, const api::Model& model, CompletionRequest& r,
+                             const char* max_tokens_field, const char* stop_name) {
+  r.max_tokens = integer_field(body, max_tokens_field, -1);
+  if (field(body, max_tokens_field) && r.max_tokens < 0)
+    throw Error(std::string("'") + max_tokens_field + "': expected an integer >= 0, found " + std::to_string(r.max_tokens));
   api::SamplingParams& sp = r.sampling;
   sp.temperature = number_field(body, "temperature", sp.temperature);
   sp.top_p = number_field(body, "top_p", sp.top_p);
@@ -105,16 +141,39 @@ CompletionRequest parse_completion_request(const json& body, const api::Model& m
   if (!(sp.top_p > 0 && sp.top_p <= 1)) throw Error("'top_p': expected 0 < top_p <= 1, found " + json(sp.top_p).dump());
   if (!(sp.min_p >= 0 && sp.min_p <= 1)) throw Error("'min_p': expected 0 <= min_p <= 1, found " + json(sp.min_p).dump());
   if (sp.top_k < 0) throw Error("'top_k': expected an integer >= 0 (0: off), found " + std::to_string(sp.top_k));
+  sp.logit_bias = logit_bias_field(body, model.n_vocab());
   api::Sampler check(sp, model.n_vocab());  // anything the API refuses beyond these
-  r.stop = stop_field(body);
+  const int64_t n = integer_field(body, "n", 1);
+  if (n != 1)
+    throw Error("'n': only one choice per request is served (n = 1; send several requests for more), found " +
+                std::to_string(n));
+  r.stop = stop_field(body, stop_name);
   const json* stream = field(body, "stream");
   if (stream && !stream->is_boolean()) bad_field("stream", "true or false", *stream);
   r.stream = stream && stream->get<bool>();
+}
+
+CompletionRequest parse_completion_request(const json& body, const api::Model& model, int64_t n_ctx) {
+  if (!body.is_object()) bad_field("request body", "a JSON object", body);
+  CompletionRequest r;
+  const json* prompt = field(body, "prompt");
+  if (!prompt) throw Error("'prompt': required, found nothing");
+  if (!prompt->is_string()) bad_field("prompt", "a string", *prompt);
+  r.prompt = model.tokenize(prompt->get<std::string>(), true);
+  if (r.prompt.empty() && model.bos() >= 0) r.prompt.push_back(model.bos());
+  check_prompt(r.prompt, n_ctx, "prompt");
+  parse_generation_fields(body, model, r);
+  // OpenAI's legacy completions: logprobs is the number of alternatives (0 to 5; we allow 20).
+  const int64_t logprobs = integer_field(body, "logprobs", -1);
+  if (field(body, "logprobs") && (logprobs < 0 || logprobs > kMaxTopLogprobs))
+    throw Error("'logprobs': expected an integer from 0 to " + std::to_string(kMaxTopLogprobs) + ", found " +
+                std::to_string(logprobs));
+  r.n_logprobs = logprobs;
   return r;
 }
 
-CompletionResult generate_completion(api::Context& ctx, const CompletionRequest& req,
-                                     const std::function<bool(const std::string&)>& on_text) {
+CompletionResult generate_completion(api::Context& ctx, const CompletionRequest& req, const OnText& on_text) {
+  using Clock = std::chrono::steady_clock;
   const api::Model& model = ctx.model();
   CompletionResult res;
   res.prompt_tokens = int64_t(req.prompt.size());
@@ -134,30 +193,41 @@ CompletionResult generate_completion(api::Context& ctx, const CompletionRequest&
   std::vector<int32_t> history = req.prompt;
   std::string text;  // everything generated; text[0, sent) has gone to on_text
   size_t sent = 0;
-  bool open = true;  // on_text still wants more
+  size_t logprobs_sent = 0;  // res.logprobs[0, logprobs_sent) went with earlier text
+  bool open = true;          // on_text still wants more
+  size_t max_stop = 0;
+  for (const std::string& s : req.stop) max_stop = std::max(max_stop, s.size());
   // Sends what is final; true when a stop string ended the text.
   auto advance = [&](bool last) {
-    const size_t max_stop = req.stop.empty() ? 0 : std::max_element(req.stop.begin(), req.stop.end(), [](auto& a, auto& b) {
-                                                     return a.size() < b.size();
-                                                   })->size();
-    const size_t at = find_stop(text, sent > max_stop ? sent - max_stop : 0, req.stop);
-    if (at != std::string::npos) text.resize(at);
+    const auto [at, which] = find_stop(text, sent > max_stop ? sent - max_stop : 0, req.stop);
+    if (at != std::string::npos) {
+      text.resize(at);
+      res.stop_word = req.stop[which];
+    }
     const size_t hold = at != std::string::npos || last ? 0 : partial_stop_length(text, req.stop);
     const size_t end = std::max(sent, text.size() - hold);
-    if (end > sent && open) open = on_text(text.substr(sent, end - sent));
+    if (end > sent && open) {
+      const std::vector<TokenLogprobs> fresh(res.logprobs.begin() + long(logprobs_sent), res.logprobs.end());
+      logprobs_sent = res.logprobs.size();
+      open = on_text(text.substr(sent, end - sent), fresh);
+    }
     sent = end;
     return at != std::string::npos;
   };
   bool stopped = false;
+  const Clock::time_point t0 = Clock::now();
+  Clock::time_point t_first = t0;
   while (open && (req.max_tokens < 0 || res.completion_tokens < req.max_tokens)) {
     if (ctx.seq_length(seq) >= ctx.n_ctx()) break;  // the context is full: "length"
     ctx.decode(batch, logits);
+    if (res.completion_tokens == 0) t_first = Clock::now();
     const int32_t id = sampler.sample(logits, history);
     if (model.is_eog(id)) {
       res.finish_reason = "stop";
       break;
     }
     ++res.completion_tokens;
+    if (req.n_logprobs >= 0) res.logprobs.push_back(token_logprobs(model, logits, id, size_t(req.n_logprobs)));
     history.push_back(id);
     text += detok.push(id);
     if (advance(false)) {
@@ -172,6 +242,8 @@ CompletionResult generate_completion(api::Context& ctx, const CompletionRequest&
     text += detok.flush();
     if (advance(true)) res.finish_reason = "stop";
   }
+  res.prompt_seconds = std::chrono::duration<double>(t_first - t0).count();
+  res.generation_seconds = std::chrono::duration<double>(Clock::now() - t_first).count();
   res.text = text;
   return res;
 }

@@ -17,6 +17,7 @@ struct ServerOptions {
   int n_threads = 0;               // 0: every core
   std::string api_key;             // non-empty: every endpoint but /health wants "Bearer KEY"
   size_t max_body = 1 << 20;       // request bodies above this get 413
+  std::string chat_template;       // --chat-template: a file, template text, "chatml", or "" (the model's)
 };
 
 class Server {

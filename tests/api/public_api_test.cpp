@@ -229,4 +229,29 @@ TEST(PublicApi, SamplerGreedyBiasAndPenalties) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(x.sample(logits, {}), y.sample(logits, {}));
 }
 
+TEST(PublicApi, ChatTemplateFallsBackToChatMLAndRendersOverrides) {
+  api::Model model(kStories);
+  const std::string conv = R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])";
+  const api::ChatTemplate chatml(model);  // stories260K has no tokenizer.chat_template
+  EXPECT_TRUE(chatml.is_fallback());
+  EXPECT_EQ(chatml.apply(conv), "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(chatml.apply(conv, false), "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n");
+
+  // bos_token is the vocabulary's; the BOS text the template writes first is dropped because
+  // tokenize adds BOS itself (as llama.cpp does).
+  const api::ChatTemplate own(model, "{{ bos_token }}{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}{{ eos_token }}");
+  EXPECT_FALSE(own.is_fallback());
+  ASSERT_TRUE(model.add_bos());
+  EXPECT_EQ(own.apply(conv), "[system:Be brief.][user:Hi]" + model.token_piece(model.eos(), true));
+  EXPECT_EQ(own.apply(R"([{"role": "user", "content": "x"}])", true, R"({"bos_token": "B"})"), "B[user:x]" + model.token_piece(model.eos(), true));
+
+  EXPECT_EQ(error_of([&] { chatml.apply("{"); }).rfind("chat template: messages: not valid JSON", 0), 0u);
+  EXPECT_EQ(error_of([&] { chatml.apply(R"({"role": "user"})"); }), "chat template: messages must be a JSON array");
+  EXPECT_EQ(error_of([&] { api::ChatTemplate(model, "{{ raise_exception('no system role') }}").apply(conv); }),
+            "chat template: line 1: the template raised an exception: no system role");
+  EXPECT_EQ(api::chat_template_source("{{ x }}"), "{{ x }}");
+  EXPECT_EQ(error_of([] { api::chat_template_source("/nonexistent/t.jinja"); }),
+            "--chat-template /nonexistent/t.jinja: cannot read the file");
+}
+
 }  // namespace
