@@ -5,9 +5,12 @@
 #include <string>
 
 #include "grammar/gbnf.h"
+#include "grammar/json_schema.h"
 #include "grammar/grammar_matcher.h"
 #include "grammar/token_mask.h"
+#include "qwen2_vocab.h"
 #include "test_util.h"
+#include "tokenizer/tokenizer.h"
 
 namespace trident {
 namespace {
@@ -172,6 +175,29 @@ TEST(TokenMask, SmallVocabularyStepByStep) {
   GrammarMatcher fresh(compile(R"(root ::= "b" "a"?)"));
   EXPECT_EQ(apply_grammar(fresh, v, logits), 2u);
   for (size_t i = 0; i < logits.size(); ++i) EXPECT_EQ(std::isinf(logits[i]), i != 1 && i != 3) << i;
+}
+
+// The trie walk must allow exactly the tokens that token-by-token matching allows, on a real
+// 151k vocabulary, including states in the middle of a multi-byte character.
+TEST(TokenMask, Qwen2TrieAgreesWithTokenByTokenMatching) {
+  const Tokenizer tok(test::qwen2_vocab(test::shared_dir() + "/models/qwen2-tokenizer"));
+  const VocabTrie vocab(tok);
+  GrammarMatcher m(compile(json_object_gbnf()));
+  for (const char* prefix : {"", "{", "{\"na", "{\"name\": ", "{\"name\": \"x\\u00", "{\"n\": -12.5e", "{\"k\": \"\xE4\xB8",
+                             "{\"k\": [1, {}]}"}) {
+    m.reset();
+    ASSERT_TRUE(m.accept(prefix)) << prefix;
+    std::vector<uint8_t> allowed;
+    const size_t n = vocab.allowed(m, allowed);
+    size_t expected_n = 0;
+    for (int32_t id = 0; id < tok.n_vocab(); ++id) {
+      const bool expected = vocab.is_end(id) ? m.can_end() : !vocab.piece(id).empty() && m.allows(vocab.piece(id));
+      expected_n += expected;
+      ASSERT_EQ(bool(allowed[size_t(id)]), expected) << "prefix " << prefix << " token " << id;
+    }
+    EXPECT_EQ(n, expected_n) << prefix;
+    EXPECT_GT(n, 0u) << prefix;
+  }
 }
 
 }  // namespace

@@ -130,20 +130,31 @@ bool StackArena::could_continue(const StackSet& in, const Utf8Partial& partial) 
 GrammarMatcher::GrammarMatcher(std::shared_ptr<const Grammar> g, const MatchLimits& limits)
     : arena_(std::move(g), limits), stacks_(arena_.initial()) {}
 
-bool GrammarMatcher::accept(std::string_view bytes) {
-  StackSet cur = stacks_;
-  Utf8Partial p = partial_;
+// Steps `stacks` and `partial` through bytes; false as soon as the grammar rejects one.
+bool GrammarMatcher::feed(std::string_view bytes, StackSet& stacks, Utf8Partial& partial) {
   for (char c : bytes) {
-    if (!p.push(uint8_t(c))) return false;
-    if (p.remain > 0) continue;
-    arena_.step(cur, p.value, scratch_);
+    if (!partial.push(uint8_t(c))) return false;
+    if (partial.remain > 0) continue;
+    arena_.step(stacks, partial.value, scratch_);
     if (scratch_.empty()) return false;
-    cur.swap(scratch_);
+    stacks.swap(scratch_);
   }
-  if (p.remain > 0 && !arena_.could_continue(cur, p)) return false;
-  stacks_ = std::move(cur);
-  partial_ = p;
+  return partial.remain == 0 || arena_.could_continue(stacks, partial);
+}
+
+bool GrammarMatcher::accept(std::string_view bytes) {
+  StackSet stacks = stacks_;
+  Utf8Partial partial = partial_;
+  if (!feed(bytes, stacks, partial)) return false;
+  stacks_ = std::move(stacks);
+  partial_ = partial;
   return true;
+}
+
+bool GrammarMatcher::allows(std::string_view bytes) {
+  StackSet stacks = stacks_;
+  Utf8Partial partial = partial_;
+  return feed(bytes, stacks, partial);
 }
 
 bool GrammarMatcher::can_end() const {

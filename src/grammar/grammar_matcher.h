@@ -92,6 +92,8 @@ class GrammarMatcher {
   // Consumes bytes (a token's piece; a character may be split across calls). Returns false and
   // leaves the state unchanged when the grammar cannot continue with them.
   bool accept(std::string_view bytes);
+  // Whether accept(bytes) would succeed, without changing the state.
+  bool allows(std::string_view bytes);
   // The grammar has matched completely and no character is half-way.
   bool can_end() const;
   // Nothing at all can follow (matched completely, nothing optional left).
@@ -106,6 +108,8 @@ class GrammarMatcher {
   StackSet stacks_;
   Utf8Partial partial_;
   StackSet scratch_;
+
+  bool feed(std::string_view bytes, StackSet& stacks, Utf8Partial& partial);
 };
 
 }  // namespace trident

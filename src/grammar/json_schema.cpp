@@ -92,7 +92,7 @@ std::string repetition(const std::string& item, int64_t min, int64_t max, const 
   const std::string rest = "(" + sep + " " + item + ")";
   std::string out = item;
   const int64_t rmin = min == 0 ? 0 : min - 1, rmax = max == kUnbounded ? kUnbounded : max - 1;
-  if (rmax != 0) out += " " + rest + (rmax == kUnbounded && rmin == 0 ? "*" : count(rmin, rmax));
+  if (rmax != 0) out += " " + repetition(rest, rmin, rmax, "");
   return min == 0 ? "(" + out + ")?" : out;
 }
 

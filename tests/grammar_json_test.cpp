@@ -1,0 +1,248 @@
+// JSON schema -> GBNF: the grammar text, the errors, and generations under the grammar with
+// stories260K (through the public API, and through `trident run --json-schema`) that must parse
+// as JSON matching the schema.
+#include <gtest/gtest.h>
+#include <trident/trident.h>
+#include <trident/grammar.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "grammar/gbnf.h"
+#include "grammar/grammar_matcher.h"
+#include "grammar/json_schema.h"
+#include "test_util.h"
+
+namespace trident {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+size_t code_points(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// A validator for the keywords the converter supports (the test's independent oracle).
+bool valid(const Json& v, const Json& s, const Json& root) {
+  if (s.is_boolean()) return s.get<bool>();
+  if (s.contains("$ref")) return valid(v, root.at(Json::json_pointer(s["$ref"].get<std::string>().substr(1))), root);
+  for (const char* key : {"anyOf", "oneOf"}) {
+    if (!s.contains(key)) continue;
+    int hits = 0;
+    for (const Json& alt : s[key]) hits += valid(v, alt, root);
+    if (std::string(key) == "anyOf" ? hits == 0 : hits != 1) return false;
+  }
+  if (s.contains("const") && v != s["const"]) return false;
+  if (s.contains("enum") && std::find(s["enum"].begin(), s["enum"].end(), v) == s["enum"].end()) return false;
+  if (s.contains("type")) {
+    const Json types = s["type"].is_array() ? s["type"] : Json::array({s["type"]});
+    bool ok = false;
+    for (const Json& t : types) {
+      const std::string ty = t.get<std::string>();
+      ok |= (ty == "object" && v.is_object()) || (ty == "array" && v.is_array()) || (ty == "string" && v.is_string()) ||
+            (ty == "number" && v.is_number()) || (ty == "integer" && v.is_number_integer()) ||
+            (ty == "boolean" && v.is_boolean()) || (ty == "null" && v.is_null());
+    }
+    if (!ok) return false;
+  }
+  if (v.is_string()) {
+    const size_t n = code_points(v.get<std::string>());
+    if (s.contains("minLength") && n < s["minLength"].get<size_t>()) return false;
+    if (s.contains("maxLength") && n > s["maxLength"].get<size_t>()) return false;
+  }
+  if (v.is_array()) {
+    if (s.contains("minItems") && v.size() < s["minItems"].get<size_t>()) return false;
+    if (s.contains("maxItems") && v.size() > s["maxItems"].get<size_t>()) return false;
+    if (s.contains("items"))
+      for (const Json& item : v)
+        if (!valid(item, s["items"], root)) return false;
+  }
+  if (v.is_object()) {
+    if (s.contains("required"))
+      for (const Json& r : s["required"])
+        if (!v.contains(r.get<std::string>())) return false;
+    for (const auto& [key, value] : v.items()) {
+      if (s.contains("properties") && s["properties"].contains(key)) {
+        if (!valid(value, s["properties"][key], root)) return false;
+      } else if (s.contains("additionalProperties") && !valid(value, s["additionalProperties"], root)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool grammar_matches(const std::string& gbnf, const std::string& text) {
+  GrammarMatcher m(std::make_shared<const Grammar>(parse_gbnf(gbnf)));
+  return m.accept(text) && m.can_end();
+}
+
+std::string schema_error(const std::string& schema) {
+  return test::error_of([&] { (void)json_schema_to_gbnf(std::string_view(schema)); });
+}
+
+TEST(JsonSchema, GrammarTextHasLlamaCppsShape) {
+  const std::string gbnf = json_schema_to_gbnf(std::string_view(R"({"type": "object",
+    "properties": {"name": {"type": "string", "maxLength": 3}, "age": {"type": "integer"},
+                   "tags": {"type": "array", "items": {"type": "boolean"}, "maxItems": 2}},
+    "required": ["name"], "additionalProperties": false})"));
+  EXPECT_EQ(gbnf, R"(age ::= integer
+age-kv ::= "\"age\"" space ":" space age
+age-kv-rest ::= ( "," space tags-kv )?
+boolean ::= ("true" | "false")
+char ::= [^"\\\x7F\x00-\x1F] | [\\] (["\\bfnrt] | "u" [0-9a-fA-F]{4})
+integer ::= ("-"? integral-part)
+integral-part ::= [0] | [1-9] [0-9]{0,15}
+name ::= "\"" char{0,3} "\""
+name-kv ::= "\"name\"" space ":" space name
+root ::= "{" space name-kv ( "," space ( age-kv age-kv-rest | tags-kv ) )? space "}"
+space ::= | " " | "\n"{1,2} [ \t]{0,20}
+tags ::= "[" space (tags-item ("," space tags-item)?)? space "]"
+tags-item ::= boolean
+tags-kv ::= "\"tags\"" space ":" space tags
+)");
+  EXPECT_TRUE(grammar_matches(gbnf, R"({"name": "abc"})"));
+  EXPECT_TRUE(grammar_matches(gbnf, R"({"name":"a\"","age":-12,"tags":[true, false]})"));
+  EXPECT_TRUE(grammar_matches(gbnf, "{\n  \"name\": \"\",\n  \"tags\": []\n}"));
+  EXPECT_FALSE(grammar_matches(gbnf, R"({"name": "abcd"})"));                  // maxLength
+  EXPECT_FALSE(grammar_matches(gbnf, R"({"age": 1})"));                        // required
+  EXPECT_FALSE(grammar_matches(gbnf, R"({"name": "a", "tags": [true, true, true]})"));  // maxItems
+  EXPECT_FALSE(grammar_matches(gbnf, R"({"name": "a", "other": 1})"));        // additionalProperties
+  EXPECT_FALSE(grammar_matches(gbnf, R"({"name": "a", "age": 01})"));         // JSON's integers
+  EXPECT_FALSE(grammar_matches(gbnf, R"({"tags": [], "name": "a"})"));        // declared order, as llama.cpp
+}
+
+TEST(JsonSchema, KeywordsAndAnyJson) {
+  const std::string e = json_schema_to_gbnf(std::string_view(R"({"enum": ["red", 3, null, {"a": [1]}]})"));
+  for (const char* ok : {R"("red")", "3", "null", R"({"a":[1]})"}) EXPECT_TRUE(grammar_matches(e, ok)) << ok;
+  EXPECT_FALSE(grammar_matches(e, R"("blue")"));
+  const std::string u = json_schema_to_gbnf(std::string_view(R"({"anyOf": [{"type": "string", "minLength": 2}, {"type": ["boolean", "null"]}], "title": "x"})"));
+  for (const char* ok : {R"("ab")", "true", "null"}) EXPECT_TRUE(grammar_matches(u, ok)) << ok;
+  EXPECT_FALSE(grammar_matches(u, R"("a")"));
+  const std::string r = json_schema_to_gbnf(std::string_view(R"({"$defs": {"node": {"type": "object",
+    "properties": {"v": {"const": 1}, "next": {"oneOf": [{"$ref": "#/$defs/node"}, {"type": "null"}]}},
+    "required": ["v", "next"]}}, "$ref": "#/$defs/node"})"));
+  EXPECT_TRUE(grammar_matches(r, R"({"v": 1, "next": {"v": 1, "next": null}})"));
+  EXPECT_FALSE(grammar_matches(r, R"({"v": 2, "next": null})"));
+  const std::string extra = json_schema_to_gbnf(std::string_view(R"({"type": "object", "properties": {"a": {"type": "number"}},
+    "additionalProperties": {"type": "string"}})"));
+  EXPECT_TRUE(grammar_matches(extra, R"({"a": 1.5e3, "b": "x", "c": ""})"));
+  EXPECT_FALSE(grammar_matches(extra, R"({"b": 1})"));
+  const std::string tuple = json_schema_to_gbnf(std::string_view(R"({"prefixItems": [{"type": "integer"}, {"type": "string"}]})"));
+  EXPECT_TRUE(grammar_matches(tuple, R"([1, "x"])"));
+  const std::string any = json_object_gbnf();
+  EXPECT_TRUE(grammar_matches(any, R"({"a": [1, {"b": null}, "\u00e9\n"], "c": -0.5E-3, "d": true})"));
+  EXPECT_FALSE(grammar_matches(any, R"([1])"));
+  EXPECT_FALSE(grammar_matches(any, R"({"a": 1,})"));
+}
+
+TEST(JsonSchema, UnsupportedKeywordsAndMalformedSchemasAreNamed) {
+  EXPECT_EQ(schema_error(R"({"type": "object", "properties": {"id": {"type": "string", "pattern": "^a"}}})"),
+            "json schema: unsupported keyword 'pattern' at #/properties/id");
+  EXPECT_EQ(schema_error(R"({"type": "integer", "minimum": 0})"), "json schema: unsupported keyword 'minimum' at #");
+  EXPECT_EQ(schema_error(R"({"allOf": [{}]})"), "json schema: unsupported keyword 'allOf' at #");
+  EXPECT_EQ(schema_error(R"({"type": "strin"})"), "json schema: type at #: unknown type 'strin'");
+  EXPECT_EQ(schema_error(R"({"type": "array", "maxItems": -1})"), "json schema: maxItems at #: expected a non-negative integer, found -1");
+  EXPECT_EQ(schema_error(R"({"type": "string", "minLength": 3, "maxLength": 2})"), "json schema: maxLength at # is below minLength");
+  EXPECT_EQ(schema_error(R"({"$ref": "#/$defs/missing"})"), "json schema: $ref at #: '#/$defs/missing' points to nothing in the schema");
+  EXPECT_EQ(schema_error(R"({"$ref": "https://example.com/s.json"})"),
+            "json schema: $ref at #: only references inside the schema ('#/...') are supported, found \"https://example.com/s.json\"");
+  EXPECT_EQ(schema_error(R"({"enum": []})"), "json schema: enum at #: expected a non-empty array");
+  EXPECT_EQ(schema_error("[1]"), "json schema: expected a schema (an object or a boolean) at #, found [1]");
+  EXPECT_EQ(schema_error("false"), "json schema: the schema 'false' at # matches nothing");
+  EXPECT_EQ(schema_error("{"), "json schema: invalid JSON: [json.exception.parse_error.101] parse error at line 1, column 2: "
+                               "syntax error while parsing object key - unexpected end of input; expected string literal");
+}
+
+// Generates under the grammar with stories260K (greedy when temperature is 0).
+std::string generate(const std::string& gbnf, float temperature, uint64_t seed) {
+  namespace api = trident::api;
+  static const api::Model model(test::shared_dir() + "/models/stories260K.gguf");
+  static const auto vocab = std::make_shared<const api::GrammarVocab>(model);
+  api::ContextOptions opt;
+  opt.n_ctx = 512;
+  api::Context ctx(model, opt);
+  const api::SeqId s = ctx.seq_create();
+  std::vector<int32_t> history = model.tokenize("Once upon a time");
+  api::Batch batch;
+  batch.add_tokens(s, 0, history);
+  std::vector<float> logits = ctx.decode(batch);
+  api::Grammar grammar(vocab, gbnf);
+  api::SamplingParams sp;
+  sp.temperature = temperature;
+  sp.seed = seed;
+  api::Sampler sampler(sp, model.n_vocab());
+  api::Detokenizer detok(model);
+  std::string text;
+  while (int64_t(history.size()) < ctx.n_ctx() && !grammar.finished()) {
+    grammar.apply(logits);
+    const int32_t id = sampler.sample(logits, history);
+    if (model.is_eog(id)) break;
+    grammar.accept(id);
+    text += detok.push(id);
+    batch.clear();
+    batch.add(s, int64_t(history.size()), id, true);
+    history.push_back(id);
+    ctx.decode(batch, logits);
+  }
+  EXPECT_TRUE(grammar.can_end()) << "generation stopped by the context: " << text;
+  return text + detok.flush();
+}
+
+TEST(JsonSchema, Stories260KGeneratesSchemaValidJson) {
+  const char* schemas[] = {
+      R"({"type": "object", "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer"}},
+          "required": ["name", "age"], "additionalProperties": false})",
+      R"({"type": "array", "items": {"enum": ["red", "green", 3, null]}, "minItems": 1, "maxItems": 4})",
+      R"({"anyOf": [{"type": "string", "maxLength": 5}, {"type": "boolean"}, {"type": "null"}]})",
+      R"({"type": "object", "properties": {"kind": {"const": "point"}, "x": {"type": "number"},
+          "label": {"type": "string", "minLength": 1, "maxLength": 6}, "ok": {"type": "boolean"}},
+          "required": ["kind", "x"]})",
+      R"({"$defs": {"leaf": {"type": "object", "properties": {"id": {"type": "integer"}, "tags": {"type": "array",
+          "items": {"type": "string", "maxLength": 4}, "maxItems": 2}}, "required": ["id", "tags"]}},
+          "type": "array", "items": {"$ref": "#/$defs/leaf"}, "minItems": 2, "maxItems": 2})",
+  };
+  for (const char* text : schemas) {
+    const Json schema = Json::parse(text);
+    const std::string gbnf = json_schema_to_gbnf(schema);
+    for (const auto& [temperature, seed] : {std::pair{0.0f, 0}, std::pair{1.0f, 7}, std::pair{1.5f, 11}}) {
+      const std::string out = generate(gbnf, temperature, uint64_t(seed));
+      Json value;
+      ASSERT_NO_THROW(value = Json::parse(out)) << out;
+      EXPECT_TRUE(valid(value, schema, schema)) << "schema " << text << "\noutput " << out;
+    }
+  }
+}
+
+TEST(JsonSchema, TridentRunJsonSchemaPrintsValidJson) {
+  const std::string schema = R"({"type": "object", "properties": {"hero": {"type": "string", "maxLength": 10},
+    "friends": {"type": "array", "items": {"type": "string", "maxLength": 8}, "maxItems": 3}}, "required": ["hero", "friends"]})";
+  const auto r = test::run_trident("run -m " + test::shared_dir() + "/models/stories260K.gguf -p \"Once upon a time\" "
+                                   "--no-display-prompt --temp 0 -n 400 --json-schema '" + schema + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json value;
+  ASSERT_NO_THROW(value = Json::parse(r.out)) << r.out;
+  const Json s = Json::parse(schema);
+  EXPECT_TRUE(valid(value, s, s)) << r.out;
+  EXPECT_NE(r.err.find("stopped by the end of the grammar"), std::string::npos) << r.err;
+
+  const auto g = test::run_trident("run -m " + test::shared_dir() + "/models/stories260K.gguf -p \"Once\" --no-display-prompt "
+                                   "--temp 0 -n 40 --grammar 'root ::= (\"yes\" | \"no\") \" \" [a-z]{1,5}'");
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_TRUE(grammar_matches(R"(root ::= ("yes" | "no") " " [a-z]{1,5})", g.out.substr(0, g.out.size() - 1))) << g.out;
+}
+
+TEST(JsonSchema, TridentRunGrammarFlagErrors) {
+  const std::string m = "run -m " + test::shared_dir() + "/models/stories260K.gguf -p x ";
+  test::expect_cli_error(m + "--grammar 'root ::= \"a'", "grammar: line 1, column 12: expected '\"' closing the string");
+  test::expect_cli_error(m + "--json-schema '{\"type\": \"object\", \"patternProperties\": {}}'",
+                         "json schema: unsupported keyword 'patternProperties' at #");
+  test::expect_cli_error(m + "--grammar-file /nonexistent.gbnf", "--grammar-file /nonexistent.gbnf: cannot read: No such file or directory");
+  test::expect_cli_error(m + "--grammar 'root ::= \"a\"' --json-schema '{}'", "--grammar, --grammar-file and --json-schema are mutually exclusive");
+}
+
+}  // namespace
+}  // namespace trident
