@@ -175,6 +175,8 @@ TEST(TokenMask, SmallVocabularyStepByStep) {
   GrammarMatcher fresh(compile(R"(root ::= "b" "a"?)"));
   EXPECT_EQ(apply_grammar(fresh, v, logits), 2u);
   for (size_t i = 0; i < logits.size(); ++i) EXPECT_EQ(std::isinf(logits[i]), i != 1 && i != 3) << i;
+  GrammarMatcher unspellable(compile(R"(root ::= "z")"));  // no token can spell "z"
+  EXPECT_EQ(apply_grammar(unspellable, v, logits), 0u);
 }
 
 // The trie walk must allow exactly the tokens that token-by-token matching allows, on a real

@@ -5,5 +5,6 @@
 #include <trident/batch.h>
 #include <trident/context.h>
 #include <trident/error.h>
+#include <trident/grammar.h>
 #include <trident/model.h>
 #include <trident/sampler.h>

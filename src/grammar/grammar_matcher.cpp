@@ -108,16 +108,29 @@ const StackSet& StackArena::advance(Stack s) {
   return s->next;
 }
 
-void StackArena::step(const StackSet& in, uint32_t cp, StackSet& out) {
-  out.clear();
+const StackSet& StackArena::step_view(const StackSet& in, uint32_t cp, StackSet& scratch) {
+  Stack first = nullptr;
   int sources = 0;
   for (Stack s : in) {
     if (!s || !top(s).contains(cp)) continue;
-    const StackSet& next = advance(s);
-    out.insert(out.end(), next.begin(), next.end());
+    if (sources == 0) {
+      first = s;
+    } else {
+      if (sources == 1) scratch.assign(advance(first).begin(), advance(first).end());
+      const StackSet& next = advance(s);
+      scratch.insert(scratch.end(), next.begin(), next.end());
+    }
     ++sources;
   }
-  if (sources > 1) finish(out);
+  if (sources == 1) return advance(first);
+  if (sources == 0) scratch.clear();
+  else finish(scratch);
+  return scratch;
+}
+
+void StackArena::step(const StackSet& in, uint32_t cp, StackSet& out) {
+  const StackSet& next = step_view(in, cp, out);
+  if (&next != &out) out = next;
 }
 
 bool StackArena::could_continue(const StackSet& in, const Utf8Partial& partial) const {

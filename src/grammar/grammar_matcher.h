@@ -61,6 +61,9 @@ class StackArena {
   const StackSet& advance(Stack s);
   // in --cp--> out (out is cleared first). Throws Error when out would exceed max_stacks.
   void step(const StackSet& in, uint32_t cp, StackSet& out);
+  // The same set without a copy: the cached set of the one stack that matched, or `scratch`
+  // holding the merge of several (or nothing). Valid until the next call with this scratch.
+  const StackSet& step_view(const StackSet& in, uint32_t cp, StackSet& scratch);
   // Whether some stack of `in` could accept a character starting with partial's bytes.
   bool could_continue(const StackSet& in, const Utf8Partial& partial) const;
   const CharSet& top(Stack s) const { return g_->charsets[g_->symbols[s->pos].index]; }

@@ -87,8 +87,7 @@ size_t VocabTrie::walk(StackArena& arena, uint32_t node, const StackSet& stacks,
       count += walk(arena, c, stacks, p, depth + 1, levels, allowed);
       continue;
     }
-    StackSet& next = levels[depth];
-    arena.step(stacks, p.value, next);
+    const StackSet& next = arena.step_view(stacks, p.value, levels[depth]);
     if (next.empty()) continue;
     mark(child);
     const bool only_end = next.size() == 1 && next[0] == nullptr;
