@@ -1,9 +1,7 @@
-// JSON schema -> GBNF: the grammar text, the errors, and generations under the grammar with
-// stories260K (through the public API, and through `trident run --json-schema`) that must parse
-// as JSON matching the schema.
+// JSON schema -> GBNF: the grammar text, the errors, and `trident run --json-schema` with
+// stories260K, whose output must parse as JSON matching the schema (generations through the
+// public API: tests/api/grammar_api_test.cpp).
 #include <gtest/gtest.h>
-#include <trident/trident.h>
-#include <trident/grammar.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -12,68 +10,14 @@
 #include "grammar/gbnf.h"
 #include "grammar/grammar_matcher.h"
 #include "grammar/json_schema.h"
+#include "json_schema_check.h"
 #include "test_util.h"
 
 namespace trident {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-size_t code_points(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-// A validator for the keywords the converter supports (the test's independent oracle).
-bool valid(const Json& v, const Json& s, const Json& root) {
-  if (s.is_boolean()) return s.get<bool>();
-  if (s.contains("$ref")) return valid(v, root.at(Json::json_pointer(s["$ref"].get<std::string>().substr(1))), root);
-  for (const char* key : {"anyOf", "oneOf"}) {
-    if (!s.contains(key)) continue;
-    int hits = 0;
-    for (const Json& alt : s[key]) hits += valid(v, alt, root);
-    if (std::string(key) == "anyOf" ? hits == 0 : hits != 1) return false;
-  }
-  if (s.contains("const") && v != s["const"]) return false;
-  if (s.contains("enum") && std::find(s["enum"].begin(), s["enum"].end(), v) == s["enum"].end()) return false;
-  if (s.contains("type")) {
-    const Json types = s["type"].is_array() ? s["type"] : Json::array({s["type"]});
-    bool ok = false;
-    for (const Json& t : types) {
-      const std::string ty = t.get<std::string>();
-      ok |= (ty == "object" && v.is_object()) || (ty == "array" && v.is_array()) || (ty == "string" && v.is_string()) ||
-            (ty == "number" && v.is_number()) || (ty == "integer" && v.is_number_integer()) ||
-            (ty == "boolean" && v.is_boolean()) || (ty == "null" && v.is_null());
-    }
-    if (!ok) return false;
-  }
-  if (v.is_string()) {
-    const size_t n = code_points(v.get<std::string>());
-    if (s.contains("minLength") && n < s["minLength"].get<size_t>()) return false;
-    if (s.contains("maxLength") && n > s["maxLength"].get<size_t>()) return false;
-  }
-  if (v.is_array()) {
-    if (s.contains("minItems") && v.size() < s["minItems"].get<size_t>()) return false;
-    if (s.contains("maxItems") && v.size() > s["maxItems"].get<size_t>()) return false;
-    if (s.contains("items"))
-      for (const Json& item : v)
-        if (!valid(item, s["items"], root)) return false;
-  }
-  if (v.is_object()) {
-    if (s.contains("required"))
-      for (const Json& r : s["required"])
-        if (!v.contains(r.get<std::string>())) return false;
-    for (const auto& [key, value] : v.items()) {
-      if (s.contains("properties") && s["properties"].contains(key)) {
-        if (!valid(value, s["properties"][key], root)) return false;
-      } else if (s.contains("additionalProperties") && !valid(value, s["additionalProperties"], root)) {
-        return false;
-      }
-    }
-  }
-  return true;
-}
+using test::Json;
+using test::valid;
 
 bool grammar_matches(const std::string& gbnf, const std::string& text) {
   GrammarMatcher m(std::make_shared<const Grammar>(parse_gbnf(gbnf)));
@@ -155,66 +99,6 @@ TEST(JsonSchema, UnsupportedKeywordsAndMalformedSchemasAreNamed) {
   EXPECT_EQ(schema_error("false"), "json schema: the schema 'false' at # matches nothing");
   EXPECT_EQ(schema_error("{"), "json schema: invalid JSON: [json.exception.parse_error.101] parse error at line 1, column 2: "
                                "syntax error while parsing object key - unexpected end of input; expected string literal");
-}
-
-// Generates under the grammar with stories260K (greedy when temperature is 0).
-std::string generate(const std::string& gbnf, float temperature, uint64_t seed) {
-  namespace api = trident::api;
-  static const api::Model model(test::shared_dir() + "/models/stories260K.gguf");
-  static const auto vocab = std::make_shared<const api::GrammarVocab>(model);
-  api::ContextOptions opt;
-  opt.n_ctx = 512;
-  api::Context ctx(model, opt);
-  const api::SeqId s = ctx.seq_create();
-  std::vector<int32_t> history = model.tokenize("Once upon a time");
-  api::Batch batch;
-  batch.add_tokens(s, 0, history);
-  std::vector<float> logits = ctx.decode(batch);
-  api::Grammar grammar(vocab, gbnf);
-  api::SamplingParams sp;
-  sp.temperature = temperature;
-  sp.seed = seed;
-  api::Sampler sampler(sp, model.n_vocab());
-  api::Detokenizer detok(model);
-  std::string text;
-  while (int64_t(history.size()) < ctx.n_ctx() && !grammar.finished()) {
-    grammar.apply(logits);
-    const int32_t id = sampler.sample(logits, history);
-    if (model.is_eog(id)) break;
-    grammar.accept(id);
-    text += detok.push(id);
-    batch.clear();
-    batch.add(s, int64_t(history.size()), id, true);
-    history.push_back(id);
-    ctx.decode(batch, logits);
-  }
-  EXPECT_TRUE(grammar.can_end()) << "generation stopped by the context: " << text;
-  return text + detok.flush();
-}
-
-TEST(JsonSchema, Stories260KGeneratesSchemaValidJson) {
-  const char* schemas[] = {
-      R"({"type": "object", "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer"}},
-          "required": ["name", "age"], "additionalProperties": false})",
-      R"({"type": "array", "items": {"enum": ["red", "green", 3, null]}, "minItems": 1, "maxItems": 4})",
-      R"({"anyOf": [{"type": "string", "maxLength": 5}, {"type": "boolean"}, {"type": "null"}]})",
-      R"({"type": "object", "properties": {"kind": {"const": "point"}, "x": {"type": "number"},
-          "label": {"type": "string", "minLength": 1, "maxLength": 6}, "ok": {"type": "boolean"}},
-          "required": ["kind", "x"]})",
-      R"({"$defs": {"leaf": {"type": "object", "properties": {"id": {"type": "integer"}, "tags": {"type": "array",
-          "items": {"type": "string", "maxLength": 4}, "maxItems": 2}}, "required": ["id", "tags"]}},
-          "type": "array", "items": {"$ref": "#/$defs/leaf"}, "minItems": 2, "maxItems": 2})",
-  };
-  for (const char* text : schemas) {
-    const Json schema = Json::parse(text);
-    const std::string gbnf = json_schema_to_gbnf(schema);
-    for (const auto& [temperature, seed] : {std::pair{0.0f, 0}, std::pair{1.0f, 7}, std::pair{1.5f, 11}}) {
-      const std::string out = generate(gbnf, temperature, uint64_t(seed));
-      Json value;
-      ASSERT_NO_THROW(value = Json::parse(out)) << out;
-      EXPECT_TRUE(valid(value, schema, schema)) << "schema " << text << "\noutput " << out;
-    }
-  }
 }
 
 TEST(JsonSchema, TridentRunJsonSchemaPrintsValidJson) {
