@@ -44,6 +44,26 @@ void BM_GrammarMask(benchmark::State& state) {
 }
 BENCHMARK(BM_GrammarMask)->Name("GrammarMask/qwen2_json_state")->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
 
+// A generation inside a JSON string: each token leads back to the same state, so with the mask
+// cache every mask after the first is a copy.
+void BM_GrammarMaskInString(benchmark::State& state) {
+  static const VocabTrie vocab(qwen2());
+  GrammarMatcher m(std::make_shared<const Grammar>(parse_gbnf(json_object_gbnf())));
+  m.accept("{\"story\": \"");
+  const std::vector<int32_t> ids = qwen2().encode("Once upon a time there was a little girl who lived in a", false);
+  std::vector<float> logits(size_t(vocab.n_vocab()));
+  MaskCache cache;
+  size_t i = 0;
+  for (auto _ : state) {
+    std::fill(logits.begin(), logits.end(), 0.0f);
+    benchmark::DoNotOptimize(apply_grammar(m, vocab, logits, state.range(0) ? &cache : nullptr));
+    state.PauseTiming();
+    accept_token(m, vocab, ids[i++ % ids.size()]);
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_GrammarMaskInString)->Name("GrammarMask/qwen2_in_string_cached")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
 void BM_GrammarTrieBuild(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(VocabTrie(qwen2()).n_vocab());
 }

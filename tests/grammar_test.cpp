@@ -179,6 +179,32 @@ TEST(TokenMask, SmallVocabularyStepByStep) {
   EXPECT_EQ(apply_grammar(unspellable, v, logits), 0u);
 }
 
+// The mask cache returns a state's mask again, and only for that state (stacks and partial
+// character both count).
+TEST(TokenMask, CacheIsKeyedByTheWholeState) {
+  const VocabTrie v = small_vocab();
+  GrammarMatcher m(compile(R"(root ::= ("a" | "\u00e9")* "b")"));
+  MaskCache cache;
+  const auto masked = [&] {
+    std::vector<float> logits(10, 0.0f);
+    apply_grammar(m, v, logits, &cache);
+    std::vector<int32_t> ids;
+    for (size_t i = 0; i < logits.size(); ++i)
+      if (!std::isinf(logits[i])) ids.push_back(int32_t(i));
+    return ids;
+  };
+  const std::vector<int32_t> start = {0, 1, 2, 4, 6};  // a, b, ab, \xC3, é
+  EXPECT_EQ(masked(), start);
+  ASSERT_TRUE(accept_token(m, v, 0));
+  EXPECT_EQ(masked(), start);  // back in the loop: the cached mask
+  ASSERT_TRUE(accept_token(m, v, 4));
+  EXPECT_EQ(masked(), (std::vector<int32_t>{5}));  // mid-character: same stacks, another state
+  ASSERT_TRUE(accept_token(m, v, 5));
+  EXPECT_EQ(masked(), start);
+  ASSERT_TRUE(accept_token(m, v, 1));
+  EXPECT_EQ(masked(), (std::vector<int32_t>{9}));
+}
+
 // The trie walk must allow exactly the tokens that token-by-token matching allows, on a real
 // 151k vocabulary, including states in the middle of a multi-byte character.
 TEST(TokenMask, Qwen2TrieAgreesWithTokenByTokenMatching) {

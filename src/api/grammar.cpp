@@ -27,12 +27,13 @@ int64_t GrammarVocab::n_vocab() const { return impl_->n_vocab; }
 struct Grammar::Impl {
   std::shared_ptr<const GrammarVocab> vocab;
   GrammarMatcher matcher;
+  MaskCache cache;
 };
 
 Grammar::Grammar(std::shared_ptr<const GrammarVocab> vocab, std::string_view gbnf, std::string_view root) {
   if (!vocab) fail("grammar: no vocabulary given");
   auto g = std::make_shared<const trident::Grammar>(parse_gbnf(gbnf, root));
-  impl_ = std::make_unique<Impl>(Impl{std::move(vocab), GrammarMatcher(std::move(g))});
+  impl_ = std::make_unique<Impl>(Impl{std::move(vocab), GrammarMatcher(std::move(g)), MaskCache{}});
 }
 Grammar::~Grammar() = default;
 Grammar::Grammar(Grammar&&) noexcept = default;
@@ -41,7 +42,7 @@ Grammar& Grammar::operator=(Grammar&&) noexcept = default;
 void Grammar::apply(std::span<float> logits) {
   if (int64_t(logits.size()) != impl_->vocab->n_vocab())
     fail("grammar: logits row of {} values, expected the model's {}", logits.size(), impl_->vocab->n_vocab());
-  if (apply_grammar(impl_->matcher, impl_->vocab->impl().trie, logits) == 0)
+  if (apply_grammar(impl_->matcher, impl_->vocab->impl().trie, logits, &impl_->cache) == 0)
     fail("grammar: no token of the vocabulary can continue the grammar here");
 }
 

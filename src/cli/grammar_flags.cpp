@@ -42,7 +42,7 @@ std::optional<std::string> grammar_text(const GrammarFlags& f) {
 RunGrammar::RunGrammar(const std::string& gbnf, const Tokenizer& tok)
     : vocab_(tok), matcher_(std::make_shared<const Grammar>(parse_gbnf(gbnf))) {}
 
-bool RunGrammar::mask(std::span<float> logits) { return apply_grammar(matcher_, vocab_, logits) > 0; }
+bool RunGrammar::mask(std::span<float> logits) { return apply_grammar(matcher_, vocab_, logits, &cache_) > 0; }
 
 void RunGrammar::accept(int32_t id) {
   if (!accept_token(matcher_, vocab_, id)) fail("grammar: the sampled token {} does not continue the grammar", id);

@@ -39,6 +39,7 @@ class RunGrammar {
  private:
   VocabTrie vocab_;
   GrammarMatcher matcher_;
+  MaskCache cache_;
 };
 
 }  // namespace trident::cli

@@ -108,11 +108,46 @@ size_t VocabTrie::allowed(GrammarMatcher& m, std::vector<uint8_t>& allowed) cons
   return count;
 }
 
-size_t apply_grammar(GrammarMatcher& m, const VocabTrie& vocab, std::span<float> logits) {
-  std::vector<uint8_t> allowed;
-  const size_t count = vocab.allowed(m, allowed);
-  for (size_t id = 0; id < logits.size(); ++id)
-    if (id >= allowed.size() || !allowed[id]) logits[id] = -std::numeric_limits<float>::infinity();
+namespace {
+
+bool same_partial(const Utf8Partial& a, const Utf8Partial& b) {
+  return a.remain == b.remain && (a.remain == 0 || (a.value == b.value && a.length == b.length));
+}
+
+}  // namespace
+
+const std::vector<uint8_t>* MaskCache::find(const GrammarMatcher& m, size_t& count) const {
+  for (const Entry& e : entries_)
+    if (same_partial(e.partial, m.partial()) && e.stacks == m.stacks()) {
+      count = e.count;
+      return &e.allowed;
+    }
+  return nullptr;
+}
+
+void MaskCache::store(const GrammarMatcher& m, const std::vector<uint8_t>& allowed, size_t count) {
+  if (entries_.size() < kEntries) entries_.emplace_back();
+  Entry& e = entries_[next_];
+  next_ = (next_ + 1) % kEntries;
+  e.stacks = m.stacks();
+  e.partial = m.partial();
+  e.allowed = allowed;
+  e.count = count;
+}
+
+size_t apply_grammar(GrammarMatcher& m, const VocabTrie& vocab, std::span<float> logits, MaskCache* cache) {
+  size_t count = 0;
+  const std::vector<uint8_t>* allowed = cache ? cache->find(m, count) : nullptr;
+  std::vector<uint8_t> computed;
+  if (!allowed) {
+    count = vocab.allowed(m, computed);
+    if (cache) cache->store(m, computed, count);
+    allowed = &computed;
+  }
+  const size_t n = std::min(logits.size(), allowed->size());
+  for (size_t id = 0; id < n; ++id)
+    if (!(*allowed)[id]) logits[id] = -std::numeric_limits<float>::infinity();
+  for (size_t id = n; id < logits.size(); ++id) logits[id] = -std::numeric_limits<float>::infinity();
   return count;
 }
 

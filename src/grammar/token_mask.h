@@ -52,10 +52,33 @@ class VocabTrie {
               std::vector<StackSet>& levels, std::vector<uint8_t>& allowed) const;
 };
 
+// The last few masks of one matcher, keyed by its state (stack set and partial character).
+// Generation often returns to a state it has just been in (every ordinary character inside a
+// JSON string leads back to the same stacks), and then the mask is a copy instead of a walk.
+// One per matcher: stack pointers mean nothing to another matcher's arena.
+class MaskCache {
+ public:
+  // The cached mask for m's state, or null.
+  const std::vector<uint8_t>* find(const GrammarMatcher& m, size_t& count) const;
+  void store(const GrammarMatcher& m, const std::vector<uint8_t>& allowed, size_t count);
+
+ private:
+  struct Entry {
+    StackSet stacks;
+    Utf8Partial partial;
+    std::vector<uint8_t> allowed;
+    size_t count = 0;
+  };
+  static constexpr size_t kEntries = 4;
+  std::vector<Entry> entries_;
+  size_t next_ = 0;  // the entry replaced next (oldest first)
+};
+
 // The sampler hook: sets logits[id] = -inf for every token the grammar does not allow next.
 // logits has one value per model token (ids past the vocabulary are masked too). Returns how
-// many tokens stay allowed (0: the grammar cannot continue with this vocabulary).
-size_t apply_grammar(GrammarMatcher& m, const VocabTrie& vocab, std::span<float> logits);
+// many tokens stay allowed (0: the grammar cannot continue with this vocabulary). With a cache,
+// a state seen in the last few calls costs no trie walk.
+size_t apply_grammar(GrammarMatcher& m, const VocabTrie& vocab, std::span<float> logits, MaskCache* cache = nullptr);
 
 // Feeds the chosen token to the matcher: true when the grammar allowed it (an end token is
 // allowed only when the grammar can end, and changes nothing).
