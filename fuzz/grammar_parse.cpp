@@ -23,6 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mlimits.max_stacks = 256;
   mlimits.max_nodes = 1 << 16;
   mlimits.max_depth = 200;
+  mlimits.max_work = 1 << 16;
+  mlimits.max_cached = 1 << 18;
   try {
     auto g = std::make_shared<const Grammar>(parse_gbnf(text, "root", glimits));
     GrammarMatcher m(g, mlimits);

@@ -10,7 +10,6 @@ namespace {
 // Smallest code point of an n-byte sequence (anything lower is an overlong encoding).
 constexpr uint32_t kMinOfLength[5] = {0, 0, 0x80, 0x800, 0x10000};
 constexpr uint32_t kMaxCodePoint = 0x10FFFF;
-constexpr size_t kMaxExpandWork = size_t(1) << 20;
 
 bool all_surrogates(uint32_t lo, uint32_t hi) { return lo >= 0xD800 && hi <= 0xDFFF; }
 
@@ -46,7 +45,6 @@ bool Utf8Partial::push(uint8_t b) {
 
 StackArena::StackArena(std::shared_ptr<const Grammar> g, const MatchLimits& limits)
     : g_(std::move(g)), limits_(limits) {
-  work_ = 0;
   for (uint32_t start : g_->rule_alts.at(g_->root)) expand(start, nullptr, initial_, 0);
   finish(initial_);
 }
@@ -67,8 +65,8 @@ Stack StackArena::intern(uint32_t pos, Stack parent) {
 void StackArena::expand(uint32_t pos, Stack parent, StackSet& out, int depth) {
   if (depth > limits_.max_depth)
     fail("grammar: rules nest deeper than {} levels without matching a character", limits_.max_depth);
-  if (++work_ > kMaxExpandWork)
-    fail("grammar: expanding the rules took more than {} steps (the grammar is too ambiguous)", kMaxExpandWork);
+  if (++work_ > limits_.max_work)
+    fail("grammar: matching took more than {} expansion steps (the grammar is too ambiguous)", limits_.max_work);
   const GrammarSymbol& sym = g_->symbols[pos];
   switch (sym.kind) {
     case GrammarSymbol::End:
@@ -98,10 +96,12 @@ void StackArena::finish(StackSet& set) const {
 
 const StackSet& StackArena::advance(Stack s) {
   if (!s->next_done) {
-    work_ = 0;
     StackSet next;
     expand(s->pos + 1, s->parent, next, 0);
     finish(next);
+    cached_ += next.size();
+    if (cached_ > limits_.max_cached)
+      fail("grammar: the parse state grew past {} cached stacks (the grammar is too ambiguous)", limits_.max_cached);
     s->next = std::move(next);
     s->next_done = true;
   }
@@ -145,6 +145,7 @@ GrammarMatcher::GrammarMatcher(std::shared_ptr<const Grammar> g, const MatchLimi
 
 // Steps `stacks` and `partial` through bytes; false as soon as the grammar rejects one.
 bool GrammarMatcher::feed(std::string_view bytes, StackSet& stacks, Utf8Partial& partial) {
+  arena_.begin_operation();
   for (char c : bytes) {
     if (!partial.push(uint8_t(c))) return false;
     if (partial.remain > 0) continue;

@@ -7,9 +7,11 @@
 // the stacks that follow a node's terminal are computed once and cached on the node. That
 // makes a step a few pointer reads, which is what lets the token mask walk a 150k vocabulary.
 //
-// Bounds: a stack set holds at most max_stacks stacks and the arena max_nodes nodes (an
-// ambiguous grammar that doubles its stacks per character is refused, not followed into
-// exponential memory); expanding rule references recurses at most max_depth levels.
+// Bounds, each an Error rather than a hang or exhausted memory: a stack set holds at most
+// max_stacks stacks (an ambiguous grammar that doubles its stacks per character is refused, not
+// followed into exponential memory), the arena at most max_nodes nodes and max_cached cached
+// stack pointers, one accept() or one token mask at most max_work expansion steps, and expanding
+// rule references recurses at most max_depth levels.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -24,7 +26,9 @@ namespace trident {
 
 struct MatchLimits {
   size_t max_stacks = 4096;
-  size_t max_nodes = size_t(1) << 22;
+  size_t max_nodes = size_t(1) << 20;
+  size_t max_cached = size_t(1) << 23;
+  size_t max_work = size_t(1) << 22;
   int max_depth = 2000;
 };
 
@@ -67,6 +71,8 @@ class StackArena {
   // Whether some stack of `in` could accept a character starting with partial's bytes.
   bool could_continue(const StackSet& in, const Utf8Partial& partial) const;
   const CharSet& top(Stack s) const { return g_->charsets[g_->symbols[s->pos].index]; }
+  // Starts the work budget of one accept() or one token mask.
+  void begin_operation() { work_ = 0; }
 
  private:
   std::shared_ptr<const Grammar> g_;
@@ -81,7 +87,8 @@ class StackArena {
   };
   std::deque<StackNode> nodes_;
   std::unordered_map<Key, Stack, KeyHash> index_;
-  size_t work_ = 0;  // expansion steps of the current advance()
+  size_t work_ = 0;    // expansion steps since begin_operation()
+  size_t cached_ = 0;  // stack pointers held by the nodes' `next` sets
   StackSet initial_;
 
   Stack intern(uint32_t pos, Stack parent);

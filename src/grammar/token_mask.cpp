@@ -99,6 +99,7 @@ size_t VocabTrie::walk(StackArena& arena, uint32_t node, const StackSet& stacks,
 
 size_t VocabTrie::allowed(GrammarMatcher& m, std::vector<uint8_t>& allowed) const {
   allowed.assign(size_t(n_vocab_), 0);
+  m.arena().begin_operation();
   std::vector<StackSet> levels(max_depth_ + 2);
   size_t count = walk(m.arena(), 0, m.stacks(), m.partial(), 0, levels, allowed);
   if (m.can_end()) {
