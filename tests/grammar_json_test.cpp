@@ -83,10 +83,34 @@ TEST(JsonSchema, KeywordsAndAnyJson) {
   EXPECT_FALSE(grammar_matches(any, R"({"a": 1,})"));
 }
 
+// Every integer from -1200 to 1200 is matched exactly when it lies in the range.
+TEST(JsonSchema, IntegerRangesMatchExactlyTheirIntegers) {
+  const char* ranges[] = {
+      R"("minimum": 0)", R"("minimum": 1, "maximum": 12)", R"("minimum": -5, "maximum": 5)", R"("maximum": -7)",
+      R"("exclusiveMinimum": 99, "exclusiveMaximum": 1000)", R"("minimum": 37, "maximum": 1033)", R"("minimum": -1033, "maximum": -37)",
+      R"("minimum": -120)", R"("maximum": 255, "minimum": 0)", R"("minimum": 7, "maximum": 7)", R"("minimum": 10, "exclusiveMinimum": 20)"};
+  for (const char* r : ranges) {
+    const Json schema = Json::parse(std::string(R"({"type": "integer", )") + r + "}");
+    GrammarMatcher m(std::make_shared<const Grammar>(parse_gbnf(json_schema_to_gbnf(schema))));
+    for (int n = -1200; n <= 1200; ++n) {
+      m.reset();
+      const bool in = valid(Json(n), schema, schema);
+      ASSERT_EQ(m.accept(std::to_string(n)) && m.can_end(), in) << r << ": " << n;
+    }
+    m.reset();
+    EXPECT_FALSE(m.accept("-0") && m.can_end()) << r;
+    m.reset();
+    EXPECT_FALSE(m.accept("01") && m.can_end()) << r;
+  }
+}
+
 TEST(JsonSchema, UnsupportedKeywordsAndMalformedSchemasAreNamed) {
   EXPECT_EQ(schema_error(R"({"type": "object", "properties": {"id": {"type": "string", "pattern": "^a"}}})"),
             "json schema: unsupported keyword 'pattern' at #/properties/id");
-  EXPECT_EQ(schema_error(R"({"type": "integer", "minimum": 0})"), "json schema: unsupported keyword 'minimum' at #");
+  EXPECT_EQ(schema_error(R"({"type": "number", "minimum": 0})"),
+            "json schema: unsupported keyword 'minimum' at # (supported with \"type\": \"integer\" only)");
+  EXPECT_EQ(schema_error(R"({"type": "integer", "minimum": 0.5})"), "json schema: minimum at #: expected an integer of at most 16 digits, found 0.5");
+  EXPECT_EQ(schema_error(R"({"type": "integer", "minimum": 3, "exclusiveMaximum": 3})"), "json schema: the integer range at # is empty (3 > 2)");
   EXPECT_EQ(schema_error(R"({"allOf": [{}]})"), "json schema: unsupported keyword 'allOf' at #");
   EXPECT_EQ(schema_error(R"({"type": "strin"})"), "json schema: type at #: unknown type 'strin'");
   EXPECT_EQ(schema_error(R"({"type": "array", "maxItems": -1})"), "json schema: maxItems at #: expected a non-negative integer, found -1");

@@ -39,6 +39,13 @@ inline bool valid(const Json& v, const Json& s, const Json& root) {
     }
     if (!ok) return false;
   }
+  if (v.is_number_integer()) {
+    const auto n = v.get<int64_t>();
+    if (s.contains("minimum") && n < s["minimum"].get<int64_t>()) return false;
+    if (s.contains("maximum") && n > s["maximum"].get<int64_t>()) return false;
+    if (s.contains("exclusiveMinimum") && n <= s["exclusiveMinimum"].get<int64_t>()) return false;
+    if (s.contains("exclusiveMaximum") && n >= s["exclusiveMaximum"].get<int64_t>()) return false;
+  }
   if (v.is_string()) {
     const size_t n = code_points(v.get<std::string>());
     if (s.contains("minLength") && n < s["minLength"].get<size_t>()) return false;

@@ -40,7 +40,8 @@ const std::map<std::string, Builtin>& builtins() {
 const std::set<std::string>& known_keywords() {
   static const std::set<std::string> k = {
       "type", "properties", "required", "additionalProperties", "items", "prefixItems", "minItems", "maxItems",
-      "minLength", "maxLength", "enum", "const", "anyOf", "oneOf", "$ref", "$defs", "definitions",
+      "minLength", "maxLength", "enum", "const", "anyOf", "oneOf", "$ref", "$defs", "definitions", "minimum",
+      "maximum", "exclusiveMinimum", "exclusiveMaximum",
       // annotations: they describe the value and do not constrain it
       "title", "description", "default", "examples", "format", "$schema", "$id", "$comment", "deprecated",
       "readOnly", "writeOnly"};
@@ -77,6 +78,55 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
 }
 
 constexpr int64_t kUnbounded = -1;
+
+// Integer ranges as digit patterns. Bounds stay within 16 digits, integral-part's length.
+constexpr int64_t kMaxIntBound = 9'999'999'999'999'999;
+
+// Numbers of exactly x.size() digits from x to y (x <= y, same length), digit by digit: the
+// first digit of x with the rest from x's tail up to 9..9, the digits strictly between with
+// anything, the first digit of y with 0..0 up to y's tail.
+std::string same_length_range(const std::string& x, const std::string& y) {
+  if (x.empty()) return "";
+  const auto tail = [](const std::string& t) { return t.empty() ? "" : " " + t; };
+  if (x == y) return "\"" + x + "\"";
+  const size_t rest = x.size() - 1;
+  const std::string any_rest = rest ? " [0-9]{" + std::to_string(rest) + "}" : "";
+  if (x[0] == y[0]) return "\"" + std::string(1, x[0]) + "\"" + tail(same_length_range(x.substr(1), y.substr(1)));
+  if (x.substr(1) == std::string(rest, '0') && y.substr(1) == std::string(rest, '9'))
+    return "[" + std::string(1, x[0]) + "-" + std::string(1, y[0]) + "]" + any_rest;
+  std::vector<std::string> alts;
+  alts.push_back("\"" + std::string(1, x[0]) + "\"" + tail(same_length_range(x.substr(1), std::string(rest, '9'))));
+  if (y[0] - x[0] > 1)
+    alts.push_back("[" + std::string(1, char(x[0] + 1)) + "-" + std::string(1, char(y[0] - 1)) + "]" + any_rest);
+  alts.push_back("\"" + std::string(1, y[0]) + "\"" + tail(same_length_range(std::string(rest, '0'), y.substr(1))));
+  return "(" + join(alts, " | ") + ")";
+}
+
+// Non-negative integers from lo to hi (hi kUnbounded: no limit) without leading zeros.
+std::string natural_range(int64_t lo, int64_t hi) {
+  std::vector<std::string> alts;
+  const std::string slo = std::to_string(lo);
+  const size_t max_len = hi == kUnbounded ? slo.size() : std::to_string(hi).size();
+  for (size_t len = slo.size(); len <= max_len; ++len) {
+    const int64_t first = len == 1 ? 0 : int64_t(std::stoll("1" + std::string(len - 1, '0')));
+    const int64_t last = int64_t(std::stoll(std::string(len, '9')));
+    const int64_t a = std::max(lo, first), b = hi == kUnbounded ? last : std::min(hi, last);
+    if (a <= b) alts.push_back(same_length_range(std::to_string(a), std::to_string(b)));
+  }
+  if (hi == kUnbounded && slo.size() < 16) alts.push_back("[1-9] [0-9]{" + std::to_string(slo.size()) + ",15}");
+  return alts.size() == 1 ? alts[0] : "(" + join(alts, " | ") + ")";
+}
+
+// Integers in [lo, hi]; either bound may be absent (nullopt-like: has_lo / has_hi false).
+std::string integer_range(bool has_lo, int64_t lo, bool has_hi, int64_t hi) {
+  std::vector<std::string> alts;
+  if (!has_lo || lo < 0) {  // the negative part: "-" and a magnitude
+    const int64_t mag_lo = has_hi && hi < 0 ? -hi : 1;
+    alts.push_back("\"-\" " + natural_range(mag_lo, has_lo ? -lo : kUnbounded));
+  }
+  if (!has_hi || hi >= 0) alts.push_back(natural_range(has_lo ? std::max<int64_t>(lo, 0) : 0, has_hi ? hi : kUnbounded));
+  return "(" + join(alts, " | ") + ")";
+}
 
 // item repeated min..max times (max kUnbounded: no limit), items separated by `sep` if given.
 std::string repetition(const std::string& item, int64_t min, int64_t max, const std::string& sep) {
@@ -194,6 +244,9 @@ class SchemaConverter {
       static const std::set<std::string> types = {"object", "array", "string", "number", "integer", "boolean", "null"};
       if (!types.count(type)) fail("json schema: type at {}: unknown type '{}'", path, printable(type));
     }
+    for (const char* k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+      if (s.contains(k) && type != "integer")
+        fail("json schema: unsupported keyword '{}' at {} (supported with \"type\": \"integer\" only)", k, path);
     const bool any = type.empty();
     if ((any || type == "object") &&
         (s.contains("properties") || (s.contains("additionalProperties") && s["additionalProperties"] != true)))
@@ -205,12 +258,35 @@ class SchemaConverter {
       with_items["items"] = true;
       return add_rule(rule, array_rule(with_items, name, path, depth));
     }
+    if (type == "integer" && (s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") ||
+                              s.contains("exclusiveMaximum")))
+      return add_rule(rule, integer_rule(s, path));
     if (type == "string" && (s.contains("minLength") || s.contains("maxLength"))) {
       const int64_t min = count_of(s, "minLength", path, 0), max = count_of(s, "maxLength", path, kUnbounded);
       if (max != kUnbounded && max < min) fail("json schema: maxLength at {} is below minLength", path);
       return add_rule(rule, R"("\"" )" + repetition(builtin("char"), min, max, "") + R"( "\"")");
     }
     return add_rule(rule, builtin(any ? "value" : type));
+  }
+
+  static std::string integer_rule(const Json& s, const std::string& path) {
+    const auto bound = [&](const char* key, bool& has, int64_t& v, int64_t shift, bool lower) {
+      if (!s.contains(key)) return;
+      const Json& b = s[key];
+      if (!b.is_number_integer() || b.get<int64_t>() < -kMaxIntBound || b.get<int64_t>() > kMaxIntBound)
+        fail("json schema: {} at {}: expected an integer of at most 16 digits, found {}", key, path, b.dump());
+      const int64_t x = b.get<int64_t>() + shift;
+      v = has ? (lower ? std::max(v, x) : std::min(v, x)) : x;
+      has = true;
+    };
+    bool has_lo = false, has_hi = false;
+    int64_t lo = 0, hi = 0;
+    bound("minimum", has_lo, lo, 0, true);
+    bound("exclusiveMinimum", has_lo, lo, 1, true);
+    bound("maximum", has_hi, hi, 0, false);
+    bound("exclusiveMaximum", has_hi, hi, -1, false);
+    if (has_lo && has_hi && lo > hi) fail("json schema: the integer range at {} is empty ({} > {})", path, lo, hi);
+    return integer_range(has_lo, lo, has_hi, hi);
   }
 
   std::string resolve_ref(const Json& ref, const std::string& path, int depth) {

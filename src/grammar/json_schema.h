@@ -5,7 +5,8 @@
 //
 // Supported: type (one or a list), properties, required, additionalProperties (false, true or a
 // schema), items, prefixItems, minItems, maxItems, minLength, maxLength, enum, const, anyOf,
-// oneOf, $ref to "#/..." (e.g. $defs, definitions; recursion allowed), and the annotations
+// oneOf, $ref to "#/..." (e.g. $defs, definitions; recursion allowed), minimum, maximum,
+// exclusiveMinimum and exclusiveMaximum on integers (16 digits at most), and the annotations
 // title, description, default, examples, format, $schema, $id, $comment, deprecated,
 // readOnly, writeOnly. Any other keyword is an error naming it and where it is.
 #pragma once

@@ -87,6 +87,8 @@ TEST(ApiGrammar, Stories260KGeneratesSchemaValidJson) {
           "required": ["name", "age"], "additionalProperties": false})",
       R"({"type": "array", "items": {"enum": ["red", "green", 3, null]}, "minItems": 1, "maxItems": 4})",
       R"({"anyOf": [{"type": "string", "maxLength": 5}, {"type": "boolean"}, {"type": "null"}]})",
+      R"({"type": "object", "properties": {"year": {"type": "integer", "minimum": 1900, "maximum": 2100},
+          "delta": {"type": "integer", "exclusiveMinimum": -10, "maximum": -2}}, "required": ["year", "delta"]})",
       R"({"type": "object", "properties": {"kind": {"const": "point"}, "x": {"type": "number"},
           "label": {"type": "string", "minLength": 1, "maxLength": 6}, "ok": {"type": "boolean"}},
           "required": ["kind", "x"]})",
