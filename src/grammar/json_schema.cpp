@@ -90,14 +90,15 @@ std::string same_length_range(const std::string& x, const std::string& y) {
   const auto tail = [](const std::string& t) { return t.empty() ? "" : " " + t; };
   if (x == y) return "\"" + x + "\"";
   const size_t rest = x.size() - 1;
-  const std::string any_rest = rest ? " [0-9]{" + std::to_string(rest) + "}" : "";
+  const std::string any_rest = rest == 0 ? "" : rest == 1 ? " [0-9]" : " [0-9]{" + std::to_string(rest) + "}";
+  const auto digits = [](char a, char b) { return a == b ? "[" + std::string(1, a) + "]" : "[" + std::string(1, a) + "-" + b + "]"; };
   if (x[0] == y[0]) return "\"" + std::string(1, x[0]) + "\"" + tail(same_length_range(x.substr(1), y.substr(1)));
   if (x.substr(1) == std::string(rest, '0') && y.substr(1) == std::string(rest, '9'))
-    return "[" + std::string(1, x[0]) + "-" + std::string(1, y[0]) + "]" + any_rest;
+    return digits(x[0], y[0]) + any_rest;
   std::vector<std::string> alts;
   alts.push_back("\"" + std::string(1, x[0]) + "\"" + tail(same_length_range(x.substr(1), std::string(rest, '9'))));
   if (y[0] - x[0] > 1)
-    alts.push_back("[" + std::string(1, char(x[0] + 1)) + "-" + std::string(1, char(y[0] - 1)) + "]" + any_rest);
+    alts.push_back(digits(char(x[0] + 1), char(y[0] - 1)) + any_rest);
   alts.push_back("\"" + std::string(1, y[0]) + "\"" + tail(same_length_range(std::string(rest, '0'), y.substr(1))));
   return "(" + join(alts, " | ") + ")";
 }
