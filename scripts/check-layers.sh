@@ -7,13 +7,14 @@ declare -A allowed=(
   [tensor]="format tensor"
   [kernels]="format tensor kernels"
   [tokenizer]="format tokenizer"
+  [grammar]="format tensor tokenizer grammar"
   [chat]="format tokenizer chat"
   [model]="format tensor kernels tokenizer model"
   [runtime]="format tensor kernels tokenizer model runtime"
   [convert]="format tensor kernels tokenizer model convert"
-  [api]="format tensor kernels tokenizer model runtime chat api"
+  [api]="format tensor kernels tokenizer grammar model runtime chat api"
   [server]="format tensor kernels tokenizer model runtime api server"
-  [cli]="format tensor kernels tokenizer model runtime convert chat api server cli"
+  [cli]="format tensor kernels tokenizer grammar model runtime convert chat api server cli"
 )
 bad=0
 for layer in "${!allowed[@]}"; do

@@ -17,6 +17,7 @@
 #include "format/gguf.h"
 #include "tokenizer/byte_unicode.h"
 #include "tokenizer/pre_tokenizer.h"
+#include "qwen2_vocab.h"
 #include "test_util.h"
 #include "tokenizer/tokenizer.h"
 
@@ -62,34 +63,8 @@ const Tokenizer& gguf_tokenizer(const std::string& file) {
   return *slot;
 }
 
-// Qwen2 as its GGUF conversion would carry it: vocab.json ids, merges.txt order, and the three
-// special tokens that follow the regular vocabulary.
-VocabData qwen2_vocab() {
-  VocabData v;
-  v.kind = TokenizerKind::Bpe;
-  v.pre = "qwen2";
-  const auto vocab = nlohmann::json::parse(slurp(shared_path("qwen2-tokenizer/vocab.json")));
-  v.tokens.resize(vocab.size());
-  for (const auto& [text, id] : vocab.items()) v.tokens.at(id.get<size_t>()) = text;
-  v.token_types.assign(v.tokens.size(), int32_t(TokenType::Normal));
-  for (const char* special : {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}) {
-    v.tokens.push_back(special);
-    v.token_types.push_back(int32_t(TokenType::Control));
-  }
-  for (std::string line : split_on(slurp(shared_path("qwen2-tokenizer/merges.txt")), "\n")) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line.rfind("#version", 0) == 0) continue;
-    v.merges.push_back(line);
-  }
-  v.bos = v.pad = 151643;
-  v.eos = 151645;
-  v.add_bos = false;
-  v.add_space_prefix = false;
-  return v;
-}
-
 const Tokenizer& qwen2() {
-  static const Tokenizer tok(qwen2_vocab());
+  static const Tokenizer tok(test::qwen2_vocab(std::string(TRIDENT_SHARED_DIR) + "/models/qwen2-tokenizer"));
   return tok;
 }
 

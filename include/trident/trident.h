@@ -6,5 +6,6 @@
 #include <trident/chat.h>
 #include <trident/context.h>
 #include <trident/error.h>
+#include <trident/grammar.h>
 #include <trident/model.h>
 #include <trident/sampler.h>

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/grammar_flags.h"
 #include "cli/model_flags.h"
 #include "cli/prompt_text.h"
 #include "format/error.h"
@@ -32,6 +33,7 @@ struct RunFlags {
   bool json = false;
   bool show_special = false;
   bool no_display_prompt = false;
+  GrammarFlags grammar;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -82,10 +84,13 @@ void run(const RunFlags& f) {
   std::vector<std::string> stop;
   for (const std::string& s : f.stop) stop.push_back(f.prompt.escape ? process_escapes(s) : s);
   const std::string prompt_text = read_prompt(f.prompt);
+  const std::optional<std::string> gbnf = grammar_text(f.grammar);
   SessionOptions opt = session_options(f.model);
   auto model = load_model(f.model);
   warn_context_above_trained(f.model, *model);
   Tokenizer tok(vocab_from_gguf(model->file()));
+  std::optional<RunGrammar> grammar;
+  if (gbnf) grammar.emplace(*gbnf, tok);
 
   std::vector<int32_t> prompt;
   if (!f.tokens.empty()) {
@@ -124,8 +129,13 @@ void run(const RunFlags& f) {
   const auto t1 = Clock::now();
   for (int64_t i = 0; f.n_predict < 0 || i < f.n_predict; ++i) {
     for (int32_t id : end_ids) logits[size_t(id)] = -std::numeric_limits<float>::infinity();
+    if (grammar && (grammar->finished() || !grammar->mask(logits))) {
+      stop_reason = "grammar";  // nothing (or only the end of text) may follow
+      break;
+    }
     nlohmann::json top = f.n_probs > 0 ? top_probs(tok, logits, f.n_probs) : nlohmann::json();
     const int32_t id = sampler.sample(logits.data(), nv, history);
+    if (grammar) grammar->accept(id);
     if (tok.is_eog(id) && !f.ignore_eos) {
       stop_reason = "eos";
       break;
@@ -176,6 +186,7 @@ void run(const RunFlags& f) {
                stop_reason == "eos"           ? "the end of text"
                : stop_reason == "stop_string" ? "a stop string (-r)"
                : stop_reason == "context"     ? "the full context"
+               : stop_reason == "grammar"     ? "the end of the grammar"
                                               : "-n", session.n_threads(),
                kernel_table().isa);
   }
@@ -203,6 +214,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--n-probs", f->n_probs, "with --json: the N most probable tokens at each generated position");
   cmd->add_flag("--json", f->json, "print one JSON object instead of streaming text");
   cmd->add_flag("--special", f->show_special, "print special/control tokens");
+  add_grammar_flags(cmd, f->grammar);
   cmd->add_flag("--no-display-prompt", f->no_display_prompt, "print only the generated text, not the prompt first");
   cmd->callback([f] { run(*f); });
 }

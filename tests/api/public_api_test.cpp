@@ -15,6 +15,8 @@
 
 #include <unistd.h>
 
+#include "api_test_util.h"
+
 namespace api = trident::api;
 
 namespace {
@@ -25,15 +27,7 @@ std::string temp_file(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("trident-api-" + std::to_string(getpid()) + "-" + name)).string();
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const trident::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using api_test::error_of;
 
 api::ContextOptions options(int64_t n_seq_max, int threads = 1) {
   api::ContextOptions o;
