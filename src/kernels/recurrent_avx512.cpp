@@ -1,0 +1,102 @@
+// AVX-512 recurrent kernels. Each follows its reference in recurrent_ref.cpp operation for
+// operation: the short convolution puts 16 channels in the lanes of one register (one fma-chain
+// per lane, as the reference's per channel); the scans put 16 state elements in the lanes, which
+// are exactly dot16's sixteen lanes, and rec_reduce16's additions finish each sum. Tails use
+// masked loads whose zeros leave the lane sums unchanged. So every result equals the
+// reference's bits.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cmath>
+
+#include "kernels/dot_register.h"
+#include "kernels/exp_avx512.h"
+#include "kernels/recurrent_impl.h"
+
+namespace trident {
+namespace {
+
+inline __mmask16 mask16(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
+
+// rec_reduce16 of one register.
+inline float reduce16(__m512 v) {
+  const __m256 w = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 u = _mm_add_ps(_mm256_castps256_ps128(w), _mm256_extractf128_ps(w, 1));
+  const __m128 s = _mm_add_ps(u, _mm_movehl_ps(u, u));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+void short_conv(const ShortConv& cv, const ShortConvRows& io, int64_t c0, int64_t c1) {
+  const int64_t n_state = cv.d_conv - 1;
+  for (int64_t c = c0; c < c1; c += 16) {
+    const __mmask16 m = mask16(c1 - c);
+    for (int64_t t = 0; t < io.n_tokens; ++t) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t k = 0; k < cv.d_conv; ++k) {
+        const int64_t p = t + k - n_state;
+        const float* in = p >= 0 ? io.x + p * io.x_stride : io.state + (p + n_state) * cv.n_ch;
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, cv.w + k * cv.n_ch + c), _mm512_maskz_loadu_ps(m, in + c), acc);
+      }
+      if (cv.bias) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, cv.bias + c));
+      _mm512_mask_storeu_ps(io.y + t * io.y_stride + c, m, acc);
+    }
+  }
+  short_conv_store_state(cv, io, c0, c1);
+}
+
+void ssm_scan(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1) {
+  const int64_t ds = op.d_state;
+  rec_scan_rows(op, io, h0, h1, [&](float* s, const ScanStep& st, int64_t h, float x_dt) {
+    const __m512 vdt = _mm512_set1_ps(st.dt_sp), vx_dt = _mm512_set1_ps(x_dt);
+    const __m512 head_decay = _mm512_set1_ps(op.a_per_state ? 0.0f : std::exp(st.dt_sp * op.A[h]));
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t n = 0; n < ds; n += 16) {
+      const __mmask16 m = mask16(ds - n);
+      const __m512 decay =
+          op.a_per_state ? exp16(_mm512_mul_ps(vdt, _mm512_maskz_loadu_ps(m, op.A + h * ds + n))) : head_decay;
+      const __m512 kept = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + n), decay);
+      const __m512 added = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, st.B + n), vx_dt);
+      const __m512 sn = _mm512_maskz_add_ps(m, kept, added);
+      _mm512_mask_storeu_ps(s + n, m, sn);
+      acc = _mm512_fmadd_ps(sn, _mm512_maskz_loadu_ps(m, st.C + n), acc);
+    }
+    return reduce16(acc);
+  });
+}
+
+void delta_net(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1) {
+  const int64_t dk = op.head_k_dim;
+  rec_delta_rows(op, io, h0, h1, [&](float* row, const DeltaStep& st, int64_t j) {
+    const __m512 decay = _mm512_set1_ps(st.decay);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < dk; i += 16) {  // row *= decay; dot16(row, k)
+      const __mmask16 m = mask16(dk - i);
+      const __m512 r = _mm512_maskz_mul_ps(m, _mm512_maskz_loadu_ps(m, row + i), decay);
+      _mm512_mask_storeu_ps(row + i, m, r);
+      acc = _mm512_fmadd_ps(r, _mm512_maskz_loadu_ps(m, st.k + i), acc);
+    }
+    const __m512 delta = _mm512_set1_ps((st.v[j] - reduce16(acc)) * st.beta);
+    acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < dk; i += 16) {  // row += k * delta; dot16(row, q)
+      const __mmask16 m = mask16(dk - i);
+      const __m512 r =
+          _mm512_maskz_fmadd_ps(m, _mm512_maskz_loadu_ps(m, st.k + i), delta, _mm512_maskz_loadu_ps(m, row + i));
+      _mm512_mask_storeu_ps(row + i, m, r);
+      acc = _mm512_fmadd_ps(r, _mm512_maskz_loadu_ps(m, st.q + i), acc);
+    }
+    return reduce16(acc);
+  });
+}
+
+}  // namespace
+
+__attribute__((target("arch=x86-64"))) void register_recurrent_avx512(KernelTable& t) {
+  t.recurrent.short_conv = short_conv;
+  t.recurrent.ssm_scan = ssm_scan;
+  t.recurrent.delta_net = delta_net;
+}
+
+}  // namespace trident

@@ -1,0 +1,102 @@
+// Private to the recurrent kernels: the scalar pieces of the definitions (recurrent.h) that the
+// reference and the SIMD variants share, so that they compute them with the same operations.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/recurrent.h"
+
+namespace trident {
+
+// The final step of dot16 (recurrent.h): sixteen lane sums to one.
+inline float rec_reduce16(const float v[16]) {
+  float w[8];
+  for (int l = 0; l < 8; ++l) w[l] = v[l] + v[l + 8];
+  return ((w[0] + w[4]) + (w[2] + w[6])) + ((w[1] + w[5]) + (w[3] + w[7]));
+}
+
+// dot16 of a[0..n) and b[0..n).
+inline float rec_dot16(const float* a, const float* b, int64_t n) {
+  float v[16] = {};
+  for (int64_t i = 0; i < n; ++i) v[i % 16] = std::fma(a[i], b[i], v[i % 16]);
+  return rec_reduce16(v);
+}
+
+// The value head's query/key head.
+inline int64_t rec_k_head(const DeltaNet& op, int64_t h) {
+  return op.k_head_map == KHeadMap::Tiled ? h % op.n_k_heads : h / (op.n_v_heads / op.n_k_heads);
+}
+
+inline float rec_delta_scale(const DeltaNet& op) { return 1.0f / std::sqrt(float(op.head_k_dim)); }
+
+// What one (token t, value head h) step of the delta rule reads and writes.
+struct DeltaStep {
+  const float* q;  // [head_k_dim] of the key head
+  const float* k;  // [head_k_dim]
+  const float* v;  // [head_v_dim]
+  float decay;     // std::exp(g)
+  float beta;
+  float* out;    // [head_v_dim]
+  float* state;  // [head_v_dim][head_k_dim]
+};
+inline DeltaStep rec_delta_step(const DeltaNet& op, const DeltaNetRows& io, int64_t t, int64_t h) {
+  const int64_t kh = rec_k_head(op, h), dk = op.head_k_dim, dv = op.head_v_dim;
+  return {io.q + t * io.q_stride + kh * dk,
+          io.k + t * io.k_stride + kh * dk,
+          io.v + t * io.v_stride + h * dv,
+          std::exp(io.g[t * io.gate_stride + h]),
+          io.beta[t * io.gate_stride + h],
+          io.out + t * io.out_stride + h * dv,
+          io.state + h * dv * dk};
+}
+
+// What one (token t, head h) step of the scan reads: softplus(dt), and B, C of h's group.
+struct ScanStep {
+  float dt_sp;
+  const float* B;  // [d_state]
+  const float* C;  // [d_state]
+};
+inline ScanStep rec_scan_step(const SsmScan& op, const SsmScanRows& io, int64_t t, int64_t h) {
+  const int64_t g = h / (op.n_head / op.n_group);
+  return {softplus(io.dt[t * io.dt_stride + h]), io.B + t * io.b_stride + g * op.d_state,
+          io.C + t * io.c_stride + g * op.d_state};
+}
+
+// The loops of the SIMD delta rules: per token and value head, row by row (each row's decay,
+// delta, update and output depend on that row only). row_step(row, st, j) does row j's steps
+// and returns dot16(row, q) before the scale.
+template <class RowStep>
+void rec_delta_rows(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1, RowStep&& row_step) {
+  const float scale = rec_delta_scale(op);
+  for (int64_t t = 0; t < io.n_tokens; ++t)
+    for (int64_t h = h0; h < h1; ++h) {
+      const DeltaStep st = rec_delta_step(op, io, t, h);
+      for (int64_t j = 0; j < op.head_v_dim; ++j) st.out[j] = row_step(st.state + j * op.head_k_dim, st, j) * scale;
+    }
+}
+
+// The loops of the SIMD scans: per token, head and channel. channel_step(s, st, h, x_dt)
+// updates the channel's state s and returns dot16(s, C); the skip term is added here.
+template <class ChannelStep>
+void rec_scan_rows(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1, ChannelStep&& channel_step) {
+  for (int64_t t = 0; t < io.n_tokens; ++t) {
+    const float* x = io.x + t * io.x_stride;
+    float* y = io.y + t * io.y_stride;
+    for (int64_t h = h0; h < h1; ++h) {
+      const ScanStep st = rec_scan_step(op, io, t, h);
+      for (int64_t p = 0; p < op.head_dim; ++p) {
+        const int64_t ch = h * op.head_dim + p;
+        float out = channel_step(io.state + ch * op.d_state, st, h, x[ch] * st.dt_sp);
+        if (op.D) out = out + x[ch] * op.D[h];
+        y[ch] = out;
+      }
+    }
+  }
+}
+
+// The short convolution's state after a call, for channels [c0, c1): row r (of d_conv - 1)
+// takes input n_tokens + r - (d_conv - 1), from the old state's rows when that is negative.
+// Copies only, shared by every variant (recurrent_ref.cpp).
+void short_conv_store_state(const ShortConv& cv, const ShortConvRows& io, int64_t c0, int64_t c1);
+
+}  // namespace trident
