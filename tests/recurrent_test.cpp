@@ -263,6 +263,8 @@ std::vector<DeltaNet> delta_shapes() {
       {6, 3, 37, 20, KHeadMap::Interleaved},    // tails, value heads != key size
       {2, 2, 16, 16, KHeadMap::Tiled},
       {3, 1, 9, 24, KHeadMap::Interleaved},
+      {2, 1, 64, 6, KHeadMap::Tiled},           // rows in blocks of 4, then one by one
+      {2, 2, 32, 7, KHeadMap::Interleaved},
   };
 }
 

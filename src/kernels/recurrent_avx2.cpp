@@ -105,11 +105,55 @@ inline float update_dot(float* row, const float* k, const float* q, int64_t dk, 
   return reduce16(acc[0], acc[1]);
 }
 
+// decay_dot and update_dot for R rows j.. at once when head_k_dim is a multiple of 16: the R
+// rows' fma-chains interleave (one row's chain is a latency-bound sequence). Each row's
+// operations are the one-row functions', in their order.
+template <int R>
+inline void delta_rows_x16(const DeltaStep& st, int64_t j, int64_t dk, float scale) {
+  const __m256 decay = _mm256_set1_ps(st.decay);
+  float* row[R];
+  __m256 acc[R][2], delta[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) row[r] = st.state + (j + r) * dk, acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < dk; i += 8) {
+    const __m256 k = _mm256_loadu_ps(st.k + i);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 x = _mm256_mul_ps(_mm256_loadu_ps(row[r] + i), decay);
+      _mm256_storeu_ps(row[r] + i, x);
+      acc[r][i / 8 % 2] = _mm256_fmadd_ps(x, k, acc[r][i / 8 % 2]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    delta[r] = _mm256_set1_ps((st.v[j + r] - reduce16(acc[r][0], acc[r][1])) * st.beta);
+    acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  }
+  for (int64_t i = 0; i < dk; i += 8) {
+    const __m256 k = _mm256_loadu_ps(st.k + i), q = _mm256_loadu_ps(st.q + i);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 x = _mm256_fmadd_ps(k, delta[r], _mm256_loadu_ps(row[r] + i));
+      _mm256_storeu_ps(row[r] + i, x);
+      acc[r][i / 8 % 2] = _mm256_fmadd_ps(x, q, acc[r][i / 8 % 2]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) st.out[j + r] = reduce16(acc[r][0], acc[r][1]) * scale;
+}
+
 void delta_net(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1) {
-  const int64_t dk = op.head_k_dim;
-  rec_delta_rows(op, io, h0, h1, [&](float* row, const DeltaStep& st, int64_t j) {
-    const float delta = (st.v[j] - decay_dot(row, st.k, dk, _mm256_set1_ps(st.decay))) * st.beta;
-    return update_dot(row, st.k, st.q, dk, _mm256_set1_ps(delta));
+  const int64_t dk = op.head_k_dim, dv = op.head_v_dim;
+  const float scale = rec_delta_scale(op);
+  rec_delta_heads(op, io, h0, h1, [&](const DeltaStep& st) {
+    int64_t j = 0;
+    if (dk % 16 == 0)
+      for (; j + 4 <= dv; j += 4) delta_rows_x16<4>(st, j, dk, scale);
+    for (; j < dv; ++j) {  // row by row: each row's steps depend on that row only
+      float* row = st.state + j * dk;
+      const float delta = (st.v[j] - decay_dot(row, st.k, dk, _mm256_set1_ps(st.decay))) * st.beta;
+      st.out[j] = update_dot(row, st.k, st.q, dk, _mm256_set1_ps(delta)) * scale;
+    }
   });
 }
 

@@ -67,27 +67,84 @@ void ssm_scan(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1) 
   });
 }
 
+// One row of the delta rule, any head_k_dim: row *= decay; delta = (v - dot16(row, k)) * beta;
+// row += k * delta; returns dot16(row, q).
+float delta_row(float* row, const DeltaStep& st, int64_t j, int64_t dk) {
+  const __m512 decay = _mm512_set1_ps(st.decay);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < dk; i += 16) {
+    const __mmask16 m = mask16(dk - i);
+    const __m512 r = _mm512_maskz_mul_ps(m, _mm512_maskz_loadu_ps(m, row + i), decay);
+    _mm512_mask_storeu_ps(row + i, m, r);
+    acc = _mm512_fmadd_ps(r, _mm512_maskz_loadu_ps(m, st.k + i), acc);
+  }
+  const __m512 delta = _mm512_set1_ps((st.v[j] - reduce16(acc)) * st.beta);
+  acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < dk; i += 16) {
+    const __mmask16 m = mask16(dk - i);
+    const __m512 r =
+        _mm512_maskz_fmadd_ps(m, _mm512_maskz_loadu_ps(m, st.k + i), delta, _mm512_maskz_loadu_ps(m, row + i));
+    _mm512_mask_storeu_ps(row + i, m, r);
+    acc = _mm512_fmadd_ps(r, _mm512_maskz_loadu_ps(m, st.q + i), acc);
+  }
+  return reduce16(acc);
+}
+
+// The same steps for R rows j.. at once with head_k_dim = 16 NV: k and q stay in registers and
+// the R rows' fma-chains interleave (one row's chain is a latency-bound sequence). Each row's
+// operations are delta_row's, in its order.
+template <int NV, int R>
+inline void delta_rows_fixed(const DeltaStep& st, int64_t j, const __m512 (&k)[NV], const __m512 (&q)[NV], float scale) {
+  const __m512 decay = _mm512_set1_ps(st.decay);
+  float* row[R];
+  __m512 acc[R], delta[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) row[r] = st.state + (j + r) * 16 * NV, acc[r] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+  for (int i = 0; i < NV; ++i)
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(row[r] + 16 * i), decay);
+      _mm512_storeu_ps(row[r] + 16 * i, x);
+      acc[r] = _mm512_fmadd_ps(x, k[i], acc[r]);
+    }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    delta[r] = _mm512_set1_ps((st.v[j + r] - reduce16(acc[r])) * st.beta);
+    acc[r] = _mm512_setzero_ps();
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < NV; ++i)
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 x = _mm512_fmadd_ps(k[i], delta[r], _mm512_loadu_ps(row[r] + 16 * i));
+      _mm512_storeu_ps(row[r] + 16 * i, x);
+      acc[r] = _mm512_fmadd_ps(x, q[i], acc[r]);
+    }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) st.out[j + r] = reduce16(acc[r]) * scale;
+}
+
+template <int NV>
+void delta_head_fixed(const DeltaStep& st, int64_t dv, float scale) {
+  __m512 k[NV], q[NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < NV; ++i) k[i] = _mm512_loadu_ps(st.k + 16 * i), q[i] = _mm512_loadu_ps(st.q + 16 * i);
+  int64_t j = 0;
+  for (; j + 4 <= dv; j += 4) delta_rows_fixed<NV, 4>(st, j, k, q, scale);
+  for (; j < dv; ++j) delta_rows_fixed<NV, 1>(st, j, k, q, scale);
+}
+
 void delta_net(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1) {
-  const int64_t dk = op.head_k_dim;
-  rec_delta_rows(op, io, h0, h1, [&](float* row, const DeltaStep& st, int64_t j) {
-    const __m512 decay = _mm512_set1_ps(st.decay);
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t i = 0; i < dk; i += 16) {  // row *= decay; dot16(row, k)
-      const __mmask16 m = mask16(dk - i);
-      const __m512 r = _mm512_maskz_mul_ps(m, _mm512_maskz_loadu_ps(m, row + i), decay);
-      _mm512_mask_storeu_ps(row + i, m, r);
-      acc = _mm512_fmadd_ps(r, _mm512_maskz_loadu_ps(m, st.k + i), acc);
+  const int64_t dk = op.head_k_dim, dv = op.head_v_dim;
+  const float scale = rec_delta_scale(op);
+  rec_delta_heads(op, io, h0, h1, [&](const DeltaStep& st) {
+    switch (dk) {  // the head sizes of the Qwen3-Next / Qwen3.5 / Kimi-Linear files
+      case 64: return delta_head_fixed<4>(st, dv, scale);
+      case 128: return delta_head_fixed<8>(st, dv, scale);
+      default:
+        for (int64_t j = 0; j < dv; ++j) st.out[j] = delta_row(st.state + j * dk, st, j, dk) * scale;
     }
-    const __m512 delta = _mm512_set1_ps((st.v[j] - reduce16(acc)) * st.beta);
-    acc = _mm512_setzero_ps();
-    for (int64_t i = 0; i < dk; i += 16) {  // row += k * delta; dot16(row, q)
-      const __mmask16 m = mask16(dk - i);
-      const __m512 r =
-          _mm512_maskz_fmadd_ps(m, _mm512_maskz_loadu_ps(m, st.k + i), delta, _mm512_maskz_loadu_ps(m, row + i));
-      _mm512_mask_storeu_ps(row + i, m, r);
-      acc = _mm512_fmadd_ps(r, _mm512_maskz_loadu_ps(m, st.q + i), acc);
-    }
-    return reduce16(acc);
   });
 }
 

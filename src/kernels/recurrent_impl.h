@@ -62,17 +62,12 @@ inline ScanStep rec_scan_step(const SsmScan& op, const SsmScanRows& io, int64_t 
           io.C + t * io.c_stride + g * op.d_state};
 }
 
-// The loops of the SIMD delta rules: per token and value head, row by row (each row's decay,
-// delta, update and output depend on that row only). row_step(row, st, j) does row j's steps
-// and returns dot16(row, q) before the scale.
-template <class RowStep>
-void rec_delta_rows(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1, RowStep&& row_step) {
-  const float scale = rec_delta_scale(op);
+// The loops of the SIMD delta rules: head_step(st) runs one (token, value head) step, in
+// tokens' order (each head's steps are sequential; heads are independent).
+template <class HeadStep>
+void rec_delta_heads(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1, HeadStep&& head_step) {
   for (int64_t t = 0; t < io.n_tokens; ++t)
-    for (int64_t h = h0; h < h1; ++h) {
-      const DeltaStep st = rec_delta_step(op, io, t, h);
-      for (int64_t j = 0; j < op.head_v_dim; ++j) st.out[j] = row_step(st.state + j * op.head_k_dim, st, j) * scale;
-    }
+    for (int64_t h = h0; h < h1; ++h) head_step(rec_delta_step(op, io, t, h));
 }
 
 // The loops of the SIMD scans: per token, head and channel. channel_step(s, st, h, x_dt)
