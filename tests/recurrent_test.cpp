@@ -165,6 +165,8 @@ std::vector<SsmScan> scan_shapes() {
       {4, 8, 128, 2, false, nullptr, &kWithD},  // Mamba-2, two groups
       {3, 5, 40, 1, false, nullptr, nullptr},   // Mamba-2, tails
       {6, 4, 8, 3, false, nullptr, &kWithD},    // Mamba-2, d_state < 16
+      {3, 6, 32, 1, false, nullptr, &kWithD},   // Mamba-2, channels in blocks of 4, then one
+      {9, 1, 32, 1, true, nullptr, &kWithD},    // Mamba-1, heads in blocks of 4, then one
   };
 }
 

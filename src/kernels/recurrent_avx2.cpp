@@ -70,14 +70,19 @@ inline void scan8(float* s, const float* A, const float* B, const float* C, int6
 
 void ssm_scan(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1) {
   const int64_t ds = op.d_state;
-  rec_scan_rows(op, io, h0, h1, [&](float* s, const ScanStep& st, int64_t h, float x_dt) {
-    const __m256 vdt = _mm256_set1_ps(st.dt_sp), vx_dt = _mm256_set1_ps(x_dt);
+  rec_scan_heads(op, io, h0, h1, [&](const ScanStep& st, int64_t h, const float* x, float* y) {
+    const __m256 vdt = _mm256_set1_ps(st.dt_sp);
     const __m256 head_decay = _mm256_set1_ps(op.a_per_state ? 0.0f : std::exp(st.dt_sp * op.A[h]));
     const float* A = op.A + h * ds;  // read only when a_per_state
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t n = 0; n < ds; n += 8)
-      scan8(s + n, A + n, st.B + n, st.C + n, ds - n, op.a_per_state, vdt, head_decay, vx_dt, acc[n / 8 % 2]);
-    return reduce16(acc[0], acc[1]);
+    for (int64_t p = 0; p < op.head_dim; ++p) {
+      const int64_t ch = h * op.head_dim + p;
+      const __m256 x_dt = _mm256_set1_ps(x[ch] * st.dt_sp);
+      float* s = io.state + ch * ds;
+      __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (int64_t n = 0; n < ds; n += 8)
+        scan8(s + n, A + n, st.B + n, st.C + n, ds - n, op.a_per_state, vdt, head_decay, x_dt, acc[n / 8 % 2]);
+      y[ch] = rec_scan_out(op, reduce16(acc[0], acc[1]), x[ch], h);
+    }
   });
 }
 

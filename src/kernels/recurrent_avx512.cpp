@@ -47,24 +47,102 @@ void short_conv(const ShortConv& cv, const ShortConvRows& io, int64_t c0, int64_
   short_conv_store_state(cv, io, c0, c1);
 }
 
-void ssm_scan(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1) {
+// One channel of head h, any d_state: s = s * decay + B * x_dt; returns dot16(s, C). decay is
+// the head's (Mamba-2) or exp16(dt_sp * A[h][n]) (Mamba-1).
+float scan_channel(const SsmScan& op, const ScanStep& st, int64_t h, float* s, float x_dt, __m512 head_decay) {
   const int64_t ds = op.d_state;
-  rec_scan_rows(op, io, h0, h1, [&](float* s, const ScanStep& st, int64_t h, float x_dt) {
-    const __m512 vdt = _mm512_set1_ps(st.dt_sp), vx_dt = _mm512_set1_ps(x_dt);
-    const __m512 head_decay = _mm512_set1_ps(op.a_per_state ? 0.0f : std::exp(st.dt_sp * op.A[h]));
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t n = 0; n < ds; n += 16) {
-      const __mmask16 m = mask16(ds - n);
-      const __m512 decay =
-          op.a_per_state ? exp16(_mm512_mul_ps(vdt, _mm512_maskz_loadu_ps(m, op.A + h * ds + n))) : head_decay;
-      const __m512 kept = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + n), decay);
-      const __m512 added = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, st.B + n), vx_dt);
-      const __m512 sn = _mm512_maskz_add_ps(m, kept, added);
-      _mm512_mask_storeu_ps(s + n, m, sn);
-      acc = _mm512_fmadd_ps(sn, _mm512_maskz_loadu_ps(m, st.C + n), acc);
+  const __m512 vdt = _mm512_set1_ps(st.dt_sp), vx_dt = _mm512_set1_ps(x_dt);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t n = 0; n < ds; n += 16) {
+    const __mmask16 m = mask16(ds - n);
+    const __m512 decay =
+        op.a_per_state ? exp16(_mm512_mul_ps(vdt, _mm512_maskz_loadu_ps(m, op.A + h * ds + n))) : head_decay;
+    const __m512 kept = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + n), decay);
+    const __m512 added = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, st.B + n), vx_dt);
+    const __m512 sn = _mm512_maskz_add_ps(m, kept, added);
+    _mm512_mask_storeu_ps(s + n, m, sn);
+    acc = _mm512_fmadd_ps(sn, _mm512_maskz_loadu_ps(m, st.C + n), acc);
+  }
+  return reduce16(acc);
+}
+
+// Mamba-2 with d_state a multiple of 16: four channels at once, their fma-chains interleaved
+// (one channel's chain is latency-bound); each channel's operations are scan_channel's.
+void scan_channels4(const SsmScan& op, const SsmScanRows& io, const ScanStep& st, int64_t h, int64_t p, const float* x,
+                    float* y, __m512 decay) {
+  constexpr int R = 4;
+  float* s[R];
+  __m512 x_dt[R], acc[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    const int64_t ch = h * op.head_dim + p + r;
+    s[r] = io.state + ch * op.d_state;
+    x_dt[r] = _mm512_set1_ps(x[ch] * st.dt_sp);
+    acc[r] = _mm512_setzero_ps();
+  }
+  for (int64_t n = 0; n < op.d_state; n += 16) {
+    const __m512 B = _mm512_loadu_ps(st.B + n), C = _mm512_loadu_ps(st.C + n);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 sn = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(s[r] + n), decay), _mm512_mul_ps(B, x_dt[r]));
+      _mm512_storeu_ps(s[r] + n, sn);
+      acc[r] = _mm512_fmadd_ps(sn, C, acc[r]);
     }
-    return reduce16(acc);
-  });
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    const int64_t ch = h * op.head_dim + p + r;
+    y[ch] = rec_scan_out(op, reduce16(acc[r]), x[ch], h);
+  }
+}
+
+// Mamba-1 (one channel per head, A per state) with d_state a multiple of 16: four heads at
+// once, their exp16 and fma-chains interleaved; each head's operations are scan_channel's.
+void scan_heads4_mamba1(const SsmScan& op, const SsmScanRows& io, int64_t t, int64_t h) {
+  constexpr int R = 4;
+  const int64_t ds = op.d_state;
+  const float* x = io.x + t * io.x_stride;
+  ScanStep st[R];
+  __m512 vdt[R], x_dt[R], acc[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    st[r] = rec_scan_step(op, io, t, h + r);
+    vdt[r] = _mm512_set1_ps(st[r].dt_sp);
+    x_dt[r] = _mm512_set1_ps(x[h + r] * st[r].dt_sp);
+    acc[r] = _mm512_setzero_ps();
+  }
+  for (int64_t n = 0; n < ds; n += 16)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      float* s = io.state + (h + r) * ds + n;
+      const __m512 decay = exp16(_mm512_mul_ps(vdt[r], _mm512_loadu_ps(op.A + (h + r) * ds + n)));
+      const __m512 sn = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(s), decay), _mm512_mul_ps(_mm512_loadu_ps(st[r].B + n), x_dt[r]));
+      _mm512_storeu_ps(s, sn);
+      acc[r] = _mm512_fmadd_ps(sn, _mm512_loadu_ps(st[r].C + n), acc[r]);
+    }
+  float* y = io.y + t * io.y_stride;
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) y[h + r] = rec_scan_out(op, reduce16(acc[r]), x[h + r], h + r);
+}
+
+void ssm_scan(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1) {
+  const bool blocks = op.d_state % 16 == 0;
+  auto head = [&](const ScanStep& st, int64_t h, const float* x, float* y) {
+    const __m512 decay = _mm512_set1_ps(op.a_per_state ? 0.0f : std::exp(st.dt_sp * op.A[h]));
+    int64_t p = 0;
+    if (blocks && !op.a_per_state)
+      for (; p + 4 <= op.head_dim; p += 4) scan_channels4(op, io, st, h, p, x, y, decay);
+    for (; p < op.head_dim; ++p) {
+      const int64_t ch = h * op.head_dim + p;
+      y[ch] = rec_scan_out(op, scan_channel(op, st, h, io.state + ch * op.d_state, x[ch] * st.dt_sp, decay), x[ch], h);
+    }
+  };
+  if (!(blocks && op.a_per_state && op.head_dim == 1)) return rec_scan_heads(op, io, h0, h1, head);
+  for (int64_t t = 0; t < io.n_tokens; ++t) {
+    int64_t h = h0;
+    for (; h + 4 <= h1; h += 4) scan_heads4_mamba1(op, io, t, h);
+    for (; h < h1; ++h) head(rec_scan_step(op, io, t, h), h, io.x + t * io.x_stride, io.y + t * io.y_stride);
+  }
 }
 
 // One row of the delta rule, any head_k_dim: row *= decay; delta = (v - dot16(row, k)) * beta;

@@ -70,24 +70,16 @@ void rec_delta_heads(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int
     for (int64_t h = h0; h < h1; ++h) head_step(rec_delta_step(op, io, t, h));
 }
 
-// The loops of the SIMD scans: per token, head and channel. channel_step(s, st, h, x_dt)
-// updates the channel's state s and returns dot16(s, C); the skip term is added here.
-template <class ChannelStep>
-void rec_scan_rows(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1, ChannelStep&& channel_step) {
-  for (int64_t t = 0; t < io.n_tokens; ++t) {
-    const float* x = io.x + t * io.x_stride;
-    float* y = io.y + t * io.y_stride;
-    for (int64_t h = h0; h < h1; ++h) {
-      const ScanStep st = rec_scan_step(op, io, t, h);
-      for (int64_t p = 0; p < op.head_dim; ++p) {
-        const int64_t ch = h * op.head_dim + p;
-        float out = channel_step(io.state + ch * op.d_state, st, h, x[ch] * st.dt_sp);
-        if (op.D) out = out + x[ch] * op.D[h];
-        y[ch] = out;
-      }
-    }
-  }
+// The loops of the SIMD scans: head_step(st, h, x, y) runs head h of one token, whose rows
+// x and y hold the head's channels at h * head_dim; heads in tokens' order.
+template <class HeadStep>
+void rec_scan_heads(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1, HeadStep&& head_step) {
+  for (int64_t t = 0; t < io.n_tokens; ++t)
+    for (int64_t h = h0; h < h1; ++h) head_step(rec_scan_step(op, io, t, h), h, io.x + t * io.x_stride, io.y + t * io.y_stride);
 }
+
+// A channel's output from its dot16(s, C): the skip term added when the layer has one.
+inline float rec_scan_out(const SsmScan& op, float dot, float x, int64_t h) { return op.D ? dot + x * op.D[h] : dot; }
 
 // The short convolution's state after a call, for channels [c0, c1): row r (of d_conv - 1)
 // takes input n_tokens + r - (d_conv - 1), from the old state's rows when that is negative.

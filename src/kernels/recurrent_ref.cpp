@@ -60,9 +60,7 @@ void ssm_scan_reference(const SsmScan& op, const SsmScanRows& io, int64_t h0, in
           const float added = st.B[n] * x_dt;
           s[n] = kept + added;
         }
-        float out = rec_dot16(s, st.C, op.d_state);
-        if (op.D) out = out + x[ch] * op.D[h];
-        y[ch] = out;
+        y[ch] = rec_scan_out(op, rec_dot16(s, st.C, op.d_state), x[ch], h);
       }
     }
   }
