@@ -342,6 +342,20 @@ TEST(RecurrentRows, Gates) {
   EXPECT_EQ(g[1], 25.0f * -0.5f);  // softplus(v) = v above 20
 }
 
+TEST(RecurrentRows, GatedAttentionOutput) {
+  const float q_full[8] = {1, 2, 10, 20, 3, 4, 30, 40};  // 2 heads of 2: query, then gate
+  float q[4], gate[4];
+  split_query_gate(q_full, 2, 2, q, gate);
+  EXPECT_EQ(std::vector<float>(q, q + 4), (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_EQ(std::vector<float>(gate, gate + 4), (std::vector<float>{10, 20, 30, 40}));
+  float x[3] = {2.0f, -1.0f, 0.5f};
+  const float g[3] = {0.0f, 3.0f, -2.0f};
+  sigmoid_gate_mul(x, g, 3);
+  EXPECT_EQ(x[0], 1.0f);
+  EXPECT_EQ(x[1], -1.0f * (1.0f / (1.0f + std::exp(-3.0f))));
+  EXPECT_EQ(x[2], 0.5f * (1.0f / (1.0f + std::exp(2.0f))));
+}
+
 TEST(RecurrentRows, GroupAndGatedRmsNorm) {
   std::mt19937 rng(2);
   const int64_t n = 48, group = 16;

@@ -139,4 +139,12 @@ void group_rms_norm(const float* x, const float* w, bool w_shared, float* y, int
 void gated_rms_norm(const float* x, const float* w, bool w_shared, const float* z, float* y,
                     int64_t n, int64_t group, float eps);
 
+// Qwen3-Next / Qwen3.5's gated attention (their full-attention layers): the Q projection is
+// twice as wide, per head head_dim query values then head_dim gate values; split_query_gate
+// copies them apart (q_full: [n_head][2 head_dim]; q, gate: [n_head][head_dim]). After
+// attention, sigmoid_gate_mul does x[i] = x[i] * (1 / (1 + exp(-gate[i]))) (ggml_sigmoid, then
+// ggml_mul).
+void split_query_gate(const float* q_full, int64_t n_head, int64_t head_dim, float* q, float* gate);
+void sigmoid_gate_mul(float* x, const float* gate, int64_t n);
+
 }  // namespace trident

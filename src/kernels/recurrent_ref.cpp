@@ -89,10 +89,25 @@ void l2_norm(const float* x, float* y, int64_t n, float eps) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale;
 }
 
+namespace {
+float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+}  // namespace
+
+void split_query_gate(const float* q_full, int64_t n_head, int64_t head_dim, float* q, float* gate) {
+  for (int64_t h = 0; h < n_head; ++h) {
+    std::memcpy(q + h * head_dim, q_full + 2 * h * head_dim, size_t(head_dim) * sizeof(float));
+    std::memcpy(gate + h * head_dim, q_full + (2 * h + 1) * head_dim, size_t(head_dim) * sizeof(float));
+  }
+}
+
+void sigmoid_gate_mul(float* x, const float* gate, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = x[i] * sigmoid(gate[i]);
+}
+
 void delta_net_gates(const float* a, const float* b, const float* dt_bias, const float* ssm_a,
                      int64_t n, float* g, float* beta) {
   for (int64_t i = 0; i < n; ++i) {
-    beta[i] = 1.0f / (1.0f + std::exp(-b[i]));
+    beta[i] = sigmoid(b[i]);
     g[i] = softplus(a[i] + dt_bias[i]) * ssm_a[i];
   }
 }
