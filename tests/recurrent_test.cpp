@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "format/error.h"
 #include "kernels/dispatch.h"
 #include "kernels/ops.h"
 #include "kernels/recurrent.h"
@@ -317,6 +318,27 @@ TEST(DeltaNet, ChunksEqualTokenByTokenAndThreads) {
   EXPECT_TRUE(same_bits(steps.state, whole.state));
   EXPECT_TRUE(same_bits(chunks.out, whole.out));
   EXPECT_TRUE(same_bits(chunks.state, whole.state));
+}
+
+TEST(RecurrentDrivers, RefuseShapesTheKernelsCannotTake) {
+  auto error_of = [](auto&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(error_of([] { short_conv(ShortConv{4, 0}, ShortConvRows{}, nullptr); }),
+            "short convolution: kernel width 0 (expected at least 1)");
+  EXPECT_EQ(error_of([] { ssm_scan(SsmScan{6, 2, 16, 4}, SsmScanRows{}, nullptr); }),
+            "SSM scan: 6 heads do not split into 4 groups");
+  EXPECT_EQ(error_of([] { ssm_scan(SsmScan{6, 2, 16, 0}, SsmScanRows{}, nullptr); }),
+            "SSM scan: 6 heads do not split into 0 groups");
+  EXPECT_EQ(error_of([] { delta_net(DeltaNet{6, 4, 8, 8}, DeltaNetRows{}, nullptr); }),
+            "delta net: 6 value heads are not a multiple of 4 key heads");
+  EXPECT_EQ(error_of([] { delta_net(DeltaNet{6, 0, 8, 8}, DeltaNetRows{}, nullptr); }),
+            "delta net: 6 value heads are not a multiple of 0 key heads");
 }
 
 // ---- row helpers ----

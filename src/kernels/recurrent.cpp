@@ -3,6 +3,7 @@
 // changes a result; work below about 64K multiply-adds stays on the calling thread.
 #include <algorithm>
 
+#include "format/error.h"
 #include "kernels/dispatch.h"
 #include "kernels/recurrent.h"
 #include "kernels/thread_pool.h"
@@ -23,9 +24,24 @@ void for_blocks(ThreadPool* pool, int64_t n, int64_t block, int64_t work, Body&&
     for (int64_t b = 0; b < n_blocks; ++b) run(b);
 }
 
+// The shapes the kernels divide by or index with, checked on every call (a few compares): a
+// file's hyper-parameters reach here, and a bad one must be an Error, not a division by zero.
+void check(const ShortConv& cv) {
+  if (cv.d_conv < 1) fail("short convolution: kernel width {} (expected at least 1)", cv.d_conv);
+}
+void check(const SsmScan& op) {
+  if (op.n_group < 1 || op.n_head % op.n_group != 0)
+    fail("SSM scan: {} heads do not split into {} groups", op.n_head, op.n_group);
+}
+void check(const DeltaNet& op) {
+  if (op.n_k_heads < 1 || op.n_v_heads % op.n_k_heads != 0)
+    fail("delta net: {} value heads are not a multiple of {} key heads", op.n_v_heads, op.n_k_heads);
+}
+
 }  // namespace
 
 void short_conv(const ShortConv& cv, const ShortConvRows& io, ThreadPool* pool) {
+  check(cv);
   const ShortConvFn fn = kernel_table().recurrent.short_conv;
   // Blocks of 256 channels: whole SIMD registers, and enough blocks for the threads.
   for_blocks(pool, cv.n_ch, 256, cv.n_ch * cv.d_conv * io.n_tokens,
@@ -33,6 +49,7 @@ void short_conv(const ShortConv& cv, const ShortConvRows& io, ThreadPool* pool) 
 }
 
 void ssm_scan(const SsmScan& op, const SsmScanRows& io, ThreadPool* pool) {
+  check(op);
   const SsmScanFn fn = kernel_table().recurrent.ssm_scan;
   const int64_t per_head = op.head_dim * op.d_state;
   // Mamba-1 has thousands of one-channel heads: blocks of about 4K state values.
@@ -42,6 +59,7 @@ void ssm_scan(const SsmScan& op, const SsmScanRows& io, ThreadPool* pool) {
 }
 
 void delta_net(const DeltaNet& op, const DeltaNetRows& io, ThreadPool* pool) {
+  check(op);
   const DeltaNetFn fn = kernel_table().recurrent.delta_net;
   for_blocks(pool, op.n_v_heads, 1, op.n_v_heads * op.head_v_dim * op.head_k_dim * io.n_tokens,
              [&](int64_t h0, int64_t h1) { fn(op, io, h0, h1); });
