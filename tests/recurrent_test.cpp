@@ -168,6 +168,7 @@ std::vector<SsmScan> scan_shapes() {
       {6, 4, 8, 3, false, nullptr, &kWithD},    // Mamba-2, d_state < 16
       {3, 6, 32, 1, false, nullptr, &kWithD},   // Mamba-2, channels in blocks of 4, then one
       {9, 1, 32, 1, true, nullptr, &kWithD},    // Mamba-1, heads in blocks of 4, then one
+      {4, 5, 64, 2, false, nullptr, &kWithD},   // Mamba-2 prompts: states in registers, odd channel
   };
 }
 

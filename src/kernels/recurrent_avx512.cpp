@@ -11,6 +11,7 @@
 #pragma GCC diagnostic pop
 
 #include <cmath>
+#include <cstdlib>
 
 #include "kernels/dot_register.h"
 #include "kernels/exp_avx512.h"
@@ -125,6 +126,55 @@ void scan_heads4_mamba1(const SsmScan& op, const SsmScanRows& io, int64_t t, int
   for (int r = 0; r < R; ++r) y[h + r] = rec_scan_out(op, reduce16(acc[r]), x[h + r], h + r);
 }
 
+// Mamba-2 prompts with d_state = 16 NV: each channel's state stays in registers across the
+// tokens, two channels at a time (a decode step reloads it anyway). Each channel's operations and
+// their order are scan_channel's, token after token.
+template <int NV>
+void scan_tokens_mamba2(const SsmScan& op, const SsmScanRows& io, int64_t h, float* dt_sp, float* decay) {
+  for (int64_t t = 0; t < io.n_tokens; ++t) {  // per token of this head, as rec_scan_step
+    dt_sp[t] = rec_scan_step(op, io, t, h).dt_sp;
+    decay[t] = std::exp(dt_sp[t] * op.A[h]);
+  }
+  int64_t p = 0;
+  for (; p + 2 <= op.head_dim; p += 2) {
+    const int64_t ch0 = h * op.head_dim + p;
+    __m512 s[2][NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < 2 * NV; ++i) s[i / NV][i % NV] = _mm512_loadu_ps(io.state + ch0 * 16 * NV + 16 * i);
+    for (int64_t t = 0; t < io.n_tokens; ++t) {
+      const int64_t g = h / (op.n_head / op.n_group);  // rec_scan_step's, without its softplus again
+      const ScanStep st = {dt_sp[t], io.B + t * io.b_stride + g * 16 * NV, io.C + t * io.c_stride + g * 16 * NV};
+      const float* x = io.x + t * io.x_stride;
+      const __m512 vdecay = _mm512_set1_ps(decay[t]);
+      const __m512 x_dt[2] = {_mm512_set1_ps(x[ch0] * st.dt_sp), _mm512_set1_ps(x[ch0 + 1] * st.dt_sp)};
+      __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+#pragma GCC unroll 16
+      for (int i = 0; i < NV; ++i) {
+        const __m512 B = _mm512_loadu_ps(st.B + 16 * i), C = _mm512_loadu_ps(st.C + 16 * i);
+#pragma GCC unroll 2
+        for (int r = 0; r < 2; ++r) {
+          s[r][i] = _mm512_add_ps(_mm512_mul_ps(s[r][i], vdecay), _mm512_mul_ps(B, x_dt[r]));
+          acc[r] = _mm512_fmadd_ps(s[r][i], C, acc[r]);
+        }
+      }
+      float* y = io.y + t * io.y_stride;
+      y[ch0] = rec_scan_out(op, reduce16(acc[0]), x[ch0], h);
+      y[ch0 + 1] = rec_scan_out(op, reduce16(acc[1]), x[ch0 + 1], h);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 2 * NV; ++i) _mm512_storeu_ps(io.state + ch0 * 16 * NV + 16 * i, s[i / NV][i % NV]);
+  }
+  for (; p < op.head_dim; ++p) {  // an odd channel: token by token from memory
+    const int64_t ch = h * op.head_dim + p;
+    for (int64_t t = 0; t < io.n_tokens; ++t) {
+      const float* x = io.x + t * io.x_stride;
+      const ScanStep st = rec_scan_step(op, io, t, h);
+      const float dot = scan_channel(op, st, h, io.state + ch * op.d_state, x[ch] * st.dt_sp, _mm512_set1_ps(decay[t]));
+      io.y[t * io.y_stride + ch] = rec_scan_out(op, dot, x[ch], h);
+    }
+  }
+}
+
 void ssm_scan(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1) {
   const bool blocks = op.d_state % 16 == 0;
   auto head = [&](const ScanStep& st, int64_t h, const float* x, float* y) {
@@ -137,6 +187,27 @@ void ssm_scan(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1) 
       y[ch] = rec_scan_out(op, scan_channel(op, st, h, io.state + ch * op.d_state, x[ch] * st.dt_sp, decay), x[ch], h);
     }
   };
+  if (!op.a_per_state && io.n_tokens > 1 && (op.d_state == 64 || op.d_state == 128)) {
+    // softplus(dt) and the decay of each token. Plain malloc memory, not a std::vector: a std::
+    // template instantiated in this file could be the copy the linker keeps for every file.
+    struct Scratch {
+      float* p = nullptr;
+      size_t cap = 0;
+      ~Scratch() { std::free(p); }
+    };
+    thread_local Scratch per_token;
+    const size_t need = size_t(2 * io.n_tokens);
+    if (need > per_token.cap) {
+      std::free(per_token.p);
+      per_token.p = static_cast<float*>(std::malloc(need * sizeof(float)));
+      per_token.cap = per_token.p ? need : 0;
+      if (!per_token.p) std::abort();  // 8 bytes per token of a micro-batch
+    }
+    for (int64_t h = h0; h < h1; ++h)
+      op.d_state == 64 ? scan_tokens_mamba2<4>(op, io, h, per_token.p, per_token.p + io.n_tokens)
+                       : scan_tokens_mamba2<8>(op, io, h, per_token.p, per_token.p + io.n_tokens);
+    return;
+  }
   if (!(blocks && op.a_per_state && op.head_dim == 1)) return rec_scan_heads(op, io, h0, h1, head);
   for (int64_t t = 0; t < io.n_tokens; ++t) {
     int64_t h = h0;
