@@ -115,7 +115,9 @@ struct RecurrentKernels {
 };
 
 // Drivers: the whole op with the selected kernel table, channels / heads split over `pool`
-// (null: the calling thread). Results do not depend on the split.
+// (null: the calling thread). Results do not depend on the split. Each throws Error for a shape
+// the kernels cannot take (d_conv < 1; n_head not a multiple of n_group; n_v_heads not a
+// multiple of n_k_heads): these come from a file's hyper-parameters.
 void short_conv(const ShortConv& cv, const ShortConvRows& io, ThreadPool* pool);
 void ssm_scan(const SsmScan& op, const SsmScanRows& io, ThreadPool* pool);
 void delta_net(const DeltaNet& op, const DeltaNetRows& io, ThreadPool* pool);
