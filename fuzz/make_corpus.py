@@ -153,8 +153,31 @@ def tokenizer_seeds():
         write("tokenizer", f"text-{i}-bpe", bytes([5]) + data)
 
 
+def recurrent_state_seeds():
+    # The stack of fuzz/recurrent_state.cpp: delta net (conv 48 x width 4, state 2 x 8 x 16),
+    # attention (nothing), Mamba-2 (conv 64 x width 4, state 2 x 16 x 16); floats i * 0.001.
+    shapes = [(48, 4, 2, 8, 16), (0, 0, 0, 0, 0), (64, 4, 2, 16, 16)]
+    n = sum(max(w - 1, 0) * c + h * r * k for c, w, h, r, k in shapes)
+
+    def stream(magic=b"TRIDREC1", version=1, n_layer=3, layers=shapes):
+        head = magic + struct.pack("<II", version, n_layer) + b"".join(struct.pack("<5Q", *l) for l in layers)
+        return head + b"".join(struct.pack("<f", i * 0.001) for i in range(n))
+
+    valid = stream()
+    write("recurrent_state", "valid", valid)
+    write("recurrent_state", "empty", b"")
+    write("recurrent_state", "header-only", valid[:16])
+    write("recurrent_state", "truncated", valid[:-3])
+    write("recurrent_state", "one-byte-more", valid + b"\0")
+    write("recurrent_state", "version-2", stream(version=2))
+    write("recurrent_state", "two-layers", stream(n_layer=2))
+    write("recurrent_state", "other-shape", stream(layers=shapes[:2] + [(64, 4, 2, 16, 8)]))
+    write("recurrent_state", "bad-magic", stream(magic=b"TRIDSEQ1"))
+
+
 if __name__ == "__main__":
     gguf_seeds()
     safetensors_seeds()
     hf_seeds()
     tokenizer_seeds()
+    recurrent_state_seeds()

@@ -61,6 +61,7 @@ KernelTable make_avx2_kernel_table(const KernelTable& base) {
   register_packed_lowbit_avx2(t);
   register_attention_avx2(t);
   register_act_avx2(t);
+  register_recurrent_avx2(t);
   return t;
 }
 
@@ -76,6 +77,7 @@ KernelTable make_avx512_kernel_table(const KernelTable& base) {
   register_packed_float_avx512(t);
   register_attention_avx512(t);
   register_act_avx512(t);
+  register_recurrent_avx512(t);
   return t;
 }
 

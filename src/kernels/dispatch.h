@@ -8,6 +8,7 @@
 #include "format/ggml_type.h"
 #include "kernels/attention.h"
 #include "kernels/ops.h"
+#include "kernels/recurrent.h"
 #include "tensor/types.h"
 
 namespace trident {
@@ -52,6 +53,7 @@ struct KernelTable {
   AttentionFn attention = attention_reference;  // kernels/attention.h
   // out[i] = silu(gate[i]) * up[i] for i < n (kernels/ops.h).
   void (*silu_glu)(const float* gate, const float* up, float* out, int64_t n) = silu_glu_reference;
+  RecurrentKernels recurrent;  // short convolution, SSM scan, gated delta rule (kernels/recurrent.h)
 };
 
 const KernelTable& scalar_kernel_table();

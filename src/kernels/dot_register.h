@@ -69,5 +69,8 @@ void register_packed_lowbit_avx512(KernelTable& t);
 // Activation kernels (KernelTable::silu_glu; reference in ops.cpp): act_{avx2,avx512}.cpp.
 void register_act_avx2(KernelTable& t);
 void register_act_avx512(KernelTable& t);
+// Recurrent-layer kernels (KernelTable::recurrent; reference in recurrent_ref.cpp).
+void register_recurrent_avx2(KernelTable& t);
+void register_recurrent_avx512(KernelTable& t);
 
 }  // namespace trident
