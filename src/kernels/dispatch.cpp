@@ -17,6 +17,7 @@ KernelTable build_scalar() {
   register_packed_scalar(t);
   register_nonlinear_scalar(t);
   register_lowbit_scalar(t);
+  register_grid_scalar(t);
   return t;
 }
 
