@@ -38,5 +38,7 @@ void grid_weights_iq3_xxs(const void* block, GridWeights& g);
 void grid_weights_iq3_s(const void* block, GridWeights& g);
 void grid_weights_iq1_s(const void* block, GridWeights& g);
 void grid_weights_iq1_m(const void* block, GridWeights& g);
+// IQ1_M's fp16 d, spread over the top nibbles of its four u16 scale words.
+f16_bits iq1_m_scale(const BlockIQ1_M& b);
 
 }  // namespace trident

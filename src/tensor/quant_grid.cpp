@@ -113,11 +113,17 @@ void grid_weights_iq1_s(const void* block, GridWeights& g) {
   }
 }
 
+f16_bits iq1_m_scale(const BlockIQ1_M& b) {
+  uint16_t sc[4];
+  std::memcpy(sc, b.scales, 8);
+  return f16_bits((sc[0] >> 12) | (sc[1] >> 8 & 0x00F0) | (sc[2] >> 4 & 0x0F00) | (sc[3] & 0xF000));
+}
+
 void grid_weights_iq1_m(const void* block, GridWeights& g) {
   const auto& b = *static_cast<const BlockIQ1_M*>(block);
   uint16_t sc[4];
   std::memcpy(sc, b.scales, 8);
-  g.d = f16_bits((sc[0] >> 12) | (sc[1] >> 8 & 0x00F0) | (sc[2] >> 4 & 0x0F00) | (sc[3] & 0xF000));
+  g.d = iq1_m_scale(b);
   for (int ib = 0; ib < QK_K / 32; ++ib) {
     g.ls[2 * ib] = uint8_t(2 * (sc[ib / 2] >> 6 * (ib % 2) & 7) + 1);
     g.ls[2 * ib + 1] = uint8_t(2 * (sc[ib / 2] >> (6 * (ib % 2) + 3) & 7) + 1);
