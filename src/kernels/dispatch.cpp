@@ -75,6 +75,7 @@ KernelTable make_avx512_kernel_table(const KernelTable& base) {
   register_packed_kquant_avx512(t);
   register_packed_nonlinear_avx512(t);
   register_packed_lowbit_avx512(t);
+  register_packed_grid_avx512(t);
   register_packed_float_avx512(t);
   register_attention_avx512(t);
   register_act_avx512(t);

@@ -187,15 +187,16 @@ constexpr VecDotFn kDot = aligned_vec_dot<Block, BlockQ8_K, QK_K, vec_dot_grid<B
 
 }  // namespace
 
-void register_grid_avx2(KernelTable& t) {
+// Keeps the pointer stores free of this file's ISA flags, like the other register functions.
+__attribute__((target("arch=x86-64"))) void register_grid_avx2(KernelTable& t) {
   using T = GgmlType;
-  t.vec_dot[uint32_t(T::IQ2_XXS)] = kDot<BlockIQ2_XXS, 8, isum_iq2_xxs>;
-  t.vec_dot[uint32_t(T::IQ2_XS)] = kDot<BlockIQ2_XS, 8, isum_iq2_xs>;
-  t.vec_dot[uint32_t(T::IQ2_S)] = kDot<BlockIQ2_S, 8, isum_iq2_s>;
-  t.vec_dot[uint32_t(T::IQ3_XXS)] = kDot<BlockIQ3_XXS, 4, isum_iq3_xxs>;
-  t.vec_dot[uint32_t(T::IQ3_S)] = kDot<BlockIQ3_S, 1, isum_iq3_s>;
-  t.vec_dot[uint32_t(T::IQ1_S)] = kDot<BlockIQ1_S, 0, isum_iq1_s>;
-  t.vec_dot[uint32_t(T::IQ1_M)] = kDot<BlockIQ1_M, 0, isum_iq1_m>;
+  set_grid_kernels<T::IQ2_XXS, kDot<BlockIQ2_XXS, 8, isum_iq2_xxs>>(t);
+  set_grid_kernels<T::IQ2_XS, kDot<BlockIQ2_XS, 8, isum_iq2_xs>>(t);
+  set_grid_kernels<T::IQ2_S, kDot<BlockIQ2_S, 8, isum_iq2_s>>(t);
+  set_grid_kernels<T::IQ3_XXS, kDot<BlockIQ3_XXS, 4, isum_iq3_xxs>>(t);
+  set_grid_kernels<T::IQ3_S, kDot<BlockIQ3_S, 1, isum_iq3_s>>(t);
+  set_grid_kernels<T::IQ1_S, kDot<BlockIQ1_S, 0, isum_iq1_s>>(t);
+  set_grid_kernels<T::IQ1_M, kDot<BlockIQ1_M, 0, isum_iq1_m>>(t);
 }
 
 }  // namespace trident

@@ -2,8 +2,11 @@
 // IQ1_M) against Q8_K activations: each block decoded to integer weights (tensor/grids.h), the
 // exact integer sum over 16-element groups of ls * sum(w * x), and the float schedule of
 // kernels/dot_grid.h.
+#include <vector>
+
 #include "kernels/dot_grid.h"
 #include "kernels/dot_register.h"
+#include "tensor/repack.h"
 
 namespace trident {
 namespace {
@@ -26,15 +29,25 @@ constexpr VecDotFn kDot = aligned_vec_dot<Block, BlockQ8_K, QK_K, vec_dot_grid<B
 
 }  // namespace
 
+void packed_grid_by_rows(GgmlType t, VecDotFn dot, int64_t n, const uint8_t* group, const uint8_t* x, size_t x_stride,
+                         int64_t nc, int64_t nrows, float* y, int64_t ldy) {
+  thread_local std::vector<uint8_t> row;
+  row.resize(row_bytes(t, n));
+  for (int64_t j = 0; j < nrows; ++j) {
+    unpack_row(t, group, j, n, row.data());
+    for (int64_t c = 0; c < nc; ++c) dot(n, y + c * ldy + j, row.data(), x + size_t(c) * x_stride);
+  }
+}
+
 void register_grid_scalar(KernelTable& t) {
   using T = GgmlType;
-  t.vec_dot[uint32_t(T::IQ2_XXS)] = kDot<BlockIQ2_XXS, 8, grid_weights_iq2_xxs>;
-  t.vec_dot[uint32_t(T::IQ2_XS)] = kDot<BlockIQ2_XS, 8, grid_weights_iq2_xs>;
-  t.vec_dot[uint32_t(T::IQ2_S)] = kDot<BlockIQ2_S, 8, grid_weights_iq2_s>;
-  t.vec_dot[uint32_t(T::IQ3_XXS)] = kDot<BlockIQ3_XXS, 4, grid_weights_iq3_xxs>;
-  t.vec_dot[uint32_t(T::IQ3_S)] = kDot<BlockIQ3_S, 1, grid_weights_iq3_s>;
-  t.vec_dot[uint32_t(T::IQ1_S)] = kDot<BlockIQ1_S, 0, grid_weights_iq1_s>;
-  t.vec_dot[uint32_t(T::IQ1_M)] = kDot<BlockIQ1_M, 0, grid_weights_iq1_m>;
+  set_grid_kernels<T::IQ2_XXS, kDot<BlockIQ2_XXS, 8, grid_weights_iq2_xxs>>(t);
+  set_grid_kernels<T::IQ2_XS, kDot<BlockIQ2_XS, 8, grid_weights_iq2_xs>>(t);
+  set_grid_kernels<T::IQ2_S, kDot<BlockIQ2_S, 8, grid_weights_iq2_s>>(t);
+  set_grid_kernels<T::IQ3_XXS, kDot<BlockIQ3_XXS, 4, grid_weights_iq3_xxs>>(t);
+  set_grid_kernels<T::IQ3_S, kDot<BlockIQ3_S, 1, grid_weights_iq3_s>>(t);
+  set_grid_kernels<T::IQ1_S, kDot<BlockIQ1_S, 0, grid_weights_iq1_s>>(t);
+  set_grid_kernels<T::IQ1_M, kDot<BlockIQ1_M, 0, grid_weights_iq1_m>>(t);
 }
 
 }  // namespace trident
