@@ -149,20 +149,29 @@ TEST(GridTypes, ReferenceDotEqualsDequantizedDot) {
   }
 }
 
+// Row-wise dots of every table on 1 to 8 super-blocks of random blocks, against activations of
+// every shape of test_row and against +-127 everywhere (the largest products: vpmaddubsw must not
+// saturate).
 TEST(GridTypes, EveryKernelTableGivesTheReferenceBits) {
-  constexpr int64_t kN = 4 * QK_K;
-  std::vector<BlockQ8_K> x(kN / QK_K);
-  const std::vector<float> xf = kquant_test::test_row(11, kN);
-  quantize_row_q8_K(xf.data(), x.data(), kN);
-  for (const GridType& g : kGridTypes) {
-    const auto w = random_row(g.type, kN, 5);
-    float want = 0;
-    scalar_kernel_table().vec_dot[uint32_t(g.type)](kN, &want, w.data(), x.data());
-    for (const KernelTable* t : supported_kernel_tables()) {
-      float got = std::numeric_limits<float>::quiet_NaN();
-      t->vec_dot[uint32_t(g.type)](kN, &got, w.data(), x.data());
-      EXPECT_EQ(std::memcmp(&got, &want, 4), 0) << g.name << " " << t->isa;
-    }
+  for (int64_t blocks : {1, 3, 8}) {
+    const int64_t n = blocks * QK_K;
+    std::vector<BlockQ8_K> xs[2] = {std::vector<BlockQ8_K>(size_t(blocks)), std::vector<BlockQ8_K>(size_t(blocks))};
+    quantize_row_q8_K(kquant_test::test_row(11 + uint64_t(blocks), n).data(), xs[0].data(), n);
+    std::vector<float> extreme(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) extreme[size_t(i)] = i % 3 ? 1.0f : -1.0f;
+    quantize_row_q8_K(extreme.data(), xs[1].data(), n);
+    for (const GridType& g : kGridTypes)
+      for (uint64_t seed = 1; seed <= 3; ++seed)
+        for (const auto& x : xs) {
+          const auto w = random_row(g.type, n, seed * 100 + uint64_t(blocks));
+          float want = 0;
+          scalar_kernel_table().vec_dot[uint32_t(g.type)](n, &want, w.data(), x.data());
+          for (const KernelTable* t : supported_kernel_tables()) {
+            float got = std::numeric_limits<float>::quiet_NaN();
+            t->vec_dot[uint32_t(g.type)](n, &got, w.data(), x.data());
+            EXPECT_EQ(std::memcmp(&got, &want, 4), 0) << g.name << " " << t->isa << " blocks " << blocks << " seed " << seed;
+          }
+        }
   }
 }
 

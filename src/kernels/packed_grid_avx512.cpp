@@ -1,7 +1,7 @@
 // AVX-512 packed-group kernels of the grid i-quants (tensor/repack.h: each
 // super-block by 4-byte words, lane j holding row j's word). Per 32 elements of 16 rows the grid
 // points are gathered (vpgatherdd: lane j reads 4 levels of row j's point), the signs come from
-// a gathered word of the sign byte repeated, turned into byte masks by vptestmb; the signed
+// the sign byte repeated in each lane, turned into byte masks by vptestmb; the signed
 // levels plus 128 are vpdpbusd's unsigned operand, 128 times the activations' sums per 16
 // (Q8_K bsums) is taken off, and each half is multiplied by its ls. That is the reference's
 // exact integer per super-block and row (IQ1: the weights 8 * level + shift, -9..9, take the
@@ -10,7 +10,6 @@
 // sub-block are decoded once per tile of up to 8 tokens.
 #include <immintrin.h>
 
-#include <array>
 #include <cstring>
 
 #include "kernels/dot_register.h"
@@ -27,14 +26,6 @@
 
 namespace trident {
 namespace {
-
-// The 7 stored sign bits with their parity bit, repeated in the 4 bytes of a word.
-constexpr std::array<uint32_t, 128> make_sign_words() {
-  std::array<uint32_t, 128> w{};
-  for (uint32_t s = 0; s < 128; ++s) w[s] = (s | (uint32_t(__builtin_popcount(s)) & 1) << 7) * 0x01010101u;
-  return w;
-}
-constexpr std::array<uint32_t, 128> kSignWords = make_sign_words();
 
 __m512i load_chunk(const uint8_t* p) { return _mm512_loadu_si512(p); }
 
@@ -55,10 +46,16 @@ struct SubBlock {
 __m512i odd_scale(__m512i nibble) {  // 2 * nibble + 1
   return _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(nibble, _mm512_set1_epi32(0xF)), 1), _mm512_set1_epi32(1));
 }
-// The sign word of 7 stored bits (bit 0 at `shift` in each lane).
+// The sign byte of 7 stored bits (bit 0 at `shift` in each lane) completed by their parity as
+// bit 7 and repeated in the lane's 4 bytes: the parity of each nibble by vpshufb, no gather.
 __m512i sign7_words(__m512i bits, int shift) {
   const __m512i s7 = _mm512_and_si512(_mm512_srli_epi32(bits, shift), _mm512_set1_epi32(127));
-  return _mm512_i32gather_epi32(s7, reinterpret_cast<const int*>(kSignWords.data()), 4);
+  const __m512i parity = _mm512_broadcast_i32x4(_mm_setr_epi8(0, char(0x80), char(0x80), 0, char(0x80), 0, 0, char(0x80),
+                                                              char(0x80), 0, 0, char(0x80), 0, char(0x80), char(0x80), 0));
+  const __m512i p = _mm512_xor_si512(_mm512_shuffle_epi8(parity, _mm512_and_si512(s7, _mm512_set1_epi32(15))),
+                                     _mm512_shuffle_epi8(parity, _mm512_srli_epi32(s7, 4)));
+  const __m512i s8 = _mm512_or_si512(s7, _mm512_and_si512(p, _mm512_set1_epi32(0xFF)));
+  return _mm512_shuffle_epi8(s8, _mm512_broadcast_i32x4(_mm_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12)));
 }
 // Byte l of each lane repeated in its 4 bytes.
 __m512i repeat_byte(__m512i v, int l) {
