@@ -61,6 +61,7 @@ KernelTable make_avx2_kernel_table(const KernelTable& base) {
   register_packed_nonlinear_avx2(t);
   register_packed_lowbit_avx2(t);
   register_grid_avx2(t);
+  register_packed_grid_avx2(t);
   register_attention_avx2(t);
   register_act_avx2(t);
   return t;

@@ -13,7 +13,6 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/dot_register.h"
 #include "tensor/blocks.h"
 #include "tensor/grids.h"
 
@@ -46,19 +45,6 @@ void vec_dot_grid(int64_t n, float* s, const void* w, const void* xv) {
   }
   if constexpr (kFinalInverse > 1) sum = (1.0f / kFinalInverse) * sum;
   *s = sum;
-}
-
-// A packed group of type T run row by row with Dot (packed_grid_by_rows), and the registration
-// of both.
-template <GgmlType T, VecDotFn Dot>
-void grid_by_rows(int64_t n, const uint8_t* group, const uint8_t* x, size_t x_stride, const PackedActInfo*, int64_t nc,
-                  int64_t nrows, float* y, int64_t ldy) {
-  packed_grid_by_rows(T, Dot, n, group, x, x_stride, nc, nrows, y, ldy);
-}
-template <GgmlType T, VecDotFn Dot>
-void set_grid_kernels(KernelTable& t) {
-  t.vec_dot[uint32_t(T)] = Dot;
-  t.packed_gemm[uint32_t(T)] = grid_by_rows<T, Dot>;
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// AVX2 dot products of the grid i-quants against Q8_K activations, row by row (the types have
-// no packed layout yet). Per 32 elements: the four 8-byte grid points (IQ3: eight 4-byte ones)
+// AVX2 dot products of the grid i-quants against Q8_K activations, row by row (the vec_dot
+// entries; matmul runs the packed kernels of packed_grid_avx2.cpp). Per 32 elements: the four 8-byte grid points (IQ3: eight 4-byte ones)
 // loaded into one vector, the signs applied to the activations (vpsignb with a byte mask
 // expanded from the sign bits), vpmaddubsw of the unsigned levels with them (at most
 // 2 * 62 * 127, no saturation), vpmaddwd by the 16-element scales ls, int32 lanes summed. The
@@ -190,13 +190,13 @@ constexpr VecDotFn kDot = aligned_vec_dot<Block, BlockQ8_K, QK_K, vec_dot_grid<B
 // Keeps the pointer stores free of this file's ISA flags, like the other register functions.
 __attribute__((target("arch=x86-64"))) void register_grid_avx2(KernelTable& t) {
   using T = GgmlType;
-  set_grid_kernels<T::IQ2_XXS, kDot<BlockIQ2_XXS, 8, isum_iq2_xxs>>(t);
-  set_grid_kernels<T::IQ2_XS, kDot<BlockIQ2_XS, 8, isum_iq2_xs>>(t);
-  set_grid_kernels<T::IQ2_S, kDot<BlockIQ2_S, 8, isum_iq2_s>>(t);
-  set_grid_kernels<T::IQ3_XXS, kDot<BlockIQ3_XXS, 4, isum_iq3_xxs>>(t);
-  set_grid_kernels<T::IQ3_S, kDot<BlockIQ3_S, 1, isum_iq3_s>>(t);
-  set_grid_kernels<T::IQ1_S, kDot<BlockIQ1_S, 0, isum_iq1_s>>(t);
-  set_grid_kernels<T::IQ1_M, kDot<BlockIQ1_M, 0, isum_iq1_m>>(t);
+  t.vec_dot[uint32_t(T::IQ2_XXS)] = kDot<BlockIQ2_XXS, 8, isum_iq2_xxs>;
+  t.vec_dot[uint32_t(T::IQ2_XS)] = kDot<BlockIQ2_XS, 8, isum_iq2_xs>;
+  t.vec_dot[uint32_t(T::IQ2_S)] = kDot<BlockIQ2_S, 8, isum_iq2_s>;
+  t.vec_dot[uint32_t(T::IQ3_XXS)] = kDot<BlockIQ3_XXS, 4, isum_iq3_xxs>;
+  t.vec_dot[uint32_t(T::IQ3_S)] = kDot<BlockIQ3_S, 1, isum_iq3_s>;
+  t.vec_dot[uint32_t(T::IQ1_S)] = kDot<BlockIQ1_S, 0, isum_iq1_s>;
+  t.vec_dot[uint32_t(T::IQ1_M)] = kDot<BlockIQ1_M, 0, isum_iq1_m>;
 }
 
 }  // namespace trident

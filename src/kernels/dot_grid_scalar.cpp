@@ -2,11 +2,9 @@
 // IQ1_M) against Q8_K activations: each block decoded to integer weights (tensor/grids.h), the
 // exact integer sum over 16-element groups of ls * sum(w * x), and the float schedule of
 // kernels/dot_grid.h.
-#include <vector>
-
 #include "kernels/dot_grid.h"
 #include "kernels/dot_register.h"
-#include "tensor/repack.h"
+#include "kernels/packed_by_rows.h"
 
 namespace trident {
 namespace {
@@ -24,20 +22,17 @@ int isum_decoded(const Block& b, const BlockQ8_K& x) {
   return isum;
 }
 
+// The reference of a packed group: each row unpacked and dotted (packed_by_rows.h).
+template <GgmlType T, VecDotFn Dot>
+void set_grid_kernels(KernelTable& t) {
+  t.vec_dot[uint32_t(T)] = Dot;
+  t.packed_gemm[uint32_t(T)] = packed_gemm_by_rows<T, Dot>;
+}
+
 template <class Block, int kFinalInverse, GridDecodeFn Decode>
 constexpr VecDotFn kDot = aligned_vec_dot<Block, BlockQ8_K, QK_K, vec_dot_grid<Block, kFinalInverse, isum_decoded<Block, Decode>>>;
 
 }  // namespace
-
-void packed_grid_by_rows(GgmlType t, VecDotFn dot, int64_t n, const uint8_t* group, const uint8_t* x, size_t x_stride,
-                         int64_t nc, int64_t nrows, float* y, int64_t ldy) {
-  thread_local std::vector<uint8_t> row;
-  row.resize(row_bytes(t, n));
-  for (int64_t j = 0; j < nrows; ++j) {
-    unpack_row(t, group, j, n, row.data());
-    for (int64_t c = 0; c < nc; ++c) dot(n, y + c * ldy + j, row.data(), x + size_t(c) * x_stride);
-  }
-}
 
 void register_grid_scalar(KernelTable& t) {
   using T = GgmlType;

@@ -66,16 +66,13 @@ void register_packed_nonlinear_avx512(KernelTable& t);
 void register_lowbit_scalar(KernelTable& t);
 void register_packed_lowbit_avx2(KernelTable& t);
 void register_packed_lowbit_avx512(KernelTable& t);
-// Grid i-quants (IQ1_S .. IQ3_S): reference dots (dot_grid_scalar.cpp), row-wise AVX2 dots
-// (dot_grid_avx2.cpp; the AVX-512 table inherits them).
-// Their packed groups (tensor/repack.h) are run row by row, each row unpacked and dotted with
-// `dot` (packed_grid_by_rows, a baseline function the per-ISA files wrap), except where
-// packed_grid_avx512.cpp has a packed kernel.
+// Grid i-quants (IQ1_S .. IQ3_S): reference dots and packed reference (dot_grid_scalar.cpp), row-wise
+// AVX2 dots (dot_grid_avx2.cpp, inherited by the AVX-512 table), packed kernels per ISA
+// (packed_grid_{avx2,avx512}.cpp).
 void register_grid_scalar(KernelTable& t);
 void register_grid_avx2(KernelTable& t);
+void register_packed_grid_avx2(KernelTable& t);
 void register_packed_grid_avx512(KernelTable& t);
-void packed_grid_by_rows(GgmlType t, VecDotFn dot, int64_t n, const uint8_t* group, const uint8_t* x, size_t x_stride,
-                         int64_t nc, int64_t nrows, float* y, int64_t ldy);
 // Activation kernels (KernelTable::silu_glu; reference in ops.cpp): act_{avx2,avx512}.cpp.
 void register_act_avx2(KernelTable& t);
 void register_act_avx512(KernelTable& t);
