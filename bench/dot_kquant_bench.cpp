@@ -1,4 +1,4 @@
-// Micro-benchmarks of the K-quant kernels of every kernel table this CPU supports:
+// Micro-benchmarks of the K-quant and grid i-quant kernels of every kernel table this CPU supports:
 //   vec_dot/<type>/<isa>/<n>  one weight row . one Q8_K row (bytes/s = weight bytes)
 //   quantize_q8_K/<isa>/<n>   F32 activations -> Q8_K (bytes/s = F32 bytes read)
 // Rows are small enough to stay in L1/L2, so these measure the kernels, not DRAM.
@@ -17,8 +17,9 @@
 namespace trident {
 namespace {
 
-constexpr GgmlType kWeightTypes[] = {GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
-                                     GgmlType::Q6_K};
+constexpr GgmlType kWeightTypes[] = {GgmlType::Q2_K,    GgmlType::Q3_K,   GgmlType::Q4_K,  GgmlType::Q5_K,
+                                     GgmlType::Q6_K,    GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S,
+                                     GgmlType::IQ3_XXS, GgmlType::IQ3_S,  GgmlType::IQ1_S, GgmlType::IQ1_M};
 constexpr int64_t kLengths[] = {2048, 4096, 8192};
 
 std::vector<float> random_row(int64_t n, uint32_t seed) {
@@ -32,7 +33,12 @@ std::vector<float> random_row(int64_t n, uint32_t seed) {
 void bench_vec_dot(benchmark::State& state, const KernelTable* table, GgmlType type, int64_t n) {
   const std::vector<float> wf = random_row(n, 1), xf = random_row(n, 2);
   std::vector<uint8_t> w(row_bytes(type, n));
-  type_traits(type)->quantize_row(wf.data(), w.data(), n);
+  if (type_traits(type)->quantize_row) {
+    type_traits(type)->quantize_row(wf.data(), w.data(), n);
+  } else {  // the grid i-quants have no quantizer: random blocks (any bytes decode), for timing
+    std::mt19937 rng(4);
+    for (auto& b : w) b = uint8_t(rng());
+  }
   std::vector<BlockQ8_K> x(static_cast<size_t>(n / QK_K));
   quantize_row_q8_K(xf.data(), x.data(), n);
   const VecDotFn fn = table->vec_dot[uint32_t(type)];

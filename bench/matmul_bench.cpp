@@ -44,7 +44,10 @@ void bm_matmul(benchmark::State& state, const char* isa, GgmlType t, bool pack) 
   std::vector<float> f(kN);
   for (int64_t r = 0; r < kRows; ++r) {
     for (auto& v : f) v = nd(rng);
-    type_traits(t)->quantize_row(f.data(), w.data() + size_t(r) * rb, kN);
+    if (type_traits(t)->quantize_row)
+      type_traits(t)->quantize_row(f.data(), w.data() + size_t(r) * rb, kN);
+    else  // the grid i-quants have no quantizer: random blocks (every byte pattern decodes)
+      for (size_t i = 0; i < rb; ++i) w[size_t(r) * rb + i] = uint8_t(rng());
   }
   std::vector<uint8_t> packed;
   if (pack) {
@@ -76,7 +79,9 @@ int register_all() {
                             GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q5_0,
                             GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_1, GgmlType::Q5_1,
                             GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::MXFP4, GgmlType::NVFP4,
-                            GgmlType::TQ1_0, GgmlType::TQ2_0, GgmlType::Q1_0, GgmlType::Q2_0};
+                            GgmlType::TQ1_0, GgmlType::TQ2_0, GgmlType::Q1_0, GgmlType::Q2_0,
+                            GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ3_XXS,
+                            GgmlType::IQ3_S, GgmlType::IQ1_S, GgmlType::IQ1_M};
   for (const char* isa : {"scalar", "avx2", "avx512"})
     for (GgmlType t : types)
       for (bool pack : {true, false}) {

@@ -31,8 +31,9 @@ namespace {
 using T = GgmlType;
 constexpr T kTypes[] = {T::F32,  T::F16,  T::BF16,   T::Q4_0,   T::Q4_1,  T::Q5_0,  T::Q5_1,  T::Q8_0,
                         T::Q4_K, T::Q5_K, T::Q6_K,   T::Q2_K,   T::Q3_K,  T::IQ4_NL, T::IQ4_XS, T::MXFP4,
-                        T::NVFP4, T::TQ1_0, T::TQ2_0,  T::Q1_0,   T::Q2_0};
-bool is_k(T t) { return layout_of(t).block_size == 256; }  // K-quants, IQ4_XS, TQ1_0, TQ2_0
+                        T::NVFP4, T::TQ1_0, T::TQ2_0,  T::Q1_0,   T::Q2_0,
+                        T::IQ2_XXS, T::IQ2_XS, T::IQ2_S, T::IQ3_XXS, T::IQ3_S, T::IQ1_S, T::IQ1_M};
+bool is_k(T t) { return layout_of(t).block_size == 256; }  // K-quants, IQ4_XS, TQ, grid i-quants
 bool is_float(T t) { return t == T::F32 || t == T::F16 || t == T::BF16; }
 std::vector<int> block_counts(T t) {
   if (is_k(t)) return {1, 2, 3, 8};
@@ -51,6 +52,7 @@ std::vector<size_t> fp16_fields(T t) {
   if (t == T::TQ1_0) return {52};
   if (t == T::TQ2_0) return {64};
   if (t == T::MXFP4 || t == T::NVFP4) return {};  // byte scales: every value is finite
+  if (t == T::IQ1_M) return {};  // its d is spread over four nibbles: weights() sets it
   return {0};
 }
 // TQ1_0 packs through its trits, so only canonical bytes (a quantizer's) come back as they were.
@@ -75,13 +77,20 @@ std::vector<uint8_t> weights(T t, int64_t rows, int64_t n, bool raw, std::mt1993
   std::normal_distribution<float> nd(0.0f, 0.01f);
   for (int64_t r = 0; r < rows; ++r) {
     uint8_t* dst = w.data() + size_t(r) * rb;
-    if (!raw || is_float(t)) {  // random float bits would bring NaN payloads into the compare
+    // Random float bits would bring NaN payloads into the compare; the grid i-quants have no
+    // quantizer (every byte pattern is a valid block).
+    if ((!raw && type_traits(t)->quantize_row) || is_float(t)) {
       type_traits(t)->quantize_row(random_floats(n, rng).data(), dst, n);
       continue;
     }
     for (size_t i = 0; i < rb; ++i) dst[i] = uint8_t(byte(rng));
     if (t == T::MXFP4)  // exponents within 2^+-20: raw ones reach 2^127, and inf - inf makes NaNs
       for (size_t off = 0; off < rb; off += bs) dst[off] = uint8_t(108 + byte(rng) % 40);
+    if (t == T::IQ1_M)  // d's nibbles at the top of the four u16 scale words (bytes 48..55)
+      for (size_t off = 0; off < rb; off += bs) {
+        const f16_bits d = fp32_to_fp16(nd(rng));
+        for (size_t k = 0; k < 4; ++k) dst[off + 49 + 2 * k] = uint8_t((dst[off + 49 + 2 * k] & 0x0F) | ((d >> 4 * k) & 0xF) << 4);
+      }
     for (size_t off = 0; off < rb; off += bs)
       for (size_t field : fp16_fields(t)) {
         const f16_bits d = fp32_to_fp16(nd(rng));

@@ -1,5 +1,6 @@
 // The codebook, ternary and low-bit weight types (IQ4_NL, IQ4_XS, MXFP4, NVFP4, TQ1_0, TQ2_0,
-// Q1_0, Q2_0) against llama.cpp 3f545bec:
+// Q1_0, Q2_0) against llama.cpp 3f545bec (the grid i-quants: grid_types_test.cpp, and the
+// logits test here):
 //  - each is computable, packable, takes llama.cpp's activation format and has its name;
 //  - the small-float scale decoders equal their definitions on every code, and the UE4M3
 //    encoder inverts the decoder on every canonical code;
@@ -17,6 +18,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -174,8 +176,10 @@ TEST(WeightTypes, QuantizerWritesLlamaQuantizeBytes) {
 
 // The golden model `model` (f32) with every matrix quantized to `type`, or with `type` only for
 // attn_q / attn_k / ffn_down and Q8_0 for the other matrices (`mixed`: how the MXFP4 / NVFP4
-// files were made, tests/data/types/README.md); vectors stay f32. Written to `out`.
-void quantize_model(const std::string& model, T type, bool mixed, const std::string& out, T q_type = T::F32) {
+// files were made, tests/data/types/README.md); vectors stay f32. Written to `out`. Tensors of
+// `fixed` (a fixture file) are copied from it as they are: the grid i-quants have no quantizer.
+void quantize_model(const std::string& model, T type, bool mixed, const std::string& out, T q_type = T::F32,
+                    const GgufFile* fixed = nullptr) {
   const auto src = GgufFile::open(test::golden_model(model));
   GgufWriter w;
   w.copy_metadata(*src);
@@ -183,6 +187,12 @@ void quantize_model(const std::string& model, T type, bool mixed, const std::str
   for (const GgufTensorInfo& t : src->tensors()) {
     std::vector<int64_t> ne(t.ne, t.ne + t.n_dims);
     const auto* x = reinterpret_cast<const float*>(src->tensor_data(t));
+    if (const GgufTensorInfo* ft = fixed ? fixed->find_tensor(t.name) : nullptr) {
+      const uint8_t* data = fixed->tensor_data(*ft);
+      const size_t bytes = ft->n_bytes;
+      w.add_tensor({t.name, ft->type, ne, [data, bytes](const auto& emit) { emit(data, bytes); }});
+      continue;
+    }
     T tt = T::F32;
     if (t.n_dims >= 2) {
       const bool chosen = t.name.find("attn_q.") != std::string::npos || t.name.find("attn_k.") != std::string::npos ||
@@ -215,6 +225,7 @@ TEST(WeightTypes, LogitsMatchLlamaCppWithinQuantizedTolerance) {
     T type;
     bool mixed;
     const char* reference;  // llama.cpp's logits on the llama-quantize file
+    const char* fixture = nullptr;  // grid i-quants: their tensors, the rest Q8_0 (mixed)
   };
   const Case cases[] = {
       {"tiny-llama-f32.gguf", T::IQ4_NL, false, "logits-tiny-llama-iq4_nl.json"},
@@ -227,12 +238,21 @@ TEST(WeightTypes, LogitsMatchLlamaCppWithinQuantizedTolerance) {
       {"tiny-qwen3-f32.gguf", T::TQ2_0, false, "logits-tiny-qwen3-tq2_0.json"},
       {"tiny-llama-f32.gguf", T::Q1_0, false, "logits-tiny-llama-q1_0.json"},
       {"tiny-llama-f32.gguf", T::Q2_0, false, "logits-tiny-llama-q2_0.json"},
+      {"tiny-llama-f32.gguf", T::Q8_0, true, "logits-tiny-llama-iq2_xxs.json", "tiny-llama-iq2_xxs.gguf"},
+      {"tiny-llama-f32.gguf", T::Q8_0, true, "logits-tiny-llama-iq2_xs.json", "tiny-llama-iq2_xs.gguf"},
+      {"tiny-llama-f32.gguf", T::Q8_0, true, "logits-tiny-llama-iq2_s.json", "tiny-llama-iq2_s.gguf"},
+      {"tiny-llama-f32.gguf", T::Q8_0, true, "logits-tiny-llama-iq3_xxs.json", "tiny-llama-iq3_xxs.gguf"},
+      {"tiny-llama-f32.gguf", T::Q8_0, true, "logits-tiny-llama-iq3_s.json", "tiny-llama-iq3_s.gguf"},
+      {"tiny-llama-f32.gguf", T::Q8_0, true, "logits-tiny-llama-iq1_s.json", "tiny-llama-iq1_s.gguf"},
+      {"tiny-llama-f32.gguf", T::Q8_0, true, "logits-tiny-llama-iq1_m.json", "tiny-llama-iq1_m.gguf"},
   };
   for (const Case& c : cases) {
     std::ifstream in(test::source_dir() + "/tests/data/types/" + c.reference);
     const auto ref = nlohmann::json::parse(in);
     const std::string file = test::temp_path(std::string(c.reference) + ".gguf");
-    quantize_model(c.model, c.type, c.mixed, file);
+    std::unique_ptr<GgufFile> fixed;
+    if (c.fixture) fixed = GgufFile::open(test::source_dir() + "/tests/data/types/" + c.fixture);
+    quantize_model(c.model, c.type, c.mixed, file, T::F32, fixed.get());
     std::string ids;
     for (const auto& id : ref["prompt_ids"]) ids += (ids.empty() ? "" : ",") + std::to_string(id.get<int>());
     const std::string args = "logits -m " + file + " --tokens " + ids + " --cache-type-k f32 --cache-type-v f32";
@@ -263,15 +283,15 @@ TEST(WeightTypes, LogitsMatchLlamaCppWithinQuantizedTolerance) {
   }
 }
 
-// The grid i-quants have no arithmetic yet: a file with one is refused in one line.
-TEST(WeightTypes, GridIQuantRefusedInOneLine) {
-  const std::string file = test::temp_path("iq2_xxs.gguf");
-  quantize_model("tiny-llama-f32.gguf", T::Q8_0, false, file, T::IQ2_XXS);
+// A type without arithmetic (here F64) in a weight: the file is refused in one line.
+TEST(WeightTypes, TypeWithoutArithmeticRefusedInOneLine) {
+  const std::string file = test::temp_path("f64.gguf");
+  quantize_model("tiny-llama-f32.gguf", T::Q8_0, false, file, T::F64);
   const auto r = test::run_trident("logits -m " + file + " --tokens 1,2");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "trident: error: " + file +
-                       ": tensor 'blk.0.attn_q.weight' has type iq2_xxs, which trident cannot compute with yet\n");
+                       ": tensor 'blk.0.attn_q.weight' has type f64, which trident cannot compute with yet\n");
 }
 
 }  // namespace

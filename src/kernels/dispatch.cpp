@@ -17,6 +17,7 @@ KernelTable build_scalar() {
   register_packed_scalar(t);
   register_nonlinear_scalar(t);
   register_lowbit_scalar(t);
+  register_grid_scalar(t);
   return t;
 }
 
@@ -59,6 +60,8 @@ KernelTable make_avx2_kernel_table(const KernelTable& base) {
   register_packed_kquant_avx2(t);
   register_packed_nonlinear_avx2(t);
   register_packed_lowbit_avx2(t);
+  register_grid_avx2(t);
+  register_packed_grid_avx2(t);
   register_attention_avx2(t);
   register_act_avx2(t);
   register_recurrent_avx2(t);
@@ -74,6 +77,7 @@ KernelTable make_avx512_kernel_table(const KernelTable& base) {
   register_packed_kquant_avx512(t);
   register_packed_nonlinear_avx512(t);
   register_packed_lowbit_avx512(t);
+  register_packed_grid_avx512(t);
   register_packed_float_avx512(t);
   register_attention_avx512(t);
   register_act_avx512(t);

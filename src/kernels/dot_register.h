@@ -66,6 +66,13 @@ void register_packed_nonlinear_avx512(KernelTable& t);
 void register_lowbit_scalar(KernelTable& t);
 void register_packed_lowbit_avx2(KernelTable& t);
 void register_packed_lowbit_avx512(KernelTable& t);
+// Grid i-quants (IQ1_S .. IQ3_S): reference dots and packed reference (dot_grid_scalar.cpp), row-wise
+// AVX2 dots (dot_grid_avx2.cpp, inherited by the AVX-512 table), packed kernels per ISA
+// (packed_grid_{avx2,avx512}.cpp).
+void register_grid_scalar(KernelTable& t);
+void register_grid_avx2(KernelTable& t);
+void register_packed_grid_avx2(KernelTable& t);
+void register_packed_grid_avx512(KernelTable& t);
 // Activation kernels (KernelTable::silu_glu; reference in ops.cpp): act_{avx2,avx512}.cpp.
 void register_act_avx2(KernelTable& t);
 void register_act_avx512(KernelTable& t);

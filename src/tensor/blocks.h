@@ -59,6 +59,31 @@ struct BlockTQ1_0 { uint8_t qs[(QK_K - 4 * QK_K / 64) / 5]; uint8_t qh[QK_K / 64
 // TQ2_0: element 128 h + 32 l + m is bits 2l..2l+1 of qs[32 h + m] (values 0..3; 3 reads as +2).
 struct BlockTQ2_0 { uint8_t qs[QK_K / 4]; f16_bits d; };
 
+// Grid i-quants (llama.cpp's IQ1/IQ2/IQ3 families): every 8 (IQ3: 4) elements are one point of a
+// fixed codebook of 8- (4-) element vectors (tensor/grids.h), a sign per element (IQ1: none), and
+// a small odd integer scale ls per 16 or 32 elements times the block's fp16 d. Field order as the
+// file stores them; the decoding of each is in tensor/quant_grid.cpp.
+// IQ2_XXS: per 32 elements two u32 (qs[4 ib .. 4 ib + 3]): bytes 0..3 of the first are 4 grid
+// indices, the second holds 4 x 7 sign bits and ls = 2 * (bits 28..31) + 1.
+struct BlockIQ2_XXS { f16_bits d; uint16_t qs[QK_K / 8]; };
+// IQ2_XS: per 8 elements a u16, 9-bit grid index and 7 sign bits; per 16 a 4-bit scale.
+struct BlockIQ2_XS { f16_bits d; uint16_t qs[QK_K / 8]; uint8_t scales[QK_K / 32]; };
+// IQ2_S: per 8 elements a 10-bit index (qs byte + 2 bits of qh), a sign byte (second half of
+// qs); per 16 a 4-bit scale.
+struct BlockIQ2_S { f16_bits d; uint8_t qs[QK_K / 4]; uint8_t qh[QK_K / 32]; uint8_t scales[QK_K / 32]; };
+// IQ3_XXS: per 4 elements an 8-bit index into a 4-element grid (qs[0..63]), then per 32 a u32 of
+// 4 x 7 sign bits and a 4-bit scale.
+struct BlockIQ3_XXS { f16_bits d; uint8_t qs[3 * QK_K / 8]; };
+// IQ3_S: per 4 elements a 9-bit index (qs byte + a bit of qh), a sign bit per element, per 32 a
+// 4-bit scale.
+struct BlockIQ3_S { f16_bits d; uint8_t qs[QK_K / 4]; uint8_t qh[QK_K / 32]; uint8_t signs[QK_K / 8]; uint8_t scales[QK_K / 64]; };
+// IQ1_S: per 8 elements an 11-bit index into the {-1, 0, 1} grid (qs byte + 3 bits of qh); per
+// 32 a u16 qh with the 3-bit scale and the sign of a shift of 1/8 step.
+struct BlockIQ1_S { f16_bits d; uint8_t qs[QK_K / 8]; uint16_t qh[QK_K / 32]; };
+// IQ1_M: as IQ1_S with the shift sign per 8 elements, 3-bit scales per 16, and the fp16 d spread
+// over the top nibbles of the four u16 of scales.
+struct BlockIQ1_M { uint8_t qs[QK_K / 8]; uint8_t qh[QK_K / 16]; uint8_t scales[QK_K / 32]; };
+
 static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_1) == 20);
 static_assert(sizeof(BlockQ5_0) == 22);
@@ -79,5 +104,12 @@ static_assert(sizeof(BlockTQ1_0) == 54);
 static_assert(sizeof(BlockTQ2_0) == 66);
 static_assert(sizeof(BlockQ1_0) == 18);
 static_assert(sizeof(BlockQ2_0) == 18);
+static_assert(sizeof(BlockIQ2_XXS) == 66);
+static_assert(sizeof(BlockIQ2_XS) == 74);
+static_assert(sizeof(BlockIQ2_S) == 82);
+static_assert(sizeof(BlockIQ3_XXS) == 98);
+static_assert(sizeof(BlockIQ3_S) == 110);
+static_assert(sizeof(BlockIQ1_S) == 50);
+static_assert(sizeof(BlockIQ1_M) == 56);
 
 }  // namespace trident

@@ -39,4 +39,14 @@ TRIDENT_ROW_FNS(q1_0)    // quant_lowbit.cpp
 TRIDENT_ROW_FNS(q2_0)
 #undef TRIDENT_ROW_FNS
 
+// Grid i-quants (quant_grid.cpp): dequantization only; llama.cpp's quantizers for them need an
+// importance matrix and are not written yet.
+void dequantize_row_iq2_xxs(const void* src, float* dst, int64_t n);
+void dequantize_row_iq2_xs(const void* src, float* dst, int64_t n);
+void dequantize_row_iq2_s(const void* src, float* dst, int64_t n);
+void dequantize_row_iq3_xxs(const void* src, float* dst, int64_t n);
+void dequantize_row_iq3_s(const void* src, float* dst, int64_t n);
+void dequantize_row_iq1_s(const void* src, float* dst, int64_t n);
+void dequantize_row_iq1_m(const void* src, float* dst, int64_t n);
+
 }  // namespace trident

@@ -234,6 +234,25 @@ void lowbit_row(uint8_t* group, uint8_t* row, int64_t j, int64_t n_in, bool towa
   }
 }
 
+// Grid i-quants: each super-block rotated by `shift` bytes (the fp16 d to the end), by words.
+void grid_row(uint8_t* group, uint8_t* row, int64_t j, int64_t n_in, GgmlType t, bool toward) {
+  const size_t bs = layout_of(t).type_size, words = size_t(grid_packed_words(t));
+  const size_t shift = t == GgmlType::IQ1_M ? 0 : sizeof(f16_bits);
+  for (int64_t b = 0; b < n_in / QK_K; ++b) {
+    uint8_t rot[128] = {};
+    uint8_t* file = row + size_t(b) * bs;
+    if (toward) {
+      std::memcpy(rot, file + shift, bs - shift);
+      std::memcpy(rot + bs - shift, file, shift);
+    }
+    for (size_t c = 0; c < words; ++c) copy(group + (size_t(b) * words + c) * 64 + 4 * size_t(j), rot + 4 * c, 4, toward);
+    if (!toward) {
+      std::memcpy(file + shift, rot, bs - shift);
+      std::memcpy(file, rot + bs - shift, shift);
+    }
+  }
+}
+
 template <class Block, class Row>
 void k_rows(uint8_t* group, uint8_t* row, int64_t j, int64_t n_in, size_t sg_bytes, bool toward, Row per_row) {
   for (int64_t s = 0; s < n_in / QK_K; ++s) {
@@ -274,6 +293,9 @@ void move_row(GgmlType t, uint8_t* group, uint8_t* row, int64_t j, int64_t n_in,
       return lowbit_row<BlockQ1_0>(group, row, j, n_in, toward);
     case GgmlType::Q2_0:
       return lowbit_row<BlockQ2_0>(group, row, j, n_in, toward);
+    case GgmlType::IQ2_XXS: case GgmlType::IQ2_XS: case GgmlType::IQ2_S: case GgmlType::IQ3_XXS:
+    case GgmlType::IQ3_S: case GgmlType::IQ1_S: case GgmlType::IQ1_M:
+      return grid_row(group, row, j, n_in, t, toward);
     case GgmlType::F32:
       return float_row<4>(group, row, j, n_in, toward);
     case GgmlType::F16:
@@ -301,6 +323,8 @@ bool packable(GgmlType t) {
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K:
     case GgmlType::IQ4_NL: case GgmlType::IQ4_XS: case GgmlType::MXFP4: case GgmlType::NVFP4:
     case GgmlType::TQ1_0: case GgmlType::TQ2_0: case GgmlType::Q1_0: case GgmlType::Q2_0:
+    case GgmlType::IQ2_XXS: case GgmlType::IQ2_XS: case GgmlType::IQ2_S: case GgmlType::IQ3_XXS:
+    case GgmlType::IQ3_S: case GgmlType::IQ1_S: case GgmlType::IQ1_M:
       return true;
     default:
       return false;
@@ -320,6 +344,7 @@ size_t packed_group_bytes(GgmlType t, int64_t n_in) {
   if (t == GgmlType::Q3_K) return size_t(n_in / QK_K) * PackedQ3K::kBytes;
   if (t == GgmlType::IQ4_XS) return size_t(n_in / QK_K) * PackedIQ4XS::kBytes;
   if (t == GgmlType::TQ1_0 || t == GgmlType::TQ2_0) return size_t(n_in / QK_K) * PackedTQ::kBytes;
+  if (const int words = grid_packed_words(t)) return size_t(n_in / QK_K) * size_t(words) * 64;
   return size_t(kPackRows) * row_bytes(t, n_in);
 }
 

@@ -45,6 +45,13 @@ TraitsTable build() {
   tt.add(T::TQ2_0, dequantize_row_tq2_0, quantize_row_tq2_0, T::Q8_K);
   tt.add(T::Q1_0, dequantize_row_q1_0, quantize_row_q1_0, T::Q8_0);
   tt.add(T::Q2_0, dequantize_row_q2_0, quantize_row_q2_0, T::Q8_0);
+  tt.add(T::IQ2_XXS, dequantize_row_iq2_xxs, nullptr, T::Q8_K);
+  tt.add(T::IQ2_XS, dequantize_row_iq2_xs, nullptr, T::Q8_K);
+  tt.add(T::IQ2_S, dequantize_row_iq2_s, nullptr, T::Q8_K);
+  tt.add(T::IQ3_XXS, dequantize_row_iq3_xxs, nullptr, T::Q8_K);
+  tt.add(T::IQ3_S, dequantize_row_iq3_s, nullptr, T::Q8_K);
+  tt.add(T::IQ1_S, dequantize_row_iq1_s, nullptr, T::Q8_K);
+  tt.add(T::IQ1_M, dequantize_row_iq1_m, nullptr, T::Q8_K);
   return tt;
 }
 const TraitsTable kTraits = build();
