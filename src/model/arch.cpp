@@ -133,6 +133,8 @@ constexpr std::array kArchs = {
              .ffn = FfnKind::Moe, .moe_norm_topk = true, .rope_freqs = true},
     ArchSpec{.name = "ernie4_5-moe", .ffn = FfnKind::Moe, .moe_norm_topk = true,
              .moe_keys = moe_keys::kDenseLead | moe_keys::kLayerStep, .unused_tensors = kUnusedWoBias},
+    ArchSpec{.name = "dbrx", .norm = NormKind::Layer, .rope = R::Neox, .ffn = FfnKind::Moe, .moe_norm_topk = true,
+             .clamp_kqv = true, .ffn_norm = "attn_output_norm"},
     // Learned absolute positions.
     ArchSpec{.name = "gpt2", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
              .pos_embd = Presence::Required},
