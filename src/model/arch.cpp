@@ -135,6 +135,17 @@ constexpr std::array kArchs = {
              .moe_keys = moe_keys::kDenseLead | moe_keys::kLayerStep, .unused_tensors = kUnusedWoBias},
     ArchSpec{.name = "dbrx", .norm = NormKind::Layer, .rope = R::Neox, .ffn = FfnKind::Moe, .moe_norm_topk = true,
              .clamp_kqv = true, .ffn_norm = "attn_output_norm"},
+    ArchSpec{.name = "falcon", .norm = NormKind::Layer, .rope = R::Neox, .parallel = Parallel::SharedNorm,
+             .attn_norm_2 = true, .act = Activation::GeluTanh, .ffn = FfnKind::Plain},
+    ArchSpec{.name = "jais", .norm = NormKind::Layer, .alibi_by_key = true, .attn_scale_inv_head_dim = true},
+    ArchSpec{.name = "nemotron", .norm = NormKind::Layer, .rope = R::Neox, .act = Activation::ReluSqr,
+             .ffn = FfnKind::Plain},
+    ArchSpec{.name = "jais2", .norm = NormKind::Layer, .rope = R::Neox, .act = Activation::ReluSqr,
+             .ffn = FfnKind::Plain},
+    ArchSpec{.name = "codeshell", .norm = NormKind::Layer, .rope = R::Neox, .act = Activation::GeluTanh,
+             .ffn = FfnKind::Plain},
+    ArchSpec{.name = "chatglm"},  // gate and up as one double-height ffn_up, found by shape
+    ArchSpec{.name = "plamo", .rope = R::Neox, .parallel = Parallel::SharedNorm},
     // Learned absolute positions.
     ArchSpec{.name = "gpt2", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
              .pos_embd = Presence::Required},

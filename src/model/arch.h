@@ -80,6 +80,9 @@ struct ArchSpec {
   bool qk_norm_optional = false;  // the Q/K norm tensors may be absent (stablelm)
   bool qk_norm_after_rope = false;  // the Q/K norms apply to the rotated Q and K (hunyuan)
   Parallel parallel = Parallel::None;
+  // A layer with attn_norm_2 norms the attention's input with it and the FFN's with attn_norm
+  // (falcon 40B); without it the two share attn_norm.
+  bool attn_norm_2 = false;
   bool parallel_by_key = false;          // use_parallel_residual says whether (gptneox)
   bool parallel_if_no_ffn_norm = false;  // parallel exactly when a layer has no ffn_norm (stablelm)
   Activation act = Activation::Silu;
@@ -106,6 +109,7 @@ struct ArchSpec {
   // (mpt, jais; 0: none), applied only at this block count when set (baichuan: 40, its 13B).
   float alibi_bias = 0.0f;
   bool alibi_by_key = false;
+  bool attn_scale_inv_head_dim = false;  // queries scaled by 1 / head_dim, not its square root (jais)
   int64_t alibi_only_at_n_layer = 0;
   int64_t rope_only_at_n_layer = 0;  // RoPE only at this block count (baichuan: 32, its 7B)
   bool embd_norm = false;        // a LayerNorm on the embeddings (token_embd_norm: bloom)

@@ -59,6 +59,7 @@ void read_positions(const GgufFile& f, const ArchSpec& arch, HParams& h) {
            alibi);
   }
   if (alibi > 0) h.alibi_slopes = alibi_slopes(h.n_head, alibi);
+  if (arch.attn_scale_inv_head_dim) h.attn_scale = 1.0f / float(h.head_dim);
   // Families with ALiBi or learned absolute positions never rope.
   h.rope = alibi == 0 && !arch.alibi_by_key && arch.pos_embd == Presence::None &&
            (arch.rope_only_at_n_layer == 0 || h.n_layer == arch.rope_only_at_n_layer);

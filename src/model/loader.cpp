@@ -322,6 +322,15 @@ class WeightLoader {
       if (a.parallel_if_no_ffn_norm && L.ffn_norm) L.parallel = Parallel::None;
     }
     if (a.post_norm) L.post_ffn_norm = vec(b + "post_ffw_norm.weight", h.n_embd, true);
+    if (a.attn_norm_2) {
+      if (const float* n2 = vec(b + "attn_norm_2.weight", h.n_embd, false)) {
+        L.ffn_norm = L.attn_norm;
+        L.ffn_norm_b = L.attn_norm_b;
+        L.attn_norm = n2;
+        L.attn_norm_b = vec(b + "attn_norm_2.bias", h.n_embd, false);
+        L.parallel = Parallel::OwnNorm;
+      }
+    }
 
     scales_ignored_ = !a.ffn_scales;
     L.moe = h.layer_is_moe(l);
