@@ -29,7 +29,8 @@ std::vector<float> uniform(size_t n, std::mt19937& rng, float lo, float hi) {
 }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  // memcmp of empty vectors would pass null pointers (undefined behaviour, UBSan reports it).
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 // ---- short convolution ----

@@ -146,6 +146,11 @@ constexpr std::array kArchs = {
              .ffn = FfnKind::Plain},
     ArchSpec{.name = "chatglm"},  // gate and up as one double-height ffn_up, found by shape
     ArchSpec{.name = "plamo", .rope = R::Neox, .parallel = Parallel::SharedNorm},
+    ArchSpec{.name = "minimax-m2", .rope = R::Neox, .qk_norm = QkNormKind::Full, .ffn = FfnKind::Moe,
+             .moe_norm_topk = true, .moe_keys = moe_keys::kGatingFunc, .unused_tensors = kBareQkv},
+    ArchSpec{.name = "mpt", .norm = NormKind::Layer, .qk_norm = QkNormKind::Full, .qk_norm_optional = true,
+             .qk_norm_only_with_q = true, .act = Activation::GeluTanh, .ffn = FfnKind::Plain, .alibi_by_key = true,
+             .pos_embd = Presence::Optional, .clamp_kqv = true},
     // Learned absolute positions.
     ArchSpec{.name = "gpt2", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
              .pos_embd = Presence::Required},

@@ -78,6 +78,7 @@ struct ArchSpec {
   RopeLayout rope = RopeLayout::Adjacent;
   QkNormKind qk_norm = QkNormKind::None;
   bool qk_norm_optional = false;  // the Q/K norm tensors may be absent (stablelm)
+  bool qk_norm_only_with_q = false;  // attn_k_norm alone is loaded and unused (mpt)
   bool qk_norm_after_rope = false;  // the Q/K norms apply to the rotated Q and K (hunyuan)
   Parallel parallel = Parallel::None;
   // A layer with attn_norm_2 norms the attention's input with it and the FFN's with attn_norm

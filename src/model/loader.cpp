@@ -305,8 +305,15 @@ class WeightLoader {
         L.q_norm = vec(b + "attn_q_norm.weight", shared ? h.head_dim : h.n_q(), req);
         L.k_norm = vec(b + "attn_k_norm.weight", shared ? h.head_dim : h.n_kv(), req);
       }
+      if (a.qk_norm_only_with_q && !L.q_norm) L.k_norm = nullptr;
       if (!L.q_norm != !L.k_norm)
         fail("{}: layer {} has only one of attn_q_norm and attn_k_norm", f_.path(), l);
+      if (L.q_norm && a.norm == NormKind::Layer && a.qk_norm == QkNormKind::Full) {
+        L.q_norm_b = vec(b + "attn_q_norm.bias", h.n_q(), false);
+        L.k_norm_b = vec(b + "attn_k_norm.bias", h.n_kv(), false);
+      } else if (a.qk_norm_only_with_q) {
+        vec(b + "attn_k_norm.bias", h.n_kv(), false);  // loaded with its unused norm
+      }
     }
     L.wo = projection(b + "attn_output", h.n_q(), h.n_embd, true);
     if (a.post_norm) L.post_attn_norm = vec(b + "post_attention_norm.weight", h.n_embd, true);
@@ -341,6 +348,7 @@ class WeightLoader {
       L.gate_up.fusable = false;
       L.gate_up.why_not = "plain feed-forward has no gate";
       L.down = projection(b + "ffn_down", h.n_ff, h.n_embd, true);
+      L.act_scales = vec(b + "ffn.act.scales", h.n_ff, false);
     } else {
       // Gate and up stored apart, as `ffn_gate_up`, or (phi3) as a double-height `ffn_up`.
       const GgufTensorInfo* up = find(b + "ffn_up.weight");

@@ -20,12 +20,15 @@ struct LayerWeights {
   ProjectionGroup qkv;                    // parts q [n_q], k [n_kv], v [n_kv]
   const float* q_norm = nullptr;          // [head_dim] shared by the heads, or [n_q] (QkNormKind)
   const float* k_norm = nullptr;
+  const float* q_norm_b = nullptr;        // LayerNorm-style Q/K norms' biases (mpt)
+  const float* k_norm_b = nullptr;
   Projection wo;                          // [n_q] -> [n_embd]
   const float* post_attn_norm = nullptr;  // [n_embd]
   // feed-forward
   const float* ffn_norm = nullptr;
   const float* ffn_norm_b = nullptr;
   ProjectionGroup gate_up;                // gated: parts gate, up [n_ff each]; plain: up only
+  const float* act_scales = nullptr;      // [n_ff] the plain FFN's activation divided by these (mpt)
   Projection down;                        // [n_ff] -> [n_embd]
   const float* post_ffn_norm = nullptr;
   // mixture of experts

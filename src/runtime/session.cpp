@@ -246,11 +246,11 @@ void Session::norm_vec(const float* w, const float* bias, const float* x, float*
 }
 
 // The Q or K norm of one token's heads, as the row's QkNormKind and norm kind say.
-void Session::qk_norm(float* x, const float* w, int64_t heads) const {
+void Session::qk_norm(float* x, const float* w, const float* bias, int64_t heads) const {
   const HParams& h = model_.hp();
   const QkNormKind kind = model_.arch().qk_norm;
   const int64_t hd = h.head_dim;
-  if (kind == QkNormKind::Full) return norm_vec(w, nullptr, x, x, heads * hd);
+  if (kind == QkNormKind::Full) return norm_vec(w, bias, x, x, heads * hd);
   for (int64_t i = 0; i < heads; ++i)
     norm_vec(kind == QkNormKind::PerHeadEach ? w + i * hd : w, nullptr, x + i * hd, x + i * hd, hd);
 }
@@ -271,8 +271,8 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     if (h.clamp_kqv > 0.0f)
       for (int64_t i = 0; i < w; ++i) q[i] = std::clamp(q[i], -h.clamp_kqv, h.clamp_kqv);
     if (L.q_norm && !a.qk_norm_after_rope) {
-      qk_norm(q, L.q_norm, h.n_head);
-      qk_norm(k, L.k_norm, h.n_head_kv);
+      qk_norm(q, L.q_norm, L.q_norm_b, h.n_head);
+      qk_norm(k, L.k_norm, L.k_norm_b, h.n_head_kv);
     }
     float* cs = b.rope.data() + t * h.n_rot;
     rope_angles(b.pos[size_t(t)], h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(opt_.n_ctx),
@@ -285,8 +285,8 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
       rope_apply(k, int(h.n_head_kv), hd, h.n_rot, h.rope_layout, cs);
     }
     if (L.q_norm && a.qk_norm_after_rope) {
-      qk_norm(q, L.q_norm, h.n_head);
-      qk_norm(k, L.k_norm, h.n_head_kv);
+      qk_norm(q, L.q_norm, L.q_norm_b, h.n_head);
+      qk_norm(k, L.k_norm, L.k_norm_b, h.n_head_kv);
     }
     seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v);
   }, n * w >= kMinParallelElements);
@@ -342,6 +342,9 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
       relu_sqr_inplace(b.act.data(), n * h.n_ff);
     else
       silu_inplace(b.act.data(), n * h.n_ff);
+    if (L.act_scales)  // mpt: the activation divided by per-channel scales
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t i = 0; i < h.n_ff; ++i) b.act[size_t(t * h.n_ff + i)] /= L.act_scales[i];
   } else {
     const int64_t w = 2 * h.n_ff;
     run_group(L.gate_up, fusion_.fuse_gate_up(L.gate_up, n, cc_), b.cur.data(), h.n_embd, n, b.gu.data(), w, cc_);

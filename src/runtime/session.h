@@ -80,7 +80,7 @@ class Session {
   void attention_block(const LayerWeights& L, int64_t l, int64_t n);
   void ffn(const LayerWeights& L, int64_t n);  // dense or MoE
   void ffn_block(const LayerWeights& L, int64_t n);
-  void qk_norm(float* x, const float* w, int64_t heads) const;
+  void qk_norm(float* x, const float* w, const float* bias, int64_t heads) const;
   // out = act(gate) * up over n values, with the architecture's activation.
   void gated_act(const float* gate, const float* up, float* out, int64_t n) const;
   void moe_block(const LayerWeights& L, int64_t n);
