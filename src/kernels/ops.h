@@ -2,6 +2,7 @@
 // vectorise it; each output depends only on its own row, so results do not depend on how
 // rows are split across threads or batches.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 namespace trident {
@@ -19,6 +20,10 @@ void rope_angles(int64_t pos, int n_rot, float base, float freq_scale, const flo
                  float attn_factor, float* cs);
 // Rotates the first n_rot dims of each of n_heads heads of length head_dim in x (contiguous).
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeLayout layout, const float* cs);
+
+// The logistic function as ggml_sigmoid computes it (libm exp): MoE gates, shared-expert gates,
+// the delta rule's beta.
+inline float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
 
 // silu(x) = x / (1 + exp_poly(-x)) (kernels/exp_poly.h), in place over n values.
 void silu_inplace(float* x, int64_t n);

@@ -89,10 +89,6 @@ void l2_norm(const float* x, float* y, int64_t n, float eps) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale;
 }
 
-namespace {
-float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
-}  // namespace
-
 void split_query_gate(const float* q_full, int64_t n_head, int64_t head_dim, float* q, float* gate) {
   for (int64_t h = 0; h < n_head; ++h) {
     std::memcpy(q + h * head_dim, q_full + 2 * h * head_dim, size_t(head_dim) * sizeof(float));

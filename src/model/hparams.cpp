@@ -59,7 +59,6 @@ void read_positions(const GgufFile& f, const ArchSpec& arch, HParams& h) {
            alibi);
   }
   if (alibi > 0) h.alibi_slopes = alibi_slopes(h.n_head, alibi);
-  if (arch.attn_scale_inv_head_dim) h.attn_scale = 1.0f / float(h.head_dim);
   // Families with ALiBi or learned absolute positions never rope.
   h.rope = alibi == 0 && !arch.alibi_by_key && arch.pos_embd == Presence::None &&
            (arch.rope_only_at_n_layer == 0 || h.n_layer == arch.rope_only_at_n_layer);
@@ -258,6 +257,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
       fail("{}: key '{}': expected a positive cap (or 0: none), found {}", f.path(), key("final_logit_softcapping"),
            h.final_softcap);
   }
+  if (arch.attn_scale_inv_head_dim) h.attn_scale = 1.0f / float(h.head_dim);
   if (arch.embd_head_scale_at_n_layer != 0 && h.n_layer == arch.embd_head_scale_at_n_layer)
     h.attn_scale = float(1.0 / std::sqrt(double(h.n_embd / h.n_head)));
   h.moe = arch.ffn == FfnKind::Moe || (arch.moe_if_experts && f.get_int(key("expert_count")).value_or(0) > 0);

@@ -29,7 +29,7 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
     if (h.gating == ExpertGating::Softmax)
       softmax_inplace(p, ne);
     else if (h.gating == ExpertGating::Sigmoid)
-      for (int64_t e = 0; e < ne; ++e) p[e] = 1.0f / (1.0f + std::exp(-p[e]));
+      for (int64_t e = 0; e < ne; ++e) p[e] = sigmoid(p[e]);
     for (int64_t e = 0; e < ne; ++e) sel[size_t(e)] = L.expert_bias ? p[e] + L.expert_bias[e] : p[e];
     if (h.n_expert_groups > 1) keep_best_groups(sel.data());
     std::iota(order.begin(), order.end(), 0);
@@ -84,7 +84,7 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
     if (!L.shared_gate.segments.empty()) {
       run_projection(L.shared_gate, b.cur.data(), d, n, b.router.data(), 1, cc_);
       for (int64_t t = 0; t < n; ++t) {
-        const float g = 1.0f / (1.0f + std::exp(-b.router[size_t(t)]));
+        const float g = sigmoid(b.router[size_t(t)]);
         for (int64_t i = 0; i < d; ++i) b.moe_x[size_t(t * d + i)] *= g;
       }
     }
@@ -94,10 +94,10 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
 
 // Grouped experts (DeepSeek V3): a group scores the sum of its two best selection scores; all
 // but the best n_group_used groups are masked out.
-void Session::keep_best_groups(float* sel) const {
+void Session::keep_best_groups(float* sel) {
   const HParams& h = model_.hp();
   const int64_t ng = h.n_expert_groups, per = h.n_expert / ng;
-  std::vector<float> score(static_cast<size_t>(ng));
+  std::vector<float>& score = buf_->moe_group_score;
   for (int64_t g = 0; g < ng; ++g) {
     const float* s = sel + g * per;
     float a = -INFINITY, b2 = -INFINITY;
@@ -107,7 +107,7 @@ void Session::keep_best_groups(float* sel) const {
     }
     score[size_t(g)] = a + b2;
   }
-  std::vector<int32_t> groups(static_cast<size_t>(ng));
+  std::vector<int32_t>& groups = buf_->moe_group_order;
   std::iota(groups.begin(), groups.end(), 0);
   std::stable_sort(groups.begin(), groups.end(), [&](int32_t x, int32_t y) { return score[size_t(x)] > score[size_t(y)]; });
   for (int64_t r = h.n_group_used; r < ng; ++r)

@@ -59,6 +59,8 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     b.moe_rows.resize(size_t(n));
     b.moe_order.resize(size_t(h.n_expert));
     b.moe_sel.resize(size_t(h.n_expert));
+    b.moe_group_score.resize(size_t(std::max<int64_t>(h.n_expert_groups, 0)));
+    b.moe_group_order.resize(b.moe_group_score.size());
   }
 }
 

@@ -74,7 +74,7 @@ class Session {
   int64_t check_batch(const BatchView& batch) const;
   void decode_rows(const BatchView& batch, std::vector<float>& out, bool hidden);
   void forward_ubatch(int64_t n, const uint8_t* want, float* logits);
-  void keep_best_groups(float* sel) const;
+  void keep_best_groups(float* sel);
   void embed(const int32_t* tokens, const int64_t* pos, int64_t n);
   void layer(int64_t l, int64_t n);
   void attention_block(const LayerWeights& L, int64_t l, int64_t n);

@@ -40,6 +40,8 @@ struct Session::Buffers {
   std::vector<int32_t> moe_rows;   // tokens routed to the current expert
   std::vector<int32_t> moe_order;  // [n_expert] experts sorted by router probability
   std::vector<float> moe_sel;      // [n_expert] selection scores of one token
+  std::vector<float> moe_group_score;     // [n_expert_groups] (grouped experts)
+  std::vector<int32_t> moe_group_order;   // [n_expert_groups]
 };
 
 }  // namespace trident
