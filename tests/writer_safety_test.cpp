@@ -1,7 +1,8 @@
 // Writers never destroy anything but their own target (issue 19, defects 4-7): the output may
 // not be an input (via ./, symlinks, hard links), export-hf --force replaces only the files it
 // writes and refuses a directory holding its input, --force refuses FIFOs and devices, and a
-// writer stopped by SIGINT / SIGTERM leaves neither target nor temporary file; after a SIGKILL
+// writer (synth, quantize, fuse, unfuse, convert, export-hf) stopped by SIGINT / SIGTERM leaves
+// neither target nor temporary file; after a SIGKILL
 // the next run of a writer of the same target removes the stale temporary.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -158,14 +159,42 @@ TEST(WriterSafety, SignalsMidWriteLeaveNothing) {
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << "status " << status;
     EXPECT_EQ(entries(dir), 0u) << "signal " << sig << ": target or temporary left";
   }
-  // export-hf's temporary is a directory of files.
-  const std::string dir = test::temp_path("sigdir");
-  fs::create_directories(dir);
-  const std::string big = dir + "/big.gguf";
-  ASSERT_EQ(test::run_trident("synth --shape qwen3-0.6b --type f16 --layers 8 --vocab 300 -o " + big).exit_code, 0);
-  const int status = stop_writer_mid_write(dir, "export-hf " + big + " " + dir + "/hf", SIGTERM);
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << "status " << status;
-  EXPECT_EQ(entries(dir), 1u) << "only the input may remain";
+}
+
+// Every other writer, stopped by each signal once its temporary holds data: quantize, fuse,
+// unfuse, convert and export-hf (whose temporary is a directory of files). The inputs are made
+// large (about 500 MB) so that each writer is still writing when the signal arrives.
+TEST(WriterSafety, EveryWriterStoppedBySigintOrSigtermLeavesNothing) {
+  const std::string in_dir = test::temp_path("sigin");
+  fs::create_directories(in_dir);
+  const std::string big = in_dir + "/big.gguf", fused = in_dir + "/fused.gguf", hf = in_dir + "/hf";
+  auto make = [](const std::string& args) {
+    const auto r = test::run_trident(args);
+    ASSERT_EQ(r.exit_code, 0) << args << ": " << r.err;
+  };
+  make("synth --shape qwen3-0.6b --type f16 --layers 16 --vocab 300 -o " + big);
+  make("fuse " + big + " -o " + fused);
+  make("export-hf " + big + " " + hf);
+  const std::vector<std::pair<std::string, std::string>> writers = {
+      {"quantize", "quantize " + big + " -o OUT/out.gguf --type q8_0"},
+      {"fuse", "fuse " + big + " -o OUT/out.gguf"},
+      {"unfuse", "unfuse " + fused + " -o OUT/out.gguf"},
+      {"convert", "convert " + hf + " -o OUT/out.gguf"},
+      {"export-hf", "export-hf " + big + " OUT/hf"},
+  };
+  for (const auto& [name, args] : writers) {
+    for (int sig : {SIGINT, SIGTERM}) {
+      const std::string out = test::temp_path("sigout");
+      fs::create_directories(out);
+      std::string cmd = args;
+      cmd.replace(cmd.find("OUT"), 3, out);
+      const int status = stop_writer_mid_write(out, cmd, sig);
+      EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << name << ": status " << status;
+      EXPECT_EQ(entries(out), 0u) << name << ", signal " << sig << ": target or temporary left";
+      fs::remove_all(out);
+    }
+  }
+  fs::remove_all(in_dir);
 }
 
 TEST(WriterSafety, StaleTemporaryOfAKilledWriterIsRemovedByTheNextRun) {
