@@ -2,8 +2,8 @@
 // not be an input (via ./, symlinks, hard links), export-hf --force replaces only the files it
 // writes and refuses a directory holding its input, --force refuses FIFOs and devices, and a
 // writer (synth, quantize, fuse, unfuse, convert, export-hf) stopped by SIGINT / SIGTERM leaves
-// neither target nor temporary file; after a SIGKILL
-// the next run of a writer of the same target removes the stale temporary.
+// neither target nor temporary file; after a SIGKILL the next run of a writer of the same target
+// removes the stale temporary.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
