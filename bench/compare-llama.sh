@@ -10,11 +10,14 @@
 #                 drifts (shared hosts); t/s are averaged over rounds, the ratio is the
 #                 median of the per-round ratios
 #   TRIDENT_ARGS  extra flags for trident bench (e.g. "--fuse-qkv on,off")
+#   PLOT          write trident's SVG chart of the last round with llama.cpp's speeds from
+#                 the same round (trident bench --plot --plot-llama): PLOT itself for one
+#                 model, PLOT with "-MODEL" before ".svg" for each of several
 # Needs bash and python3; no network.
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 llama_dir=$1
@@ -47,8 +50,15 @@ for m in "$@"; do
       exit 1
     fi
     echo "compare-llama: round $((k + 1))/$rounds: trident bench on $m" >&2
+    plot=()
+    if [[ -n ${PLOT:-} && $k -eq $((rounds - 1)) ]]; then
+      out=$PLOT
+      [[ $# -eq 1 ]] || out="${PLOT%.svg}-$(basename "$m" .gguf).svg"
+      plot=(--plot "$out" --plot-llama "$tmp/llama-$i-$k.json")
+    fi
     # shellcheck disable=SC2086  # TRIDENT_ARGS is a list of flags
-    "$trident" bench -m "$m" -p "$p" -n "$n" -t "$threads" -r "$reps" ${TRIDENT_ARGS:-} -o json >"$tmp/trident-$i-$k.json"
+    "$trident" bench -m "$m" -p "$p" -n "$n" -t "$threads" -r "$reps" ${TRIDENT_ARGS:-} "${plot[@]}" -o json \
+      >"$tmp/trident-$i-$k.json"
   done
   i=$((i + 1))
 done

@@ -281,6 +281,49 @@ TEST_F(BenchCli, MarkdownCsvMembwAndPlot) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
 }
 
+// The chart against llama.cpp: llama-bench's JSON rows for the same file and threads add a dotted
+// llama.cpp line, a trident ÷ llama.cpp ratio for prompt tests and a marker on generation bars.
+TEST_F(BenchCli, PlotWithLlamaBenchRows) {
+  const std::string svg = test::temp_path("plot-llama.svg"), llama = test::temp_path("llama-bench.json");
+  const std::string file = std::filesystem::path(*model_).filename().string();
+  {
+    std::ofstream out(llama);
+    out << "[{\"model_filename\": \"/elsewhere/" << file << "\", \"n_prompt\": 8, \"n_gen\": 0, \"n_ubatch\": 4,"
+        << " \"n_threads\": 1, \"avg_ts\": 50.0},"
+        << " {\"model_filename\": \"" << file << "\", \"n_prompt\": 8, \"n_gen\": 0, \"n_ubatch\": 8,"
+        << " \"n_threads\": 1, \"avg_ts\": 60.0},"
+        << " {\"model_filename\": \"" << file << "\", \"n_prompt\": 0, \"n_gen\": 2, \"n_ubatch\": 512,"
+        << " \"n_threads\": 1, \"avg_ts\": 20.0, \"extra\": [1, 2]}]\n";
+  }
+  auto r = test::run_trident("bench -m " + *model_ + " -p 8 -n 2 -r 1 -t 1 -ub 4,8 --fuse-qkv on,off -o json --plot " +
+                             svg + " --plot-llama " + llama);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string plot = slurp(svg);
+  for (const char* s : {"fused ÷ unfused", "trident ÷ llama.cpp", "llama.cpp (same file, threads)",
+                        "stroke-dasharray=\"9 3 2 3\"", "stroke-dasharray=\"1 3\"", "<rect", "pp8", "tg2", "repetitions"})
+    EXPECT_NE(plot.find(s), std::string::npos) << s;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_NE(plot.find(j[0]["build_commit"].get<std::string>()), std::string::npos);
+  std::filesystem::remove(svg);
+
+  // Bad input: one line naming the file, row and field, and no chart.
+  auto bad = [&](const std::string& text, const std::string& expected) {
+    std::ofstream(llama) << text;
+    auto e = test::run_trident("bench -m " + *model_ + " -p 4 -n 0 -r 1 -t 1 --plot " + svg + " --plot-llama " + llama);
+    EXPECT_EQ(e.exit_code, 1);
+    EXPECT_NE(e.err.find("trident: error: --plot-llama " + llama + ": " + expected), std::string::npos) << e.err;
+    EXPECT_FALSE(std::filesystem::exists(svg));
+  };
+  bad("[{\"model_filename\": 3}]", "row 0: expected a string field 'model_filename'");
+  bad("[{\"model_filename\": \"m\", \"n_prompt\": 1.5}]", "row 0: expected an integer in 0..2^30 field 'n_prompt'");
+  bad("{\"a\": 1}", "expected llama-bench's JSON array of rows");
+  bad("[{", "not JSON");
+  std::filesystem::remove(llama);
+  r = test::run_trident("bench -m " + *model_ + " -p 4 -n 0 --plot-llama " + llama);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--plot-llama: expected --plot too"), std::string::npos) << r.err;
+}
+
 TEST(Bench, RejectsBadValues) {
   const std::string m = " -m does-not-matter.gguf ";
   auto r = test::run_trident("bench" + m + "-p -1");

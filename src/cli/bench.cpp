@@ -20,6 +20,7 @@
 #include "format/error.h"
 #include "kernels/dispatch.h"
 #include "kernels/thread_pool.h"
+#include "runtime/fusion_cache.h"
 
 namespace trident::cli {
 namespace {
@@ -34,7 +35,7 @@ struct BenchFlags {
   std::string output = "md";
   bool membw = false;
   int64_t membw_mib = 1024;
-  std::string plot, isa;
+  std::string plot, plot_llama, isa;
   bool no_warmup = false, progress = false;
   std::string repack = "on";
 };
@@ -166,10 +167,14 @@ void run(const BenchFlags& f) {
   if (!f.isa.empty() && !select_kernel_table(f.isa.c_str())) fail("--isa: '{}' is not supported on this CPU", f.isa);
   const bool repack = parse_on_off("--repack", f.repack);
   if (!f.plot.empty()) check_writable(f.plot);
+  if (!f.plot_llama.empty() && f.plot.empty()) fail("--plot-llama: expected --plot too (it adds llama.cpp to the chart)");
 
   BenchReport rep;
   rep.kernels = kernel_table().isa;
   rep.build_commit = build_commit();
+  rep.cpu = cpu_model_name();
+  rep.repetitions = f.repetitions;
+  if (!f.plot_llama.empty()) rep.llama = read_llama_bench_json(f.plot_llama);
   const bool qkv_varies = fusion_list_varies(grid.fuse_qkv), gate_up_varies = fusion_list_varies(grid.fuse_gate_up);
   rep.show_ratio = qkv_varies || gate_up_varies;
   for (KvType t : grid.k_types) rep.show_kv |= t != KvType::F16;
@@ -262,7 +267,11 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--progress", f->progress, "print a progress line per step on stderr, also when it is not a terminal");
   cmd->add_flag("--membw", f->membw, "measure memory read bandwidth and add a % roofline column for tg tests");
   cmd->add_option("--membw-mib", f->membw_mib, "buffer size for --membw, MiB")->capture_default_str();
-  cmd->add_option("--plot", f->plot, "write an SVG chart of t/s against ubatch to this file (checked before running)");
+  cmd->add_option("--plot", f->plot,
+                  "write an SVG chart to this file (checked before running): t/s against ubatch with fused/unfused "
+                  "ratios for prompt tests, bars for generation tests");
+  cmd->add_option("--plot-llama", f->plot_llama,
+                  "llama-bench -o json output for the same files: adds llama.cpp and trident / llama.cpp to the chart");
   cmd->add_option("--isa", f->isa, "force a kernel set: scalar, avx2 or avx512");
   cmd->add_flag("--no-warmup", f->no_warmup, "skip the untimed warm-up run");
   cmd->add_option("--repack", f->repack, "copy the weights the packed kernels read into their layout at load: on or off")

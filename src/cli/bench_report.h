@@ -1,7 +1,6 @@
 // Output of `trident bench`: llama-bench's formats (a markdown table with fusion columns added,
 // CSV, JSON, JSON lines and SQL rows with llama-bench's field names), printed row by row as
-// each result is measured (bench_output.cpp), and an SVG chart of t/s against ubatch
-// (bench_report.cpp).
+// each result is measured (bench_output.cpp), and an SVG chart (bench_plot.cpp).
 #pragma once
 #include <optional>
 #include <string>
@@ -11,6 +10,17 @@
 #include "runtime/membw.h"
 
 namespace trident::cli {
+
+// One row of `llama-bench -o json`, matched to trident's rows by file name, test, threads and
+// (for prompt tests) ubatch.
+struct LlamaBenchRow {
+  std::string model_file;  // file name without its directory
+  int64_t n_prompt = 0, n_gen = 0, n_ubatch = 0;
+  int n_threads = 0;
+  double avg_ts = 0;
+};
+// Reads llama-bench's JSON output; Error naming the file, row and field when it is not that.
+std::vector<LlamaBenchRow> read_llama_bench_json(const std::string& path);
 
 // Everything the formats print besides the rows. The column choices are fixed before the
 // first row is measured, so rows can be printed as they come.
@@ -22,6 +32,10 @@ struct BenchReport {
   std::optional<MemBandwidth> membw;
   std::string kernels;               // kernel set the run used ("avx2")
   std::string build_commit;          // git commit of this binary
+  // For the chart's header.
+  std::string cpu;                   // CPU model name
+  int repetitions = 0;
+  std::vector<LlamaBenchRow> llama;  // llama.cpp's speeds on the same files (--plot-llama)
 };
 
 // "md", "csv", "json", "jsonl", "sql"; Error for anything else.
@@ -43,8 +57,9 @@ class BenchPrinter {
 // The whole report in one format: every row, then the end.
 std::string format_report(const BenchReport& r, const std::string& format);
 
-// One chart per (model, test): t/s against ubatch, one line per fusion setting (and per
-// thread count / cache type when those vary), with +-sd bars; fully fused lines solid, others dashed.
+// The chart: a header with the run's metadata; per model and prompt test, t/s against ubatch
+// (one colour per configuration, fused solid, unfused dashed, llama.cpp dotted) over a ratio
+// panel (fused / unfused, trident / llama.cpp); per generation test, one bar per series.
 std::string format_svg(const BenchReport& r);
 
 }  // namespace trident::cli
