@@ -300,7 +300,7 @@ TEST_F(BenchCli, PlotWithLlamaBenchRows) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string plot = slurp(svg);
   for (const char* s : {"fused ÷ unfused", "trident ÷ llama.cpp", "llama.cpp (same file, threads)",
-                        "stroke-dasharray=\"9 3 2 3\"", "stroke-dasharray=\"1 3\"", "<rect", "pp8", "tg2", "repetitions"})
+                        "stroke-dasharray=\"9 3 2 3\"", "stroke-dasharray=\"1 3\"", "<rect", "pp8", "tg2", "1 repetition "})
     EXPECT_NE(plot.find(s), std::string::npos) << s;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_NE(plot.find(j[0]["build_commit"].get<std::string>()), std::string::npos);
