@@ -6,11 +6,14 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "format/error.h"
 #include "format/gguf_writer.h"
 #include "convert/fuse_rewrite.h"
+#include "convert/synth_skeleton.h"
 #include "model/model.h"
 #include "runtime/session.h"
 #include "tensor/types.h"
@@ -398,6 +401,105 @@ TEST(FuseCli, ExpertGateUpFusedOnlyWhenAskedForArchsLlamaCppCannotRead) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto fb = GgufFile::open(b);
   EXPECT_NE(fb->find_tensor("blk.0.ffn_gate_up_exps.weight"), nullptr);
+}
+
+// Per-tensor weight scales (`blk.N.<proj>.scale`, which llama.cpp's build_lora_mm multiplies a
+// projection's output by). The test-llama-archs fixtures draw every scale at random, so Q, K
+// and V, and each expert's gate and up, have different ones. The model gives llama.cpp's logits
+// with the groups fused at load and unfused, bit for bit; `trident fuse` keeps one scale per
+// part ([3] for Q/K/V, [n_expert, 2] for gate/up experts) and the fused file gives the same
+// bits; `unfuse` gives back every tensor. Parts with equal scales fuse to llama.cpp's one scale.
+class PerPartScales : public ::testing::TestWithParam<const char*> {};
+
+float first_value(const GgufFile& f, const std::string& name) {
+  const GgufTensorInfo* t = f.find_tensor(name);
+  EXPECT_NE(t, nullptr) << name;
+  float v = 0;
+  if (t) std::memcpy(&v, f.tensor_data(*t), sizeof v);
+  return v;
+}
+
+TEST_P(PerPartScales, FusedAtLoadOnDiskAndUnfusedGiveLlamaCppsLogitsBitForBit) {
+  const std::string name = GetParam(), dir = test::source_dir() + "/tests/data/archs/";
+  std::ifstream in(dir + name + ".json");
+  const auto ref = nlohmann::json::parse(in);
+  const std::string model = test::temp_path(name + "-scales.gguf");
+  synth_from_skeleton(dir + name + ".skel.gguf", ref.at("seed").get<uint64_t>(), model, false);
+  auto f = GgufFile::open(model);
+  const bool moe = f->find_tensor("blk.0.ffn_gate_exps.scale") != nullptr;
+  const float q = first_value(*f, "blk.0.attn_q.scale"), k = first_value(*f, "blk.0.attn_k.scale"),
+              v = first_value(*f, "blk.0.attn_v.scale");
+  EXPECT_TRUE(q != k && k != v && q != v) << q << " " << k << " " << v;
+
+  const auto ids = ref.at("prompt_ids").get<std::vector<int32_t>>();
+  const auto want = ref.at("prompt_logits").get<std::vector<std::vector<float>>>();
+  auto m = Model::load(model);
+  const std::vector<float> got = test::eval_logits(*m, ids, FusionMode::On, 1, 512);
+  ASSERT_EQ(got.size(), want.size() * want[0].size());
+  double num = 0, den = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double a = want[i / want[0].size()][i % want[0].size()];
+    num += (a - got[i]) * (a - got[i]);
+    den += a * a;
+  }
+  EXPECT_LE(num / den, 1e-11) << name << ": against llama.cpp";
+  EXPECT_EQ(test::eval_logits(*m, ids, FusionMode::Off, 1, 512), got) << name << ": fused vs unfused at load";
+
+  FuseOptions opt;
+  RewritePlan plan;
+  const std::string fused = fuse_file(model, opt, &plan);
+  auto ff = GgufFile::open(fused);
+  const GgufTensorInfo* qkv_scale = ff->find_tensor("blk.0.attn_qkv.scale");
+  ASSERT_NE(qkv_scale, nullptr);
+  EXPECT_EQ(qkv_scale->ne[0], 3);
+  if (moe) {
+    const GgufTensorInfo* gu_scale = ff->find_tensor("blk.0.ffn_gate_up_exps.scale");
+    ASSERT_NE(gu_scale, nullptr);
+    EXPECT_EQ(gu_scale->ne[1], 2);
+  }
+  bool noted = false;
+  for (const auto& n : plan.notes) noted |= n.rfind("blk.0: the Q/K/V scales differ: blk.0.attn_qkv.scale holds one per part", 0) == 0;
+  EXPECT_TRUE(noted);
+  auto mf = Model::load(fused);
+  for (FusionMode mode : {FusionMode::On, FusionMode::Off})
+    EXPECT_EQ(test::eval_logits(*mf, ids, mode, 1, 512), got) << name << ": fused file, " << fusion_mode_name(mode);
+  const std::string back = unfuse_file(fused);
+  EXPECT_TRUE(tensors_of(*f) == tensors_of(*GgufFile::open(back))) << name << ": unfuse(fuse(x)) differs from x";
+  for (const auto& p : {fused, back}) fs::remove(p);
+  fs::remove(model);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fuse, PerPartScales, ::testing::Values("llama-dense", "llama-moe"),
+                         [](const auto& info) { return std::string(info.param[6] == 'd' ? "Dense" : "Moe"); });
+
+// Equal Q/K/V scales fuse to one [1] scale, the form llama.cpp reads.
+TEST(Fuse, EqualScalesFuseToOneScale) {
+  const std::string dir = test::source_dir() + "/tests/data/archs/";
+  const std::string model = test::temp_path("equal-scales.gguf");
+  synth_from_skeleton(dir + "llama-dense.skel.gguf", 7, model, false);
+  {
+    // Copy Q's scale over K's and V's in place.
+    auto f = GgufFile::open(model);
+    const float q = first_value(*f, "blk.0.attn_q.scale");
+    std::fstream io(model, std::ios::in | std::ios::out | std::ios::binary);
+    for (const char* n : {"blk.0.attn_k.scale", "blk.0.attn_v.scale"}) {
+      io.seekp(std::streamoff(f->data_offset() + f->find_tensor(n)->offset));
+      io.write(reinterpret_cast<const char*>(&q), sizeof q);
+    }
+  }
+  const std::string fused = fuse_file(model, {});
+  auto ff = GgufFile::open(fused);
+  const GgufTensorInfo* s0 = ff->find_tensor("blk.0.attn_qkv.scale");
+  const GgufTensorInfo* s1 = ff->find_tensor("blk.1.attn_qkv.scale");
+  ASSERT_TRUE(s0 && s1);
+  EXPECT_EQ(s0->ne[0], 1);
+  EXPECT_EQ(s1->ne[0], 3);  // layer 1 keeps its random, different scales
+  const std::vector<int32_t> ids = {1, 17, 42, 99, 5};
+  EXPECT_EQ(test::eval_logits(*Model::load(fused), ids, FusionMode::Off, 1, 64),
+            test::eval_logits(*Model::load(model), ids, FusionMode::On, 1, 64));
+  const std::string back = unfuse_file(fused);
+  EXPECT_TRUE(tensors_of(*GgufFile::open(model)) == tensors_of(*GgufFile::open(back)));
+  for (const auto& p : {fused, back, model}) fs::remove(p);
 }
 
 }  // namespace

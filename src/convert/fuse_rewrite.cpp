@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <map>
 
@@ -33,8 +34,12 @@ constexpr std::array<KindSpec, 3> kKinds = {{
     {Kind::GateUpDense, "gate/up", "ffn_gate_up", {"ffn_gate", "ffn_up", nullptr}, 2},
 }};
 
-// Tensors of one group in one layer: the separate parts and the fused form, for the weight
-// and for the bias.
+// What a tensor of a group holds: `<base>.weight`, `.bias`, `.scale` (a per-tensor weight
+// scale, [1] or [n_expert]) or `.input_scale` (loaded and unused by llama.cpp, kept as data).
+enum Side : uint8_t { kWeight, kBias, kScale, kInputScale, kSides };
+constexpr std::array<const char*, kSides> kSideSuffix = {"weight", "bias", "scale", "input_scale"};
+
+// Tensors of one group in one layer: the separate parts and the fused form, per side.
 struct Slot {
   std::array<const GgufTensorInfo*, 3> parts{};
   const GgufTensorInfo* fused = nullptr;
@@ -48,8 +53,10 @@ struct Slot {
 struct Group {
   int64_t layer = 0;
   const KindSpec* spec = nullptr;
-  Slot w, b;
-  std::vector<RewriteTensor> out_w, out_b;  // replacements, when rewritten
+  std::array<Slot, kSides> slot;
+  std::array<std::vector<RewriteTensor>, kSides> out;  // replacements, when rewritten
+  Slot& w() { return slot[kWeight]; }
+  Slot& b() { return slot[kBias]; }
   bool rewrite = false;
   std::string prefix() const { return fmt::format("blk.{}.", layer); }
   std::string label() const { return fmt::format("blk.{}", layer); }
@@ -57,11 +64,11 @@ struct Group {
 
 struct Member {
   Group* group;
-  bool bias;
+  Side side;
 };
 
-// "blk.<N>.<base>.<weight|bias>" -> (N, base, is_bias); false for any other name.
-bool split_name(const std::string& name, int64_t& layer, std::string& base, bool& bias) {
+// "blk.<N>.<base>.<side>" -> (N, base, side); false for any other name.
+bool split_name(const std::string& name, int64_t& layer, std::string& base, Side& side) {
   if (name.rfind("blk.", 0) != 0) return false;
   size_t i = 4, j = i;
   while (j < name.size() && j - i < 9 && name[j] >= '0' && name[j] <= '9') ++j;
@@ -70,8 +77,9 @@ bool split_name(const std::string& name, int64_t& layer, std::string& base, bool
   const size_t dot = name.rfind('.');
   if (dot <= j) return false;
   const std::string suffix = name.substr(dot + 1);
-  if (suffix != "weight" && suffix != "bias") return false;
-  bias = suffix == "bias";
+  const auto it = std::find(kSideSuffix.begin(), kSideSuffix.end(), suffix);
+  if (it == kSideSuffix.end()) return false;
+  side = Side(it - kSideSuffix.begin());
   base = name.substr(j + 1, dot - j - 1);
   return true;
 }
@@ -152,17 +160,17 @@ class Planner {
     for (const GgufTensorInfo& t : f.tensors()) {
       int64_t layer;
       std::string base;
-      bool bias;
-      if (!split_name(t.name, layer, base, bias)) continue;
+      Side side;
+      if (!split_name(t.name, layer, base, side)) continue;
       for (size_t k = 0; k < kKinds.size(); ++k) {
         const KindSpec& s = kKinds[k];
         const GgufTensorInfo** slot = nullptr;
-        if (base == s.fused) slot = &(bias ? group(layer, k).b : group(layer, k).w).fused;
+        if (base == s.fused) slot = &group(layer, k).slot[side].fused;
         for (size_t i = 0; i < s.n_parts; ++i)
-          if (base == s.parts[i]) slot = &(bias ? group(layer, k).b : group(layer, k).w).parts[i];
+          if (base == s.parts[i]) slot = &group(layer, k).slot[side].parts[i];
         if (!slot) continue;
         *slot = &t;
-        member_[&t] = {&group(layer, k), bias};
+        member_[&t] = {&group(layer, k), side};
       }
     }
   }
@@ -179,7 +187,7 @@ class Planner {
     for (auto& [key, g] : groups_) {
       const Kind kind = g.spec->kind;
       if (kind == Kind::Qkv ? !opt.qkv : !opt.gate_up) continue;
-      const size_t present = g.w.n_present(g.spec->n_parts);
+      const size_t present = g.w().n_present(g.spec->n_parts);
       if (kind == Kind::GateUpDense && present == g.spec->n_parts && !llamacpp_dense_gate_up_in_up(arch_)) {
         ++dense_left;
         ++plan.groups_left;
@@ -228,8 +236,10 @@ class Planner {
     plan.operation = "unfuse";
     for (auto& [key, g] : groups_) {
       const KindSpec& s = *g.spec;
-      if (!g.w.fused && !g.b.fused) continue;
-      if (g.w.n_present(s.n_parts) || g.b.n_present(s.n_parts)) {
+      bool any_fused = false, any_separate = false;
+      for (const Slot& sl : g.slot) any_fused |= sl.fused != nullptr, any_separate |= sl.n_present(s.n_parts) > 0;
+      if (!any_fused) continue;
+      if (any_separate) {
         ++plan.groups_left;
         plan.notes.push_back(fmt::format("{}: {} is stored both fused and separate: left as is",
                                          g.label(), s.fused));
@@ -240,11 +250,13 @@ class Planner {
         wn.push_back(g.prefix() + s.parts[i] + ".weight");
         bn.push_back(g.prefix() + s.parts[i] + ".bias");
       }
-      if (g.w.fused && g.w.fused->n_dims < 2)
-        fail("{}: tensor '{}': expected a matrix, found {} dimension(s)", f_.path(), g.w.fused->name,
-             g.w.fused->n_dims);
-      if (g.w.fused) g.out_w = split(f_, *g.w.fused, wn, widths(g, *g.w.fused, 1), 1);
-      if (g.b.fused) g.out_b = split(f_, *g.b.fused, bn, widths(g, *g.b.fused, 0), 0);
+      const GgufTensorInfo* fw = g.w().fused;
+      if (fw && fw->n_dims < 2)
+        fail("{}: tensor '{}': expected a matrix, found {} dimension(s)", f_.path(), fw->name, fw->n_dims);
+      if (fw) g.out[kWeight] = split(f_, *fw, wn, widths(g, *fw, 1), 1);
+      if (g.b().fused) g.out[kBias] = split(f_, *g.b().fused, bn, widths(g, *g.b().fused, 0), 0);
+      for (Side sd : {kScale, kInputScale})
+        if (g.slot[sd].fused) g.out[sd] = split_scale(g, sd);
       g.rewrite = true;
       ++plan.groups_rewritten;
     }
@@ -266,13 +278,15 @@ class Planner {
     return g;
   }
 
-  // Fills g.out_w / g.out_b, or says in `why` why the group stays as it is (empty `why`:
+  // Fills g.out, or says in `why` why the group stays as it is (empty `why`:
   // the reason is already in plan.notes).
   bool fuse_group(Group& g, const FuseOptions& opt, RewritePlan& plan, std::string& why) {
     const KindSpec& s = *g.spec;
     const size_t n = s.n_parts;
-    std::vector<const GgufTensorInfo*> w(g.w.parts.begin(), g.w.parts.begin() + long(n));
-    if (g.w.fused || g.b.fused) {
+    std::vector<const GgufTensorInfo*> w(g.w().parts.begin(), g.w().parts.begin() + long(n));
+    bool any_fused = false;
+    for (const Slot& sl : g.slot) any_fused |= sl.fused != nullptr;
+    if (any_fused) {
       why = fmt::format("{} present alongside separate parts", s.fused);
       return false;
     }
@@ -288,13 +302,13 @@ class Planner {
         why = fmt::format("shapes of {} do not line up", list_parts(s, w, false));
         return false;
       }
-    const size_t n_bias = g.b.n_present(n);
+    const size_t n_bias = g.b().n_present(n);
     if (n_bias != 0 && n_bias != n) {
       why = fmt::format("only {} of {} biases present", n_bias, n);
       return false;
     }
     for (size_t i = 0; i < n_bias; ++i) {
-      const GgufTensorInfo& b = *g.b.parts[i];
+      const GgufTensorInfo& b = *g.b().parts[i];
       if (b.ne[0] != w[i]->ne[1] || b.ne[1] != w[i]->ne[2] || b.ne[2] != 1 || b.ne[3] != 1) {
         why = fmt::format("{}.bias does not match its weight", s.parts[i]);
         return false;
@@ -328,9 +342,11 @@ class Planner {
       plan.notes.push_back(fmt::format("{}: {} differ: requantized {} to {}, fused", g.label(),
                                        list_parts(s, w, true), list, type_name(out_type)));
     }
-    g.out_w.push_back(concat(g.prefix() + s.fused + ".weight", w, to, out_type, 1));
+    auto& out_w = g.out[kWeight];
+    auto& out_b = g.out[kBias];
+    out_w.push_back(concat(g.prefix() + s.fused + ".weight", w, to, out_type, 1));
     if (n_bias) {
-      std::vector<const GgufTensorInfo*> b(g.b.parts.begin(), g.b.parts.begin() + long(n));
+      std::vector<const GgufTensorInfo*> b(g.b().parts.begin(), g.b().parts.begin() + long(n));
       GgmlType bt = b[0]->type;
       bool same_b = true;
       for (size_t i = 1; i < n; ++i) same_b &= b[i]->type == bt;
@@ -339,25 +355,100 @@ class Planner {
         for (size_t i = 0; i < n; ++i)
           if (!type_is_computable(b[i]->type)) {
             why = fmt::format("{}.bias has type {}", s.parts[i], type_name(b[i]->type));
-            g.out_w.clear();
+            out_w.clear();
             return false;
           }
         bt = GgmlType::F32;
         plan.notes.push_back(fmt::format("{}: {} biases differ in type: converted to f32", g.label(), s.label));
       }
-      g.out_b.push_back(concat(g.prefix() + s.fused + ".bias", b, std::vector<GgmlType>(n, bt), bt, 0));
+      out_b.push_back(concat(g.prefix() + s.fused + ".bias", b, std::vector<GgmlType>(n, bt), bt, 0));
     }
+    for (Side sd : {kScale, kInputScale})
+      if (!fuse_scale(g, sd, plan, why)) {
+        for (auto& o : g.out) o.clear();
+        return false;
+      }
     // phi3 keeps gate and up as one double-height ffn_up (no bias form exists there).
     if (s.kind == Kind::GateUpDense) {
       if (n_bias) {
         why = "phi3's fused ffn_up has no bias form";
-        g.out_w.clear();
-        g.out_b.clear();
+        for (auto& o : g.out) o.clear();
         return false;
       }
-      g.out_w[0].name = g.prefix() + "ffn_up.weight";
+      out_w[0].name = g.prefix() + "ffn_up.weight";
     }
     return true;
+  }
+
+  // Values per part of a scale tensor: 1 for a dense group, one per expert for experts.
+  static int64_t scale_count(const Group& g, const GgufTensorInfo& weight) {
+    return g.spec->kind == Kind::GateUpExps ? weight.ne[2] : 1;
+  }
+
+  // The parts' scales (side kScale or kInputScale) as one tensor of the fused base: all parts
+  // equal -> one copy ([1] or [n_expert], as llama.cpp reads `attn_qkv.scale`); otherwise one
+  // scale per part ([n_parts], or [n_expert, n_parts] part after part), which trident applies
+  // per segment and llama.cpp does not read. False (with `why`) when the group cannot carry them.
+  bool fuse_scale(Group& g, Side sd, RewritePlan& plan, std::string& why) {
+    const KindSpec& s = *g.spec;
+    const size_t n = s.n_parts;
+    const Slot& sl = g.slot[sd];
+    const size_t present = sl.n_present(n);
+    if (present == 0) return true;
+    if (present != n) {
+      why = fmt::format("only {} of {} .{} tensors present", present, n, kSideSuffix[sd]);
+      return false;
+    }
+    const int64_t per = scale_count(g, *g.w().parts[0]);
+    const uint64_t bytes = uint64_t(per) * sizeof(float);
+    bool equal = true;
+    for (size_t i = 0; i < n; ++i) {
+      const GgufTensorInfo& t = *sl.parts[i];
+      if (t.type != GgmlType::F32 || t.ne[0] != per || t.n_bytes != bytes) {
+        why = fmt::format("{}.{} is not {} f32 value(s)", s.parts[i], kSideSuffix[sd], per);
+        return false;
+      }
+      equal &= std::memcmp(f_.tensor_data(t), f_.tensor_data(*sl.parts[0]), bytes) == 0;
+    }
+    // phi3 keeps a fused dense gate/up as a double-height ffn_up (see fuse_group).
+    const std::string name = g.prefix() + (s.kind == Kind::GateUpDense ? "ffn_up" : s.fused) + "." + kSideSuffix[sd];
+    if (equal) {
+      RewriteTensor r = copy_of(*sl.parts[0]);
+      r.name = name;
+      g.out[sd].push_back(std::move(r));
+      return true;
+    }
+    RewriteTensor r{name, GgmlType::F32, per == 1 ? std::vector<int64_t>{int64_t(n)} : std::vector<int64_t>{per, int64_t(n)},
+                    1, {}};
+    for (size_t i = 0; i < n; ++i) r.pieces.push_back({sl.parts[i], bytes, 0, bytes, GgmlType::F32, per});
+    g.out[sd].push_back(std::move(r));
+    if (sd == kScale)
+      plan.notes.push_back(fmt::format("{}: the {} scales differ: {} holds one per part (trident applies each to "
+                                       "its rows; llama.cpp reads one scale only)", g.label(), s.label, name));
+    return true;
+  }
+
+  // Unfusing a fused scale: a shared one is copied to every part, one per part is cut apart.
+  std::vector<RewriteTensor> split_scale(Group& g, Side sd) {
+    const KindSpec& s = *g.spec;
+    const GgufTensorInfo& t = *g.slot[sd].fused;
+    const GgufTensorInfo* fw = g.w().fused;
+    if (!fw) fail("{}: tensor '{}' has no fused weight beside it", f_.path(), t.name);
+    const int64_t per = scale_count(g, *fw), n = int64_t(s.n_parts);
+    const uint64_t bytes = uint64_t(per) * sizeof(float);
+    const bool shared = t.type == GgmlType::F32 && t.ne[0] == per && t.n_bytes == bytes;
+    const bool each = t.type == GgmlType::F32 && t.n_bytes == bytes * uint64_t(n) &&
+                      (per == 1 ? t.ne[0] == n : t.ne[0] == per && t.ne[1] == n);
+    if (!shared && !each)
+      fail("{}: tensor '{}': expected f32 [{}] (one scale for all parts) or [{}] (one per part)", f_.path(), t.name,
+           per, per == 1 ? fmt::format("{}", n) : fmt::format("{}, {}", per, n));
+    std::vector<RewriteTensor> out;
+    for (int64_t i = 0; i < n; ++i) {
+      RewriteTensor r{g.prefix() + s.parts[i] + "." + kSideSuffix[sd], GgmlType::F32, {per}, 1, {}};
+      r.pieces.push_back({&t, t.n_bytes, shared ? 0 : uint64_t(i) * bytes, bytes, GgmlType::F32, per});
+      out.push_back(std::move(r));
+    }
+    return out;
   }
 
   static std::string list_parts(const KindSpec& s, const std::vector<const GgufTensorInfo*>& w, bool types) {
@@ -404,7 +495,7 @@ class Planner {
   // Output order: input order, with each group's replacement at the place of its first
   // member (weights and biases separately).
   void assemble(RewritePlan& plan) {
-    std::map<std::pair<const Group*, bool>, bool> placed;
+    std::map<std::pair<const Group*, Side>, bool> placed;
     for (const GgufTensorInfo& t : f_.tensors()) {
       auto it = member_.find(&t);
       if (it == member_.end() || !it->second.group->rewrite) {
@@ -412,14 +503,14 @@ class Planner {
         continue;
       }
       const Group& g = *it->second.group;
-      const bool bias = it->second.bias;
-      const auto& repl = bias ? g.out_b : g.out_w;
+      const Side side = it->second.side;
+      const auto& repl = g.out[side];
       if (repl.empty()) {  // this half of the group is unchanged
         plan.tensors.push_back(copy_of(t));
         continue;
       }
-      if (placed[{&g, bias}]) continue;
-      placed[{&g, bias}] = true;
+      if (placed[{&g, side}]) continue;
+      placed[{&g, side}] = true;
       for (const RewriteTensor& r : repl) plan.tensors.push_back(r);
     }
   }

@@ -110,6 +110,20 @@ class WeightLoader {
   }
   bool scales_ignored_ = false;
 
+  // The scale of part `part` (of `n_parts`) of expert `e` (of `n_outer`; 1 for a dense group) in
+  // a fused tensor's `<base>.scale`: [n_outer] is shared by the parts (llama.cpp's form), and
+  // [n_parts] / [n_outer, n_parts] holds one per part, as `trident fuse` writes parts whose
+  // scales differ.
+  float fused_scale(const std::string& base, int64_t n_outer, int64_t n_parts, int64_t e, int64_t part) {
+    const GgufTensorInfo* t = find(base + ".scale");
+    if (!t) return 1.0f;
+    if (t->ne[0] == n_outer && t->ne[1] == 1 && t->ne[2] == 1 && t->ne[3] == 1) return weight_scale(base, n_outer, e);
+    if (n_outer == 1) check_shape(*t, {n_parts});
+    else check_shape(*t, {n_outer, n_parts});
+    const float s = as_f32(*t, 0, n_outer * n_parts)[e + n_outer * part];
+    return scales_ignored_ ? 1.0f : s;
+  }
+
   static std::string shape_str(const GgufTensorInfo& t) {
     std::string s = "[";
     for (uint32_t d = 0; d < std::max<uint32_t>(t.n_dims, 1); ++d) s += (d ? ", " : "") + std::to_string(t.ne[d]);
@@ -236,12 +250,18 @@ class WeightLoader {
     if (fused_w && any_separate)
       fail("{}: both '{}.weight' and separate {} weights are present (expected one form)",
            f_.path(), fused_base, label);
-    const float fused_scale = fused_w ? weight_scale(fused_base, 1, 0) : 1.0f;
+    const int64_t n_parts = int64_t(parts.size());
+    std::vector<float> scales(parts.size(), 1.0f);
+    bool shared_scale = true;  // else parts with different scales stay separate segments of the one tensor
     if (fused_w) {
       check_shape(*fused_w, {n_in, total});
       g.from_fused_tensor = true;
-      g.fused.segments.push_back(segment(*fused_w, 0, total));
-      g.fused.segments.back().scale = fused_scale;
+      for (int64_t i = 0; i < n_parts; ++i) scales[size_t(i)] = fused_scale(fused_base, 1, n_parts, 0, i);
+      shared_scale = std::equal(scales.begin() + 1, scales.end(), scales.begin());
+      if (shared_scale) {
+        g.fused.segments.push_back(segment(*fused_w, 0, total));
+        g.fused.segments.back().scale = scales[0];
+      }
     }
     for (size_t i = 0; i < parts.size(); ++i) {
       Projection part;
@@ -249,7 +269,8 @@ class WeightLoader {
       part.n_out = parts[i].width;
       if (fused_w) {
         part.segments.push_back(segment(*fused_w, g.part_col[i], parts[i].width));
-        part.segments.back().scale = fused_scale;
+        part.segments.back().scale = scales[i];
+        if (!shared_scale) g.fused.segments.push_back(part.segments.back());
       } else {
         part = projection(parts[i].name, n_in, parts[i].width, true);
         part.bias = nullptr;  // biases are attached below, for both forms alike
@@ -390,7 +411,14 @@ class WeightLoader {
       RowSegment gs = gu ? segment(*gu, e * 2 * nf, nf) : segment(*gate, e * nf, nf);
       RowSegment us = gu ? segment(*gu, e * 2 * nf + nf, nf) : segment(*up, e * nf, nf);
       if (gu) {
-        g.fused.segments.push_back(segment(*gu, e * 2 * nf, 2 * nf));
+        gs.scale = fused_scale(b + "ffn_gate_up_exps", ne, 2, e, 0);
+        us.scale = fused_scale(b + "ffn_gate_up_exps", ne, 2, e, 1);
+        if (gs.scale == us.scale) {
+          g.fused.segments.push_back(segment(*gu, e * 2 * nf, 2 * nf));
+          g.fused.segments.back().scale = gs.scale;
+        } else {
+          g.fused.segments = {gs, us};
+        }
       } else {
         gs.scale = weight_scale(b + "ffn_gate_exps", ne, e);
         us.scale = weight_scale(b + "ffn_up_exps", ne, e);
