@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target: scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags]
-# Targets: gguf_load gguf_roundtrip safetensors_header hf_json tokenizer chat_template grammar_parse (fuzz/*.cpp).
+# Targets: fuzz/*.cpp (gguf_load gguf_roundtrip safetensors_header hf_json tokenizer chat_template grammar_parse
+# recurrent_state seq_file server_request).
 # Builds with clang, ASan+UBSan and libFuzzer in build-fuzz/, starts from fuzz/corpus/TARGET/
 # and writes new inputs to build-fuzz/corpus-TARGET/ (merge the useful ones back by hand, small).
 # Crashes, leaks and inputs slower than 1 s are written to build-fuzz/artifacts-TARGET/.
