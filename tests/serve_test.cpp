@@ -172,6 +172,11 @@ TEST_F(ServeTest, BadRequestsGet400AndTheServerGoesOn) {
                "'temperature': expected a number, found \"hot\"");
   expect_error(post("/v1/completions", json{{"prompt", "a"}, {"temperature", -1}}), 400,
                "'temperature': expected a number >= 0, found -1.0");
+  // Beyond float's range: converting it would be undefined (found by fuzz/server_request).
+  expect_error(post("/v1/completions", json{{"prompt", "a"}, {"temperature", 1e300}}), 400,
+               "'temperature': expected a number, found 1e+300");
+  expect_error(post("/v1/completions", json{{"prompt", "a"}, {"logit_bias", {{"5", -1e300}}}}), 400,
+               "'logit_bias': expected a number or false for token 5, found -1e+300");
   expect_error(post("/v1/completions", json{{"prompt", "a"}, {"top_p", 3}}), 400,
                "'top_p': expected 0 < top_p <= 1, found 3.0");
   expect_error(post("/v1/completions", json{{"prompt", "a"}, {"top_k", -2}}), 400,

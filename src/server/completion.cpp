@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cfloat>
 #include <cmath>
 #include <chrono>
 #include <random>
@@ -25,7 +26,8 @@ namespace {
 float number_field(const json& body, const char* name, float fallback) {
   const json* v = field(body, name);
   if (!v) return fallback;
-  if (!v->is_number()) bad_field(name, "a number", *v);
+  // A double beyond float's range has no float value (converting it is undefined).
+  if (!v->is_number() || !(std::fabs(v->get<double>()) <= FLT_MAX)) bad_field(name, "a number", *v);
   return v->get<float>();
 }
 
@@ -91,7 +93,7 @@ std::vector<std::pair<int32_t, float>> logit_bias_field(const json& body, int64_
     if (id < 0 || id >= n_vocab)
       throw Error("'logit_bias': token id " + key + " is outside the vocabulary (0 to " + std::to_string(n_vocab - 1) + ")");
     if (bias.is_boolean() && !bias.get<bool>()) out.emplace_back(int32_t(id), -INFINITY);
-    else if (bias.is_number() && std::isfinite(bias.get<double>())) out.emplace_back(int32_t(id), bias.get<float>());
+    else if (bias.is_number() && std::fabs(bias.get<double>()) <= FLT_MAX) out.emplace_back(int32_t(id), bias.get<float>());
     else bad_field("logit_bias", "a number or false for token " + key, bias);
   }
   return out;
