@@ -3,6 +3,8 @@
 // text equal to `trident run --temp 0` on the rendered prompt, and their 4xx errors; /metrics.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <trident/trident.h>
@@ -215,6 +217,78 @@ TEST_F(ServeChatTest, BadChatRequestsAreOpenAIErrors) {
   EXPECT_EQ(too_long.first, 400);
   EXPECT_NE(too_long.second["error"]["message"].get<std::string>().find("'messages': "), std::string::npos);
   EXPECT_EQ(srv->post(path, kStoryRequest).first, 200);  // and the server goes on
+}
+
+// Constrained text (llama-server's fields): OpenAI's response_format, json_schema and grammar.
+TEST_F(ServeChatTest, ResponseFormatJsonSchemaAndGrammarConstrainTheText) {
+  const std::string path = "/v1/chat/completions";
+  auto with = [](const char* name, const json& value) {
+    json r = kStoryRequest;
+    r["max_tokens"] = 40;
+    r["temperature"] = 1.0;
+    r["seed"] = 11;
+    r[name] = value;
+    return r;
+  };
+  auto content = [](const std::pair<int, json>& reply) {
+    EXPECT_EQ(reply.first, 200) << reply.second.dump();
+    EXPECT_EQ(reply.second["choices"][0]["finish_reason"], "stop") << reply.second.dump();
+    return reply.second["choices"][0]["message"]["content"].get<std::string>();
+  };
+  const json object_schema = {{"type", "object"},
+                              {"properties", {{"n", {{"type", "integer"}, {"minimum", 0}, {"maximum", 99}}}}},
+                              {"required", {"n"}},
+                              {"additionalProperties", false}};
+  const json n = json::parse(content(srv->post(
+      path, with("response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "n"}, {"schema", object_schema}}}}))));
+  ASSERT_TRUE(n.is_object()) << n.dump();
+  EXPECT_EQ(n.size(), 1u);
+  EXPECT_TRUE(n["n"].is_number_integer() && n["n"] >= 0 && n["n"] <= 99) << n.dump();
+
+  const std::string pet = content(srv->post(path, with("json_schema", {{"enum", {"cat", "dog"}}})));
+  EXPECT_TRUE(pet == "\"cat\"" || pet == "\"dog\"") << pet;
+  const std::string yes_no = content(srv->post(path, with("grammar", "root ::= \"yes\" | \"no\"")));
+  EXPECT_TRUE(yes_no == "yes" || yes_no == "no") << yes_no;
+  const auto completion = srv->post("/v1/completions", json{{"prompt", "Once"}, {"grammar", "root ::= [0-9]{3}"}, {"seed", 3}});
+  ASSERT_EQ(completion.first, 200) << completion.second.dump();
+  const std::string three = completion.second["choices"][0]["text"];
+  EXPECT_TRUE(three.size() == 3 && std::all_of(three.begin(), three.end(), ::isdigit)) << three;
+
+  // The stream carries the same constrained text.
+  json greedy = with("response_format", {{"type", "json_object"}});
+  greedy["temperature"] = 0;
+  const auto whole = srv->post(path, greedy);
+  ASSERT_EQ(whole.first, 200);
+  greedy["stream"] = true;
+  std::string streamed;
+  for (const auto& e : test_serve::split_events(srv->post_stream(path, greedy))) {
+    if (e.data == "[DONE]") continue;
+    const json chunk = json::parse(e.data);
+    const json& delta = chunk.at("choices").at(0).at("delta");
+    if (delta.contains("content")) streamed += delta["content"].get<std::string>();
+  }
+  EXPECT_EQ(streamed, whole.second["choices"][0]["message"]["content"]);
+  EXPECT_EQ(streamed.rfind("{", 0), 0u) << streamed;
+
+  expect_openai_error(srv->post(path, with("response_format", {{"type", "xml"}})),
+                      "'response_format.type': expected \"text\", \"json_object\" or \"json_schema\", found \"xml\"");
+  expect_openai_error(srv->post(path, with("response_format", {{"type", "json_schema"}})),
+                      "'response_format.json_schema': expected {\"schema\": {...}} (a JSON schema object), found null");
+  json both = with("grammar", "root ::= \"a\"");
+  both["json_schema"] = {{"type", "string"}};
+  expect_openai_error(srv->post(path, both), "'grammar', 'json_schema' and 'response_format': expected at most one of them");
+  const auto bad_gbnf = srv->post(path, with("grammar", "root ::= (\"a\""));
+  EXPECT_EQ(bad_gbnf.first, 400);
+  EXPECT_EQ(bad_gbnf.second["error"]["message"].get<std::string>().rfind("grammar: line 1, column ", 0), 0u)
+      << bad_gbnf.second.dump();
+  json bad_stream = with("grammar", "root ::= undefined-rule");
+  bad_stream["stream"] = true;
+  EXPECT_EQ(srv->post(path, bad_stream).first, 400);  // before the stream's 200
+  const auto unsupported = srv->post(path, with("json_schema", {{"type", "string"}, {"pattern", "^a+$"}}));
+  EXPECT_EQ(unsupported.first, 400);
+  EXPECT_NE(unsupported.second["error"]["message"].get<std::string>().find("unsupported keyword 'pattern'"),
+            std::string::npos)
+      << unsupported.second.dump();
 }
 
 // The Anthropic reply, its stream, its errors.

@@ -35,8 +35,9 @@ std::string anthropic_error_event(const std::string& message) {
 }
 
 void messages(ServerState& s, const httplib::Request& req, httplib::Response& res) {
-  const CompletionRequest request =
+  CompletionRequest request =
       parse_messages_request(parse_body(req), parse_body<nlohmann::ordered_json>(req), s.model, s.chat_template, s.ctx.n_ctx());
+  s.compile_grammar(request);
   if (!request.stream) {
     const CompletionResult r = s.generate(request, [](const std::string&, const std::vector<TokenLogprobs>&) { return true; });
     send_json(res, message_object(s, s.new_id("msg_"), json::array({{{"type", "text"}, {"text", valid_utf8(r.text)}}}),

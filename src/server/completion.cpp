@@ -99,6 +99,40 @@ std::vector<std::pair<int32_t, float>> logit_bias_field(const json& body, int64_
   return out;
 }
 
+// The GBNF of `grammar`, `json_schema` or `response_format`, or "" when none is given.
+std::string grammar_field(const json& body) {
+  const json *gbnf = field(body, "grammar"), *schema = field(body, "json_schema"), *format = field(body, "response_format");
+  if (int(gbnf != nullptr) + int(schema != nullptr) + int(format != nullptr) > 1)
+    throw Error("'grammar', 'json_schema' and 'response_format': expected at most one of them");
+  if (gbnf) {
+    if (!gbnf->is_string() || gbnf->get_ref<const std::string&>().empty()) bad_field("grammar", "GBNF text", *gbnf);
+    return gbnf->get<std::string>();
+  }
+  if (schema) {
+    if (!schema->is_object()) bad_field("json_schema", "a JSON schema object", *schema);
+    return api::json_schema_to_grammar(schema->dump());
+  }
+  if (!format) return "";
+  const json* type = format->is_object() ? field(*format, "type") : nullptr;
+  if (!type || !type->is_string())
+    bad_field("response_format", R"({"type": "text"}, {"type": "json_object"} or {"type": "json_schema", ...})", *format);
+  const std::string& t = type->get_ref<const std::string&>();
+  if (t == "text") return "";
+  if (t == "json_object") {
+    const json* s = field(*format, "schema");  // llama-server's extension
+    if (s && !s->is_object()) bad_field("response_format.schema", "a JSON schema object", *s);
+    return s ? api::json_schema_to_grammar(s->dump()) : api::json_object_grammar();
+  }
+  if (t == "json_schema") {
+    const json* js = field(*format, "json_schema");
+    const json* s = js && js->is_object() ? field(*js, "schema") : nullptr;
+    if (!s || !s->is_object())
+      bad_field("response_format.json_schema", R"({"schema": {...}} (a JSON schema object))", js ? *js : json());
+    return api::json_schema_to_grammar(s->dump());
+  }
+  bad_field("response_format.type", R"("text", "json_object" or "json_schema")", *type);
+}
+
 TokenLogprobs token_logprobs(const api::Model& model, const std::vector<float>& logits, int32_t id, size_t n_top) {
   TokenLogprobs t;
   t.piece = model.token_piece(id);
@@ -150,6 +184,7 @@ void parse_generation_fields(const json& body, const api::Model& model, Completi
     throw Error("'n': only one choice per request is served (n = 1; send several requests for more), found " +
                 std::to_string(n));
   r.stop = stop_field(body, stop_name);
+  r.grammar = grammar_field(body);
   const json* stream = field(body, "stream");
   if (stream && !stream->is_boolean()) bad_field("stream", "true or false", *stream);
   r.stream = stream && stream->get<bool>();
@@ -188,10 +223,12 @@ CompletionResult generate_completion(api::Context& ctx, const CompletionRequest&
   } remove{ctx, seq};
 
   api::Sampler sampler(req.sampling, model.n_vocab());
+  api::Grammar* grammar = req.matcher.get();
+  if (grammar) grammar->reset();
   api::Detokenizer detok(model);
   api::Batch batch;
   batch.add_tokens(seq, 0, req.prompt);
-  std::vector<float> logits;
+  std::vector<float> logits, raw;
   std::vector<int32_t> history = req.prompt;
   std::string text;  // everything generated; text[0, sent) has gone to on_text
   size_t sent = 0;
@@ -220,16 +257,25 @@ CompletionResult generate_completion(api::Context& ctx, const CompletionRequest&
   const Clock::time_point t0 = Clock::now();
   Clock::time_point t_first = t0;
   while (open && (req.max_tokens < 0 || res.completion_tokens < req.max_tokens)) {
+    if (grammar && grammar->finished()) {  // the text is complete and nothing may follow
+      res.finish_reason = "stop";
+      break;
+    }
     if (ctx.seq_length(seq) >= ctx.n_ctx()) break;  // the context is full: "length"
     ctx.decode(batch, logits);
     if (res.completion_tokens == 0) t_first = Clock::now();
+    // Log-probabilities are the model's (before the grammar's mask, as before bias and penalties).
+    if (grammar && req.n_logprobs >= 0) raw = logits;
+    if (grammar) grammar->apply(logits);
     const int32_t id = sampler.sample(logits, history);
     if (model.is_eog(id)) {
       res.finish_reason = "stop";
       break;
     }
+    if (grammar) grammar->accept(id);
     ++res.completion_tokens;
-    if (req.n_logprobs >= 0) res.logprobs.push_back(token_logprobs(model, logits, id, size_t(req.n_logprobs)));
+    if (req.n_logprobs >= 0)
+      res.logprobs.push_back(token_logprobs(model, grammar ? raw : logits, id, size_t(req.n_logprobs)));
     history.push_back(id);
     text += detok.push(id);
     if (advance(false)) {

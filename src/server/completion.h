@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ struct CompletionRequest {
   std::vector<std::string> stop;   // the text ends before the first of these
   bool stream = false;
   int64_t n_logprobs = -1;         // -1: no logprobs; else the chosen token's and this many alternatives
+  // GBNF the generated text must match (from `grammar`, `json_schema` or `response_format`), or
+  // "". `matcher` is it compiled for the model (ServerState::compile_grammar), reset per run.
+  std::string grammar;
+  std::shared_ptr<api::Grammar> matcher;
 };
 
 // One generated token's log-probability and the most probable alternatives (logprobs).
@@ -33,8 +38,11 @@ struct TokenLogprobs {
 
 // The fields every generating endpoint reads, in OpenAI's spelling: max_tokens (and
 // `max_tokens_field`'s name for it), temperature, top_p, top_k, min_p, presence_penalty,
-// frequency_penalty, seed, logit_bias, n (only 1) and stream. `stop_field` names the stop
-// strings' field (stop, stop_sequences). Throws trident::Error naming the field and what was
+// frequency_penalty, seed, logit_bias, n (only 1) and stream, and the constraints on the text as
+// llama-server reads them: `grammar` (GBNF), `json_schema` (a schema) or OpenAI's
+// `response_format` ({"type": "text"}, {"type": "json_object"} with an optional "schema", or
+// {"type": "json_schema", "json_schema": {"schema": ...}}), at most one of the three. `stop_field`
+// names the stop strings' field (stop, stop_sequences). Throws trident::Error naming the field and what was
 // expected (a 400 for the client).
 void parse_generation_fields(const nlohmann::json& body, const api::Model& model, CompletionRequest& r,
                              const char* max_tokens_field = "max_tokens", const char* stop_field = "stop");

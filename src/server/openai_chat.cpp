@@ -35,8 +35,9 @@ json chat_object(const ServerState& s, const std::string& id, const char* object
 
 void chat_completion(ServerState& s, const httplib::Request& req, httplib::Response& res) {
   const json body = parse_body(req);
-  const CompletionRequest request =
+  CompletionRequest request =
       parse_chat_request(body, parse_body<nlohmann::ordered_json>(req), s.model, s.chat_template, s.ctx.n_ctx());
+  s.compile_grammar(request);
   const bool logprobs = request.n_logprobs >= 0;
   if (!request.stream) {
     const CompletionResult r = s.generate(request, [](const std::string&, const std::vector<TokenLogprobs>&) { return true; });

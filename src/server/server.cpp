@@ -110,6 +110,17 @@ ServerState::ServerState(const ServerOptions& o)
       chat_template(model, api::chat_template_source(o.chat_template)),
       model_id(file_name(o.model_path)) {}
 
+void ServerState::compile_grammar(CompletionRequest& req) {
+  if (req.grammar.empty()) return;
+  std::shared_ptr<const api::GrammarVocab> vocab;
+  {
+    std::lock_guard lock(grammar_vocab_mutex);
+    if (!grammar_vocab) grammar_vocab = std::make_shared<const api::GrammarVocab>(model);
+    vocab = grammar_vocab;
+  }
+  req.matcher = std::make_shared<api::Grammar>(std::move(vocab), req.grammar);
+}
+
 CompletionResult ServerState::generate(const CompletionRequest& req, const OnText& on_text) {
   ++metrics.processing;
   struct Done {
@@ -202,7 +213,8 @@ struct Server::Impl {
   }
 
   void complete(const httplib::Request& req, httplib::Response& res) {
-    const CompletionRequest request = parse_completion_request(parse_body(req), s.model, s.ctx.n_ctx());
+    CompletionRequest request = parse_completion_request(parse_body(req), s.model, s.ctx.n_ctx());
+    s.compile_grammar(request);
     const bool logprobs = request.n_logprobs >= 0;
     if (!request.stream) {
       const CompletionResult r = s.generate(request, [](const std::string&, const std::vector<TokenLogprobs>&) { return true; });

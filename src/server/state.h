@@ -37,6 +37,13 @@ struct ServerState {
   std::atomic<uint64_t> next_id{0};
   Metrics metrics;
 
+  // Compiles req.grammar into req.matcher (nothing when it is ""); throws Error (a 400) for a
+  // malformed grammar, so a stream's errors are found before its 200 goes out. The grammar's
+  // vocabulary index is built on the first request that needs it and then shared.
+  void compile_grammar(CompletionRequest& req);
+  std::mutex grammar_vocab_mutex;
+  std::shared_ptr<const api::GrammarVocab> grammar_vocab;  // under grammar_vocab_mutex
+
   // Runs req on ctx under the lock and adds to the metrics.
   CompletionResult generate(const CompletionRequest& req, const OnText& on_text);
   std::string new_id(const char* prefix) { return prefix + std::to_string(next_id++); }
