@@ -406,10 +406,16 @@ TEST(FuseCli, ExpertGateUpFusedOnlyWhenAskedForArchsLlamaCppCannotRead) {
 // Per-tensor weight scales (`blk.N.<proj>.scale`, which llama.cpp's build_lora_mm multiplies a
 // projection's output by). The test-llama-archs fixtures draw every scale at random, so Q, K
 // and V, and each expert's gate and up, have different ones. The model gives llama.cpp's logits
-// with the groups fused at load and unfused, bit for bit; `trident fuse` keeps one scale per
-// part ([3] for Q/K/V, [n_expert, 2] for gate/up experts) and the fused file gives the same
-// bits; `unfuse` gives back every tensor. Parts with equal scales fuse to llama.cpp's one scale.
-class PerPartScales : public ::testing::TestWithParam<const char*> {};
+// (F32 weights) with the groups fused at load and unfused, bit for bit; `trident fuse` keeps one
+// scale per part ([3] for Q/K/V, [n_expert, 2] for gate/up experts) and the fused file gives the
+// same bits; `unfuse` gives back every tensor. The same with the Q/K/V and gate/up weights in
+// NVFP4 and MXFP4, the types whose checkpoints carry such scales (issue 15).
+struct ScaleCase {
+  const char* fixture;
+  GgmlType type;  // of the Q/K/V and gate/up weights
+};
+
+class PerPartScales : public ::testing::TestWithParam<ScaleCase> {};
 
 float first_value(const GgufFile& f, const std::string& name) {
   const GgufTensorInfo* t = f.find_tensor(name);
@@ -419,39 +425,80 @@ float first_value(const GgufFile& f, const std::string& name) {
   return v;
 }
 
-TEST_P(PerPartScales, FusedAtLoadOnDiskAndUnfusedGiveLlamaCppsLogitsBitForBit) {
-  const std::string name = GetParam(), dir = test::source_dir() + "/tests/data/archs/";
+// `in` with the weights of the fusable groups quantized to `type`, row by row.
+std::string with_group_weights_in(const std::string& in, GgmlType type) {
+  auto f = GgufFile::open(in);
+  GgufWriter w;
+  w.copy_metadata(*f);
+  for (const GgufTensorInfo& t : f->tensors()) {
+    const std::vector<int64_t> ne(t.ne, t.ne + t.n_dims);
+    bool group = false;
+    for (const char* part : {".attn_q.weight", ".attn_k.weight", ".attn_v.weight", ".ffn_gate.weight", ".ffn_up.weight",
+                             ".ffn_gate_exps.weight", ".ffn_up_exps.weight"})
+      group |= t.name.ends_with(part);
+    const GgufFile* fp = f.get();
+    const GgufTensorInfo* tp = &t;
+    if (!group) {
+      w.add_tensor({t.name, t.type, ne, [fp, tp](const auto& emit) { emit(fp->tensor_data(*tp), tp->n_bytes); }});
+      continue;
+    }
+    w.add_tensor({t.name, type, ne, [fp, tp, type](const auto& emit) {
+                    const int64_t n = tp->ne[0];
+                    std::vector<uint8_t> q(row_bytes(type, n));
+                    const auto* src = reinterpret_cast<const float*>(fp->tensor_data(*tp));
+                    for (int64_t r = 0; r < tp->rows(); ++r) {
+                      type_traits(type)->quantize_row(src + r * n, q.data(), n);
+                      emit(q.data(), q.size());
+                    }
+                  }});
+  }
+  const std::string out = test::temp_path("group-weights.gguf");
+  w.write(out);
+  return out;
+}
+
+TEST_P(PerPartScales, FusedAtLoadOnDiskAndUnfusedGiveTheSameBits) {
+  const ScaleCase c = GetParam();
+  const std::string name = c.fixture, dir = test::source_dir() + "/tests/data/archs/";
   std::ifstream in(dir + name + ".json");
   const auto ref = nlohmann::json::parse(in);
-  const std::string model = test::temp_path(name + "-scales.gguf");
+  std::string model = test::temp_path(name + "-scales.gguf");
   synth_from_skeleton(dir + name + ".skel.gguf", ref.at("seed").get<uint64_t>(), model, false);
+  if (c.type != GgmlType::F32) {
+    const std::string quantized = with_group_weights_in(model, c.type);
+    fs::remove(model);
+    model = quantized;
+  }
   auto f = GgufFile::open(model);
+  EXPECT_EQ(f->find_tensor("blk.0.attn_q.weight")->type, c.type);
   const bool moe = f->find_tensor("blk.0.ffn_gate_exps.scale") != nullptr;
   const float q = first_value(*f, "blk.0.attn_q.scale"), k = first_value(*f, "blk.0.attn_k.scale"),
               v = first_value(*f, "blk.0.attn_v.scale");
   EXPECT_TRUE(q != k && k != v && q != v) << q << " " << k << " " << v;
 
   const auto ids = ref.at("prompt_ids").get<std::vector<int32_t>>();
-  const auto want = ref.at("prompt_logits").get<std::vector<std::vector<float>>>();
   auto m = Model::load(model);
   const std::vector<float> got = test::eval_logits(*m, ids, FusionMode::On, 1, 512);
-  ASSERT_EQ(got.size(), want.size() * want[0].size());
-  double num = 0, den = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double a = want[i / want[0].size()][i % want[0].size()];
-    num += (a - got[i]) * (a - got[i]);
-    den += a * a;
+  if (c.type == GgmlType::F32) {  // llama.cpp's logits are for these exact F32 bytes
+    const auto want = ref.at("prompt_logits").get<std::vector<std::vector<float>>>();
+    ASSERT_EQ(got.size(), want.size() * want[0].size());
+    double num = 0, den = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const double a = want[i / want[0].size()][i % want[0].size()];
+      num += (a - got[i]) * (a - got[i]);
+      den += a * a;
+    }
+    EXPECT_LE(num / den, 1e-11) << name << ": against llama.cpp";
   }
-  EXPECT_LE(num / den, 1e-11) << name << ": against llama.cpp";
   EXPECT_EQ(test::eval_logits(*m, ids, FusionMode::Off, 1, 512), got) << name << ": fused vs unfused at load";
 
-  FuseOptions opt;
   RewritePlan plan;
-  const std::string fused = fuse_file(model, opt, &plan);
+  const std::string fused = fuse_file(model, {}, &plan);
   auto ff = GgufFile::open(fused);
   const GgufTensorInfo* qkv_scale = ff->find_tensor("blk.0.attn_qkv.scale");
   ASSERT_NE(qkv_scale, nullptr);
   EXPECT_EQ(qkv_scale->ne[0], 3);
+  EXPECT_EQ(ff->find_tensor("blk.0.attn_qkv.weight")->type, c.type);
   if (moe) {
     const GgufTensorInfo* gu_scale = ff->find_tensor("blk.0.ffn_gate_up_exps.scale");
     ASSERT_NE(gu_scale, nullptr);
@@ -465,12 +512,20 @@ TEST_P(PerPartScales, FusedAtLoadOnDiskAndUnfusedGiveLlamaCppsLogitsBitForBit) {
     EXPECT_EQ(test::eval_logits(*mf, ids, mode, 1, 512), got) << name << ": fused file, " << fusion_mode_name(mode);
   const std::string back = unfuse_file(fused);
   EXPECT_TRUE(tensors_of(*f) == tensors_of(*GgufFile::open(back))) << name << ": unfuse(fuse(x)) differs from x";
-  for (const auto& p : {fused, back}) fs::remove(p);
-  fs::remove(model);
+  for (const auto& p : {fused, back, model}) fs::remove(p);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fuse, PerPartScales, ::testing::Values("llama-dense", "llama-moe"),
-                         [](const auto& info) { return std::string(info.param[6] == 'd' ? "Dense" : "Moe"); });
+INSTANTIATE_TEST_SUITE_P(Fuse, PerPartScales,
+                         ::testing::Values(ScaleCase{"llama-dense", GgmlType::F32}, ScaleCase{"llama-moe", GgmlType::F32},
+                                           ScaleCase{"llama-dense", GgmlType::NVFP4},
+                                           ScaleCase{"llama-moe", GgmlType::NVFP4},
+                                           ScaleCase{"llama-dense", GgmlType::MXFP4},
+                                           ScaleCase{"llama-moe", GgmlType::MXFP4}),
+                         [](const auto& info) {
+                           std::string s = info.param.fixture;
+                           s = s.substr(6) + "_" + std::string(layout_of(info.param.type).name);
+                           return s;
+                         });
 
 // Equal Q/K/V scales fuse to one [1] scale, the form llama.cpp reads.
 TEST(Fuse, EqualScalesFuseToOneScale) {
