@@ -157,6 +157,11 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "starcoder", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
              .pos_embd = Presence::Required},
     ArchSpec{.name = "refact", .alibi_bias = 8.0f, .unused_tensors = kUnusedRopeFreqsBiases},
+    // Chunked local attention, no-RoPE layers with temperature tuning, L2-normed Q/K, interleaved
+    // MoE whose sigmoid gates weigh the experts' inputs, beside a shared expert.
+    ArchSpec{.name = "llama4", .ffn = FfnKind::Moe, .gating = ExpertGating::Sigmoid, .moe_keys = moe_keys::kLayerStep,
+             .rope_freqs = true, .fixed_window = FixedWindow::Chunked, .qk_l2_norm = true,
+             .qk_l2_off_at_n_expert = 128, .moe_weight_input = true},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
