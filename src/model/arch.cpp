@@ -162,6 +162,10 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "llama4", .ffn = FfnKind::Moe, .gating = ExpertGating::Sigmoid, .moe_keys = moe_keys::kLayerStep,
              .rope_freqs = true, .fixed_window = FixedWindow::Chunked, .qk_l2_norm = true,
              .qk_l2_off_at_n_expert = 128, .moe_weight_input = true},
+    // ReLU-gated experts routed from the block's input; fixed windows and no-RoPE layers.
+    ArchSpec{.name = "smallthinker", .rope = R::Neox, .act = Activation::Relu, .ffn = FfnKind::Moe,
+             .moe_norm_topk = true, .moe_keys = moe_keys::kGatingFunc, .fixed_window = FixedWindow::Sliding,
+             .router_on_layer_input = true},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
