@@ -19,6 +19,8 @@ constexpr std::array<std::string_view, 8> kBareQkv = {"attn_q.bias",  "attn_k.bi
                                                       "attn_q.scale", "attn_k.scale", "attn_v.scale", "attn_qkv.scale"};
 constexpr std::array<std::string_view, 1> kUnusedWoBias = {"attn_output.bias"};
 constexpr std::array<std::string_view, 1> kUnusedOutputBias = {"output.bias"};
+// openelm's graph multiplies by the bare fused Q/K/V weight (its attn_output scale applies).
+constexpr std::array<std::string_view, 1> kUnusedQkvScale = {"attn_qkv.scale"};
 // llada's and refact's loaders read rope factors and output / FFN biases their graphs skip.
 constexpr std::array<std::string_view, 5> kUnusedRopeFreqsBiases = {"rope_freqs.weight", "attn_output.bias",
                                                                     "ffn_gate.bias", "ffn_up.bias", "ffn_down.bias"};
@@ -166,6 +168,10 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "smallthinker", .rope = R::Neox, .act = Activation::Relu, .ffn = FfnKind::Moe,
              .moe_norm_topk = true, .moe_keys = moe_keys::kGatingFunc, .fixed_window = FixedWindow::Sliding,
              .router_on_layer_input = true},
+    // Per-layer head counts and FFN widths; deci's layers may lack attention, use a linear one,
+    // or (no FFN) be dropped.
+    ArchSpec{.name = "openelm", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .unused_tensors = kUnusedQkvScale,
+             .per_layer_sizes = true},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
