@@ -77,6 +77,7 @@ struct Case {
   float softcap = 0.0f;
   int64_t last_key = -1;  // >= 0: non-causal
   bool alibi = false;
+  int64_t first_key = 0;  // chunked attention: every token's first key
   int64_t keys() const { return std::max(pos0 + n_tokens, last_key + 1); }
   std::string name() const {
     return "hd=" + std::to_string(hd) + " heads=" + std::to_string(heads) + " tokens=" +
@@ -84,7 +85,7 @@ struct Case {
            std::to_string(window) + " k=" + (kt == KvType::F16 ? "f16" : "f32") +
            " v=" + (vt == KvType::F16 ? "f16" : "f32") + " scale=" + std::to_string(scale) +
            " softcap=" + std::to_string(softcap) + " last_key=" + std::to_string(last_key) +
-           (alibi ? " alibi" : "");
+           (alibi ? " alibi" : "") + " first_key=" + std::to_string(first_key);
   }
 };
 
@@ -109,6 +110,7 @@ struct QueryRun {
     task.scale = c.scale;
     task.softcap = c.softcap;
     task.last_key = c.last_key;
+    task.first_key = c.first_key;
     if (c.alibi) {
       for (int h = 0; h < c.heads; ++h) slopes.push_back(std::pow(0.5f, float(h + 1)));
       task.alibi = slopes.data();
@@ -144,6 +146,9 @@ std::vector<Case> random_cases(std::mt19937& rng, int count) {
     c.vt = rng() % 2 ? KvType::F16 : KvType::F32;
     // Mostly 1/sqrt(hd); sometimes peaked (scores spread over hundreds: exp underflows to 0).
     c.scale = float(1.0 / std::sqrt(double(c.hd))) * (rng() % 4 == 0 ? 40.0f : 1.0f);
+    // Every third case chunked (llama4): all tokens start at one key at or before the first's
+    // position (the window, if any, may start later).
+    if (i % 3 == 0) c.first_key = c.pos0 - int64_t(rng() % uint32_t(c.pos0 + 1));
     cases.push_back(c);
     // Every fourth case again, soft-capped (gemma2) tight enough to bend the peaked scores.
     if (i % 4 == 0) {
@@ -269,7 +274,7 @@ TEST(Attention, ReferenceWithinBoundOfExact) {
     attention_reference(r.task, cache.view());
     for (int64_t t = 0; t < c.n_tokens; ++t) {
       const int64_t last = c.pos0 + t;
-      const int64_t first = c.window > 0 ? std::max<int64_t>(0, last - c.window + 1) : 0;
+      const int64_t first = c.window > 0 ? std::max<int64_t>(c.first_key, last - c.window + 1) : c.first_key;
       const int64_t n = last - first + 1, chunks = last / kAttnChunk - first / kAttnChunk + 1;
       for (int h = 0; h < c.heads; ++h) {
         const float* q = r.q.data() + t * r.task.q_stride + int64_t(h) * c.hd;

@@ -41,6 +41,7 @@ std::string human_bytes(uint64_t b) {
 }
 
 std::string group_text(const ProjectionGroup& g) {
+  if (g.parts.empty()) return "none (the layer has no such projections)";  // deci's attention- or FFN-free layers
   std::string types;
   for (const RowSegment& s : g.fused.segments) types += (types.empty() ? "" : "+") + std::string(layout_of(s.type).name);
   if (!g.fusable) return fmt::format("not fusable ({})", g.why_not);

@@ -470,11 +470,14 @@ class Planner {
              t.name, unit, total);
       return {total / 2, total / 2};
     }
+    // The layer's own head counts: they differ per layer in some families (openelm).
     const HParams& h = hparams();
-    if (h.n_q() + 2 * h.n_kv() != total)
+    const LayerSizes z = h.sizes(g.layer);
+    const int64_t n_q = z.n_head * h.head_dim, n_kv = z.n_head_kv * h.head_dim;
+    if (n_q + 2 * n_kv != total)
       fail("{}: tensor '{}': expected {} {} (n_q {} + 2 x n_kv {} from the hyper-parameters), "
-           "found {}", f_.path(), t.name, h.n_q() + 2 * h.n_kv(), unit, h.n_q(), h.n_kv(), total);
-    return {h.n_q(), h.n_kv(), h.n_kv()};
+           "found {}", f_.path(), t.name, n_q + 2 * n_kv, unit, n_q, n_kv, total);
+    return {n_q, n_kv, n_kv};
   }
 
   const HParams& hparams() {

@@ -73,7 +73,7 @@ void attention_reference(const AttentionTask& a, const KvView& kv) {
   acc.resize(size_t(a.head_dim));
   for (int64_t t = 0; t < a.n_tokens; ++t) {
     const int64_t pos = a.pos0 + t, last = attn_last_key(a, t);
-    const int64_t first = a.window > 0 ? std::max<int64_t>(0, pos - a.window + 1) : 0;
+    const int64_t first = attn_first_key(a, t);
     for (int g = 0; g < a.n_heads; ++g)
       attend_one(a.q + t * a.q_stride + int64_t(g) * a.head_dim, kv, pos, first, last, a.head_dim, a.scale,
                  a.softcap, a.alibi ? a.alibi + g : nullptr, acc.data(),

@@ -17,8 +17,9 @@ struct KvView {
 
 // Token t (< n_tokens) sits at position p = pos0 + t and sees keys [first(t), last(t)]:
 // last(t) = p (causal), or last_key for every token when last_key >= 0 (non-causal: diffusion
-// LMs see their whole batch); first(t) = max(0, p - window + 1) if window > 0 (sliding
-// window), else 0.
+// LMs see their whole batch); first(t) = max(first_key, p - window + 1) if window > 0 (sliding
+// window), else first_key (chunked attention: the first key of the tokens' chunk; the caller
+// cuts tasks at chunk boundaries).
 // Query head g (< n_heads) of token t: q + t * q_stride + g * head_dim, head_dim floats; its
 // output goes to out + t * out_stride + g * head_dim:
 //   out = softmax(bias_g(cap(scale * q . K[first(t)..last(t)]))) . V[first(t)..last(t)]
@@ -36,6 +37,7 @@ struct AttentionTask {
   int head_dim = 0;
   int64_t pos0 = 0;
   int64_t window = 0;
+  int64_t first_key = 0;
   int64_t last_key = -1;
   float scale = 1.0f;
   float softcap = 0.0f;

@@ -15,6 +15,7 @@
 // zeros), then reduce8. sum8: lane l sums p_j for j = l (mod 8) ascending, then reduce8.
 // reduce8(v) = ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -33,6 +34,10 @@ static inline float attn_alibi(float s, float slope, int64_t key, int64_t pos) {
 
 // The last key token t of a task sees (the definition in attention.h).
 static inline int64_t attn_last_key(const AttentionTask& a, int64_t t) { return a.last_key >= 0 ? a.last_key : a.pos0 + t; }
+// The first key token t sees.
+static inline int64_t attn_first_key(const AttentionTask& a, int64_t t) {
+  return a.window > 0 ? std::max<int64_t>(a.first_key, a.pos0 + t - a.window + 1) : a.first_key;
+}
 
 static inline float attn_reduce8(const float v[8]) {
   const float w0 = v[0] + v[4], w1 = v[1] + v[5], w2 = v[2] + v[6], w3 = v[3] + v[7];

@@ -40,9 +40,7 @@ void attention_tiled(const AttentionTask& a, const KvView& kv, const AttentionMi
   const auto* vb = static_cast<const uint8_t*>(kv.v);
   const auto scores = mk.scores[int(kv.k_type)];
   const auto accumulate = mk.accumulate[int(kv.v_type)];
-  auto first = [&](int64_t t) {
-    return a.window > 0 ? std::max<int64_t>(0, a.pos0 + t - a.window + 1) : int64_t(0);
-  };
+  auto first = [&](int64_t t) { return attn_first_key(a, t); };
   // Tokens [t0, t1) over chunk keys [j0, j1] of the chunk starting at key c0.
   auto run = [&](int64_t t0, int64_t t1, int64_t c0, int64_t j0, int64_t j1) {
     const int64_t r0 = t0 * g, nr = (t1 - t0) * g;
@@ -67,6 +65,7 @@ void attention_tiled(const AttentionTask& a, const KvView& kv, const AttentionMi
     const int64_t ta = a.last_key < 0 ? std::max<int64_t>(0, c1 - a.pos0) : a.last_key >= c1 ? 0 : n_tok;
     int64_t tb = n_tok - 1;
     if (a.window > 0) tb = std::min(tb, c0 - a.pos0 + a.window - 1);
+    if (a.first_key > c0) tb = -1;
     if (ta <= tb) run(ta, tb + 1, c0, 0, kAttnChunk - 1);
     for (int64_t t = 0; t < n_tok; ++t) {
       if (t >= ta && t <= tb) continue;

@@ -84,6 +84,10 @@ namespace {
 inline float silu(float x) { return x / (1.0f + exp_poly(-x)); }
 }  // namespace
 
+void relu_glu(const float* gate, const float* up, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] > 0.0f ? gate[i] * up[i] : 0.0f;
+}
+
 void relu_sqr_inplace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float r = x[i] > 0.0f ? x[i] : 0.0f;

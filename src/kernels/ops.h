@@ -27,6 +27,8 @@ inline float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
 
 // silu(x) = x / (1 + exp_poly(-x)) (kernels/exp_poly.h), in place over n values.
 void silu_inplace(float* x, int64_t n);
+// out[i] = gate[i] > 0 ? gate[i] * up[i] : 0, i < n (ggml_reglu: smallthinker's experts).
+void relu_glu(const float* gate, const float* up, float* out, int64_t n);
 // x = max(x, 0)^2 (ggml_relu then ggml_sqr, as arcee's FFN).
 void relu_sqr_inplace(float* x, int64_t n);
 // tanh-approximated GELU. `fp16_table` rounds the input and output to fp16 the way ggml's CPU

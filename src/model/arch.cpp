@@ -19,6 +19,8 @@ constexpr std::array<std::string_view, 8> kBareQkv = {"attn_q.bias",  "attn_k.bi
                                                       "attn_q.scale", "attn_k.scale", "attn_v.scale", "attn_qkv.scale"};
 constexpr std::array<std::string_view, 1> kUnusedWoBias = {"attn_output.bias"};
 constexpr std::array<std::string_view, 1> kUnusedOutputBias = {"output.bias"};
+// openelm's graph multiplies by the bare fused Q/K/V weight (its attn_output scale applies).
+constexpr std::array<std::string_view, 1> kUnusedQkvScale = {"attn_qkv.scale"};
 // llada's and refact's loaders read rope factors and output / FFN biases their graphs skip.
 constexpr std::array<std::string_view, 5> kUnusedRopeFreqsBiases = {"rope_freqs.weight", "attn_output.bias",
                                                                     "ffn_gate.bias", "ffn_up.bias", "ffn_down.bias"};
@@ -157,6 +159,20 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "starcoder", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
              .pos_embd = Presence::Required},
     ArchSpec{.name = "refact", .alibi_bias = 8.0f, .unused_tensors = kUnusedRopeFreqsBiases},
+    // Chunked local attention, no-RoPE layers with temperature tuning, L2-normed Q/K, interleaved
+    // MoE whose sigmoid gates weigh the experts' inputs, beside a shared expert.
+    ArchSpec{.name = "llama4", .ffn = FfnKind::Moe, .gating = ExpertGating::Sigmoid, .moe_keys = moe_keys::kLayerStep,
+             .rope_freqs = true, .fixed_window = FixedWindow::Chunked, .qk_l2_norm = true,
+             .qk_l2_off_at_n_expert = 128, .moe_weight_input = true},
+    // ReLU-gated experts routed from the block's input; fixed windows and no-RoPE layers.
+    ArchSpec{.name = "smallthinker", .rope = R::Neox, .act = Activation::Relu, .ffn = FfnKind::Moe,
+             .moe_norm_topk = true, .moe_keys = moe_keys::kGatingFunc, .fixed_window = FixedWindow::Sliding,
+             .router_on_layer_input = true},
+    // Per-layer head counts and FFN widths; deci's layers may lack attention, use a linear one,
+    // or (no FFN) be dropped.
+    ArchSpec{.name = "openelm", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .unused_tensors = kUnusedQkvScale,
+             .per_layer_sizes = true},
+    ArchSpec{.name = "deci", .rope_freqs = true, .per_layer_sizes = true, .per_layer_zero = true},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {

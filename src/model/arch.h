@@ -37,8 +37,22 @@ enum class ExpertGating : uint8_t { Softmax = 1, Sigmoid = 2, SoftmaxWeight = 3 
 namespace moe_keys {
 inline constexpr uint8_t kDenseLead = 1, kWeightsScale = 2, kWeightsNorm = 4, kGatingFunc = 8, kLayerStep = 16;
 }
-enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr };
+enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr, Relu };  // Relu gated: relu(gate) * up
 enum class FfnKind : uint8_t { Gated, Plain, Moe };
+// Windows whose size llama.cpp's loader fixes: attention.sliding_window only says whether
+// (absent or > 0) the layers follow a local / global pattern (attention.sliding_window_pattern,
+// default 4); so is the pattern of the layers without RoPE.
+enum class FixedWindow : uint8_t {
+  None,
+  // llama4: the first pattern - 1 layers of each pattern attend within chunks of 8192
+  // positions; every 4th layer (1-based) has no RoPE and tunes the attention temperature.
+  // Without windows (the key at 0) only the last layer skips RoPE, as llama.cpp's
+  // n_no_rope_layer_step = n_layer gives.
+  Chunked,
+  // smallthinker: all but every pattern-th layer (0-based, from the first) use a window of
+  // 4096; every 4th layer (0-based, from the first) has no RoPE. Without windows all rope.
+  Sliding,
+};
 // How a family's HF config describes sliding-window attention.
 enum class HfWindowKeys : uint8_t {
   None,
@@ -146,6 +160,21 @@ struct ArchSpec {
   bool qkv_bias = false;        // Q/K/V biases (qwen2)
   int64_t typical_swa_window = 0;
   bool synth = false;           // synth can lay out this family's tensors
+  FixedWindow fixed_window = FixedWindow::None;
+  // Unweighted RMS norm of each Q and K head after RoPE on the roped layers (llama4's L2 norm),
+  // except at this expert count (llama.cpp: not for its 128-expert model).
+  bool qk_l2_norm = false;
+  int64_t qk_l2_off_at_n_expert = 0;
+  // llama4: experts are chosen by the raw router logits and each expert's input (not output)
+  // is multiplied by its gate value.
+  bool moe_weight_input = false;
+  bool router_on_layer_input = false;  // the router reads the block's input, not the normed FFN input (smallthinker)
+  // attention.head_count, head_count_kv and feed_forward_length may be per-layer arrays
+  // (openelm, deci). With per_layer_zero a 0 means: no attention (heads), a linear
+  // n_embd x n_embd attn_output on the normed input instead (KV heads), no layer at all (FFN,
+  // as llama.cpp's deci graph drops it).
+  bool per_layer_sizes = false;
+  bool per_layer_zero = false;
   // Tensors llama.cpp loads for a classifier / reranker head, which generation does not read.
   std::span<const std::string_view> head_tensors;
   HfFacts hf;

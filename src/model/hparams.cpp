@@ -1,6 +1,8 @@
 #include "model/hparams.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "format/checked.h"
 #include "format/error.h"
@@ -146,6 +148,89 @@ void read_moe_routing(const GgufFile& f, const ArchSpec& arch, HParams& h) {
   }
 }
 
+// A size key as llama.cpp's get_key_or_arr reads it: one value for every layer, or (rows with
+// per_layer_sizes) an array of one value per layer, each from `min` up. nullopt: absent.
+std::optional<std::vector<int64_t>> layer_values(const GgufFile& f, const std::string& key, int64_t n_layer,
+                                                 bool per_layer, int64_t min) {
+  const GgufValue* found = f.find(key);
+  if (const GgufArray* a = per_layer && found ? found->as_array() : nullptr) {
+    if (a->size() != uint64_t(n_layer))
+      fail("{}: key '{}': expected {} values (one per layer), found {}", f.path(), key, n_layer, a->size());
+    std::vector<int64_t> v;
+    for (uint64_t i = 0; i < a->size(); ++i) {
+      const auto x = a->at(i).as_int();
+      if (!x || *x < min || *x > kMaxSize)
+        fail("{}: key '{}': layer {}: expected a size from {} to {}", f.path(), key, i, min, kMaxSize);
+      v.push_back(*x);
+    }
+    return v;
+  }
+  const auto x = f.get_int(key);
+  if (!x) return std::nullopt;
+  if (*x < min || *x > kMaxSize)
+    fail("{}: key '{}': expected a size from {} to {}, found {}", f.path(), key, min, kMaxSize, *x);
+  return std::vector<int64_t>(size_t(n_layer), *x);
+}
+
+// Per-layer head counts (openelm, deci): the largest sizes the buffers; each layer's own must
+// divide (KV heads 0 with heads: deci's linear attention).
+void read_layer_heads(const GgufFile& f, const ArchSpec& arch, HParams& h) {
+  const std::string p = h.arch + ".";
+  const int64_t min = arch.per_layer_zero ? 0 : 1;
+  const auto heads = layer_values(f, p + "attention.head_count", h.n_layer, true, min);
+  if (!heads) fail("{}: missing required key '{}'", f.path(), p + "attention.head_count");
+  const auto kv = layer_values(f, p + "attention.head_count_kv", h.n_layer, true, min).value_or(*heads);
+  h.layer_sizes.resize(size_t(h.n_layer));
+  for (int64_t l = 0; l < h.n_layer; ++l) {
+    const int64_t nh = (*heads)[size_t(l)], nkv = kv[size_t(l)];
+    if ((nkv > 0 && nh % nkv != 0) || (nh == 0 && nkv > 0))
+      fail("{}: key '{}': layer {}: {} heads are not a multiple of {} KV heads", f.path(), p + "attention.head_count_kv",
+           l, nh, nkv);
+    h.layer_sizes[size_t(l)].n_head = nh;
+    h.layer_sizes[size_t(l)].n_head_kv = nkv;
+    h.n_head = std::max(h.n_head, nh);
+    h.n_head_kv = std::max(h.n_head_kv, nkv);
+  }
+}
+
+// Windows and RoPE of the FixedWindow families, as their llama.cpp loaders set them.
+void read_fixed_window(const GgufFile& f, const ArchSpec& arch, HParams& h) {
+  const std::string p = h.arch + ".";
+  const bool chunked = arch.fixed_window == FixedWindow::Chunked;
+  const std::string wkey = p + "attention.sliding_window";
+  const auto window = f.get_int(wkey);
+  if (f.find(wkey) && !(window && *window >= 0)) fail("{}: key '{}': expected a size", f.path(), wkey);
+  const int64_t n = h.n_layer;
+  h.layer_no_rope.assign(size_t(n), false);
+  const bool windows = chunked ? !(window && *window == 0) : (window && *window > 0);
+  if (!windows) {
+    if (chunked) h.layer_no_rope[size_t(n - 1)] = true;
+    return;
+  }
+  const std::string pkey = p + "attention.sliding_window_pattern";
+  const auto pattern = f.get_int(pkey);
+  if (f.find(pkey) && !(pattern && *pattern >= 0 && *pattern <= kMaxSize))
+    fail("{}: key '{}': expected one count", f.path(), pkey);
+  const int64_t period = pattern.value_or(4);
+  for (int64_t l = 0; l < n; ++l) {
+    if (chunked) {
+      h.layer_is_swa[size_t(l)] = period == 0 || l % period < period - 1;
+      h.layer_no_rope[size_t(l)] = (l + 1) % 4 == 0;
+    } else {
+      h.layer_is_swa[size_t(l)] = period == 0 || l % period != 0;
+      h.layer_no_rope[size_t(l)] = n != 4 && l % 4 == 0;
+    }
+  }
+  if (chunked) {
+    h.attn_chunk = 8192;
+    h.attn_temp_floor = 8192;
+    h.attn_temp_scale = 0.1f;
+    h.attn_temp_offset = 1.0f;
+  } else {
+    h.swa_window = 4096;
+  }
+}
+
 }  // namespace
 
 HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
@@ -155,6 +240,11 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   auto key = [&](const char* k) { return p + k; };
   h.n_embd = positive(f, key("embedding_length"), f.get_int(key("embedding_length")));
   h.n_layer = positive(f, key("block_count"), f.get_int(key("block_count")));
+  // Per-layer state is allocated from block_count: a file claiming more layers than it holds
+  // tensors is refused before anything is sized by the claim.
+  if (uint64_t(h.n_layer) > f.tensors().size())
+    fail("{}: key '{}': {} layers, but the file holds only {} tensors", f.path(), key("block_count"), h.n_layer,
+         f.tensors().size());
   if (arch.nextn_layers) {
     h.n_layer_nextn = f.get_int(key("nextn_predict_layers")).value_or(0);
     if (h.n_layer_nextn < 0 || h.n_layer_nextn >= h.n_layer)
@@ -162,17 +252,23 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
            h.n_layer_nextn);
     h.n_layer -= h.n_layer_nextn;
   }
-  h.n_head = positive(f, key("attention.head_count"), f.get_int(key("attention.head_count")));
-  h.n_head_kv = positive(f, key("attention.head_count_kv"),
-                         f.get_int(key("attention.head_count_kv")).value_or(h.n_head));
-  if (h.n_head % h.n_head_kv != 0)
-    fail("{}: key '{}': {} heads are not a multiple of {} KV heads", f.path(),
-         key("attention.head_count_kv"), h.n_head, h.n_head_kv);
-  if (h.n_embd % h.n_head != 0 && !f.find(key("attention.key_length")))
+  if (arch.per_layer_sizes) {
+    read_layer_heads(f, arch, h);
+  } else {
+    h.n_head = positive(f, key("attention.head_count"), f.get_int(key("attention.head_count")));
+    h.n_head_kv = positive(f, key("attention.head_count_kv"),
+                           f.get_int(key("attention.head_count_kv")).value_or(h.n_head));
+    if (h.n_head % h.n_head_kv != 0)
+      fail("{}: key '{}': {} heads are not a multiple of {} KV heads", f.path(),
+           key("attention.head_count_kv"), h.n_head, h.n_head_kv);
+  }
+  // As llama.cpp: the head size derives from the first layer's head count.
+  const int64_t head_div = arch.per_layer_sizes ? h.layer_sizes[0].n_head : h.n_head;
+  if ((head_div == 0 || h.n_embd % head_div != 0) && !f.find(key("attention.key_length")))
     fail("{}: key '{}': {} is not a multiple of the {} heads", f.path(), key("embedding_length"),
-         h.n_embd, h.n_head);
+         h.n_embd, head_div);
   h.head_dim = positive(f, key("attention.key_length"),
-                        f.get_int(key("attention.key_length")).value_or(h.n_embd / h.n_head));
+                        f.get_int(key("attention.key_length")).value_or(head_div ? h.n_embd / head_div : 0));
   check_width(f, key("attention.head_count"), h.n_head, key("attention.key_length"), h.head_dim);
   check_width(f, key("attention.head_count_kv"), h.n_head_kv, key("attention.key_length"), h.head_dim);
   const int64_t v_len = f.get_int(key("attention.value_length")).value_or(h.head_dim);
@@ -276,6 +372,14 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     h.n_ff = f.get_int(key("feed_forward_length")).value_or(h.n_ff_expert);
     check_width(f, key("expert_count"), h.n_expert, key("expert_feed_forward_length"), 2 * h.n_ff_expert);
     read_moe_routing(f, arch, h);
+  } else if (arch.per_layer_sizes) {
+    const auto ff = layer_values(f, key("feed_forward_length"), h.n_layer, true, arch.per_layer_zero ? 0 : 1);
+    if (!ff) fail("{}: missing required key '{}'", f.path(), key("feed_forward_length"));
+    for (int64_t l = 0; l < h.n_layer; ++l) {
+      h.layer_sizes[size_t(l)].n_ff = (*ff)[size_t(l)];
+      h.n_ff = std::max(h.n_ff, (*ff)[size_t(l)]);
+    }
+    check_width(f, key("feed_forward_length"), h.n_ff, "2", 2);
   } else {
     h.n_ff = positive(f, key("feed_forward_length"), f.get_int(key("feed_forward_length")));
     if (arch.n_ff_doubled) {
@@ -284,14 +388,13 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     }
     check_width(f, key("feed_forward_length"), h.n_ff, "2", 2);
   }
-  // Per-layer state is allocated from block_count: a file claiming more layers than it holds
-  // tensors is refused before anything is sized by the claim.
-  if (uint64_t(h.n_layer) > f.tensors().size())
-    fail("{}: key '{}': {} layers, but the file holds only {} tensors", f.path(), key("block_count"), h.n_layer,
-         f.tensors().size());
+
+  if (!arch.per_layer_sizes) h.layer_sizes.assign(size_t(h.n_layer), LayerSizes{h.n_head, h.n_head_kv, h.n_ff});
+  h.qk_l2_norm = arch.qk_l2_norm && h.n_expert != arch.qk_l2_off_at_n_expert;
 
   read_positions(f, arch, h);
   h.layer_is_swa.assign(size_t(h.n_layer), false);
+  if (arch.fixed_window != FixedWindow::None) read_fixed_window(f, arch, h);
   if (arch.sliding_window && (arch.swa_only_at_n_layer == 0 || h.n_layer == arch.swa_only_at_n_layer)) {
     h.swa_window = f.get_int(key("attention.sliding_window")).value_or(arch.default_swa_window);
     if (h.swa_window < 0) fail("{}: key '{}': negative window", f.path(), key("attention.sliding_window"));

@@ -9,13 +9,19 @@
 
 namespace trident {
 
+// One layer's sizes: its heads, KV heads and FFN width. Families whose files give these keys
+// as per-layer arrays (openelm, deci) differ per layer; deci's may be 0 (no attention / FFN).
+struct LayerSizes {
+  int64_t n_head = 0, n_head_kv = 0, n_ff = 0;
+};
+
 struct HParams {
   std::string arch;
   int64_t n_vocab = 0;
   int64_t n_embd = 0;
   int64_t n_layer = 0;        // the blocks the forward pass runs
   int64_t n_layer_nextn = 0;  // further blocks in the file (multi-token prediction), never run
-  int64_t n_head = 0;
+  int64_t n_head = 0;       // per-layer files: the largest layer's (buffers are sized by these)
   int64_t n_head_kv = 0;
   int64_t head_dim = 0;     // key_length (and value_length: trident requires them equal)
   int64_t n_ff = 0;
@@ -50,6 +56,14 @@ struct HParams {
   int64_t n_group_used = 0;
   int64_t swa_window = 0;         // 0: no sliding window
   std::vector<bool> layer_is_swa; // per layer
+  std::vector<LayerSizes> layer_sizes;  // [n_layer]: every layer's (the scalar keys' when not per layer)
+  std::vector<bool> layer_no_rope;  // [n_layer] layers without RoPE by the family's fixed pattern; empty: none
+  int64_t attn_chunk = 0;           // > 0: windowed layers attend within chunks of this many positions
+  // Attention temperature of the layers without RoPE (llama4): queries times
+  // log(floor((pos + offset) / floor) + 1) * scale + 1. scale 0: none.
+  float attn_temp_scale = 0.0f, attn_temp_offset = 0.0f;
+  int64_t attn_temp_floor = 0;
+  bool qk_l2_norm = false;          // unweighted RMS norm of each Q/K head after RoPE, roped layers only
   std::vector<float> alibi_slopes;  // [n_head] ALiBi slopes, empty: none
   bool causal = true;               // false: every token sees its whole batch
   RopeLayout rope_layout = RopeLayout::Adjacent;
@@ -60,6 +74,10 @@ struct HParams {
   bool layer_is_moe(int64_t l) const { return moe && l >= n_layer_dense_lead && (l + 1) % moe_layer_step == 0; }
   int64_t n_q() const { return n_head * head_dim; }
   int64_t n_kv() const { return n_head_kv * head_dim; }
+  // Layer l's sizes (the scalar ones for blocks past n_layer, e.g. multi-token prediction).
+  LayerSizes sizes(int64_t l) const {
+    return l >= 0 && l < int64_t(layer_sizes.size()) ? layer_sizes[size_t(l)] : LayerSizes{n_head, n_head_kv, n_ff};
+  }
 };
 
 // Reads and validates (positive sizes, head counts dividing, rope dims <= head_dim). Throws

@@ -312,38 +312,47 @@ class WeightLoader {
     const bool ln = a.norm == NormKind::Layer || a.norm_bias;  // norms may have biases
 
     const bool norms = a.norm_params;
-    if (norms) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
+    // Per-layer sizes (openelm, deci); deci's zeros: no attention, linear attention, no layer.
+    const LayerSizes z = h.layer_sizes[size_t(l)];
+    const int64_t nq = z.n_head * h.head_dim, nkv = z.n_head_kv * h.head_dim;
+    L.sizes = z;
+    if (norms && z.n_head > 0) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
     if (norms && ln) L.attn_norm_b = vec(b + "attn_norm.bias", h.n_embd, false);
-    L.qkv = group(b + "attn_qkv", {{b + "attn_q", h.n_q()}, {b + "attn_k", h.n_kv()}, {b + "attn_v", h.n_kv()}},
-                  h.n_embd, "Q/K/V");
-    if (a.qk_norm != QkNormKind::None) {
+    if (z.n_head_kv > 0)
+      L.qkv = group(b + "attn_qkv", {{b + "attn_q", nq}, {b + "attn_k", nkv}, {b + "attn_v", nkv}}, h.n_embd, "Q/K/V");
+    if (a.qk_norm != QkNormKind::None && z.n_head_kv > 0) {
       const bool req = !a.qk_norm_optional;
       if (a.qk_norm == QkNormKind::PerHeadEach) {
-        L.q_norm = floats(b + "attn_q_norm.weight", {h.head_dim, h.n_head}, req);
-        L.k_norm = floats(b + "attn_k_norm.weight", {h.head_dim, h.n_head_kv}, req);
+        L.q_norm = floats(b + "attn_q_norm.weight", {h.head_dim, z.n_head}, req);
+        L.k_norm = floats(b + "attn_k_norm.weight", {h.head_dim, z.n_head_kv}, req);
       } else {
         const bool shared = a.qk_norm == QkNormKind::PerHead;
-        L.q_norm = vec(b + "attn_q_norm.weight", shared ? h.head_dim : h.n_q(), req);
-        L.k_norm = vec(b + "attn_k_norm.weight", shared ? h.head_dim : h.n_kv(), req);
+        L.q_norm = vec(b + "attn_q_norm.weight", shared ? h.head_dim : nq, req);
+        L.k_norm = vec(b + "attn_k_norm.weight", shared ? h.head_dim : nkv, req);
       }
       if (a.qk_norm_only_with_q && !L.q_norm) L.k_norm = nullptr;
       if (!L.q_norm != !L.k_norm)
         fail("{}: layer {} has only one of attn_q_norm and attn_k_norm", f_.path(), l);
       if (L.q_norm && a.norm == NormKind::Layer && a.qk_norm == QkNormKind::Full) {
-        L.q_norm_b = vec(b + "attn_q_norm.bias", h.n_q(), false);
-        L.k_norm_b = vec(b + "attn_k_norm.bias", h.n_kv(), false);
+        L.q_norm_b = vec(b + "attn_q_norm.bias", nq, false);
+        L.k_norm_b = vec(b + "attn_k_norm.bias", nkv, false);
       } else if (a.qk_norm_only_with_q) {
-        vec(b + "attn_k_norm.bias", h.n_kv(), false);  // loaded with its unused norm
+        vec(b + "attn_k_norm.bias", nkv, false);  // loaded with its unused norm
       }
     }
-    L.wo = projection(b + "attn_output", h.n_q(), h.n_embd, true);
+    if (z.n_head > 0) L.wo = projection(b + "attn_output", z.n_head_kv > 0 ? nq : h.n_embd, h.n_embd, true);
+    if (z.n_head > 0 && z.n_head_kv == 0) {
+      // deci's linear attention is the bare matrix: its bias and scale are loaded, unused.
+      L.wo.bias = nullptr;
+      L.wo.segments.front().scale = 1.0f;
+    }
     if (a.post_norm) L.post_attn_norm = vec(b + "post_attention_norm.weight", h.n_embd, true);
 
     const std::string ffn_norm = b + std::string(a.ffn_norm);
     // The FFN norms its own input unless it shares the attention's (SharedNorm); stablelm's
     // layers are parallel exactly when they have no ffn_norm.
     L.parallel = a.parallel_by_key && !h.parallel_residual ? Parallel::None : a.parallel;
-    const bool reads_ffn_norm = norms && (a.parallel != Parallel::SharedNorm || a.parallel_if_no_ffn_norm);
+    const bool reads_ffn_norm = norms && z.n_ff > 0 && (a.parallel != Parallel::SharedNorm || a.parallel_if_no_ffn_norm);
     if (reads_ffn_norm) {
       L.ffn_norm = vec(ffn_norm + ".weight", h.n_embd, a.pre_norm && a.parallel != Parallel::SharedNorm);
       if (ln) L.ffn_norm_b = vec(ffn_norm + ".bias", h.n_embd, false);
@@ -362,28 +371,35 @@ class WeightLoader {
 
     scales_ignored_ = !a.ffn_scales;
     L.moe = h.layer_is_moe(l);
-    if (L.moe) {
+    L.skip = z.n_ff == 0;
+    if (L.skip) {
+      // llama.cpp's deci graph drops a layer without FFN whole: its attention output is unused.
+    } else if (L.moe) {
       load_moe(L, b);
     } else if (a.ffn == FfnKind::Plain) {
-      L.gate_up = group("", {{b + "ffn_up", h.n_ff}}, h.n_embd, "up");
+      L.gate_up = group("", {{b + "ffn_up", z.n_ff}}, h.n_embd, "up");
       L.gate_up.fusable = false;
       L.gate_up.why_not = "plain feed-forward has no gate";
-      L.down = projection(b + "ffn_down", h.n_ff, h.n_embd, true);
-      L.act_scales = vec(b + "ffn.act.scales", h.n_ff, false);
+      L.down = projection(b + "ffn_down", z.n_ff, h.n_embd, true);
+      L.act_scales = vec(b + "ffn.act.scales", z.n_ff, false);
     } else {
       // Gate and up stored apart, as `ffn_gate_up`, or (phi3) as a double-height `ffn_up`.
       const GgufTensorInfo* up = find(b + "ffn_up.weight");
-      const bool up_holds_gate = !find(b + "ffn_gate.weight") && up && up->ne[1] == 2 * h.n_ff;
+      const bool up_holds_gate = !find(b + "ffn_gate.weight") && up && up->ne[1] == 2 * z.n_ff;
       const std::string fused_name = up_holds_gate ? b + "ffn_up" : b + "ffn_gate_up";
-      std::vector<PartSpec> parts = {{b + "ffn_gate", h.n_ff}, {b + "ffn_up", h.n_ff}};
-      if (up_holds_gate) parts = {{b + "ffn_up.gate", h.n_ff}, {b + "ffn_up.up", h.n_ff}};
+      std::vector<PartSpec> parts = {{b + "ffn_gate", z.n_ff}, {b + "ffn_up", z.n_ff}};
+      if (up_holds_gate) parts = {{b + "ffn_up.gate", z.n_ff}, {b + "ffn_up.up", z.n_ff}};
       L.gate_up = group(fused_name, parts, h.n_embd, "gate/up");
-      L.down = projection(b + "ffn_down", h.n_ff, h.n_embd, true);
+      L.down = projection(b + "ffn_down", z.n_ff, h.n_embd, true);
     }
     scales_ignored_ = false;
     bias_before_scale(L.gate_up, L.down);
     L.swa = h.layer_is_swa[size_t(l)];
     L.rope = h.rope && (a.no_rope_every == 0 || (l + 1) % a.no_rope_every != 0);
+    const bool fixed_no_rope = !h.layer_no_rope.empty() && h.layer_no_rope[size_t(l)];
+    if (fixed_no_rope) L.rope = false;
+    L.attn_temp = fixed_no_rope && h.attn_temp_scale != 0.0f;
+    L.qk_l2 = h.qk_l2_norm && L.rope;
     if (a.rope_only_swa && h.swa_window > 0) L.rope = L.swa;
     L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
   }

@@ -41,10 +41,14 @@ struct LayerWeights {
   Projection shared_down;                 // [n_ff_shared] -> [n_embd]; no segments: none
   Projection shared_gate;                 // [n_embd] -> 1: sigmoid weight of the shared experts
 
+  LayerSizes sizes;                       // heads, KV heads, FFN width (per layer: openelm, deci)
+  bool skip = false;                      // the layer changes nothing (deci: no FFN)
   Parallel parallel = Parallel::None;     // attention and FFN side by side
   bool swa = false;                       // sliding-window (local) attention layer
   bool rope = true;                       // RoPE on Q and K (smollm3 skips it every 4th layer)
   float rope_base = 10000.0f;
+  bool attn_temp = false;                 // queries scaled by the attention temperature (llama4's no-RoPE layers)
+  bool qk_l2 = false;                     // unweighted RMS norm of each Q/K head after RoPE (llama4)
 };
 
 struct LoadOptions {

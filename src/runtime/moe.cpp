@@ -21,16 +21,21 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
   // after the choice); choose the top k by score plus the selection bias (ties to the lower
   // id), from the best groups when experts are grouped; weigh by the unbiased gate values,
   // optionally renormalised (sum clamped below at F16's smallest normal) and scaled.
-  run_projection(L.router, b.cur.data(), d, n, b.router.data(), ne, cc_);
+  // llama4 chooses by the raw logits and weighs the experts' inputs; smallthinker's router read
+  // the block's input (Session::layer ran it).
+  const ArchSpec& a = model_.arch();
+  if (!a.router_on_layer_input) run_projection(L.router, b.cur.data(), d, n, b.router.data(), ne, cc_);
   std::vector<int32_t>& order = b.moe_order;
   std::vector<float>& sel = b.moe_sel;
   for (int64_t t = 0; t < n; ++t) {
     float* p = b.router.data() + t * ne;
+    if (a.moe_weight_input) std::copy_n(p, ne, sel.data());
     if (h.gating == ExpertGating::Softmax)
       softmax_inplace(p, ne);
     else if (h.gating == ExpertGating::Sigmoid)
       for (int64_t e = 0; e < ne; ++e) p[e] = sigmoid(p[e]);
-    for (int64_t e = 0; e < ne; ++e) sel[size_t(e)] = L.expert_bias ? p[e] + L.expert_bias[e] : p[e];
+    if (!a.moe_weight_input)
+      for (int64_t e = 0; e < ne; ++e) sel[size_t(e)] = L.expert_bias ? p[e] + L.expert_bias[e] : p[e];
     if (h.n_expert_groups > 1) keep_best_groups(sel.data());
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return sel[size_t(x)] > sel[size_t(y)]; });
@@ -58,6 +63,8 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
         if (b.chosen[size_t(t * k + j)] == e) {
           b.moe_rows[size_t(m)] = int32_t(t * k + j);
           std::memcpy(b.moe_x.data() + m * d, b.cur.data() + t * d, sizeof(float) * size_t(d));
+          if (a.moe_weight_input)
+            for (int64_t i = 0; i < d; ++i) b.moe_x[size_t(m * d + i)] *= b.chosen_w[size_t(t * k + j)];
           ++m;
         }
     if (m == 0) continue;
@@ -72,7 +79,7 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
                   sizeof(float) * size_t(d));
   }
 
-  weigh_experts(n);
+  weigh_experts(n, !a.moe_weight_input);
   if (!L.shared_down.segments.empty()) {
     // Shared experts: a dense gated FFN on every token, added to the routed experts' sum.
     const int64_t nf_sh = h.n_ff_shared;
@@ -114,15 +121,15 @@ void Session::keep_best_groups(float* sel) {
     std::fill(sel + groups[size_t(r)] * per, sel + (groups[size_t(r)] + 1) * per, -INFINITY);
 }
 
-// out[t] = sum over ranks j of w[t, j] * y[t, j], in rank order.
-void Session::weigh_experts(int64_t n) {
+// out[t] = sum over ranks j of w[t, j] * y[t, j] (y[t, j] when the inputs were weighed), in rank order.
+void Session::weigh_experts(int64_t n, bool weighted) {
   const HParams& h = model_.hp();
   Buffers& b = *buf_;
   const int64_t k = h.n_expert_used, d = h.n_embd;
   for (int64_t t = 0; t < n; ++t) {
     float* out = b.out.data() + t * d;
     for (int64_t j = 0; j < k; ++j) {
-      const float w = b.chosen_w[size_t(t * k + j)];
+      const float w = weighted ? b.chosen_w[size_t(t * k + j)] : 1.0f;
       const float* y = b.moe_y.data() + (t * k + j) * d;
       if (j == 0)
         for (int64_t i = 0; i < d; ++i) out[i] = y[i] * w;

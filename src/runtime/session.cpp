@@ -140,12 +140,15 @@ void Session::forward_ubatch(int64_t n, const uint8_t* want, float* logits) {
   Buffers& b = *buf_;
   // Attention tiles: runs of rows of one sequence at consecutive positions, cut into tiles of
   // up to `tile` rows (attention_block's task size).
-  const int64_t group = model_.hp().n_head / model_.hp().n_head_kv;
-  const int64_t tile = std::max<int64_t>(1, 64 / group);
+  // Chunked attention (llama4): a tile never spans two chunks, so its rows share their first key.
+  const int64_t group = std::max<int64_t>(1, model_.hp().n_head / std::max<int64_t>(1, model_.hp().n_head_kv));
+  const int64_t tile = std::max<int64_t>(1, 64 / group), chunk = model_.hp().attn_chunk;
   b.tiles.clear();
   for (int64_t i = 0; i < n;) {
     int64_t j = i + 1;
-    while (j < n && b.seq[size_t(j)] == b.seq[size_t(i)] && b.pos[size_t(j)] == b.pos[size_t(j - 1)] + 1) ++j;
+    while (j < n && b.seq[size_t(j)] == b.seq[size_t(i)] && b.pos[size_t(j)] == b.pos[size_t(j - 1)] + 1 &&
+           (chunk == 0 || b.pos[size_t(j)] % chunk != 0))
+      ++j;
     for (int64_t t0 = i; t0 < j; t0 += tile)
       b.tiles.push_back({t0, std::min(tile, j - t0), b.pos[size_t(t0)], b.seq[size_t(i)], b.pos[size_t(j - 1)]});
     i = j;
@@ -189,6 +192,9 @@ void Session::layer(int64_t l, int64_t n) {
   const LayerWeights& L = model_.layers()[size_t(l)];
   const int64_t d = model_.hp().n_embd;
   Buffers& b = *buf_;
+  if (L.skip) return;
+  if (L.moe && a.router_on_layer_input)
+    run_projection(L.router, b.x.data(), d, n, b.router.data(), model_.hp().n_expert, cc_);
 
   // attention sub-layer
   if (a.pre_norm)
@@ -261,20 +267,22 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
   const HParams& h = model_.hp();
   const ArchSpec& a = model_.arch();
   Buffers& b = *buf_;
-  const int64_t w = h.n_q() + 2 * h.n_kv();
+  if (attention_free(L, n)) return;
+  const int64_t n_head = L.sizes.n_head, n_head_kv = L.sizes.n_head_kv;
   const int hd = int(h.head_dim);
+  const int64_t n_q = n_head * hd, n_kv = n_head_kv * hd, w = n_q + 2 * n_kv;
   run_group(L.qkv, fusion_.fuse_qkv(L.qkv, n, cc_), b.cur.data(), h.n_embd, n, b.qkv.data(), w, cc_);
 
   // Per token: clamp_kqv, QK-norm (after the split, before RoPE), RoPE, then K/V into the cache.
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* q = b.qkv.data() + t * w;
-    float* k = q + h.n_q();
-    const float* v = k + h.n_kv();
+    float* k = q + n_q;
+    const float* v = k + n_kv;
     if (h.clamp_kqv > 0.0f)
       for (int64_t i = 0; i < w; ++i) q[i] = std::clamp(q[i], -h.clamp_kqv, h.clamp_kqv);
     if (L.q_norm && !a.qk_norm_after_rope) {
-      qk_norm(q, L.q_norm, L.q_norm_b, h.n_head);
-      qk_norm(k, L.k_norm, L.k_norm_b, h.n_head_kv);
+      qk_norm(q, L.q_norm, L.q_norm_b, n_head);
+      qk_norm(k, L.k_norm, L.k_norm_b, n_head_kv);
     }
     float* cs = b.rope.data() + t * h.n_rot;
     rope_angles(b.pos[size_t(t)], h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(opt_.n_ctx),
@@ -283,30 +291,36 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     for (size_t i = 0; i < h.rope_unrotated.size(); ++i)
       if (h.rope_unrotated[i]) cs[2 * i] = h.rope_attn_factor, cs[2 * i + 1] = 0.0f;
     if (L.rope) {
-      rope_apply(q, int(h.n_head), hd, h.n_rot, h.rope_layout, cs);
-      rope_apply(k, int(h.n_head_kv), hd, h.n_rot, h.rope_layout, cs);
+      rope_apply(q, int(n_head), hd, h.n_rot, h.rope_layout, cs);
+      rope_apply(k, int(n_head_kv), hd, h.n_rot, h.rope_layout, cs);
     }
+    if (L.attn_temp) {
+      const float s = attn_temperature(h, b.pos[size_t(t)]);
+      for (int64_t i = 0; i < n_q; ++i) q[i] *= s;
+    }
+    if (L.qk_l2)
+      for (int64_t i = 0; i < n_head + n_head_kv; ++i) rms_norm(q + i * hd, nullptr, q + i * hd, hd, h.norm_eps);
     if (L.q_norm && a.qk_norm_after_rope) {
-      qk_norm(q, L.q_norm, L.q_norm_b, h.n_head);
-      qk_norm(k, L.k_norm, L.k_norm_b, h.n_head_kv);
+      qk_norm(q, L.q_norm, L.q_norm_b, n_head);
+      qk_norm(k, L.k_norm, L.k_norm_b, n_head_kv);
     }
-    seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v);
+    seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v, n_kv);
   }, n * w >= kMinParallelElements);
 
   const float scale = h.attn_scale > 0 ? h.attn_scale : 1.0f / std::sqrt(float(hd));
-  const int64_t group = h.n_head / h.n_head_kv;
+  const int64_t group = n_head / n_head_kv;
   // Tasks: (tile of one sequence's tokens, KV head, slice of the query heads sharing it); a
   // task loads each K/V row once for all its rows. A (token, head) output has the same bits in any task
   // (kernels/attention.h), so the split only balances threads. Slices split a group only
   // when there would be fewer than two tasks per thread (decoding with few KV heads).
   const int64_t n_tiles = int64_t(b.tiles.size());  // forward_ubatch cut them, 64 / group rows
   int64_t slices = 1;
-  while (group % (2 * slices) == 0 && n_tiles * h.n_head_kv * slices < 2 * cc_.pool->size()) slices *= 2;
-  const int64_t heads = group / slices, per_tile = h.n_head_kv * slices;
+  while (group % (2 * slices) == 0 && n_tiles * n_head_kv * slices < 2 * cc_.pool->size()) slices *= 2;
+  const int64_t heads = group / slices, per_tile = n_head_kv * slices;
   const AttentionFn attend = cc_.kernels->attention;
   // Score work (query rows x keys x head size) below which one thread is faster.
   int64_t score_work = 0;
-  for (const Buffers::Tile& tl : b.tiles) score_work += tl.n * (tl.pos0 + tl.n) * h.n_q();
+  for (const Buffers::Tile& tl : b.tiles) score_work += tl.n * (tl.pos0 + tl.n) * n_q;
   const bool worth_threads = score_work >= (int64_t(1) << 16);
   cc_.pool->parallel_for(n_tiles * per_tile, [&](int64_t i) {
     const Buffers::Tile& tl = b.tiles[size_t(n_tiles - 1 - i / per_tile)];  // last tiles first: most keys
@@ -315,20 +329,38 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     AttentionTask task;
     task.q = b.qkv.data() + t0 * w + hh * hd;
     task.q_stride = w;
-    task.out = b.attn.data() + t0 * h.n_q() + hh * hd;
-    task.out_stride = h.n_q();
+    task.out = b.attn.data() + t0 * n_q + hh * hd;
+    task.out_stride = n_q;
     task.n_tokens = tl.n;
     task.n_heads = int(heads);
     task.head_dim = hd;
     task.pos0 = tl.pos0;
     task.window = L.swa ? h.swa_window : 0;
+    task.first_key = L.swa && h.attn_chunk > 0 ? tl.pos0 / h.attn_chunk * h.attn_chunk : 0;
     task.scale = scale;
     task.softcap = h.attn_softcap;
     task.last_key = h.causal ? -1 : tl.last;
     task.alibi = h.alibi_slopes.empty() ? nullptr : h.alibi_slopes.data() + hh;
     attend(task, seqs_->cache(tl.seq).head(l, hh / group, hd));
   }, worth_threads);
-  run_projection(L.wo, b.attn.data(), h.n_q(), n, b.out.data(), h.n_embd, cc_);
+  run_projection(L.wo, b.attn.data(), n_q, n, b.out.data(), h.n_embd, cc_);
+}
+
+// Layers without attention heads (deci): none at all (the sub-layer adds zeros), or with no KV
+// heads a linear attn_output on the normed input. False for every other layer.
+bool Session::attention_free(const LayerWeights& L, int64_t n) {
+  Buffers& b = *buf_;
+  const int64_t d = model_.hp().n_embd;
+  if (L.sizes.n_head == 0) std::fill_n(b.out.data(), size_t(n * d), 0.0f);
+  else if (L.sizes.n_head_kv == 0) run_projection(L.wo, b.cur.data(), d, n, b.out.data(), d, cc_);
+  return L.sizes.n_head == 0 || L.sizes.n_head_kv == 0;
+}
+
+// llama4's attention temperature at a position (its no-RoPE layers' queries are scaled by it).
+float Session::attn_temperature(const HParams& h, int64_t pos) {
+  return float(std::log(std::floor((float(pos) + h.attn_temp_offset) / float(h.attn_temp_floor)) + 1.0) *
+                   h.attn_temp_scale +
+               1.0);
 }
 
 void Session::ffn_block(const LayerWeights& L, int64_t n) {
@@ -336,35 +368,38 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
   const ArchSpec& a = model_.arch();
   Buffers& b = *buf_;
   const bool gelu = a.act == Activation::GeluTanh;
+  const int64_t n_ff = L.sizes.n_ff;
   if (a.ffn == FfnKind::Plain) {
-    run_group(L.gate_up, false, b.cur.data(), h.n_embd, n, b.act.data(), h.n_ff, cc_);
+    run_group(L.gate_up, false, b.cur.data(), h.n_embd, n, b.act.data(), n_ff, cc_);
     if (gelu)
-      gelu_inplace(b.act.data(), n * h.n_ff, true);
+      gelu_inplace(b.act.data(), n * n_ff, true);
     else if (a.act == Activation::ReluSqr)
-      relu_sqr_inplace(b.act.data(), n * h.n_ff);
+      relu_sqr_inplace(b.act.data(), n * n_ff);
     else
-      silu_inplace(b.act.data(), n * h.n_ff);
+      silu_inplace(b.act.data(), n * n_ff);
     if (L.act_scales)  // mpt: the activation divided by per-channel scales
       for (int64_t t = 0; t < n; ++t)
-        for (int64_t i = 0; i < h.n_ff; ++i) b.act[size_t(t * h.n_ff + i)] /= L.act_scales[i];
+        for (int64_t i = 0; i < n_ff; ++i) b.act[size_t(t * n_ff + i)] /= L.act_scales[i];
   } else {
-    const int64_t w = 2 * h.n_ff;
+    const int64_t w = 2 * n_ff;
     run_group(L.gate_up, fusion_.fuse_gate_up(L.gate_up, n, cc_), b.cur.data(), h.n_embd, n, b.gu.data(), w, cc_);
     // Elementwise, so any split gives the same bits; chunks keep both threads busy when decoding.
     constexpr int64_t kChunk = 1024;
-    const int64_t per_token = (h.n_ff + kChunk - 1) / kChunk, tasks = n * per_token;
+    const int64_t per_token = (n_ff + kChunk - 1) / kChunk, tasks = n * per_token;
     cc_.pool->parallel_for(tasks, [&](int64_t i) {
-      const int64_t t = i / per_token, c0 = i % per_token * kChunk, len = std::min(kChunk, h.n_ff - c0);
+      const int64_t t = i / per_token, c0 = i % per_token * kChunk, len = std::min(kChunk, n_ff - c0);
       float* gate = b.gu.data() + t * w + c0;
-      gated_act(gate, gate + h.n_ff, b.act.data() + t * h.n_ff + c0, len);
-    }, n * h.n_ff >= kMinParallelElements);
+      gated_act(gate, gate + n_ff, b.act.data() + t * n_ff + c0, len);
+    }, n * n_ff >= kMinParallelElements);
   }
-  run_projection(L.down, b.act.data(), h.n_ff, n, b.out.data(), h.n_embd, cc_);
+  run_projection(L.down, b.act.data(), n_ff, n, b.out.data(), h.n_embd, cc_);
 }
 
 void Session::gated_act(const float* gate, const float* up, float* out, int64_t n) const {
   if (model_.arch().act == Activation::GeluTanh)
     gelu_glu(gate, up, out, n, true);
+  else if (model_.arch().act == Activation::Relu)
+    relu_glu(gate, up, out, n);
   else
     cc_.kernels->silu_glu(gate, up, out, n);
 }

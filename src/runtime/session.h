@@ -78,13 +78,15 @@ class Session {
   void embed(const int32_t* tokens, const int64_t* pos, int64_t n);
   void layer(int64_t l, int64_t n);
   void attention_block(const LayerWeights& L, int64_t l, int64_t n);
+  bool attention_free(const LayerWeights& L, int64_t n);
+  static float attn_temperature(const HParams& h, int64_t pos);
   void ffn(const LayerWeights& L, int64_t n);  // dense or MoE
   void ffn_block(const LayerWeights& L, int64_t n);
   void qk_norm(float* x, const float* w, const float* bias, int64_t heads) const;
   // out = act(gate) * up over n values, with the architecture's activation.
   void gated_act(const float* gate, const float* up, float* out, int64_t n) const;
   void moe_block(const LayerWeights& L, int64_t n);
-  void weigh_experts(int64_t n);
+  void weigh_experts(int64_t n, bool weighted);
   void add_residual(float* out, int64_t n);
   void norm_rows(const float* w, const float* b, const float* x, float* y, int64_t n);
   void norm_vec(const float* w, const float* b, const float* x, float* y, int64_t n) const;
