@@ -12,6 +12,7 @@
 
 #include "format/error.h"
 #include "format/gguf_writer.h"
+#include "kernels/dispatch.h"
 #include "kernels/thread_pool.h"
 #include "model/arch.h"
 #include "tensor/quant_fns.h"
@@ -300,7 +301,7 @@ __attribute__((target("avx,f16c"))) void to_f16_f16c(const float* src, void* dst
 }
 
 QuantizeRowFn row_converter(GgmlType t) {
-  if (t == GgmlType::F16 && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) return to_f16_f16c;
+  if (t == GgmlType::F16 && cpu_has_f16c()) return to_f16_f16c;
   return type_traits(t)->quantize_row;
 }
 

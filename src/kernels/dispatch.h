@@ -56,6 +56,9 @@ struct KernelTable {
   RecurrentKernels recurrent;  // short convolution, SSM scan, gated delta rule (kernels/recurrent.h)
 };
 
+// True when the CPU (and the OS) can run F16C and AVX instructions.
+bool cpu_has_f16c();
+
 const KernelTable& scalar_kernel_table();
 const KernelTable& kernel_table();                      // best for this CPU
 std::vector<const KernelTable*> supported_kernel_tables();  // every table this CPU can run
