@@ -281,6 +281,13 @@ class Planner {
         why = fmt::format("{} missing", s.parts[i]);
         return false;
       }
+    // A part's weight scale has no place in the fused form (llama.cpp reads one scale per
+    // fused tensor): fused beside it, the output would hold a tensor no loader reads.
+    for (size_t i = 0; i < n; ++i)
+      if (f_.find_tensor(g.prefix() + s.parts[i] + ".scale")) {
+        why = fmt::format("{}.scale present (a fused tensor has one weight scale)", s.parts[i]);
+        return false;
+      }
     // Same row length and the same outer dimensions (expert count), or rows do not line up.
     const int64_t axis_dims = s.kind == Kind::GateUpExps ? 3 : 2;
     for (size_t i = 0; i < n; ++i)

@@ -156,6 +156,11 @@ constexpr std::array kArchs = {
              .pos_embd = Presence::Required},
     ArchSpec{.name = "starcoder", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
              .pos_embd = Presence::Required},
+    // Attention sinks, clamped SwiGLU experts with biases, softmax over the chosen experts.
+    ArchSpec{.name = "gpt-oss", .rope = R::Neox, .act = Activation::SwigluOai, .ffn = FfnKind::Moe,
+             .sliding_window = true, .default_swa_pattern = 2, .default_rope_base_swa = 0.0f,
+             .gating = ExpertGating::SoftmaxWeight, .attn_sinks = true, .expert_biases = true,
+             .ffn_norm = "post_attention_norm"},
     ArchSpec{.name = "refact", .alibi_bias = 8.0f, .unused_tensors = kUnusedRopeFreqsBiases},
 };
 

@@ -37,7 +37,8 @@ enum class ExpertGating : uint8_t { Softmax = 1, Sigmoid = 2, SoftmaxWeight = 3 
 namespace moe_keys {
 inline constexpr uint8_t kDenseLead = 1, kWeightsScale = 2, kWeightsNorm = 4, kGatingFunc = 8, kLayerStep = 16;
 }
-enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr };
+// SwigluOai: gpt-oss's clamped SwiGLU (kernels/ops.h swiglu_oai), gated FFNs only.
+enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr, SwigluOai };
 enum class FfnKind : uint8_t { Gated, Plain, Moe };
 // How a family's HF config describes sliding-window attention.
 enum class HfWindowKeys : uint8_t {
@@ -74,7 +75,9 @@ struct ArchSpec {
   bool pre_norm = true;    // attn_norm / ffn_norm before each sub-layer
   bool norm_params = true; // norms have weight tensors (olmo's LayerNorms have none)
   bool norm_bias = false;  // RMS norms with optional `.bias` tensors (phimoe); LayerNorms always read them
-  bool post_norm = false;  // post_attention_norm / post_ffw_norm on each sub-layer's output
+  bool post_norm = false;  // a norm on each sub-layer's output, before its residual add
+  std::string_view post_attn_norm = "post_attention_norm";  // their tensors (grok: attn_output_norm)
+  std::string_view post_ffn_norm = "post_ffw_norm";
   RopeLayout rope = RopeLayout::Adjacent;
   QkNormKind qk_norm = QkNormKind::None;
   bool qk_norm_optional = false;  // the Q/K norm tensors may be absent (stablelm)
@@ -139,6 +142,10 @@ struct ArchSpec {
   // scales, ernie4_5's attn_output.bias): per layer, the name after "blk.N.", or a whole name
   // (llada's rope_freqs.weight). They are accepted and change nothing.
   std::span<const std::string_view> unused_tensors;
+  // gpt-oss: a learned logit per head (attn_sinks) joins each softmax's denominator, and the
+  // routed experts have biases (ffn_{gate,up,down}_exps.bias, [width, n_expert]).
+  bool attn_sinks = false;
+  bool expert_biases = false;
   bool clamp_kqv = false;       // reads attention.clamp_kqv: Q, K, V clamped to [-c, c] (0: none)
   bool gate_up_in_up = false;   // llama.cpp stores dense gate + up as one double-height ffn_up (phi3)
   std::string_view ffn_norm = "ffn_norm";  // the pre-FFN norm's tensor (seed_oss: post_attention_norm)

@@ -316,7 +316,8 @@ class WeightLoader {
       }
     }
     L.wo = projection(b + "attn_output", h.n_q(), h.n_embd, true);
-    if (a.post_norm) L.post_attn_norm = vec(b + "post_attention_norm.weight", h.n_embd, true);
+    if (a.attn_sinks) L.attn_sinks = vec(b + "attn_sinks.weight", h.n_head, true);
+    if (a.post_norm) L.post_attn_norm = vec(b + std::string(a.post_attn_norm) + ".weight", h.n_embd, true);
 
     const std::string ffn_norm = b + std::string(a.ffn_norm);
     // The FFN norms its own input unless it shares the attention's (SharedNorm); stablelm's
@@ -328,7 +329,7 @@ class WeightLoader {
       if (ln) L.ffn_norm_b = vec(ffn_norm + ".bias", h.n_embd, false);
       if (a.parallel_if_no_ffn_norm && L.ffn_norm) L.parallel = Parallel::None;
     }
-    if (a.post_norm) L.post_ffn_norm = vec(b + "post_ffw_norm.weight", h.n_embd, true);
+    if (a.post_norm) L.post_ffn_norm = vec(b + std::string(a.post_ffn_norm) + ".weight", h.n_embd, true);
     if (a.attn_norm_2) {
       if (const float* n2 = vec(b + "attn_norm_2.weight", h.n_embd, false)) {
         L.ffn_norm = L.attn_norm;
@@ -339,32 +340,37 @@ class WeightLoader {
       }
     }
 
-    scales_ignored_ = !a.ffn_scales;
     L.moe = h.layer_is_moe(l);
-    if (L.moe) {
-      load_moe(L, b);
-    } else if (a.ffn == FfnKind::Plain) {
-      L.gate_up = group("", {{b + "ffn_up", h.n_ff}}, h.n_embd, "up");
-      L.gate_up.fusable = false;
-      L.gate_up.why_not = "plain feed-forward has no gate";
-      L.down = projection(b + "ffn_down", h.n_ff, h.n_embd, true);
-      L.act_scales = vec(b + "ffn.act.scales", h.n_ff, false);
-    } else {
-      // Gate and up stored apart, as `ffn_gate_up`, or (phi3) as a double-height `ffn_up`.
-      const GgufTensorInfo* up = find(b + "ffn_up.weight");
-      const bool up_holds_gate = !find(b + "ffn_gate.weight") && up && up->ne[1] == 2 * h.n_ff;
-      const std::string fused_name = up_holds_gate ? b + "ffn_up" : b + "ffn_gate_up";
-      std::vector<PartSpec> parts = {{b + "ffn_gate", h.n_ff}, {b + "ffn_up", h.n_ff}};
-      if (up_holds_gate) parts = {{b + "ffn_up.gate", h.n_ff}, {b + "ffn_up.up", h.n_ff}};
-      L.gate_up = group(fused_name, parts, h.n_embd, "gate/up");
-      L.down = projection(b + "ffn_down", h.n_ff, h.n_embd, true);
-    }
+    if (L.moe) load_moe(L, b);
+    scales_ignored_ = !a.ffn_scales;
+    if (!L.moe) load_dense_ffn(L, b, h.n_ff);
     scales_ignored_ = false;
     bias_before_scale(L.gate_up, L.down);
     L.swa = h.layer_is_swa[size_t(l)];
     L.rope = h.rope && (a.no_rope_every == 0 || (l + 1) % a.no_rope_every != 0);
     if (a.rope_only_swa && h.swa_window > 0) L.rope = L.swa;
     L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
+  }
+
+  // A dense FFN nf wide: plain (up only) or gated.
+  void load_dense_ffn(LayerWeights& L, const std::string& b, int64_t nf) {
+    const HParams& h = m_.hp_;
+    if (m_.arch_->ffn == FfnKind::Plain) {
+      L.gate_up = group("", {{b + "ffn_up", nf}}, h.n_embd, "up");
+      L.gate_up.fusable = false;
+      L.gate_up.why_not = "plain feed-forward has no gate";
+      L.down = projection(b + "ffn_down", nf, h.n_embd, true);
+      L.act_scales = vec(b + "ffn.act.scales", nf, false);
+      return;
+    }
+    // Gate and up stored apart, as `ffn_gate_up`, or (phi3) as a double-height `ffn_up`.
+    const GgufTensorInfo* up = find(b + "ffn_up.weight");
+    const bool up_holds_gate = !find(b + "ffn_gate.weight") && up && up->ne[1] == 2 * nf;
+    const std::string fused_name = up_holds_gate ? b + "ffn_up" : b + "ffn_gate_up";
+    std::vector<PartSpec> parts = {{b + "ffn_gate", nf}, {b + "ffn_up", nf}};
+    if (up_holds_gate) parts = {{b + "ffn_up.gate", nf}, {b + "ffn_up.up", nf}};
+    L.gate_up = group(fused_name, parts, h.n_embd, "gate/up");
+    L.down = projection(b + "ffn_down", nf, h.n_embd, true);
   }
 
   void load_moe(LayerWeights& L, const std::string& b) {
@@ -379,6 +385,20 @@ class WeightLoader {
     const GgufTensorInfo* up = gu ? nullptr : &require(b + "ffn_up_exps.weight", {h.n_embd, nf, ne});
     if (gu) check_shape(*gu, {h.n_embd, 2 * nf, ne});
     const GgufTensorInfo& down = require(b + "ffn_down_exps.weight", {nf, h.n_embd, ne});
+    // gpt-oss: expert e's biases are column e of [width, n_expert] tensors (the fused gate/up
+    // bias, gate then up per expert, as `fuse` concatenates them).
+    const float *gate_b = nullptr, *up_b = nullptr, *down_b = nullptr;
+    if (m_.arch_->expert_biases) {
+      if (gu) {
+        gate_b = floats(b + "ffn_gate_up_exps.bias", {2 * nf, ne}, true);
+        up_b = gate_b + nf;
+      } else {
+        gate_b = floats(b + "ffn_gate_exps.bias", {nf, ne}, true);
+        up_b = floats(b + "ffn_up_exps.bias", {nf, ne}, true);
+      }
+      down_b = floats(b + "ffn_down_exps.bias", {h.n_embd, ne}, true);
+    }
+    const int64_t gu_stride = gu ? 2 * nf : nf;  // between experts' gate (or up) biases
     for (int64_t e = 0; e < ne; ++e) {
       ProjectionGroup g;
       g.part_col = {0, nf};
@@ -403,12 +423,24 @@ class WeightLoader {
         p.segments = {s};
         g.parts.push_back(std::move(p));
       }
+      if (gate_b) {
+        g.parts[0].bias = gate_b + e * gu_stride;
+        g.parts[1].bias = up_b + e * gu_stride;
+        if (gu) {
+          g.fused.bias = g.parts[0].bias;
+        } else {
+          auto& cat = m_.owned_.emplace_back(g.parts[0].bias, g.parts[0].bias + nf);
+          cat.insert(cat.end(), g.parts[1].bias, g.parts[1].bias + nf);
+          g.fused.bias = cat.data();
+        }
+      }
       L.expert_gate_up.push_back(std::move(g));
       Projection d;
       d.n_in = nf;
       d.n_out = h.n_embd;
       d.segments = {segment(down, e * h.n_embd, h.n_embd)};
       d.segments.back().scale = weight_scale(b + "ffn_down_exps", ne, e);
+      if (down_b) d.bias = down_b + e * h.n_embd;
       L.expert_down.push_back(std::move(d));
     }
     scales_ignored_ = true;  // nor the shared experts, in the families trident runs

@@ -23,6 +23,7 @@ struct LayerWeights {
   const float* q_norm_b = nullptr;        // LayerNorm-style Q/K norms' biases (mpt)
   const float* k_norm_b = nullptr;
   Projection wo;                          // [n_q] -> [n_embd]
+  const float* attn_sinks = nullptr;      // [n_head] sink logits (gpt-oss), or nullptr
   const float* post_attn_norm = nullptr;  // [n_embd]
   // feed-forward
   const float* ffn_norm = nullptr;

@@ -326,6 +326,7 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     task.softcap = h.attn_softcap;
     task.last_key = h.causal ? -1 : tl.last;
     task.alibi = h.alibi_slopes.empty() ? nullptr : h.alibi_slopes.data() + hh;
+    task.sinks = L.attn_sinks ? L.attn_sinks + hh : nullptr;
     attend(task, seqs_->cache(tl.seq).head(l, hh / group, hd));
   }, worth_threads);
   run_projection(L.wo, b.attn.data(), h.n_q(), n, b.out.data(), h.n_embd, cc_);
@@ -336,35 +337,38 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
   const ArchSpec& a = model_.arch();
   Buffers& b = *buf_;
   const bool gelu = a.act == Activation::GeluTanh;
+  const int64_t nf = L.down.n_in;
   if (a.ffn == FfnKind::Plain) {
-    run_group(L.gate_up, false, b.cur.data(), h.n_embd, n, b.act.data(), h.n_ff, cc_);
+    run_group(L.gate_up, false, b.cur.data(), h.n_embd, n, b.act.data(), nf, cc_);
     if (gelu)
-      gelu_inplace(b.act.data(), n * h.n_ff, true);
+      gelu_inplace(b.act.data(), n * nf, true);
     else if (a.act == Activation::ReluSqr)
-      relu_sqr_inplace(b.act.data(), n * h.n_ff);
+      relu_sqr_inplace(b.act.data(), n * nf);
     else
-      silu_inplace(b.act.data(), n * h.n_ff);
+      silu_inplace(b.act.data(), n * nf);
     if (L.act_scales)  // mpt: the activation divided by per-channel scales
       for (int64_t t = 0; t < n; ++t)
-        for (int64_t i = 0; i < h.n_ff; ++i) b.act[size_t(t * h.n_ff + i)] /= L.act_scales[i];
+        for (int64_t i = 0; i < nf; ++i) b.act[size_t(t * nf + i)] /= L.act_scales[i];
   } else {
-    const int64_t w = 2 * h.n_ff;
+    const int64_t w = 2 * nf;
     run_group(L.gate_up, fusion_.fuse_gate_up(L.gate_up, n, cc_), b.cur.data(), h.n_embd, n, b.gu.data(), w, cc_);
     // Elementwise, so any split gives the same bits; chunks keep both threads busy when decoding.
     constexpr int64_t kChunk = 1024;
-    const int64_t per_token = (h.n_ff + kChunk - 1) / kChunk, tasks = n * per_token;
+    const int64_t per_token = (nf + kChunk - 1) / kChunk, tasks = n * per_token;
     cc_.pool->parallel_for(tasks, [&](int64_t i) {
-      const int64_t t = i / per_token, c0 = i % per_token * kChunk, len = std::min(kChunk, h.n_ff - c0);
+      const int64_t t = i / per_token, c0 = i % per_token * kChunk, len = std::min(kChunk, nf - c0);
       float* gate = b.gu.data() + t * w + c0;
-      gated_act(gate, gate + h.n_ff, b.act.data() + t * h.n_ff + c0, len);
-    }, n * h.n_ff >= kMinParallelElements);
+      gated_act(gate, gate + nf, b.act.data() + t * nf + c0, len);
+    }, n * nf >= kMinParallelElements);
   }
-  run_projection(L.down, b.act.data(), h.n_ff, n, b.out.data(), h.n_embd, cc_);
+  run_projection(L.down, b.act.data(), nf, n, b.out.data(), h.n_embd, cc_);
 }
 
 void Session::gated_act(const float* gate, const float* up, float* out, int64_t n) const {
   if (model_.arch().act == Activation::GeluTanh)
     gelu_glu(gate, up, out, n, true);
+  else if (model_.arch().act == Activation::SwigluOai)
+    swiglu_oai(gate, up, out, n, 1.702f, 7.0f);  // alpha and limit fixed in llama.cpp's graph
   else
     cc_.kernels->silu_glu(gate, up, out, n);
 }
