@@ -2,10 +2,12 @@
 // biases, attention sinks, dense FFNs beside the experts): the fused file loads again and gives
 // the unfused file's logits bit for bit, and parts with their own weight scales (`.scale`, which
 // test-llama-archs writes) are left unfused with the reason, so no output holds a tensor no
-// loader reads. Models are the tests/data/archs fixtures rebuilt by synth (a few MB each).
+// loader reads; and grok's load-time alternatives. Models are the tests/data/archs fixtures
+// rebuilt by synth (a few MB each).
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 
 #include "convert/fuse_rewrite.h"
@@ -22,25 +24,33 @@ namespace fs = std::filesystem;
 
 const std::string kDir = test::source_dir() + "/tests/data/archs";
 const std::vector<int32_t> kPrompt = {1, 17, 42, 99, 5, 64, 23, 120};
-const char* const kFamilies[] = {"gpt-oss-moe"};
+const char* const kFamilies[] = {"gpt-oss-moe", "grok-moe", "arctic-moe"};
 
-// The fixture's model, without its `.scale` tensors when `drop_scales` (a skeleton is metadata
-// plus one "name type dims" entry per tensor: dropping entries drops tensors).
-std::string family_model(const std::string& name, bool drop_scales) {
+using Edit = std::function<void(GgufWriter&, std::vector<std::string>&)>;
+
+// The fixture's model, its skeleton edited first (a skeleton is metadata plus one
+// "name type dims" entry per tensor: editing entries renames or drops tensors).
+std::string edited_model(const std::string& name, const Edit& edit) {
   const auto skel = GgufFile::open(kDir + "/" + name + ".skel.gguf");
   GgufWriter w;
   w.copy_metadata(*skel);
   std::vector<std::string> entries;
-  for (const GgufValue& v : *skel->get_array(kSkeletonKey)) {
-    const std::string& e = *v.as_string();
-    if (!(drop_scales && e.substr(0, e.find(' ')).ends_with(".scale"))) entries.push_back(e);
-  }
+  for (const GgufValue& v : *skel->get_array(kSkeletonKey)) entries.push_back(*v.as_string());
+  edit(w, entries);
   w.set_string_array(kSkeletonKey, entries);
   const std::string skel_path = test::temp_path(name + ".skel.gguf"), out = test::temp_path(name + ".gguf");
   w.write(skel_path);
   synth_from_skeleton(skel_path, 7, out, false);
   fs::remove(skel_path);
   return out;
+}
+
+// Without its `.scale` tensors when `drop_scales`.
+std::string family_model(const std::string& name, bool drop_scales) {
+  return edited_model(name, [&](GgufWriter&, std::vector<std::string>& entries) {
+    if (drop_scales)
+      std::erase_if(entries, [](const std::string& e) { return e.substr(0, e.find(' ')).ends_with(".scale"); });
+  });
 }
 
 std::map<std::string, std::string> tensor_bytes(const GgufFile& f) {
@@ -86,6 +96,25 @@ TEST(FamilyFuse, PartsWithWeightScalesAreLeftUnfused) {
     EXPECT_FALSE(fs::exists(out));
     fs::remove(in);
   }
+}
+
+// grok's FFN post-norm under its other name (post_ffw_norm, as llama.cpp falls back to) is the
+// one the layer uses; YaRN extrapolation, which grok's loader reads, is refused by name.
+TEST(FamilyLoad, GrokPostFfwNormAndYarnRefusal) {
+  const std::string renamed = edited_model("grok-moe", [](GgufWriter&, std::vector<std::string>& entries) {
+    for (std::string& e : entries)
+      if (const size_t at = e.find("layer_output_norm"); at != std::string::npos) e.replace(at, 17, "post_ffw_norm");
+  });
+  const auto m = Model::load(renamed);
+  const GgufTensorInfo* t = m->file().find_tensor("blk.1.post_ffw_norm.weight");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(m->layers()[1].post_ffn_norm, reinterpret_cast<const float*>(m->file().tensor_data(*t)));
+  const std::string yarn = edited_model("grok-moe", [](GgufWriter& w, std::vector<std::string>&) {
+    w.set_f32("grok.rope.scaling.yarn_ext_factor", 1.0f);
+  });
+  EXPECT_NE(test::error_of([&] { Model::load(yarn); }).find("key 'grok.rope.scaling.yarn_ext_factor': YaRN rope scaling"),
+            std::string::npos);
+  for (const auto& p : {renamed, yarn}) fs::remove(p);
 }
 
 }  // namespace

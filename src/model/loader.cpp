@@ -329,7 +329,10 @@ class WeightLoader {
       if (ln) L.ffn_norm_b = vec(ffn_norm + ".bias", h.n_embd, false);
       if (a.parallel_if_no_ffn_norm && L.ffn_norm) L.parallel = Parallel::None;
     }
-    if (a.post_norm) L.post_ffn_norm = vec(b + std::string(a.post_ffn_norm) + ".weight", h.n_embd, true);
+    if (a.post_norm) {
+      const bool alt = !a.post_ffn_norm_alt.empty() && !find(b + std::string(a.post_ffn_norm) + ".weight");
+      L.post_ffn_norm = vec(b + std::string(alt ? a.post_ffn_norm_alt : a.post_ffn_norm) + ".weight", h.n_embd, true);
+    }
     if (a.attn_norm_2) {
       if (const float* n2 = vec(b + "attn_norm_2.weight", h.n_embd, false)) {
         L.ffn_norm = L.attn_norm;
@@ -343,7 +346,12 @@ class WeightLoader {
     L.moe = h.layer_is_moe(l);
     if (L.moe) load_moe(L, b);
     scales_ignored_ = !a.ffn_scales;
-    if (!L.moe) load_dense_ffn(L, b, h.n_ff);
+    // The dense FFN: of a dense layer, or beside the experts (MoeDense; grok's by presence).
+    if (!L.moe || a.moe_dense == MoeDense::Residual)
+      load_dense_ffn(L, b, L.moe ? h.n_embd : h.n_ff);
+    else if (a.moe_dense == MoeDense::ScaledSum && (find(b + "ffn_up.weight") || find(b + "ffn_gate_up.weight")))
+      load_dense_ffn(L, b, h.n_ff);
+    if (L.moe && a.moe_dense == MoeDense::Residual) L.moe_norm = vec(b + "ffn_norm_exps.weight", h.n_embd, true);
     scales_ignored_ = false;
     bias_before_scale(L.gate_up, L.down);
     L.swa = h.layer_is_swa[size_t(l)];

@@ -35,7 +35,8 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   buf_ = std::make_unique<Buffers>();
   Buffers& b = *buf_;
   const int64_t n = b.n_ub = opt_.n_ubatch;
-  const int64_t n_ff = std::max({h.n_ff, h.n_ff_expert, h.n_ff_shared});
+  int64_t n_ff = std::max({h.n_ff, h.n_ff_expert, h.n_ff_shared});
+  for (const LayerWeights& L : model.layers()) n_ff = std::max(n_ff, L.down.n_in);  // arctic's: n_embd
   b.tok.resize(size_t(n));
   b.pos.resize(size_t(n));
   b.seq.resize(size_t(n));
@@ -45,6 +46,8 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   b.out.resize(b.x.size());
   if (std::any_of(model.layers().begin(), model.layers().end(), [](const LayerWeights& L) { return L.parallel != Parallel::None; }))
     b.par.resize(b.x.size());
+  if (std::any_of(model.layers().begin(), model.layers().end(), [](const LayerWeights& L) { return L.moe_norm; }))
+    b.block_in.resize(b.x.size());
   b.qkv.resize(size_t(n * (h.n_q() + 2 * h.n_kv())));
   b.attn.resize(size_t(n * h.n_q()));
   b.gu.resize(size_t(n * 2 * n_ff));
@@ -190,6 +193,7 @@ void Session::layer(int64_t l, int64_t n) {
   const int64_t d = model_.hp().n_embd;
   Buffers& b = *buf_;
 
+  if (L.moe_norm) std::copy_n(b.x.data(), size_t(n * d), b.block_in.data());
   // attention sub-layer
   if (a.pre_norm)
     norm_rows(L.attn_norm, L.attn_norm_b, b.x.data(), b.cur.data(), n);
@@ -216,13 +220,27 @@ void Session::layer(int64_t l, int64_t n) {
   ffn(L, n);
   if (a.post_norm) norm_rows(L.post_ffn_norm, nullptr, b.out.data(), b.out.data(), n);
   add_residual(b.out.data(), n * d);
+
+  // arctic: the experts on the block's input through their own norm, added last.
+  if (L.moe_norm) {
+    norm_rows(L.moe_norm, nullptr, b.block_in.data(), b.cur.data(), n);
+    moe_block(L, n);
+    add_residual(b.out.data(), n * d);
+  }
 }
 
 void Session::ffn(const LayerWeights& L, int64_t n) {
-  if (L.moe)
-    moe_block(L, n);
-  else
-    ffn_block(L, n);
+  if (!L.moe || model_.arch().moe_dense == MoeDense::Residual) return ffn_block(L, n);
+  moe_block(L, n);
+  if (L.down.segments.empty()) return;
+  // grok: the dense FFN beside the experts on their input; (dense + experts) * sqrt(2) / 2
+  // (llama.cpp's ggml_scale takes the double sqrt(2) / 2 as a float).
+  Buffers& b = *buf_;
+  const int64_t m = n * model_.hp().n_embd;
+  std::copy_n(b.out.data(), size_t(m), b.moe_x.data());  // moe_x is free after moe_block
+  ffn_block(L, n);
+  const float s = float(std::sqrt(2.0) / 2);
+  for (int64_t i = 0; i < m; ++i) b.out[size_t(i)] = (b.out[size_t(i)] + b.moe_x[size_t(i)]) * s;
 }
 
 // x += out, with µP's residual multiplier on the sub-layer's output first.
@@ -387,12 +405,13 @@ void Session::output_logits(const uint8_t* want, int64_t n, float* logits) {
     return;
   }
   run_projection(model_.output(), b.cur.data(), h.n_embd, n_rows, logits, h.n_vocab, cc_);
+  // The multiplier before the cap, as grok's graph (command-r, the other reader, has no cap).
+  if (h.logit_mult != 0.0f)
+    for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] *= h.logit_mult;
   if (h.final_softcap != 0.0f) {
     const float inv = 1.0f / h.final_softcap;  // as llama.cpp: scale by 1 / cap, tanh, scale by cap
     for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] = h.final_softcap * std::tanh(logits[i] * inv);
   }
-  if (h.logit_mult != 0.0f)
-    for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] *= h.logit_mult;
   if (h.logit_scale != 0.0f) {
     const float s = 1.0f / h.logit_scale;  // µP divides the logits (as ggml_scale by 1/f)
     for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] *= s;
