@@ -6,6 +6,7 @@
 //    (exp_poly's 2 ulp, then one add, one divide and the rounding of the input to 1 + e).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -49,6 +50,29 @@ TEST(Activation, SiluCloseToExact) {
     worst = std::max(worst, std::fabs(double(got) - want) / ulp);
   }
   EXPECT_LE(worst, 4.0) << "worst error in ulp";
+}
+
+// gpt-oss's clamped SwiGLU against its definition in double: the gate clamped above at the
+// limit, up clamped to [-limit, limit] and shifted by one, sigmoid(alpha * gate) (4 ulp: one
+// libm exp, an add, a divide, a multiply; alpha * gate is rounded to float as the kernel does,
+// since exp turns its rounding of up to |51| into a relative error of 3e-6).
+TEST(Activation, SwigluOaiMatchesDefinition) {
+  constexpr float alpha = 1.702f, limit = 7.0f;
+  std::vector<float> gate, up;
+  for (float g = -30.0f; g <= 30.0f; g += 0.37f)
+    for (float u : {-20.0f, -7.5f, -7.0f, -1.0f, -0.3f, 0.0f, 2.5f, 7.0f, 9.0f}) gate.push_back(g), up.push_back(u);
+  std::vector<float> out(gate.size());
+  swiglu_oai(gate.data(), up.data(), out.data(), int64_t(gate.size()), alpha, limit);
+  for (size_t i = 0; i < gate.size(); ++i) {
+    const double g = std::min(double(gate[i]), double(limit)), u = std::clamp(double(up[i]), -7.0, 7.0);
+    const double want = g / (1.0 + std::exp(double(alpha * -float(g)))) * (u + 1.0);
+    EXPECT_NEAR(out[i], want, 4 * 0x1p-23 * std::fabs(want) + 1e-30) << "gate " << gate[i] << " up " << up[i];
+  }
+  // Past the limit the gate saturates: 8 and 7 give the same output.
+  const float g2[] = {8.0f, 7.0f}, u2[] = {1.0f, 1.0f};
+  float o2[2];
+  swiglu_oai(g2, u2, o2, 2, alpha, limit);
+  EXPECT_EQ(o2[0], o2[1]);
 }
 
 }  // namespace

@@ -78,6 +78,7 @@ struct Case {
   int64_t last_key = -1;  // >= 0: non-causal
   bool alibi = false;
   int64_t first_key = 0;  // chunked attention: every token's first key
+  bool sinks = false;      // a sink logit per head (gpt-oss)
   int64_t keys() const { return std::max(pos0 + n_tokens, last_key + 1); }
   std::string name() const {
     return "hd=" + std::to_string(hd) + " heads=" + std::to_string(heads) + " tokens=" +
@@ -85,13 +86,13 @@ struct Case {
            std::to_string(window) + " k=" + (kt == KvType::F16 ? "f16" : "f32") +
            " v=" + (vt == KvType::F16 ? "f16" : "f32") + " scale=" + std::to_string(scale) +
            " softcap=" + std::to_string(softcap) + " last_key=" + std::to_string(last_key) +
-           (alibi ? " alibi" : "") + " first_key=" + std::to_string(first_key);
+           (alibi ? " alibi" : "") + " first_key=" + std::to_string(first_key) + (sinks ? " sinks" : "");
   }
 };
 
 // q rows are padded by 3 floats per token so that q_stride != heads * hd; out likewise.
 struct QueryRun {
-  std::vector<float> q, out, slopes;
+  std::vector<float> q, out, slopes, sinks;
   AttentionTask task;
   QueryRun(const Case& c, std::mt19937& rng) {
     const int64_t stride = int64_t(c.heads) * c.hd + 3;
@@ -115,12 +116,18 @@ struct QueryRun {
       for (int h = 0; h < c.heads; ++h) slopes.push_back(std::pow(0.5f, float(h + 1)));
       task.alibi = slopes.data();
     }
+    if (c.sinks) {
+      // Around the scores' range, so that the sink sometimes holds the running maximum.
+      for (int h = 0; h < c.heads; ++h) sinks.push_back(nd(rng) * 3.0f);
+      task.sinks = sinks.data();
+    }
   }
   // Points the task at this copy's buffers (after a copy).
   void rebind() {
     task.q = q.data();
     task.out = out.data();
     if (task.alibi) task.alibi = slopes.data();
+    if (task.sinks) task.sinks = sinks.data();
   }
   // Output (t, h) as a vector.
   std::vector<float> row(int64_t t, int h) const {
@@ -169,6 +176,13 @@ std::vector<Case> random_cases(std::mt19937& rng, int count) {
       al.alibi = true;
       cases.push_back(al);
     }
+    // Every sixth again with attention sinks (windowed or not, as gpt-oss alternates).
+    if (i % 6 == 0) {
+      Case sk = c;
+      sk.softcap = 0.0f;
+      sk.sinks = true;
+      cases.push_back(sk);
+    }
   }
   return cases;
 }
@@ -211,7 +225,7 @@ TEST(Attention, KernelsMatchReferenceBitwise) {
     }
     ++checked;
   }
-  EXPECT_EQ(checked, 478);  // 300 cases, 75 soft-capped, 60 non-causal, 43 with ALiBi
+  EXPECT_EQ(checked, 528);  // 300 cases, 75 soft-capped, 60 non-causal, 43 with ALiBi, 50 with sinks
 }
 
 // Every length 1..1000 for decoding (one token, a group of 4 heads as in Llama 3.2 1B), F16.
@@ -250,6 +264,7 @@ TEST(Attention, SameBitsForAnySplit) {
           one.n_heads = 1;
           one.pos0 = c.pos0 + t;
           if (one.alibi) one.alibi = whole.task.alibi + h;
+          if (one.sinks) one.sinks = whole.task.sinks + h;
           k->attention(one, cache.view());
           ASSERT_EQ(out, whole.row(t, h)) << k->isa << " " << c.name() << " t=" << t << " h=" << h;
         }
@@ -268,7 +283,7 @@ TEST(Attention, ReferenceWithinBoundOfExact) {
   std::mt19937 rng(3);
   double worst_ratio = 0;
   for (const Case& c : random_cases(rng, 150)) {
-    if (c.softcap > 0 || c.alibi || c.last_key >= 0) continue;  // the bound below is for causal plain scores
+    if (c.softcap > 0 || c.alibi || c.last_key >= 0 || c.sinks) continue;  // the bound below is for causal plain scores
     const Cache cache(c.pos0 + c.n_tokens, c.hd, c.kt, c.vt, rng);
     QueryRun r(c, rng);
     attention_reference(r.task, cache.view());
@@ -306,6 +321,46 @@ TEST(Attention, ReferenceWithinBoundOfExact) {
     }
   }
   RecordProperty("worst_error_over_bound", std::to_string(worst_ratio));
+}
+
+// A sink only adds exp(S) to the denominator: with it, every output is the sinkless one times
+// sum_j exp(s_j) / (sum_j exp(s_j) + exp(S)), computed here in double from the stored keys.
+TEST(Attention, SinkScalesTheSinklessOutput) {
+  std::mt19937 rng(13);
+  int checked = 0;
+  for (const Case& c : random_cases(rng, 120)) {
+    if (!c.sinks || c.last_key >= 0) continue;
+    const Cache cache(c.keys(), c.hd, c.kt, c.vt, rng);
+    QueryRun with(c, rng);
+    QueryRun without = with;
+    without.rebind();
+    without.task.sinks = nullptr;
+    attention_reference(with.task, cache.view());
+    attention_reference(without.task, cache.view());
+    for (int64_t t = 0; t < c.n_tokens; ++t) {
+      const int64_t last = c.pos0 + t, first = c.window > 0 ? std::max<int64_t>(0, last - c.window + 1) : 0;
+      for (int h = 0; h < c.heads; ++h) {
+        const float* q = with.q.data() + t * with.task.q_stride + int64_t(h) * c.hd;
+        std::vector<double> s;
+        for (int64_t j = first; j <= last; ++j) {
+          double dot = 0;
+          for (int d = 0; d < c.hd; ++d) dot += double(q[d]) * cache.kf[size_t(j * c.hd + d)];
+          s.push_back(dot * c.scale);
+        }
+        const double sink = with.sinks[size_t(h)];
+        const double mx = std::max(*std::max_element(s.begin(), s.end()), sink);
+        double l = 0;
+        for (double x : s) l += std::exp(x - mx);
+        const double ratio = l / (l + std::exp(sink - mx));
+        const std::vector<float> a = with.row(t, h), b = without.row(t, h);
+        for (int d = 0; d < c.hd; ++d)
+          ASSERT_NEAR(a[size_t(d)], b[size_t(d)] * ratio, 1e-5 * (std::fabs(b[size_t(d)]) + 1e-3))
+              << c.name() << " t=" << t << " h=" << h << " d=" << d;
+      }
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 10);
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ float dot8(const float* q, const uint8_t* k, int n, KvType t) {
 }
 
 void attend_one(const float* q, const KvView& kv, int64_t pos, int64_t first, int64_t last, int hd,
-                float scale, float softcap, const float* slope, float* acc, float* out) {
+                float scale, float softcap, const float* slope, const float* sink, float* acc, float* out) {
   const auto* kb = static_cast<const uint8_t*>(kv.k);
   const auto* vb = static_cast<const uint8_t*>(kv.v);
   float s[kAttnChunk];
@@ -62,6 +62,7 @@ void attend_one(const float* q, const KvView& kv, int64_t pos, int64_t first, in
       for (int d = 0; d < hd; ++d) acc[d] = std::fma(s[j - c0], kv_elem(v, d, kv.v_type), acc[d]);
     }
   }
+  if (sink) attn_add_sink(*sink, m_run, l_run, acc, hd);
   const float inv = 1.0f / l_run;
   for (int d = 0; d < hd; ++d) out[d] = acc[d] * inv;
 }
@@ -76,7 +77,7 @@ void attention_reference(const AttentionTask& a, const KvView& kv) {
     const int64_t first = attn_first_key(a, t);
     for (int g = 0; g < a.n_heads; ++g)
       attend_one(a.q + t * a.q_stride + int64_t(g) * a.head_dim, kv, pos, first, last, a.head_dim, a.scale,
-                 a.softcap, a.alibi ? a.alibi + g : nullptr, acc.data(),
+                 a.softcap, a.alibi ? a.alibi + g : nullptr, a.sinks ? a.sinks + g : nullptr, acc.data(),
                  a.out + t * a.out_stride + int64_t(g) * a.head_dim);
   }
 }

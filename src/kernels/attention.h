@@ -25,7 +25,8 @@ struct KvView {
 //   out = softmax(bias_g(cap(scale * q . K[first(t)..last(t)]))) . V[first(t)..last(t)]
 // where cap(s) = softcap * tanh(s / softcap) when softcap > 0 (gemma2's logit soft-capping),
 // else s; and bias_g(s_j) = s_j + alibi[g] * float(j - p) when alibi is set (ALiBi: one slope
-// per head of the task), else s_j.
+// per head of the task), else s_j. With sinks (gpt-oss), head g's learned logit sinks[g] joins
+// the softmax's denominator as one more score with no value row.
 // Every kernel computes a given (token, head) output with the same arithmetic whatever the
 // task holds (attention.cpp defines it), so callers may split tokens and heads freely.
 struct AttentionTask {
@@ -42,6 +43,7 @@ struct AttentionTask {
   float scale = 1.0f;
   float softcap = 0.0f;
   const float* alibi = nullptr;  // [n_heads] slopes, or nullptr
+  const float* sinks = nullptr;  // [n_heads] attention-sink logits, or nullptr
 };
 using AttentionFn = void (*)(const AttentionTask& task, const KvView& kv);
 

@@ -10,6 +10,8 @@
 //     m     = max_j s_j;  if m > M: a = exp_poly(M - m), L *= a, acc[d] *= a, M = m
 //     p_j   = exp_poly(s_j - M);  L += sum8(p_j)
 //     acc[d] = fma(p_j, V_j[d], acc[d])   for j ascending
+//   with a sink logit S (after the last chunk): if S > M: a = exp_poly(M - S), L *= a,
+//     acc[d] *= a, M = S;  L += exp_poly(S - M)
 //   out[d] = acc[d] * (1 / L)
 // dot8: eight lanes, lane l = fma-chain over d = l, l + 8, ... (elements past head_dim are
 // zeros), then reduce8. sum8: lane l sums p_j for j = l (mod 8) ascending, then reduce8.
@@ -31,6 +33,18 @@ inline constexpr int64_t kAttnChunk = 64;  // key positions per chunk; a multipl
 // is scalar in both, so every variant gives the same bits).
 static inline float attn_softcap(float s, float cap) { return cap * std::tanh(s * (1.0f / cap)); }
 static inline float attn_alibi(float s, float slope, int64_t key, int64_t pos) { return s + slope * float(key - pos); }
+
+// The sink step of the definition: one more score in the denominator (ggml_soft_max_add_sinks),
+// scalar in the reference and the tiled driver alike.
+static inline void attn_add_sink(float sink, float& m, float& l, float* acc, int hd) {
+  if (sink > m) {
+    const float a = exp_poly(m - sink);
+    l *= a;
+    for (int d = 0; d < hd; ++d) acc[d] *= a;
+    m = sink;
+  }
+  l += exp_poly(sink - m);
+}
 
 // The last key token t of a task sees (the definition in attention.h).
 static inline int64_t attn_last_key(const AttentionTask& a, int64_t t) { return a.last_key >= 0 ? a.last_key : a.pos0 + t; }

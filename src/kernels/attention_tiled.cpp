@@ -77,6 +77,7 @@ void attention_tiled(const AttentionTask& a, const KvView& kv, const AttentionMi
   for (int64_t t = 0; t < n_tok; ++t)
     for (int64_t h = 0; h < g; ++h) {
       const int64_t r = t * g + h;
+      if (a.sinks) attn_add_sink(a.sinks[h], m[r], l[r], acc + r * ld, hd);
       const float inv = 1.0f / l[r];
       float* dst = a.out + t * a.out_stride + h * hd;
       for (int d = 0; d < hd; ++d) dst[d] = acc[r * ld + d] * inv;

@@ -1,5 +1,6 @@
 #include "kernels/ops.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/exp_poly.h"
@@ -127,6 +128,13 @@ void gelu_inplace(float* x, int64_t n, bool fp16_table) {
 
 void gelu_glu(const float* gate, const float* up, float* out, int64_t n, bool fp16_table) {
   for (int64_t i = 0; i < n; ++i) out[i] = gelu_one(gate[i], fp16_table) * up[i];
+}
+
+void swiglu_oai(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = std::min(gate[i], limit), u = std::clamp(up[i], -limit, limit);
+    out[i] = g / (1.0f + std::exp(alpha * -g)) * (u + 1.0f);
+  }
 }
 
 void softmax_inplace(float* x, int64_t n) {

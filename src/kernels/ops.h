@@ -40,6 +40,11 @@ void silu_glu_reference(const float* gate, const float* up, float* out, int64_t 
 // out[i] = gelu(gate[i]) * up[i] (fp16_table as for gelu_inplace).
 void gelu_glu(const float* gate, const float* up, float* out, int64_t n, bool fp16_table);
 
+// gpt-oss's clamped SwiGLU, as ggml_swiglu_oai (libm exp): g = min(gate, limit),
+// u = clamp(up, -limit, limit), out = g / (1 + exp(-alpha g)) * (u + 1). Scalar only: it is
+// its own reference (one expert's rows per call, a small share of the step's time).
+void swiglu_oai(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit);
+
 // x[i] = exp(x[i] - max) / sum, sum accumulated in double (as ggml does). Returns nothing.
 void softmax_inplace(float* x, int64_t n);
 

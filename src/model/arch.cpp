@@ -158,6 +158,17 @@ constexpr std::array kArchs = {
              .pos_embd = Presence::Required},
     ArchSpec{.name = "starcoder", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
              .pos_embd = Presence::Required},
+    // Attention sinks, clamped SwiGLU experts with biases, softmax over the chosen experts.
+    ArchSpec{.name = "gpt-oss", .rope = R::Neox, .act = Activation::SwigluOai, .ffn = FfnKind::Moe,
+             .sliding_window = true, .default_swa_pattern = 2, .default_rope_base_swa = 0.0f,
+             .gating = ExpertGating::SoftmaxWeight, .attn_sinks = true, .expert_biases = true,
+             .ffn_norm = "post_attention_norm"},
+    // grok: µP-style multipliers, soft-capped scores, post-norms, a dense FFN beside the experts.
+    ArchSpec{.name = "grok", .post_norm = true, .post_attn_norm = "attn_output_norm",
+             .post_ffn_norm = "layer_output_norm", .post_ffn_norm_alt = "post_ffw_norm", .rope = R::Neox, .act = Activation::GeluTanh,
+             .ffn = FfnKind::Moe, .moe_norm_topk = true, .moe_dense = MoeDense::ScaledSum, .mup = Mup::Grok},
+    // arctic: a dense residual FFN, then the experts on the block's input.
+    ArchSpec{.name = "arctic", .ffn = FfnKind::Moe, .moe_norm_topk = true, .moe_dense = MoeDense::Residual},
     ArchSpec{.name = "refact", .alibi_bias = 8.0f, .unused_tensors = kUnusedRopeFreqsBiases},
     // Chunked local attention, no-RoPE layers with temperature tuning, L2-normed Q/K, interleaved
     // MoE whose sigmoid gates weigh the experts' inputs, beside a shared expert.

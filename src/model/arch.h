@@ -20,8 +20,11 @@ enum class QkNormKind : uint8_t { None, PerHead, PerHeadEach, Full };
 // uses one norm for both (phi2, command-r), OwnNorm a second (ffn_norm) on x (gptneox).
 enum class Parallel : uint8_t { None, SharedNorm, OwnNorm };
 // µP multipliers (embedding, residual, logit): granite reads them (logit_scale required,
-// attention.scale too); minicpm reads the three with its own defaults when absent.
-enum class Mup : uint8_t { None, Granite, MiniCpm };
+// attention.scale too); minicpm reads the three with its own defaults when absent. Grok reads
+// embedding_scale, attention.output_scale (its only score scale, inside the soft-cap),
+// attn_logit_softcapping, logit_scale (a multiplier, before final_logit_softcapping), each
+// with grok-1's value when absent.
+enum class Mup : uint8_t { None, Granite, MiniCpm, Grok };
 // Multi-axis RoPE of vision-language models (rope.dimension_sections: time, height, width,
 // extra). A text token has all positions equal but the extra one, which is 0, so the pairs of
 // the extra section do not rotate. Sections: contiguous (qwen2vl); Interleaved (qwen3vl).
@@ -37,7 +40,14 @@ enum class ExpertGating : uint8_t { Softmax = 1, Sigmoid = 2, SoftmaxWeight = 3 
 namespace moe_keys {
 inline constexpr uint8_t kDenseLead = 1, kWeightsScale = 2, kWeightsNorm = 4, kGatingFunc = 8, kLayerStep = 16;
 }
-enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr, Relu };  // Relu gated: relu(gate) * up
+// A dense FFN beside the routed experts of a MoE layer. ScaledSum (grok): present or not per
+// layer, on the experts' input; (dense + experts) * sqrt(2) / 2. Residual (arctic): required,
+// n_embd wide, the layer's FFN sub-layer; the experts then read the block's input through
+// their own norm (ffn_norm_exps) and add to the residual last.
+enum class MoeDense : uint8_t { None, ScaledSum, Residual };
+// Relu gated: relu(gate) * up. SwigluOai: gpt-oss's clamped SwiGLU (kernels/ops.h swiglu_oai),
+// gated FFNs only.
+enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr, Relu, SwigluOai };
 enum class FfnKind : uint8_t { Gated, Plain, Moe };
 // Windows whose size llama.cpp's loader fixes: attention.sliding_window only says whether
 // (absent or > 0) the layers follow a local / global pattern (attention.sliding_window_pattern,
@@ -88,7 +98,10 @@ struct ArchSpec {
   bool pre_norm = true;    // attn_norm / ffn_norm before each sub-layer
   bool norm_params = true; // norms have weight tensors (olmo's LayerNorms have none)
   bool norm_bias = false;  // RMS norms with optional `.bias` tensors (phimoe); LayerNorms always read them
-  bool post_norm = false;  // post_attention_norm / post_ffw_norm on each sub-layer's output
+  bool post_norm = false;  // a norm on each sub-layer's output, before its residual add
+  std::string_view post_attn_norm = "post_attention_norm";  // their tensors (grok: attn_output_norm)
+  std::string_view post_ffn_norm = "post_ffw_norm";
+  std::string_view post_ffn_norm_alt = "";  // read when post_ffn_norm is absent (grok: post_ffw_norm)
   RopeLayout rope = RopeLayout::Adjacent;
   QkNormKind qk_norm = QkNormKind::None;
   bool qk_norm_optional = false;  // the Q/K norm tensors may be absent (stablelm)
@@ -110,6 +123,7 @@ struct ArchSpec {
   bool moe_norm_topk = false;   // renormalise the chosen experts' weights to sum to 1
   ExpertGating gating = ExpertGating::Softmax;  // when the file does not say (kGatingFunc)
   uint8_t moe_keys = 0;
+  MoeDense moe_dense = MoeDense::None;
   bool shared_expert_gate = false;  // shared experts weighed by sigmoid(x . ffn_gate_inp_shexp) (qwen2moe)
   bool moe_if_experts = false;  // a dense family whose files may be MoE: expert_count > 0 (llama, mistral3)
   bool logit_scale_mult = false;  // logits times logit_scale (command-r; 0 means none)
@@ -153,6 +167,10 @@ struct ArchSpec {
   // scales, ernie4_5's attn_output.bias): per layer, the name after "blk.N.", or a whole name
   // (llada's rope_freqs.weight). They are accepted and change nothing.
   std::span<const std::string_view> unused_tensors;
+  // gpt-oss: a learned logit per head (attn_sinks) joins each softmax's denominator, and the
+  // routed experts have biases (ffn_{gate,up,down}_exps.bias, [width, n_expert]).
+  bool attn_sinks = false;
+  bool expert_biases = false;
   bool clamp_kqv = false;       // reads attention.clamp_kqv: Q, K, V clamped to [-c, c] (0: none)
   bool gate_up_in_up = false;   // llama.cpp stores dense gate + up as one double-height ffn_up (phi3)
   std::string_view ffn_norm = "ffn_norm";  // the pre-FFN norm's tensor (seed_oss: post_attention_norm)

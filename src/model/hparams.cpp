@@ -328,6 +328,29 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
                         {h.embd_scale, "embedding_scale"}})
       if (!std::isfinite(v)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key(k), v);
   }
+  if (arch.mup == Mup::Grok) {
+    // As llama.cpp's grok loader: every key optional, grok-1's values otherwise; the score
+    // scale is attention.output_scale alone (llama.cpp passes 1 as the usual 1 / sqrt(d)).
+    h.embd_scale = float(f.get_float(key("embedding_scale")).value_or(78.38367176906169));
+    h.logit_mult = float(f.get_float(key("logit_scale")).value_or(0.5773502691896257));
+    h.attn_scale = float(f.get_float(key("attention.output_scale")).value_or(0.08838834764831845));
+    h.attn_softcap = float(f.get_float(key("attn_logit_softcapping")).value_or(30.0));
+    h.final_softcap = float(f.get_float(key("final_logit_softcapping")).value_or(0.0));
+    for (auto [v, k] : {std::pair{h.embd_scale, "embedding_scale"}, {h.logit_mult, "logit_scale"},
+                        {h.attn_scale, "attention.output_scale"}, {h.attn_softcap, "attn_logit_softcapping"},
+                        {h.final_softcap, "final_logit_softcapping"}})
+      if (!(std::isfinite(v) && v >= 0)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key(k), v);
+    for (auto [v, k] : {std::pair{h.attn_scale, "attention.output_scale"}, {h.attn_softcap, "attn_logit_softcapping"}})
+      if (v == 0) fail("{}: key '{}': expected a positive value, found 0", f.path(), key(k));
+    // grok's loader reads YaRN's extrapolation factor (negative: not set), which trident does
+    // not implement, and its attention factor, which scales RoPE's cos and sin with attn_factor.
+    if (const double ext = f.get_float(key("rope.scaling.yarn_ext_factor")).value_or(-1.0); ext > 0)
+      fail("{}: key '{}': YaRN rope scaling ({}) is not supported yet", f.path(), key("rope.scaling.yarn_ext_factor"), ext);
+    const double yarn_attn = f.get_float(key("rope.scaling.yarn_attn_factor")).value_or(1.0);
+    if (!(std::isfinite(yarn_attn) && yarn_attn > 0))
+      fail("{}: key '{}': expected a positive factor, found {}", f.path(), key("rope.scaling.yarn_attn_factor"), yarn_attn);
+    h.rope_attn_factor = float(yarn_attn) * h.rope_attn_factor;
+  }
   if (arch.logit_scale_mult) {
     h.logit_mult = float(f.get_float(key("logit_scale")).value_or(0.0));
     if (!std::isfinite(h.logit_mult)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key("logit_scale"), h.logit_mult);

@@ -346,7 +346,8 @@ class WeightLoader {
       L.wo.bias = nullptr;
       L.wo.segments.front().scale = 1.0f;
     }
-    if (a.post_norm) L.post_attn_norm = vec(b + "post_attention_norm.weight", h.n_embd, true);
+    if (a.attn_sinks) L.attn_sinks = vec(b + "attn_sinks.weight", z.n_head, true);
+    if (a.post_norm) L.post_attn_norm = vec(b + std::string(a.post_attn_norm) + ".weight", h.n_embd, true);
 
     const std::string ffn_norm = b + std::string(a.ffn_norm);
     // The FFN norms its own input unless it shares the attention's (SharedNorm); stablelm's
@@ -358,7 +359,10 @@ class WeightLoader {
       if (ln) L.ffn_norm_b = vec(ffn_norm + ".bias", h.n_embd, false);
       if (a.parallel_if_no_ffn_norm && L.ffn_norm) L.parallel = Parallel::None;
     }
-    if (a.post_norm) L.post_ffn_norm = vec(b + "post_ffw_norm.weight", h.n_embd, true);
+    if (a.post_norm) {
+      const bool alt = !a.post_ffn_norm_alt.empty() && !find(b + std::string(a.post_ffn_norm) + ".weight");
+      L.post_ffn_norm = vec(b + std::string(alt ? a.post_ffn_norm_alt : a.post_ffn_norm) + ".weight", h.n_embd, true);
+    }
     if (a.attn_norm_2) {
       if (const float* n2 = vec(b + "attn_norm_2.weight", h.n_embd, false)) {
         L.ffn_norm = L.attn_norm;
@@ -369,29 +373,17 @@ class WeightLoader {
       }
     }
 
-    scales_ignored_ = !a.ffn_scales;
     L.moe = h.layer_is_moe(l);
+    // deci: llama.cpp's graph drops a layer without FFN whole (its attention output is unused).
     L.skip = z.n_ff == 0;
-    if (L.skip) {
-      // llama.cpp's deci graph drops a layer without FFN whole: its attention output is unused.
-    } else if (L.moe) {
-      load_moe(L, b);
-    } else if (a.ffn == FfnKind::Plain) {
-      L.gate_up = group("", {{b + "ffn_up", z.n_ff}}, h.n_embd, "up");
-      L.gate_up.fusable = false;
-      L.gate_up.why_not = "plain feed-forward has no gate";
-      L.down = projection(b + "ffn_down", z.n_ff, h.n_embd, true);
-      L.act_scales = vec(b + "ffn.act.scales", z.n_ff, false);
-    } else {
-      // Gate and up stored apart, as `ffn_gate_up`, or (phi3) as a double-height `ffn_up`.
-      const GgufTensorInfo* up = find(b + "ffn_up.weight");
-      const bool up_holds_gate = !find(b + "ffn_gate.weight") && up && up->ne[1] == 2 * z.n_ff;
-      const std::string fused_name = up_holds_gate ? b + "ffn_up" : b + "ffn_gate_up";
-      std::vector<PartSpec> parts = {{b + "ffn_gate", z.n_ff}, {b + "ffn_up", z.n_ff}};
-      if (up_holds_gate) parts = {{b + "ffn_up.gate", z.n_ff}, {b + "ffn_up.up", z.n_ff}};
-      L.gate_up = group(fused_name, parts, h.n_embd, "gate/up");
-      L.down = projection(b + "ffn_down", z.n_ff, h.n_embd, true);
-    }
+    if (L.moe && !L.skip) load_moe(L, b);
+    scales_ignored_ = !a.ffn_scales;
+    // The dense FFN: of a dense layer, or beside the experts (MoeDense; grok's by presence).
+    if (!L.skip && (!L.moe || a.moe_dense == MoeDense::Residual))
+      load_dense_ffn(L, b, L.moe ? h.n_embd : z.n_ff);
+    else if (!L.skip && a.moe_dense == MoeDense::ScaledSum && (find(b + "ffn_up.weight") || find(b + "ffn_gate_up.weight")))
+      load_dense_ffn(L, b, h.n_ff);
+    if (L.moe && a.moe_dense == MoeDense::Residual) L.moe_norm = vec(b + "ffn_norm_exps.weight", h.n_embd, true);
     scales_ignored_ = false;
     bias_before_scale(L.gate_up, L.down);
     L.swa = h.layer_is_swa[size_t(l)];
@@ -402,6 +394,27 @@ class WeightLoader {
     L.qk_l2 = h.qk_l2_norm && L.rope;
     if (a.rope_only_swa && h.swa_window > 0) L.rope = L.swa;
     L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
+  }
+
+  // A dense FFN nf wide: plain (up only) or gated.
+  void load_dense_ffn(LayerWeights& L, const std::string& b, int64_t nf) {
+    const HParams& h = m_.hp_;
+    if (m_.arch_->ffn == FfnKind::Plain) {
+      L.gate_up = group("", {{b + "ffn_up", nf}}, h.n_embd, "up");
+      L.gate_up.fusable = false;
+      L.gate_up.why_not = "plain feed-forward has no gate";
+      L.down = projection(b + "ffn_down", nf, h.n_embd, true);
+      L.act_scales = vec(b + "ffn.act.scales", nf, false);
+      return;
+    }
+    // Gate and up stored apart, as `ffn_gate_up`, or (phi3) as a double-height `ffn_up`.
+    const GgufTensorInfo* up = find(b + "ffn_up.weight");
+    const bool up_holds_gate = !find(b + "ffn_gate.weight") && up && up->ne[1] == 2 * nf;
+    const std::string fused_name = up_holds_gate ? b + "ffn_up" : b + "ffn_gate_up";
+    std::vector<PartSpec> parts = {{b + "ffn_gate", nf}, {b + "ffn_up", nf}};
+    if (up_holds_gate) parts = {{b + "ffn_up.gate", nf}, {b + "ffn_up.up", nf}};
+    L.gate_up = group(fused_name, parts, h.n_embd, "gate/up");
+    L.down = projection(b + "ffn_down", nf, h.n_embd, true);
   }
 
   void load_moe(LayerWeights& L, const std::string& b) {
@@ -416,6 +429,20 @@ class WeightLoader {
     const GgufTensorInfo* up = gu ? nullptr : &require(b + "ffn_up_exps.weight", {h.n_embd, nf, ne});
     if (gu) check_shape(*gu, {h.n_embd, 2 * nf, ne});
     const GgufTensorInfo& down = require(b + "ffn_down_exps.weight", {nf, h.n_embd, ne});
+    // gpt-oss: expert e's biases are column e of [width, n_expert] tensors (the fused gate/up
+    // bias, gate then up per expert, as `fuse` concatenates them).
+    const float *gate_b = nullptr, *up_b = nullptr, *down_b = nullptr;
+    if (m_.arch_->expert_biases) {
+      if (gu) {
+        gate_b = floats(b + "ffn_gate_up_exps.bias", {2 * nf, ne}, true);
+        up_b = gate_b + nf;
+      } else {
+        gate_b = floats(b + "ffn_gate_exps.bias", {nf, ne}, true);
+        up_b = floats(b + "ffn_up_exps.bias", {nf, ne}, true);
+      }
+      down_b = floats(b + "ffn_down_exps.bias", {h.n_embd, ne}, true);
+    }
+    const int64_t gu_stride = gu ? 2 * nf : nf;  // between experts' gate (or up) biases
     for (int64_t e = 0; e < ne; ++e) {
       ProjectionGroup g;
       g.part_col = {0, nf};
@@ -447,12 +474,24 @@ class WeightLoader {
         p.segments = {s};
         g.parts.push_back(std::move(p));
       }
+      if (gate_b) {
+        g.parts[0].bias = gate_b + e * gu_stride;
+        g.parts[1].bias = up_b + e * gu_stride;
+        if (gu) {
+          g.fused.bias = g.parts[0].bias;
+        } else {
+          auto& cat = m_.owned_.emplace_back(g.parts[0].bias, g.parts[0].bias + nf);
+          cat.insert(cat.end(), g.parts[1].bias, g.parts[1].bias + nf);
+          g.fused.bias = cat.data();
+        }
+      }
       L.expert_gate_up.push_back(std::move(g));
       Projection d;
       d.n_in = nf;
       d.n_out = h.n_embd;
       d.segments = {segment(down, e * h.n_embd, h.n_embd)};
       d.segments.back().scale = weight_scale(b + "ffn_down_exps", ne, e);
+      if (down_b) d.bias = down_b + e * h.n_embd;
       L.expert_down.push_back(std::move(d));
     }
     scales_ignored_ = true;  // nor the shared experts, in the families trident runs

@@ -23,16 +23,19 @@ struct LayerWeights {
   const float* q_norm_b = nullptr;        // LayerNorm-style Q/K norms' biases (mpt)
   const float* k_norm_b = nullptr;
   Projection wo;                          // [n_q] -> [n_embd]
+  const float* attn_sinks = nullptr;      // [n_head] sink logits (gpt-oss), or nullptr
   const float* post_attn_norm = nullptr;  // [n_embd]
   // feed-forward
   const float* ffn_norm = nullptr;
   const float* ffn_norm_b = nullptr;
+  // The dense FFN (down.n_in wide: n_ff, or n_embd beside arctic's experts); none: no segments.
   ProjectionGroup gate_up;                // gated: parts gate, up [n_ff each]; plain: up only
   const float* act_scales = nullptr;      // [n_ff] the plain FFN's activation divided by these (mpt)
   Projection down;                        // [n_ff] -> [n_embd]
   const float* post_ffn_norm = nullptr;
   // mixture of experts
   bool moe = false;                       // this layer's FFN is the mixture (not a leading dense one)
+  const float* moe_norm = nullptr;        // the experts' own norm of the block input (arctic)
   Projection router;                      // [n_embd] -> [n_expert]
   const float* expert_bias = nullptr;     // [n_expert] added to the scores for selection only (exp_probs_b)
   std::vector<ProjectionGroup> expert_gate_up;  // per expert: gate, up [n_ff_expert each]

@@ -35,7 +35,8 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   buf_ = std::make_unique<Buffers>();
   Buffers& b = *buf_;
   const int64_t n = b.n_ub = opt_.n_ubatch;
-  const int64_t n_ff = std::max({h.n_ff, h.n_ff_expert, h.n_ff_shared});
+  int64_t n_ff = std::max({h.n_ff, h.n_ff_expert, h.n_ff_shared});
+  for (const LayerWeights& L : model.layers()) n_ff = std::max(n_ff, L.down.n_in);  // arctic's: n_embd
   b.tok.resize(size_t(n));
   b.pos.resize(size_t(n));
   b.seq.resize(size_t(n));
@@ -45,6 +46,8 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   b.out.resize(b.x.size());
   if (std::any_of(model.layers().begin(), model.layers().end(), [](const LayerWeights& L) { return L.parallel != Parallel::None; }))
     b.par.resize(b.x.size());
+  if (std::any_of(model.layers().begin(), model.layers().end(), [](const LayerWeights& L) { return L.moe_norm; }))
+    b.block_in.resize(b.x.size());
   b.qkv.resize(size_t(n * (h.n_q() + 2 * h.n_kv())));
   b.attn.resize(size_t(n * h.n_q()));
   b.gu.resize(size_t(n * 2 * n_ff));
@@ -196,6 +199,7 @@ void Session::layer(int64_t l, int64_t n) {
   if (L.moe && a.router_on_layer_input)
     run_projection(L.router, b.x.data(), d, n, b.router.data(), model_.hp().n_expert, cc_);
 
+  if (L.moe_norm) std::copy_n(b.x.data(), size_t(n * d), b.block_in.data());
   // attention sub-layer
   if (a.pre_norm)
     norm_rows(L.attn_norm, L.attn_norm_b, b.x.data(), b.cur.data(), n);
@@ -222,13 +226,27 @@ void Session::layer(int64_t l, int64_t n) {
   ffn(L, n);
   if (a.post_norm) norm_rows(L.post_ffn_norm, nullptr, b.out.data(), b.out.data(), n);
   add_residual(b.out.data(), n * d);
+
+  // arctic: the experts on the block's input through their own norm, added last.
+  if (L.moe_norm) {
+    norm_rows(L.moe_norm, nullptr, b.block_in.data(), b.cur.data(), n);
+    moe_block(L, n);
+    add_residual(b.out.data(), n * d);
+  }
 }
 
 void Session::ffn(const LayerWeights& L, int64_t n) {
-  if (L.moe)
-    moe_block(L, n);
-  else
-    ffn_block(L, n);
+  if (!L.moe || model_.arch().moe_dense == MoeDense::Residual) return ffn_block(L, n);
+  moe_block(L, n);
+  if (L.down.segments.empty()) return;
+  // grok: the dense FFN beside the experts on their input; (dense + experts) * sqrt(2) / 2
+  // (llama.cpp's ggml_scale takes the double sqrt(2) / 2 as a float).
+  Buffers& b = *buf_;
+  const int64_t m = n * model_.hp().n_embd;
+  std::copy_n(b.out.data(), size_t(m), b.moe_x.data());  // moe_x is free after moe_block
+  ffn_block(L, n);
+  const float s = float(std::sqrt(2.0) / 2);
+  for (int64_t i = 0; i < m; ++i) b.out[size_t(i)] = (b.out[size_t(i)] + b.moe_x[size_t(i)]) * s;
 }
 
 // x += out, with µP's residual multiplier on the sub-layer's output first.
@@ -341,6 +359,7 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     task.softcap = h.attn_softcap;
     task.last_key = h.causal ? -1 : tl.last;
     task.alibi = h.alibi_slopes.empty() ? nullptr : h.alibi_slopes.data() + hh;
+    task.sinks = L.attn_sinks ? L.attn_sinks + hh : nullptr;
     attend(task, seqs_->cache(tl.seq).head(l, hh / group, hd));
   }, worth_threads);
   run_projection(L.wo, b.attn.data(), n_q, n, b.out.data(), h.n_embd, cc_);
@@ -368,31 +387,31 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
   const ArchSpec& a = model_.arch();
   Buffers& b = *buf_;
   const bool gelu = a.act == Activation::GeluTanh;
-  const int64_t n_ff = L.sizes.n_ff;
+  const int64_t nf = L.down.n_in;
   if (a.ffn == FfnKind::Plain) {
-    run_group(L.gate_up, false, b.cur.data(), h.n_embd, n, b.act.data(), n_ff, cc_);
+    run_group(L.gate_up, false, b.cur.data(), h.n_embd, n, b.act.data(), nf, cc_);
     if (gelu)
-      gelu_inplace(b.act.data(), n * n_ff, true);
+      gelu_inplace(b.act.data(), n * nf, true);
     else if (a.act == Activation::ReluSqr)
-      relu_sqr_inplace(b.act.data(), n * n_ff);
+      relu_sqr_inplace(b.act.data(), n * nf);
     else
-      silu_inplace(b.act.data(), n * n_ff);
+      silu_inplace(b.act.data(), n * nf);
     if (L.act_scales)  // mpt: the activation divided by per-channel scales
       for (int64_t t = 0; t < n; ++t)
-        for (int64_t i = 0; i < n_ff; ++i) b.act[size_t(t * n_ff + i)] /= L.act_scales[i];
+        for (int64_t i = 0; i < nf; ++i) b.act[size_t(t * nf + i)] /= L.act_scales[i];
   } else {
-    const int64_t w = 2 * n_ff;
+    const int64_t w = 2 * nf;
     run_group(L.gate_up, fusion_.fuse_gate_up(L.gate_up, n, cc_), b.cur.data(), h.n_embd, n, b.gu.data(), w, cc_);
     // Elementwise, so any split gives the same bits; chunks keep both threads busy when decoding.
     constexpr int64_t kChunk = 1024;
-    const int64_t per_token = (n_ff + kChunk - 1) / kChunk, tasks = n * per_token;
+    const int64_t per_token = (nf + kChunk - 1) / kChunk, tasks = n * per_token;
     cc_.pool->parallel_for(tasks, [&](int64_t i) {
-      const int64_t t = i / per_token, c0 = i % per_token * kChunk, len = std::min(kChunk, n_ff - c0);
+      const int64_t t = i / per_token, c0 = i % per_token * kChunk, len = std::min(kChunk, nf - c0);
       float* gate = b.gu.data() + t * w + c0;
-      gated_act(gate, gate + n_ff, b.act.data() + t * n_ff + c0, len);
-    }, n * n_ff >= kMinParallelElements);
+      gated_act(gate, gate + nf, b.act.data() + t * nf + c0, len);
+    }, n * nf >= kMinParallelElements);
   }
-  run_projection(L.down, b.act.data(), n_ff, n, b.out.data(), h.n_embd, cc_);
+  run_projection(L.down, b.act.data(), nf, n, b.out.data(), h.n_embd, cc_);
 }
 
 void Session::gated_act(const float* gate, const float* up, float* out, int64_t n) const {
@@ -400,6 +419,8 @@ void Session::gated_act(const float* gate, const float* up, float* out, int64_t 
     gelu_glu(gate, up, out, n, true);
   else if (model_.arch().act == Activation::Relu)
     relu_glu(gate, up, out, n);
+  else if (model_.arch().act == Activation::SwigluOai)
+    swiglu_oai(gate, up, out, n, 1.702f, 7.0f);  // alpha and limit fixed in llama.cpp's graph
   else
     cc_.kernels->silu_glu(gate, up, out, n);
 }
@@ -418,12 +439,13 @@ void Session::output_logits(const uint8_t* want, int64_t n, float* logits) {
     return;
   }
   run_projection(model_.output(), b.cur.data(), h.n_embd, n_rows, logits, h.n_vocab, cc_);
+  // The multiplier before the cap, as grok's graph (command-r, the other reader, has no cap).
+  if (h.logit_mult != 0.0f)
+    for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] *= h.logit_mult;
   if (h.final_softcap != 0.0f) {
     const float inv = 1.0f / h.final_softcap;  // as llama.cpp: scale by 1 / cap, tanh, scale by cap
     for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] = h.final_softcap * std::tanh(logits[i] * inv);
   }
-  if (h.logit_mult != 0.0f)
-    for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] *= h.logit_mult;
   if (h.logit_scale != 0.0f) {
     const float s = 1.0f / h.logit_scale;  // µP divides the logits (as ggml_scale by 1/f)
     for (int64_t i = 0; i < n_rows * h.n_vocab; ++i) logits[i] *= s;

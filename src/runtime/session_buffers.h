@@ -28,6 +28,7 @@ struct Session::Buffers {
   std::vector<float> attn;    // [n_ub, n_q]
   std::vector<float> out;     // [n_ub, n_embd] sub-layer output
   std::vector<float> par;     // [n_ub, n_embd] attention output of a parallel block
+  std::vector<float> block_in;  // [n_ub, n_embd] the block's input (arctic's experts read it)
   std::vector<float> gu;      // [n_ub, 2 n_ff] gate | up
   std::vector<float> act;     // [n_ub, n_ff]
   std::vector<float> rope;    // [n_ub, n_rot] cos/sin per token
