@@ -115,15 +115,21 @@ TEST(ServeBatch, RequestsBeyondTheSlotsWaitAndComplete) {
   expect_idle(two);
 }
 
-TEST(ServeBatch, SeededSamplingIsTheSameUnderConcurrency) {
+// Each slot samples with its own sampler and grammar matcher: a seeded request and a grammar-
+// constrained one give the same text alone and among others.
+TEST(ServeBatch, SeededSamplingAndGrammarsAreTheSameUnderConcurrency) {
   RunningServer three(slots(3));
   const json seeded = {{"prompt", "Once upon a time"}, {"max_tokens", 48}, {"temperature", 0.9}, {"seed", 1234}};
-  const json alone = complete(three, seeded);
+  const json constrained = {{"prompt", "The cat"}, {"max_tokens", 24}, {"temperature", 0.7}, {"seed", 7},
+                            {"grammar", "root ::= (\" \" [a-z]+)+ \".\""}};
+  const json alone = complete(three, seeded), constrained_alone = complete(three, constrained);
+  EXPECT_NE(constrained_alone["text"].get<std::string>().find_first_of("abcdefghijklmnopqrstuvwxyz"), std::string::npos);
   json seeded_stream = seeded;
   seeded_stream["stream"] = true;
-  const std::vector<json> bodies = {seeded, request(1, true), request(2, false), seeded_stream};
+  const std::vector<json> bodies = {seeded, request(1, true), constrained, seeded_stream, request(2, false)};
   const std::vector<json> together = concurrently(three, bodies);
   EXPECT_EQ(together[0], alone);
+  EXPECT_EQ(together[2], constrained_alone);
   EXPECT_EQ(together[3]["text"], alone["text"]);
   expect_idle(three);
 }
