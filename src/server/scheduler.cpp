@@ -200,15 +200,13 @@ void Scheduler::step() {
       ctx_.decode(batch, logits);
     } catch (...) {  // the batch was refused as a whole: every slot in it ends with the error
       const std::exception_ptr error = std::current_exception();
-      for (auto& s : active_) release(*s, {}, error);
-      active_.clear();
-      busy_ = 0;
-      return;
+      for (auto& s : active_)
+        if (!s->done) release(*s, {}, error);
     }
     const size_t n_vocab = size_t(ctx_.model().n_vocab());
     std::vector<float> row;
     for (auto& s : active_) {
-      if (s->logits_row < 0) continue;
+      if (s->logits_row < 0 || s->done) continue;
       row.assign(logits.begin() + long(size_t(s->logits_row) * n_vocab), logits.begin() + long(size_t(s->logits_row + 1) * n_vocab));
       try {
         const std::optional<int32_t> id = s->gen->step(row);
