@@ -55,29 +55,6 @@ std::vector<std::string> stop_field(const json& body, const char* name) {
   return out;
 }
 
-// Length of the longest suffix of text that is a proper beginning of some stop string: text
-// that must wait for the next token before it can be sent.
-size_t partial_stop_length(const std::string& text, const std::vector<std::string>& stop) {
-  size_t longest = 0;
-  for (const std::string& s : stop)
-    for (size_t n = std::min(s.size() - 1, text.size()); n > longest; --n)
-      if (text.compare(text.size() - n, n, s, 0, n) == 0) {
-        longest = n;
-        break;
-      }
-  return longest;
-}
-
-// Where the first stop string begins in text (searching from `from`), or npos, and which one.
-std::pair<size_t, size_t> find_stop(const std::string& text, size_t from, const std::vector<std::string>& stop) {
-  size_t first = std::string::npos, which = 0;
-  for (size_t i = 0; i < stop.size(); ++i) {
-    const size_t at = text.find(stop[i], from);
-    if (at < first) first = at, which = i;
-  }
-  return {first, which};
-}
-
 // OpenAI's logit_bias: {"token id": bias} with bias a number (-100..100 by OpenAI; any finite
 // value here) or false (the token is banned, as llama-server reads it).
 std::vector<std::pair<int32_t, float>> logit_bias_field(const json& body, int64_t n_vocab) {
@@ -131,14 +108,6 @@ std::string grammar_field(const json& body) {
     return api::json_schema_to_grammar(s->dump());
   }
   bad_field("response_format.type", R"("text", "json_object" or "json_schema")", *type);
-}
-
-TokenLogprobs token_logprobs(const api::Model& model, const std::vector<float>& logits, int32_t id, size_t n_top) {
-  TokenLogprobs t;
-  t.piece = model.token_piece(id);
-  t.logprob = api::logprob(logits, id);
-  for (const api::TokenLogprob& alt : api::top_logprobs(logits, n_top)) t.top.emplace_back(model.token_piece(alt.id), alt.logprob);
-  return t;
 }
 
 }  // namespace
@@ -207,93 +176,6 @@ CompletionRequest parse_completion_request(const json& body, const api::Model& m
                 std::to_string(logprobs));
   r.n_logprobs = logprobs;
   return r;
-}
-
-CompletionResult generate_completion(api::Context& ctx, const CompletionRequest& req, const OnText& on_text) {
-  using Clock = std::chrono::steady_clock;
-  const api::Model& model = ctx.model();
-  CompletionResult res;
-  res.prompt_tokens = int64_t(req.prompt.size());
-  res.finish_reason = "length";
-  const api::SeqId seq = ctx.seq_create();
-  struct RemoveSeq {  // the sequence goes back to the pool whatever happens
-    api::Context& ctx;
-    api::SeqId seq;
-    ~RemoveSeq() { ctx.seq_remove(seq); }
-  } remove{ctx, seq};
-
-  api::Sampler sampler(req.sampling, model.n_vocab());
-  api::Grammar* grammar = req.matcher.get();
-  if (grammar) grammar->reset();
-  api::Detokenizer detok(model);
-  api::Batch batch;
-  batch.add_tokens(seq, 0, req.prompt);
-  std::vector<float> logits, raw;
-  std::vector<int32_t> history = req.prompt;
-  std::string text;  // everything generated; text[0, sent) has gone to on_text
-  size_t sent = 0;
-  size_t logprobs_sent = 0;  // res.logprobs[0, logprobs_sent) went with earlier text
-  bool open = true;          // on_text still wants more
-  size_t max_stop = 0;
-  for (const std::string& s : req.stop) max_stop = std::max(max_stop, s.size());
-  // Sends what is final; true when a stop string ended the text.
-  auto advance = [&](bool last) {
-    const auto [at, which] = find_stop(text, sent > max_stop ? sent - max_stop : 0, req.stop);
-    if (at != std::string::npos) {
-      text.resize(at);
-      res.stop_word = req.stop[which];
-    }
-    const size_t hold = at != std::string::npos || last ? 0 : partial_stop_length(text, req.stop);
-    const size_t end = std::max(sent, text.size() - hold);
-    if (end > sent && open) {
-      const std::vector<TokenLogprobs> fresh(res.logprobs.begin() + long(logprobs_sent), res.logprobs.end());
-      logprobs_sent = res.logprobs.size();
-      open = on_text(text.substr(sent, end - sent), fresh);
-    }
-    sent = end;
-    return at != std::string::npos;
-  };
-  bool stopped = false;
-  const Clock::time_point t0 = Clock::now();
-  Clock::time_point t_first = t0;
-  while (open && (req.max_tokens < 0 || res.completion_tokens < req.max_tokens)) {
-    if (grammar && grammar->finished()) {  // the text is complete and nothing may follow
-      res.finish_reason = "stop";
-      break;
-    }
-    if (ctx.seq_length(seq) >= ctx.n_ctx()) break;  // the context is full: "length"
-    ctx.decode(batch, logits);
-    if (res.completion_tokens == 0) t_first = Clock::now();
-    // Log-probabilities are the model's (before the grammar's mask, as before bias and penalties).
-    if (grammar && req.n_logprobs >= 0) raw = logits;
-    if (grammar) grammar->apply(logits);
-    const int32_t id = sampler.sample(logits, history);
-    if (model.is_eog(id)) {
-      res.finish_reason = "stop";
-      break;
-    }
-    if (grammar) grammar->accept(id);
-    ++res.completion_tokens;
-    if (req.n_logprobs >= 0)
-      res.logprobs.push_back(token_logprobs(model, grammar ? raw : logits, id, size_t(req.n_logprobs)));
-    history.push_back(id);
-    text += detok.push(id);
-    if (advance(false)) {
-      stopped = true;
-      res.finish_reason = "stop";
-      break;
-    }
-    batch.clear();
-    batch.add(seq, ctx.seq_length(seq), id, true);
-  }
-  if (!stopped) {
-    text += detok.flush();
-    if (advance(true)) res.finish_reason = "stop";
-  }
-  res.prompt_seconds = std::chrono::duration<double>(t_first - t0).count();
-  res.generation_seconds = std::chrono::duration<double>(Clock::now() - t_first).count();
-  res.text = text;
-  return res;
 }
 
 }  // namespace trident::server

@@ -1,6 +1,7 @@
 // The generation behind every endpoint: the request fields shared by /v1/completions,
 // /v1/chat/completions and /v1/messages (OpenAI's names, llama-server's extensions top_k, min_p
-// and seed) and the generation loop, apart from HTTP so it serves streaming and whole replies.
+// and seed), their parsing, and what a generation gives back; the generation itself is
+// generation.h (per sequence) run by scheduler.h (all sequences of the context).
 #pragma once
 #include <trident/trident.h>
 
@@ -70,10 +71,6 @@ struct CompletionResult {
 // string) and the logprobs of the tokens generated since the last call (when asked); returning
 // false stops early (the client went away).
 using OnText = std::function<bool(const std::string& text, const std::vector<TokenLogprobs>& logprobs)>;
-
-// Evaluates the prompt in a new sequence of ctx, samples until the end, and removes the
-// sequence again.
-CompletionResult generate_completion(api::Context& ctx, const CompletionRequest& req, const OnText& on_text);
 
 // Request-field helpers. bad_field throws Error "'FIELD': expected EXPECTED, found JSON".
 [[noreturn]] void bad_field(const std::string& field, const std::string& expected, const nlohmann::json& found);

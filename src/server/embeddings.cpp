@@ -64,11 +64,10 @@ void embeddings(ServerState& s, const httplib::Request& req, httplib::Response& 
     n_tokens += int64_t(prompts.back().size());
   }
   json data = json::array();
-  {
-    std::lock_guard lock(s.ctx_mutex);
+  s.scheduler.run_exclusive([&](api::Context& ctx) {  // between two steps, in a free slot
     for (size_t i = 0; i < prompts.size(); ++i)
-      data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", embed(s.ctx, prompts[i])}});
-  }
+      data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", embed(ctx, prompts[i])}});
+  });
   s.metrics.prompt_tokens += uint64_t(n_tokens);
   send_json(res, {{"object", "list"},
                   {"data", std::move(data)},

@@ -10,7 +10,7 @@ void metric(std::string& out, const char* name, const char* type, const char* he
   out += fmt::format("# HELP trident_{0} {1}\n# TYPE trident_{0} {2}\ntrident_{0} {3}\n", name, help, type, value);
 }
 
-std::string metrics_text(Metrics& m) {
+std::string metrics_text(Metrics& m, const Scheduler& s) {
   double prompt_seconds = 0, generation_seconds = 0;
   {
     std::lock_guard lock(m.seconds_mutex);
@@ -25,7 +25,9 @@ std::string metrics_text(Metrics& m) {
   metric(out, "generated_tokens_total", "counter", "Tokens generated.", double(m.generated_tokens.load()));
   metric(out, "prompt_seconds_total", "counter", "Seconds spent evaluating prompts.", prompt_seconds);
   metric(out, "generation_seconds_total", "counter", "Seconds spent generating after the prompt.", generation_seconds);
-  metric(out, "requests_processing", "gauge", "Generations running or waiting for the context.", double(m.processing.load()));
+  metric(out, "requests_processing", "gauge", "Generations running or waiting for a slot.", double(m.processing.load()));
+  metric(out, "requests_deferred", "gauge", "Requests waiting for a free slot.", double(s.queued()));
+  metric(out, "slots_busy", "gauge", "Slots (sequences) generating now.", double(s.slots_busy()));
   return out;
 }
 
@@ -33,7 +35,7 @@ std::string metrics_text(Metrics& m) {
 
 void add_metrics_routes(httplib::Server& http, ServerState& s) {
   http.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_text(s.metrics), "text/plain; version=0.0.4");
+    res.set_content(metrics_text(s.metrics, s.scheduler), "text/plain; version=0.0.4");
   });
 }
 

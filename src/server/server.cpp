@@ -1,9 +1,10 @@
-// Routes, authentication and error replies. Handlers run on httplib's worker threads; the one
-// Context is used under a mutex, so requests are served one at a time (continuous batching of
-// several requests is the next slice, docs/serve.md). The chat, Anthropic and metrics endpoints
-// live in their own files (state.h).
+// Routes, authentication and error replies. Handlers run on httplib's worker threads and hand
+// their generations to the scheduler, whose thread alone uses the Context and batches up to -np
+// requests together (scheduler.h). The chat, Anthropic and metrics endpoints live in their own
+// files (state.h).
 #include "server/server.h"
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 
@@ -108,7 +109,8 @@ ServerState::ServerState(const ServerOptions& o)
       model(o.model_path),
       ctx(model, context_options(o)),
       chat_template(model, api::chat_template_source(o.chat_template)),
-      model_id(file_name(o.model_path)) {}
+      model_id(file_name(o.model_path)),
+      scheduler(ctx, o.n_parallel) {}
 
 void ServerState::compile_grammar(CompletionRequest& req) {
   if (req.grammar.empty()) return;
@@ -127,8 +129,7 @@ CompletionResult ServerState::generate(const CompletionRequest& req, const OnTex
     Metrics& m;
     ~Done() { --m.processing; }
   } done{metrics};
-  std::lock_guard lock(ctx_mutex);
-  CompletionResult r = generate_completion(ctx, req, on_text);
+  CompletionResult r = scheduler.generate(req, on_text);
   ++metrics.generations;
   metrics.prompt_tokens += uint64_t(r.prompt_tokens);
   metrics.generated_tokens += uint64_t(r.completion_tokens);
@@ -144,6 +145,9 @@ struct Server::Impl {
 
   explicit Impl(const ServerOptions& o) : s(o) {
     http.set_payload_max_length(s.opt.max_body);
+    // A worker per slot plus some for queued requests, /metrics and /health while all slots run.
+    const size_t workers = size_t(std::max<int64_t>(8, s.opt.n_parallel + 4));
+    http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       ++s.metrics.requests;  // on arrival, so /metrics is exact for every request answered before it
       if (s.opt.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;

@@ -1,5 +1,6 @@
 // `trident serve`'s HTTP server: llama-server's and OpenAI's endpoints over the public API
-// (include/trident/ only). This slice serves one request at a time (docs/serve.md).
+// (include/trident/ only). Up to n_parallel requests generate together, batched by one scheduler
+// thread (scheduler.h, docs/serve.md).
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
-// What the endpoint files of server/ share: the model, the one context and its lock, the chat
-// template, counters for /metrics, and the HTTP reply helpers.
+// What the endpoint files of server/ share: the model, the one context and the scheduler that
+// owns it, the chat template, counters for /metrics, and the HTTP reply helpers.
 #pragma once
 #include <httplib.h>
 
@@ -12,6 +12,7 @@
 #include <trident/trident.h>
 
 #include "server/completion.h"
+#include "server/scheduler.h"
 #include "server/server.h"
 
 namespace trident::server {
@@ -21,7 +22,7 @@ struct Metrics {
   std::atomic<uint64_t> requests{0}, errors{0};  // every HTTP request; those answered >= 400
   std::atomic<uint64_t> generations{0};           // completions run (any endpoint)
   std::atomic<uint64_t> prompt_tokens{0}, generated_tokens{0};
-  std::atomic<int64_t> processing{0};             // generations running or waiting for the context
+  std::atomic<int64_t> processing{0};             // generations running or waiting for a slot
   std::mutex seconds_mutex;
   double prompt_seconds = 0, generation_seconds = 0;  // under seconds_mutex
 };
@@ -30,10 +31,9 @@ struct ServerState {
   explicit ServerState(const ServerOptions& o);
   ServerOptions opt;
   api::Model model;
-  api::Context ctx;
+  api::Context ctx;       // used only by the scheduler's thread (n_ctx() is safe anywhere)
   api::ChatTemplate chat_template;
   std::string model_id;   // the model file's name, as /v1/models lists it
-  std::mutex ctx_mutex;   // one request at a time uses ctx
   std::atomic<uint64_t> next_id{0};
   Metrics metrics;
 
@@ -44,8 +44,9 @@ struct ServerState {
   std::mutex grammar_vocab_mutex;
   std::shared_ptr<const api::GrammarVocab> grammar_vocab;  // under grammar_vocab_mutex
 
-  // Runs req on ctx under the lock and adds to the metrics.
+  // Runs req in a slot of the scheduler (waiting for one) and adds to the metrics.
   CompletionResult generate(const CompletionRequest& req, const OnText& on_text);
+  Scheduler scheduler;  // after ctx: stops before it goes
   std::string new_id(const char* prefix) { return prefix + std::to_string(next_id++); }
 };
 
