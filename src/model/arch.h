@@ -22,6 +22,14 @@ enum class Parallel : uint8_t { None, SharedNorm, OwnNorm };
 // µP multipliers (embedding, residual, logit): granite reads them (logit_scale required,
 // attention.scale too); minicpm reads the three with its own defaults when absent.
 enum class Mup : uint8_t { None, Granite, MiniCpm };
+// Multi-head latent attention (DeepSeek V2): Q through an optional low-rank pair (attn_q_a,
+// attn_q_a_norm, attn_q_b), K and V from one compressed latent (attn_kv_a_mqa, attn_kv_a_norm)
+// plus a single roped key part shared by the heads. Expanded: attn_kv_b up-projects the latent
+// to per-head keys and values, and attention is ordinary multi-head (minicpm3, and deepseek2
+// files without the MLA key lengths). AbsorbedIfSet: when the file sets
+// attention.key_length_mla / value_length_mla, attn_k_b is absorbed into the queries,
+// attention runs over the latent cache, and attn_v_b up-projects its output (runtime/mla.cpp).
+enum class Mla : uint8_t { None, Expanded, AbsorbedIfSet };
 // Multi-axis RoPE of vision-language models (rope.dimension_sections: time, height, width,
 // extra). A text token has all positions equal but the extra one, which is 0, so the pairs of
 // the extra section do not rotate. Sections: contiguous (qwen2vl); Interleaved (qwen3vl).
@@ -100,6 +108,7 @@ struct ArchSpec {
   bool moe_if_experts = false;  // a dense family whose files may be MoE: expert_count > 0 (llama, mistral3)
   bool logit_scale_mult = false;  // logits times logit_scale (command-r; 0 means none)
   Mup mup = Mup::None;
+  Mla mla = Mla::None;
   MRope mrope = MRope::None;
   // Reads nextn_predict_layers: the last that many blocks are multi-token-prediction layers,
   // which llama.cpp loads and never runs (glm4, exaone4).

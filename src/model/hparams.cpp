@@ -1,6 +1,8 @@
 #include "model/hparams.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "format/checked.h"
 #include "format/error.h"
@@ -146,6 +148,63 @@ void read_moe_routing(const GgufFile& f, const ArchSpec& arch, HParams& h) {
   }
 }
 
+// Multi-head latent attention's sizes (ArchSpec::mla), as llama.cpp's deepseek2 and minicpm3
+// loaders read them, and the attention scale their graphs use. h.head_dim holds key_length
+// (or n_embd / n_head) on entry; on return it is the cached head size (hparams.h).
+void read_mla(const GgufFile& f, const ArchSpec& arch, HParams& h, int64_t v_len) {
+  const std::string p = h.arch + ".";
+  auto key = [&](const char* k) { return p + k; };
+  const bool deepseek = arch.mla == Mla::AbsorbedIfSet;  // deepseek2's loader (mistral4 shares it)
+  h.n_lora_kv = positive(f, key("attention.kv_lora_rank"), f.get_int(key("attention.kv_lora_rank")));
+  // deepseek2: without q_lora_rank (DeepSeek-V2-Lite) Q is one attn_q; minicpm3 requires it.
+  const std::optional<int64_t> q_rank = f.get_int(key("attention.q_lora_rank"));
+  h.n_lora_q = deepseek && q_rank.value_or(0) == 0 ? 0 : positive(f, key("attention.q_lora_rank"), q_rank);
+  const int64_t k_mla = deepseek ? f.get_int(key("attention.key_length_mla")).value_or(0) : 0;
+  const int64_t v_mla = deepseek ? f.get_int(key("attention.value_length_mla")).value_or(0) : 0;
+  if ((k_mla == 0) != (v_mla == 0))
+    fail("{}: keys '{}' and '{}': set both or neither (found {} and {})", f.path(), key("attention.key_length_mla"),
+         key("attention.value_length_mla"), k_mla, v_mla);
+  h.mla_absorbed = k_mla != 0;
+  if (h.mla_absorbed) {
+    h.head_dim_k_mla = positive(f, key("attention.key_length_mla"), k_mla);
+    h.head_dim_v_mla = positive(f, key("attention.value_length_mla"), v_mla);
+    // The cache holds the latent and the roped key part: key_length and value_length say so.
+    if (h.head_dim != h.n_lora_kv + h.n_rot || v_len != h.n_lora_kv)
+      fail("{}: keys '{}' / '{}': expected {} (kv_lora_rank + rope dimensions) and {} (kv_lora_rank), found {} and {}",
+           f.path(), key("attention.key_length"), key("attention.value_length"), h.n_lora_kv + h.n_rot, h.n_lora_kv,
+           h.head_dim, v_len);
+    if (h.n_rot >= h.head_dim_k_mla)
+      fail("{}: key '{}': {} rope dimensions leave no unroped part of the {}-wide query heads", f.path(),
+           key("rope.dimension_count"), h.n_rot, h.head_dim_k_mla);
+    h.n_head_kv = 1;  // one latent for all heads (MQA)
+  } else {
+    h.head_dim_k_mla = h.head_dim;
+    h.head_dim_v_mla = positive(f, key("attention.value_length"), v_len);
+    h.head_dim = std::max(h.head_dim_k_mla, h.head_dim_v_mla);
+    if (h.n_head_kv != h.n_head)
+      fail("{}: key '{}': latent attention up-projects every head's keys, expected {} KV heads, found {}", f.path(),
+           key("attention.head_count_kv"), h.n_head, h.n_head_kv);
+  }
+  // Every per-token width below (q, latent, expanded K/V, absorbed queries) is at most this.
+  const int64_t widest = std::max({h.n_lora_q, h.n_lora_kv, h.head_dim, h.head_dim_k_mla, h.head_dim_v_mla}) + h.n_rot;
+  check_width(f, key("attention.head_count"), h.n_head, "the widest latent-attention row", 2 * widest);
+  if (deepseek) {
+    if (const auto t = f.get_float(key("attention.temperature_scale")); t && *t != 0.0)
+      fail("{}: key '{}': attention temperature scaling is not supported yet", f.path(),
+           key("attention.temperature_scale"));
+    // llama.cpp cancels the 0.1 its converter multiplies in ([TAG_DEEPSEEK2_YARN_LOG_MUL_FIX]).
+    if (const auto m = f.get_float(key("rope.scaling.yarn_log_multiplier"))) h.rope_yarn_log_mul = float(*m) / 0.1f;
+    // deepseek2's graph: kq_scale = mscale^2 / sqrt(key size), mscale from the attention
+    // factor and the log multiplier under frequency scaling (1 without it).
+    const float ln = std::log(1.0f / h.rope_freq_scale);
+    const float attn_factor_org = h.rope_attn_factor * (1.0f + 0.1f * ln);
+    const float mscale = attn_factor_org * (1.0f + 0.1f * h.rope_yarn_log_mul * ln);
+    h.attn_scale = 1.0f * mscale * mscale / std::sqrt(float(h.head_dim_k_mla));
+  } else {
+    h.attn_scale = 1.0f / std::sqrt(float(h.head_dim_k_mla));
+  }
+}
+
 }  // namespace
 
 HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
@@ -176,7 +235,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   check_width(f, key("attention.head_count"), h.n_head, key("attention.key_length"), h.head_dim);
   check_width(f, key("attention.head_count_kv"), h.n_head_kv, key("attention.key_length"), h.head_dim);
   const int64_t v_len = f.get_int(key("attention.value_length")).value_or(h.head_dim);
-  if (v_len != h.head_dim)
+  if (v_len != h.head_dim && arch.mla == Mla::None)
     fail("{}: key '{}': value length {} differs from key length {} (not supported)", f.path(),
          key("attention.value_length"), v_len, h.head_dim);
   h.n_ctx_train = f.get_int(key("context_length")).value_or(2048);
@@ -211,6 +270,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   h.rope_attn_factor = float(f.get_float(key("rope.scaling.attn_factor")).value_or(1.0));
   if (!(std::isfinite(h.rope_attn_factor) && h.rope_attn_factor > 0))
     fail("{}: key '{}': expected a positive factor, found {}", f.path(), key("rope.scaling.attn_factor"), h.rope_attn_factor);
+  if (arch.mla != Mla::None) read_mla(f, arch, h, v_len);
 
   if (arch.mup == Mup::Granite) {
     // As llama.cpp's granite loader: logit_scale is required, the others default to "none".
@@ -232,6 +292,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
                         {h.embd_scale, "embedding_scale"}})
       if (!std::isfinite(v)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key(k), v);
   }
+
   if (arch.logit_scale_mult) {
     h.logit_mult = float(f.get_float(key("logit_scale")).value_or(0.0));
     if (!std::isfinite(h.logit_mult)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key("logit_scale"), h.logit_mult);

@@ -17,7 +17,17 @@ struct HParams {
   int64_t n_layer_nextn = 0;  // further blocks in the file (multi-token prediction), never run
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
-  int64_t head_dim = 0;     // key_length (and value_length: trident requires them equal)
+  int64_t head_dim = 0;     // key_length (and value_length: trident requires them equal); MLA: the cache's head size
+  // Multi-head latent attention (ArchSpec::mla): ranks of the low-rank Q (0: a full attn_q) and
+  // of the K/V latent; the per-head query/key size (rope part included) and value size the
+  // heads have after up-projection. Absorbed: attention runs over the latent, one KV head of
+  // head_dim = n_lora_kv + n_rot, whose first n_lora_kv elements are also the values. Expanded:
+  // n_head KV heads of head_dim = max(key, value size), each zero-padded to it.
+  int64_t n_lora_q = 0, n_lora_kv = 0;
+  int64_t head_dim_k_mla = 0, head_dim_v_mla = 0;
+  bool mla_absorbed = false;
+  float attn_factor = 1.0f;      // MLA: the attention scale's mscale (llama.cpp's deepseek2 kq_scale)
+  float rope_yarn_log_mul = 0.0f;
   int64_t n_ff = 0;
   int64_t n_ctx_train = 0;
   int n_rot = 0;            // rope.dimension_count
@@ -60,6 +70,9 @@ struct HParams {
   bool layer_is_moe(int64_t l) const { return moe && l >= n_layer_dense_lead && (l + 1) % moe_layer_step == 0; }
   int64_t n_q() const { return n_head * head_dim; }
   int64_t n_kv() const { return n_head_kv * head_dim; }
+  bool mla() const { return n_lora_kv > 0; }
+  // Elements of one cached V row: 0 when V is a view of the K rows (absorbed MLA).
+  int64_t kv_v_elems() const { return mla_absorbed ? 0 : n_kv(); }
 };
 
 // Reads and validates (positive sizes, head counts dividing, rope dims <= head_dim). Throws

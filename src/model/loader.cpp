@@ -293,8 +293,13 @@ class WeightLoader {
     const bool norms = a.norm_params;
     if (norms) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
     if (norms && ln) L.attn_norm_b = vec(b + "attn_norm.bias", h.n_embd, false);
-    L.qkv = group(b + "attn_qkv", {{b + "attn_q", h.n_q()}, {b + "attn_k", h.n_kv()}, {b + "attn_v", h.n_kv()}},
-                  h.n_embd, "Q/K/V");
+    if (a.mla != Mla::None) {
+      load_mla(L, b);
+    } else {
+      L.qkv = group(b + "attn_qkv", {{b + "attn_q", h.n_q()}, {b + "attn_k", h.n_kv()}, {b + "attn_v", h.n_kv()}},
+                    h.n_embd, "Q/K/V");
+      L.wo = projection(b + "attn_output", h.n_q(), h.n_embd, true);
+    }
     if (a.qk_norm != QkNormKind::None) {
       const bool req = !a.qk_norm_optional;
       if (a.qk_norm == QkNormKind::PerHeadEach) {
@@ -315,7 +320,6 @@ class WeightLoader {
         vec(b + "attn_k_norm.bias", h.n_kv(), false);  // loaded with its unused norm
       }
     }
-    L.wo = projection(b + "attn_output", h.n_q(), h.n_embd, true);
     if (a.post_norm) L.post_attn_norm = vec(b + "post_attention_norm.weight", h.n_embd, true);
 
     const std::string ffn_norm = b + std::string(a.ffn_norm);
@@ -365,6 +369,37 @@ class WeightLoader {
     L.rope = h.rope && (a.no_rope_every == 0 || (l + 1) % a.no_rope_every != 0);
     if (a.rope_only_swa && h.swa_window > 0) L.rope = L.swa;
     L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
+  }
+
+  // Latent attention's weights (model.h). The two projections of the block's input, q_a (or
+  // q) and kv_a_mqa, form the fusable group `qkv`.
+  void load_mla(LayerWeights& L, const std::string& b) {
+    const HParams& h = m_.hp_;
+    const int64_t kv_a = h.n_lora_kv + h.n_rot, nope = h.head_dim_k_mla - h.n_rot, dv = h.head_dim_v_mla;
+    const int64_t n_q = h.n_head * h.head_dim_k_mla;
+    if (h.n_lora_q > 0) {
+      L.qkv = group("", {{b + "attn_q_a", h.n_lora_q}, {b + "attn_kv_a_mqa", kv_a}}, h.n_embd, "Q_a/KV_a");
+      L.q_a_norm = vec(b + "attn_q_a_norm.weight", h.n_lora_q, true);
+      L.q_b = projection(b + "attn_q_b", h.n_lora_q, n_q, true);
+    } else {
+      L.qkv = group("", {{b + "attn_q", n_q}, {b + "attn_kv_a_mqa", kv_a}}, h.n_embd, "Q/KV_a");
+    }
+    L.kv_a_norm = vec(b + "attn_kv_a_norm.weight", h.n_lora_kv, true);
+    if (h.mla_absorbed) {
+      // [nope, n_lora_kv, n_head] and [n_lora_kv, dv, n_head]: head i is rows [i * height, ...).
+      const GgufTensorInfo& kb = require(b + "attn_k_b.weight", {nope, h.n_lora_kv, h.n_head});
+      const GgufTensorInfo& vb = require(b + "attn_v_b.weight", {h.n_lora_kv, dv, h.n_head});
+      for (int64_t i = 0; i < h.n_head; ++i) {
+        Projection k, v;
+        k.n_in = nope, k.n_out = h.n_lora_kv, k.segments = {segment(kb, i * h.n_lora_kv, h.n_lora_kv)};
+        v.n_in = h.n_lora_kv, v.n_out = dv, v.segments = {segment(vb, i * dv, dv)};
+        L.k_b.push_back(std::move(k));
+        L.v_b.push_back(std::move(v));
+      }
+    } else {
+      L.kv_b = projection(b + "attn_kv_b", h.n_lora_kv, h.n_head * (nope + dv), true);
+    }
+    L.wo = projection(b + "attn_output", h.n_head * dv, h.n_embd, true);
   }
 
   void load_moe(LayerWeights& L, const std::string& b) {

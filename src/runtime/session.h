@@ -78,6 +78,8 @@ class Session {
   void embed(const int32_t* tokens, const int64_t* pos, int64_t n);
   void layer(int64_t l, int64_t n);
   void attention_block(const LayerWeights& L, int64_t l, int64_t n);
+  void attend(const LayerWeights& L, int64_t l, const float* q, int64_t q_stride);
+  void mla_attention(const LayerWeights& L, int64_t l, int64_t n);  // runtime/mla.cpp
   void ffn(const LayerWeights& L, int64_t n);  // dense or MoE
   void ffn_block(const LayerWeights& L, int64_t n);
   void qk_norm(float* x, const float* w, const float* bias, int64_t heads) const;
