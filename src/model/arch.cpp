@@ -151,8 +151,10 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "mpt", .norm = NormKind::Layer, .qk_norm = QkNormKind::Full, .qk_norm_optional = true,
              .qk_norm_only_with_q = true, .act = Activation::GeluTanh, .ffn = FfnKind::Plain, .alibi_by_key = true,
              .pos_embd = Presence::Optional, .clamp_kqv = true},
-    // Multi-head latent attention (runtime/mla.cpp).
+    // Multi-head latent attention (runtime/mla.cpp). mistral4's llama.cpp model is deepseek2's.
     ArchSpec{.name = "deepseek2", .ffn = FfnKind::Moe, .moe_keys = kAllMoeKeys, .mla = Mla::AbsorbedIfSet,
+             .nextn_layers = true},
+    ArchSpec{.name = "mistral4", .ffn = FfnKind::Moe, .moe_keys = kAllMoeKeys, .mla = Mla::AbsorbedIfSet,
              .nextn_layers = true},
     // Learned absolute positions.
     ArchSpec{.name = "gpt2", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
