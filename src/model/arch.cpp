@@ -156,6 +156,7 @@ constexpr std::array kArchs = {
              .nextn_layers = true},
     ArchSpec{.name = "mistral4", .ffn = FfnKind::Moe, .moe_keys = kAllMoeKeys, .mla = Mla::AbsorbedIfSet,
              .nextn_layers = true},
+    ArchSpec{.name = "minicpm3", .rope = R::Neox, .mup = Mup::MiniCpm3, .mla = Mla::Expanded},
     // Learned absolute positions.
     ArchSpec{.name = "gpt2", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
              .pos_embd = Presence::Required},

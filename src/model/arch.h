@@ -21,7 +21,9 @@ enum class QkNormKind : uint8_t { None, PerHead, PerHeadEach, Full };
 enum class Parallel : uint8_t { None, SharedNorm, OwnNorm };
 // µP multipliers (embedding, residual, logit): granite reads them (logit_scale required,
 // attention.scale too); minicpm reads the three with its own defaults when absent.
-enum class Mup : uint8_t { None, Granite, MiniCpm };
+// MiniCpm3: llama.cpp's minicpm3 graph fixes the three (embeddings x 12, residuals x 1.4 /
+// sqrt(n_layer), logits x 256 / n_embd) and reads no key.
+enum class Mup : uint8_t { None, Granite, MiniCpm, MiniCpm3 };
 // Multi-head latent attention (DeepSeek V2): Q through an optional low-rank pair (attn_q_a,
 // attn_q_a_norm, attn_q_b), K and V from one compressed latent (attn_kv_a_mqa, attn_kv_a_norm)
 // plus a single roped key part shared by the heads. Expanded: attn_kv_b up-projects the latent

@@ -292,7 +292,11 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
                         {h.embd_scale, "embedding_scale"}})
       if (!std::isfinite(v)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key(k), v);
   }
-
+  if (arch.mup == Mup::MiniCpm3) {
+    h.embd_scale = 12.0f;
+    h.residual_scale = 1.4f / std::sqrt(float(h.n_layer));
+    h.logit_scale = float(h.n_embd) / 256.0f;  // logits times 256 / n_embd
+  }
   if (arch.logit_scale_mult) {
     h.logit_mult = float(f.get_float(key("logit_scale")).value_or(0.0));
     if (!std::isfinite(h.logit_mult)) fail("{}: key '{}': expected a finite scale, found {}", f.path(), key("logit_scale"), h.logit_mult);
