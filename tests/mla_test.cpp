@@ -6,7 +6,8 @@
 //  - decoding token by token gives the bits of the one-batch prompt, and a saved and restored
 //    sequence continues with them;
 //  - the fused q_a + kv_a_mqa projection equals the separate ones bit for bit with mixed
-//    weight types (Q8_0 + F16).
+//    weight types (Q8_0 + F16);
+//  - deepseek32, glm-dsa and kimi-k3 are refused with the reason.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -200,6 +201,22 @@ TEST(Mla, FusedInputProjectionsWithMixedTypesEqualSeparate) {
     EXPECT_EQ(test::eval_logits(*m, ids, FusionMode::On, threads, 64),
               test::eval_logits(*m, ids, FusionMode::Off, threads, 64));
   std::filesystem::remove(mixed);
+}
+
+// Relatives that need more than latent attention are refused by name, with the reason.
+TEST(Mla, SparseAndHybridRelativesAreRefusedWithTheirReason) {
+  for (const char* arch : {"deepseek32", "glm-dsa", "kimi-k3"}) {
+    const std::string path = test::temp_path(std::string(arch) + ".gguf");
+    GgufWriter w;
+    w.set_string("general.architecture", arch);
+    GgufWriteOptions o;
+    o.overwrite = true;
+    w.write(path, o);
+    const std::string err = test::error_of([&] { Model::load(path); });
+    EXPECT_NE(err.find(std::string("architecture '") + arch + "' needs "), std::string::npos) << err;
+    EXPECT_NE(err.find("which trident does not run yet"), std::string::npos) << err;
+    std::filesystem::remove(path);
+  }
 }
 
 }  // namespace

@@ -78,6 +78,11 @@ struct HfFacts {
   bool export_attention_bias = false, export_mlp_bias = false, export_no_sliding_window = false;
 };
 
+// A model size by block count and vocabulary size (0: any).
+struct LayerVocab {
+  int64_t n_layer = 0, n_vocab = 0;
+};
+
 struct ArchSpec {
   std::string_view name;
   NormKind norm = NormKind::Rms;
@@ -111,6 +116,12 @@ struct ArchSpec {
   bool logit_scale_mult = false;  // logits times logit_scale (command-r; 0 means none)
   Mup mup = Mup::None;
   Mla mla = Mla::None;
+  // YaRN's attention factor with rope.scaling.yarn_log_multiplier as both mscale and
+  // mscale_all_dim (llama.cpp special-cases DEEPSEEK2 only; mistral4 keeps mscale 1).
+  bool yarn_mscale_all_dims = false;
+  // Sizes at which the loader reads no attention.q_lora_rank and Q is one attn_q (deepseek2:
+  // DeepSeek-V2-Lite, GigaChat3, Kanana-2); elsewhere the key is required.
+  std::span<const LayerVocab> no_q_lora_at;
   MRope mrope = MRope::None;
   // Reads nextn_predict_layers: the last that many blocks are multi-token-prediction layers,
   // which llama.cpp loads and never runs (glm4, exaone4).
@@ -167,6 +178,8 @@ struct ArchSpec {
 
 // nullptr when unsupported.
 const ArchSpec* find_arch(std::string_view name);
+// Why a known architecture trident does not run is refused ("" when none is recorded).
+std::string_view unsupported_reason(std::string_view name);
 // The row whose HF classes include `hf_class`, or nullptr.
 const ArchSpec* find_arch_by_hf_class(std::string_view hf_class);
 std::span<const ArchSpec> all_archs();

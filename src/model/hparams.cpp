@@ -6,6 +6,7 @@
 
 #include "format/checked.h"
 #include "format/error.h"
+#include "kernels/ops.h"
 
 namespace trident {
 namespace {
@@ -156,9 +157,17 @@ void read_mla(const GgufFile& f, const ArchSpec& arch, HParams& h, int64_t v_len
   auto key = [&](const char* k) { return p + k; };
   const bool deepseek = arch.mla == Mla::AbsorbedIfSet;  // deepseek2's loader (mistral4 shares it)
   h.n_lora_kv = positive(f, key("attention.kv_lora_rank"), f.get_int(key("attention.kv_lora_rank")));
-  // deepseek2: without q_lora_rank (DeepSeek-V2-Lite) Q is one attn_q; minicpm3 requires it.
-  const std::optional<int64_t> q_rank = f.get_int(key("attention.q_lora_rank"));
-  h.n_lora_q = deepseek && q_rank.value_or(0) == 0 ? 0 : positive(f, key("attention.q_lora_rank"), q_rank);
+  // The "lite" sizes read no q_lora_rank (Q is one attn_q), whatever the file says; as
+  // llama.cpp, by block_count before the multi-token-prediction blocks are taken off.
+  bool lite = false;
+  if (!arch.no_q_lora_at.empty()) {
+    const int64_t blocks = f.get_int(key("block_count")).value_or(0);
+    const GgufArray* tokens = f.get_array("tokenizer.ggml.tokens");
+    const int64_t n_vocab = f.get_int(key("vocab_size")).value_or(tokens ? int64_t(tokens->size()) : 0);
+    for (const LayerVocab& lv : arch.no_q_lora_at)
+      lite |= blocks == lv.n_layer && (lv.n_vocab == 0 || n_vocab == lv.n_vocab);
+  }
+  h.n_lora_q = lite ? 0 : positive(f, key("attention.q_lora_rank"), f.get_int(key("attention.q_lora_rank")));
   const int64_t k_mla = deepseek ? f.get_int(key("attention.key_length_mla")).value_or(0) : 0;
   const int64_t v_mla = deepseek ? f.get_int(key("attention.value_length_mla")).value_or(0) : 0;
   if ((k_mla == 0) != (v_mla == 0))
@@ -194,6 +203,22 @@ void read_mla(const GgufFile& f, const ArchSpec& arch, HParams& h, int64_t v_len
            key("attention.temperature_scale"));
     // llama.cpp cancels the 0.1 its converter multiplies in ([TAG_DEEPSEEK2_YARN_LOG_MUL_FIX]).
     if (const auto m = f.get_float(key("rope.scaling.yarn_log_multiplier"))) h.rope_yarn_log_mul = float(*m) / 0.1f;
+    if (h.rope_ext_factor != 0.0f) {
+      // YaRN as llama_context sets it up: the ramp's dims (beta_fast 32, beta_slow 1, which
+      // deepseek2's loader leaves at their defaults) and the attention factor, whose
+      // 1 + 0.1 ln(factor) ggml's rope multiplies back in.
+      rope_yarn_corr_dims(h.n_rot, h.n_ctx_orig, h.rope_base, 32.0f, 1.0f, h.yarn_corr);
+      const float factor = 1.0f / h.rope_freq_scale;
+      const auto get_mscale = [](float s, float m) { return s <= 1.0f ? 1.0f : 0.1f * m * std::log(s) + 1.0f; };
+      float attn = get_mscale(factor, 1.0f);
+      if (h.rope_yarn_log_mul != 0.0f) {
+        const float all_dims = h.rope_yarn_log_mul;
+        const float m = arch.yarn_mscale_all_dims && all_dims != 1.0f ? all_dims : 1.0f;
+        attn = get_mscale(factor, m) / get_mscale(factor, all_dims);
+      }
+      attn *= 1.0f / (1.0f + 0.1f * std::log(factor));
+      h.rope_attn_factor *= attn;
+    }
     // deepseek2's graph: kq_scale = mscale^2 / sqrt(key size), mscale from the attention
     // factor and the log multiplier under frequency scaling (1 without it).
     const float ln = std::log(1.0f / h.rope_freq_scale);
@@ -262,8 +287,15 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
       fail("{}: key '{}': expected a positive factor (or 0: none), found {}", f.path(), key("rope.scaling.factor"), factor);
     if (factor > 0) h.rope_freq_scale = float(1.0 / factor);
   } else if (type == "yarn") {
-    fail("{}: key '{}': rope scaling 'yarn' is not supported yet (supported: none, linear, longrope)", f.path(),
-         key("rope.scaling.type"));
+    // Verified against llama.cpp for latent attention only (read_mla finishes it).
+    if (arch.mla != Mla::AbsorbedIfSet)
+      fail("{}: key '{}': rope scaling 'yarn' is not supported yet for {} (supported: none, linear, longrope)",
+           f.path(), key("rope.scaling.type"), h.arch);
+    const double factor = f.get_float(key("rope.scaling.factor")).value_or(0.0);
+    if (!(factor >= 0) || std::isinf(factor))
+      fail("{}: key '{}': expected a positive factor (or 0: none), found {}", f.path(), key("rope.scaling.factor"), factor);
+    if (factor > 0) h.rope_freq_scale = float(1.0 / factor);
+    h.rope_ext_factor = 1.0f;
   }
   h.n_ctx_orig = f.get_int(key("rope.scaling.original_context_length")).value_or(h.n_ctx_train);
   if (h.n_ctx_orig < 0) fail("{}: key '{}': negative context length {}", f.path(), key("rope.scaling.original_context_length"), h.n_ctx_orig);

@@ -35,7 +35,9 @@ struct HParams {
   float rope_base = 10000.0f;
   float rope_base_swa = 10000.0f;
   float rope_freq_scale = 1.0f;   // 1 / rope.scaling.factor for linear scaling
-  float rope_attn_factor = 1.0f;  // rope.scaling.attn_factor: scales RoPE's cos and sin (phi3 longrope)
+  float rope_attn_factor = 1.0f;  // rope.scaling.attn_factor: scales RoPE's cos and sin (phi3 longrope; YaRN's too)
+  float rope_ext_factor = 0.0f;   // YaRN (rope.scaling.type yarn): 1, the ramp's weight (kernels/ops.h)
+  float yarn_corr[2] = {0.0f, 0.0f};  // YaRN's correction dims
   int64_t n_ctx_orig = 0;         // rope.scaling.original_context_length, else n_ctx_train
   float attn_scale = 0.0f;        // 0: 1 / sqrt(head_dim)
   float clamp_kqv = 0.0f;         // Q, K and V clamped to [-this, this] (0: none)

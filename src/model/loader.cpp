@@ -480,6 +480,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   m->file_ = GgufFile::open(path);
   const std::string arch = m->file_->require_string("general.architecture");
   m->arch_ = find_arch(arch);
+  if (!m->arch_ && !unsupported_reason(arch).empty())
+    fail("{}: key 'general.architecture': architecture '{}' needs {}, which trident does not run yet", path,
+         printable(arch), unsupported_reason(arch));
   if (!m->arch_)
     fail("{}: key 'general.architecture': unsupported architecture '{}' (supported: {})", path,
          printable(arch), supported_arch_names());

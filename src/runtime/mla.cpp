@@ -52,7 +52,11 @@ void Session::mla_attention(const LayerWeights& L, int64_t l, int64_t n) {
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* latent = b.qkv.data() + t * w + w_q;
     float* cs = b.rope.data() + t * n_rot;
-    rope_angles(b.pos[size_t(t)], int(n_rot), L.rope_base, h.rope_freq_scale, factors, h.rope_attn_factor, cs);
+    if (h.rope_ext_factor != 0.0f)
+      rope_angles_yarn(b.pos[size_t(t)], int(n_rot), L.rope_base, h.rope_freq_scale, factors, h.rope_attn_factor,
+                       h.rope_ext_factor, h.yarn_corr, cs);
+    else
+      rope_angles(b.pos[size_t(t)], int(n_rot), L.rope_base, h.rope_freq_scale, factors, h.rope_attn_factor, cs);
     rope_apply(q + t * q_stride + nope, int(h.n_head), int(dk), int(n_rot), h.rope_layout, cs);
     rope_apply(latent + rank, 1, int(n_rot), int(n_rot), h.rope_layout, cs);
     rms_norm(latent, L.kv_a_norm, latent, rank, h.norm_eps);

@@ -2,8 +2,8 @@
 // test-llama-archs files do not cover: its deepseek2 model has one head, no expert groups and
 // no rope scaling. deepseek2-heads4: 4 heads over one latent (absorbed attn_k_b / attn_v_b),
 // 8 experts in 4 groups of which 2 are used, a selection bias, normalised and scaled weights;
-// deepseek2-lite-yarn: no q_lora_rank (one attn_q), YaRN rope scaling with DeepSeek-V2's
-// log multiplier. The tokenizer keys are copied from the test-llama-archs skeleton.
+// deepseek2-lite-yarn: 26 blocks, a size llama.cpp's loader takes for DeepSeek-V2-Lite (no
+// q_lora_rank: one attn_q), YaRN rope scaling with DeepSeek-V2's log multiplier. The tokenizer keys are copied from the test-llama-archs skeleton.
 // Usage: trident_mla_skeletons tests/data/archs/deepseek2-moe.skel.gguf OUTDIR
 #include <fmt/format.h>
 
@@ -23,11 +23,13 @@ struct Shape {
   std::string name;
   int64_t q_lora = 64;
   bool yarn = false;
+  int64_t n_layer = 3;
 };
 
 void write(const GgufFile& tok, const Shape& s, const std::string& dir) {
   constexpr int64_t kEmbd = 64, kHead = 4, kLora = 64, kRope = 32, kNope = 32, kV = 32, kFf = 96, kFfExp = 32,
-                    kExperts = 8, kLayers = 3, kVocab = 128;
+                    kExperts = 8, kVocab = 128;
+  const int64_t kLayers = s.n_layer;
   GgufWriter w;
   for (const GgufKv& kv : tok.metadata())
     if (kv.key.starts_with("tokenizer.") || kv.key.starts_with("general.")) w.set(kv.key, kv.value);
@@ -121,7 +123,7 @@ int main(int argc, char** argv) {
   try {
     const auto tok = GgufFile::open(argv[1]);
     write(*tok, {"deepseek2-heads4", 64, false}, argv[2]);
-    write(*tok, {"deepseek2-lite-yarn", 0, true}, argv[2]);
+    write(*tok, {"deepseek2-lite-yarn", 0, true, 26}, argv[2]);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
