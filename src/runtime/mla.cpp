@@ -35,17 +35,16 @@ void Session::mla_attention(const LayerWeights& L, int64_t l, int64_t n) {
   run_group(L.qkv, fusion_.fuse_qkv(L.qkv, n, cc_), b.cur.data(), h.n_embd, n, b.qkv.data(), w, cc_);
 
   // Queries: through the low-rank pair when there is one.
-  const float* q_src = b.qkv.data();
+  float* q = b.qkv.data();  // [n, q_stride], each head [nope | rope]
   int64_t q_stride = w;
   if (L.q_a_norm) {
     cc_.pool->parallel_for(n, [&](int64_t t) {
       float* qa = b.qkv.data() + t * w;
       rms_norm(qa, L.q_a_norm, qa, h.n_lora_q, h.norm_eps);
-    }, n * h.n_lora_q >= 16384);
+    }, n * h.n_lora_q >= kMinParallelElements);
     run_projection(L.q_b, b.qkv.data(), w, n, b.mla_q.data(), nq, cc_);
-    q_src = b.mla_q.data(), q_stride = nq;
+    q = b.mla_q.data(), q_stride = nq;
   }
-  float* q = const_cast<float*>(q_src);  // b.qkv or b.mla_q, both this session's buffers
 
   // Per token: RoPE on each head's rope part and on k_pe, the latent's norm.
   const float* factors = model_.rope_factors(opt_.n_ctx);
@@ -60,7 +59,7 @@ void Session::mla_attention(const LayerWeights& L, int64_t l, int64_t n) {
     rope_apply(q + t * q_stride + nope, int(h.n_head), int(dk), int(n_rot), h.rope_layout, cs);
     rope_apply(latent + rank, 1, int(n_rot), int(n_rot), h.rope_layout, cs);
     rms_norm(latent, L.kv_a_norm, latent, rank, h.norm_eps);
-  }, n * w >= 16384);
+  }, n * w >= kMinParallelElements);
 
   if (h.mla_absorbed) {
     // Absorbed queries [n, n_head * (rank + n_rot)]: k_b_h^T q_nope_h, then q_pe_h.
@@ -99,7 +98,7 @@ void Session::mla_attention(const LayerWeights& L, int64_t l, int64_t n) {
       std::copy_n(q + t * q_stride + i * dk, dk, qp + i * hd);
     }
     seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v);
-  }, n * h.n_kv() >= 16384);
+  }, n * h.n_kv() >= kMinParallelElements);
   attend(L, l, b.mla_qa.data(), h.n_q());
   const float* o = b.attn.data();
   if (hd != dv) {  // drop the padding: [n, n_head * dv]

@@ -14,9 +14,6 @@
 
 namespace trident {
 
-// Row operations over fewer elements than this run on one thread: waking another costs more.
-constexpr int64_t kMinParallelElements = 16384;
-
 Session::Session(const Model& model, const SessionOptions& opt) : model_(model), opt_(opt) {
   const HParams& h = model.hp();
   if (opt_.n_threads < 0) fail("invalid thread count {} (expected >= 1)", opt_.n_threads);
@@ -50,7 +47,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   if (h.mla()) {
     b.mla_q.resize(size_t(n * h.n_head * h.head_dim_k_mla));
     b.mla_qa.resize(size_t(n * h.n_q()));
-    b.mla_kv.resize(size_t(n * std::max(h.n_head * h.head_dim_k_mla, h.n_head * (h.head_dim_k_mla - h.n_rot + h.head_dim_v_mla))));
+    b.mla_kv.resize(size_t(n * h.n_head * (h.head_dim_k_mla - h.n_rot + h.head_dim_v_mla)));
     b.mla_k.resize(size_t(n * h.n_kv()));
     b.mla_v.resize(size_t(n * std::max(h.n_kv(), h.n_head * h.head_dim_v_mla)));
   }

@@ -7,6 +7,9 @@
 
 namespace trident {
 
+// Row operations over fewer elements than this run on one thread: waking another costs more.
+constexpr int64_t kMinParallelElements = 16384;
+
 // Width of latent attention's input projections (q_a or q, then kv_a), 0 for other families.
 int64_t mla_group_width(const Model& m);
 
