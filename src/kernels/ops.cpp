@@ -56,6 +56,30 @@ void rope_angles(int64_t pos, int n_rot, float base, float freq_scale, const flo
   }
 }
 
+void rope_angles_yarn(int64_t pos, int n_rot, float base, float freq_scale, const float* factors, float attn_factor,
+                      float ext_factor, const float corr[2], float* cs) {
+  const float theta_scale = std::pow(base, -2.0f / float(n_rot));
+  const float mscale = ext_factor != 0.0f ? attn_factor * (1.0f + 0.1f * std::log(1.0f / freq_scale)) : attn_factor;
+  float theta_base = float(pos);
+  for (int i = 0; i < n_rot / 2; ++i) {
+    const float extrap = factors ? theta_base / factors[i] : theta_base, interp = freq_scale * extrap;
+    const float y = (float(i) - corr[0]) / std::max(0.001f, corr[1] - corr[0]);
+    const float ramp = (1.0f - std::min(1.0f, std::max(0.0f, y))) * ext_factor;
+    const float theta = interp * (1.0f - ramp) + extrap * ramp;
+    cs[2 * i] = std::cos(theta) * mscale;
+    cs[2 * i + 1] = std::sin(theta) * mscale;
+    theta_base *= theta_scale;
+  }
+}
+
+void rope_yarn_corr_dims(int n_rot, int64_t n_ctx_orig, float base, float beta_fast, float beta_slow, float corr[2]) {
+  const auto dim = [&](float n) {
+    return float(n_rot) * std::log(float(n_ctx_orig) / (n * 2.0f * float(M_PI))) / (2.0f * std::log(base));
+  };
+  corr[0] = std::max(0.0f, std::floor(dim(beta_fast)));
+  corr[1] = std::min(float(n_rot - 1), std::ceil(dim(beta_slow)));
+}
+
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeLayout layout, const float* cs) {
   const int half = n_rot / 2;
   // One loop per layout, each element on its own (no reductions), so `omp simd` vectorises

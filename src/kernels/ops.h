@@ -18,6 +18,13 @@ enum class RopeLayout : uint8_t { Adjacent, Neox };
 // theta_i = pos * freq_scale * base^(-2 i / n_rot) / factor_i (factors: optional [n_rot / 2]).
 void rope_angles(int64_t pos, int n_rot, float base, float freq_scale, const float* factors,
                  float attn_factor, float* cs);
+// YaRN's angles as ggml computes them (ext_factor > 0): per pair, theta blends the
+// interpolated pos * base^(-2 i / n_rot) * freq_scale and the extrapolated angle by a ramp over
+// the correction dims corr[0..1]; cos and sin are scaled by attn_factor * (1 + 0.1 ln(1 / freq_scale)).
+void rope_angles_yarn(int64_t pos, int n_rot, float base, float freq_scale, const float* factors, float attn_factor,
+                      float ext_factor, const float corr[2], float* cs);
+// ggml_rope_yarn_corr_dims: the first and last pair dims the ramp spans.
+void rope_yarn_corr_dims(int n_rot, int64_t n_ctx_orig, float base, float beta_fast, float beta_slow, float corr[2]);
 // Rotates the first n_rot dims of each of n_heads heads of length head_dim in x (contiguous).
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, RopeLayout layout, const float* cs);
 

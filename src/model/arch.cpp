@@ -1,6 +1,7 @@
 #include "model/arch.h"
 
 #include <array>
+#include <utility>
 
 namespace trident {
 namespace {
@@ -24,6 +25,9 @@ constexpr std::array<std::string_view, 1> kUnusedQkvScale = {"attn_qkv.scale"};
 // llada's and refact's loaders read rope factors and output / FFN biases their graphs skip.
 constexpr std::array<std::string_view, 5> kUnusedRopeFreqsBiases = {"rope_freqs.weight", "attn_output.bias",
                                                                     "ffn_gate.bias", "ffn_up.bias", "ffn_down.bias"};
+
+// deepseek2's loader: "lite" files by block count (and vocabulary size for 48 blocks).
+constexpr std::array<LayerVocab, 3> kDeepseek2Lite = {{{27, 0}, {26, 0}, {48, 128256}}};
 
 constexpr uint8_t kAllMoeKeys =
     moe_keys::kDenseLead | moe_keys::kWeightsScale | moe_keys::kWeightsNorm | moe_keys::kGatingFunc;
@@ -153,6 +157,12 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "mpt", .norm = NormKind::Layer, .qk_norm = QkNormKind::Full, .qk_norm_optional = true,
              .qk_norm_only_with_q = true, .act = Activation::GeluTanh, .ffn = FfnKind::Plain, .alibi_by_key = true,
              .pos_embd = Presence::Optional, .clamp_kqv = true},
+    // Multi-head latent attention (runtime/mla.cpp). mistral4's llama.cpp model is deepseek2's.
+    ArchSpec{.name = "deepseek2", .ffn = FfnKind::Moe, .moe_keys = kAllMoeKeys, .mla = Mla::AbsorbedIfSet,
+             .yarn_mscale_all_dims = true, .no_q_lora_at = kDeepseek2Lite, .nextn_layers = true},
+    ArchSpec{.name = "mistral4", .ffn = FfnKind::Moe, .moe_keys = kAllMoeKeys, .mla = Mla::AbsorbedIfSet,
+             .no_q_lora_at = kDeepseek2Lite, .nextn_layers = true},
+    ArchSpec{.name = "minicpm3", .rope = R::Neox, .mup = Mup::MiniCpm3, .mla = Mla::Expanded},
     // Learned absolute positions.
     ArchSpec{.name = "gpt2", .norm = NormKind::Layer, .act = Activation::GeluTanh, .ffn = FfnKind::Plain,
              .pos_embd = Presence::Required},
@@ -189,6 +199,13 @@ constexpr std::array kArchs = {
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
     "cohere2moe", "deepseek2", "deepseek2-ocr", "granite_swa", "hy_v3", "qwen35moe", "qwen3next"};
 
+// Latent-attention relatives whose attention is more than MLA (llama.cpp's src/models/).
+constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kUnsupported = {{
+    {"deepseek32", "DeepSeek sparse attention (an indexer picks the keys each query sees)"},
+    {"glm-dsa", "DeepSeek sparse attention (an indexer picks the keys each query sees)"},
+    {"kimi-k3", "Kimi delta attention (linear, recurrent) layers between its latent-attention layers"},
+}};
+
 template <typename Keep, typename Name>
 std::string join_rows(Keep keep, Name name, std::string_view sep) {
   std::string s;
@@ -203,6 +220,12 @@ const ArchSpec* find_arch(std::string_view name) {
   for (const ArchSpec& a : kArchs)
     if (a.name == name) return &a;
   return nullptr;
+}
+
+std::string_view unsupported_reason(std::string_view name) {
+  for (const auto& [arch, why] : kUnsupported)
+    if (arch == name) return why;
+  return {};
 }
 
 const ArchSpec* find_arch_by_hf_class(std::string_view hf_class) {

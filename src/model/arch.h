@@ -23,8 +23,17 @@ enum class Parallel : uint8_t { None, SharedNorm, OwnNorm };
 // attention.scale too); minicpm reads the three with its own defaults when absent. Grok reads
 // embedding_scale, attention.output_scale (its only score scale, inside the soft-cap),
 // attn_logit_softcapping, logit_scale (a multiplier, before final_logit_softcapping), each
-// with grok-1's value when absent.
-enum class Mup : uint8_t { None, Granite, MiniCpm, Grok };
+// with grok-1's value when absent. MiniCpm3: llama.cpp's minicpm3 graph fixes the three
+// (embeddings x 12, residuals x 1.4 / sqrt(n_layer), logits x 256 / n_embd) and reads no key.
+enum class Mup : uint8_t { None, Granite, MiniCpm, Grok, MiniCpm3 };
+// Multi-head latent attention (DeepSeek V2): Q through an optional low-rank pair (attn_q_a,
+// attn_q_a_norm, attn_q_b), K and V from one compressed latent (attn_kv_a_mqa, attn_kv_a_norm)
+// plus a single roped key part shared by the heads. Expanded: attn_kv_b up-projects the latent
+// to per-head keys and values, and attention is ordinary multi-head (minicpm3, and deepseek2
+// files without the MLA key lengths). AbsorbedIfSet: when the file sets
+// attention.key_length_mla / value_length_mla, attn_k_b is absorbed into the queries,
+// attention runs over the latent cache, and attn_v_b up-projects its output (runtime/mla.cpp).
+enum class Mla : uint8_t { None, Expanded, AbsorbedIfSet };
 // Multi-axis RoPE of vision-language models (rope.dimension_sections: time, height, width,
 // extra). A text token has all positions equal but the extra one, which is 0, so the pairs of
 // the extra section do not rotate. Sections: contiguous (qwen2vl); Interleaved (qwen3vl).
@@ -92,6 +101,11 @@ struct HfFacts {
   bool export_attention_bias = false, export_mlp_bias = false, export_no_sliding_window = false;
 };
 
+// A model size by block count and vocabulary size (0: any).
+struct LayerVocab {
+  int64_t n_layer = 0, n_vocab = 0;
+};
+
 struct ArchSpec {
   std::string_view name;
   NormKind norm = NormKind::Rms;
@@ -128,6 +142,13 @@ struct ArchSpec {
   bool moe_if_experts = false;  // a dense family whose files may be MoE: expert_count > 0 (llama, mistral3)
   bool logit_scale_mult = false;  // logits times logit_scale (command-r; 0 means none)
   Mup mup = Mup::None;
+  Mla mla = Mla::None;
+  // YaRN's attention factor with rope.scaling.yarn_log_multiplier as both mscale and
+  // mscale_all_dim (llama.cpp special-cases DEEPSEEK2 only; mistral4 keeps mscale 1).
+  bool yarn_mscale_all_dims = false;
+  // Sizes at which the loader reads no attention.q_lora_rank and Q is one attn_q (deepseek2:
+  // DeepSeek-V2-Lite, GigaChat3, Kanana-2); elsewhere the key is required.
+  std::span<const LayerVocab> no_q_lora_at;
   MRope mrope = MRope::None;
   // Reads nextn_predict_layers: the last that many blocks are multi-token-prediction layers,
   // which llama.cpp loads and never runs (glm4, exaone4).
@@ -203,6 +224,8 @@ struct ArchSpec {
 
 // nullptr when unsupported.
 const ArchSpec* find_arch(std::string_view name);
+// Why a known architecture trident does not run is refused ("" when none is recorded).
+std::string_view unsupported_reason(std::string_view name);
 // The row whose HF classes include `hf_class`, or nullptr.
 const ArchSpec* find_arch_by_hf_class(std::string_view hf_class);
 std::span<const ArchSpec> all_archs();

@@ -6,6 +6,7 @@
 
 #include "format/checked.h"
 #include "format/error.h"
+#include "kernels/ops.h"
 
 namespace trident {
 namespace {
@@ -231,6 +232,87 @@ void read_fixed_window(const GgufFile& f, const ArchSpec& arch, HParams& h) {
   }
 }
 
+// Multi-head latent attention's sizes (ArchSpec::mla), as llama.cpp's deepseek2 and minicpm3
+// loaders read them, and the attention scale their graphs use. h.head_dim holds key_length
+// (or n_embd / n_head) on entry; on return it is the cached head size (hparams.h).
+void read_mla(const GgufFile& f, const ArchSpec& arch, HParams& h, int64_t v_len) {
+  const std::string p = h.arch + ".";
+  auto key = [&](const char* k) { return p + k; };
+  const bool deepseek = arch.mla == Mla::AbsorbedIfSet;  // deepseek2's loader (mistral4 shares it)
+  h.n_lora_kv = positive(f, key("attention.kv_lora_rank"), f.get_int(key("attention.kv_lora_rank")));
+  // The "lite" sizes read no q_lora_rank (Q is one attn_q), whatever the file says; as
+  // llama.cpp, by block_count before the multi-token-prediction blocks are taken off.
+  bool lite = false;
+  if (!arch.no_q_lora_at.empty()) {
+    const int64_t blocks = f.get_int(key("block_count")).value_or(0);
+    const GgufArray* tokens = f.get_array("tokenizer.ggml.tokens");
+    const int64_t n_vocab = f.get_int(key("vocab_size")).value_or(tokens ? int64_t(tokens->size()) : 0);
+    for (const LayerVocab& lv : arch.no_q_lora_at)
+      lite |= blocks == lv.n_layer && (lv.n_vocab == 0 || n_vocab == lv.n_vocab);
+  }
+  h.n_lora_q = lite ? 0 : positive(f, key("attention.q_lora_rank"), f.get_int(key("attention.q_lora_rank")));
+  const int64_t k_mla = deepseek ? f.get_int(key("attention.key_length_mla")).value_or(0) : 0;
+  const int64_t v_mla = deepseek ? f.get_int(key("attention.value_length_mla")).value_or(0) : 0;
+  if ((k_mla == 0) != (v_mla == 0))
+    fail("{}: keys '{}' and '{}': set both or neither (found {} and {})", f.path(), key("attention.key_length_mla"),
+         key("attention.value_length_mla"), k_mla, v_mla);
+  h.mla_absorbed = k_mla != 0;
+  if (h.mla_absorbed) {
+    h.head_dim_k_mla = positive(f, key("attention.key_length_mla"), k_mla);
+    h.head_dim_v_mla = positive(f, key("attention.value_length_mla"), v_mla);
+    // The cache holds the latent and the roped key part: key_length and value_length say so.
+    if (h.head_dim != h.n_lora_kv + h.n_rot || v_len != h.n_lora_kv)
+      fail("{}: keys '{}' / '{}': expected {} (kv_lora_rank + rope dimensions) and {} (kv_lora_rank), found {} and {}",
+           f.path(), key("attention.key_length"), key("attention.value_length"), h.n_lora_kv + h.n_rot, h.n_lora_kv,
+           h.head_dim, v_len);
+    if (h.n_rot >= h.head_dim_k_mla)
+      fail("{}: key '{}': {} rope dimensions leave no unroped part of the {}-wide query heads", f.path(),
+           key("rope.dimension_count"), h.n_rot, h.head_dim_k_mla);
+    h.n_head_kv = 1;  // one latent for all heads (MQA)
+  } else {
+    h.head_dim_k_mla = h.head_dim;
+    h.head_dim_v_mla = positive(f, key("attention.value_length"), v_len);
+    h.head_dim = std::max(h.head_dim_k_mla, h.head_dim_v_mla);
+    if (h.n_head_kv != h.n_head)
+      fail("{}: key '{}': latent attention up-projects every head's keys, expected {} KV heads, found {}", f.path(),
+           key("attention.head_count_kv"), h.n_head, h.n_head_kv);
+  }
+  // Every per-token width below (q, latent, expanded K/V, absorbed queries) is at most this.
+  const int64_t widest = std::max({h.n_lora_q, h.n_lora_kv, h.head_dim, h.head_dim_k_mla, h.head_dim_v_mla}) + h.n_rot;
+  check_width(f, key("attention.head_count"), h.n_head, "the widest latent-attention row", 2 * widest);
+  if (deepseek) {
+    if (const auto t = f.get_float(key("attention.temperature_scale")); t && *t != 0.0)
+      fail("{}: key '{}': attention temperature scaling is not supported yet", f.path(),
+           key("attention.temperature_scale"));
+    // llama.cpp cancels the 0.1 its converter multiplies in ([TAG_DEEPSEEK2_YARN_LOG_MUL_FIX]).
+    if (const auto m = f.get_float(key("rope.scaling.yarn_log_multiplier"))) h.rope_yarn_log_mul = float(*m) / 0.1f;
+    if (h.rope_ext_factor != 0.0f) {
+      // YaRN as llama_context sets it up: the ramp's dims (beta_fast 32, beta_slow 1, which
+      // deepseek2's loader leaves at their defaults) and the attention factor, whose
+      // 1 + 0.1 ln(factor) ggml's rope multiplies back in.
+      rope_yarn_corr_dims(h.n_rot, h.n_ctx_orig, h.rope_base, 32.0f, 1.0f, h.yarn_corr);
+      const float factor = 1.0f / h.rope_freq_scale;
+      const auto get_mscale = [](float s, float m) { return s <= 1.0f ? 1.0f : 0.1f * m * std::log(s) + 1.0f; };
+      float attn = get_mscale(factor, 1.0f);
+      if (h.rope_yarn_log_mul != 0.0f) {
+        const float all_dims = h.rope_yarn_log_mul;
+        const float m = arch.yarn_mscale_all_dims && all_dims != 1.0f ? all_dims : 1.0f;
+        attn = get_mscale(factor, m) / get_mscale(factor, all_dims);
+      }
+      attn *= 1.0f / (1.0f + 0.1f * std::log(factor));
+      h.rope_attn_factor *= attn;
+    }
+    // deepseek2's graph: kq_scale = mscale^2 / sqrt(key size), mscale from the attention
+    // factor and the log multiplier under frequency scaling (1 without it).
+    const float ln = std::log(1.0f / h.rope_freq_scale);
+    const float attn_factor_org = h.rope_attn_factor * (1.0f + 0.1f * ln);
+    const float mscale = attn_factor_org * (1.0f + 0.1f * h.rope_yarn_log_mul * ln);
+    h.attn_scale = 1.0f * mscale * mscale / std::sqrt(float(h.head_dim_k_mla));
+  } else {
+    h.attn_scale = 1.0f / std::sqrt(float(h.head_dim_k_mla));
+  }
+}
+
 }  // namespace
 
 HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
@@ -272,7 +354,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   check_width(f, key("attention.head_count"), h.n_head, key("attention.key_length"), h.head_dim);
   check_width(f, key("attention.head_count_kv"), h.n_head_kv, key("attention.key_length"), h.head_dim);
   const int64_t v_len = f.get_int(key("attention.value_length")).value_or(h.head_dim);
-  if (v_len != h.head_dim)
+  if (v_len != h.head_dim && arch.mla == Mla::None)
     fail("{}: key '{}': value length {} differs from key length {} (not supported)", f.path(),
          key("attention.value_length"), v_len, h.head_dim);
   h.n_ctx_train = f.get_int(key("context_length")).value_or(2048);
@@ -299,14 +381,22 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
       fail("{}: key '{}': expected a positive factor (or 0: none), found {}", f.path(), key("rope.scaling.factor"), factor);
     if (factor > 0) h.rope_freq_scale = float(1.0 / factor);
   } else if (type == "yarn") {
-    fail("{}: key '{}': rope scaling 'yarn' is not supported yet (supported: none, linear, longrope)", f.path(),
-         key("rope.scaling.type"));
+    // Verified against llama.cpp for latent attention only (read_mla finishes it).
+    if (arch.mla != Mla::AbsorbedIfSet)
+      fail("{}: key '{}': rope scaling 'yarn' is not supported yet for {} (supported: none, linear, longrope)",
+           f.path(), key("rope.scaling.type"), h.arch);
+    const double factor = f.get_float(key("rope.scaling.factor")).value_or(0.0);
+    if (!(factor >= 0) || std::isinf(factor))
+      fail("{}: key '{}': expected a positive factor (or 0: none), found {}", f.path(), key("rope.scaling.factor"), factor);
+    if (factor > 0) h.rope_freq_scale = float(1.0 / factor);
+    h.rope_ext_factor = 1.0f;
   }
   h.n_ctx_orig = f.get_int(key("rope.scaling.original_context_length")).value_or(h.n_ctx_train);
   if (h.n_ctx_orig < 0) fail("{}: key '{}': negative context length {}", f.path(), key("rope.scaling.original_context_length"), h.n_ctx_orig);
   h.rope_attn_factor = float(f.get_float(key("rope.scaling.attn_factor")).value_or(1.0));
   if (!(std::isfinite(h.rope_attn_factor) && h.rope_attn_factor > 0))
     fail("{}: key '{}': expected a positive factor, found {}", f.path(), key("rope.scaling.attn_factor"), h.rope_attn_factor);
+  if (arch.mla != Mla::None) read_mla(f, arch, h, v_len);
 
   if (arch.mup == Mup::Granite) {
     // As llama.cpp's granite loader: logit_scale is required, the others default to "none".
@@ -350,6 +440,11 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     if (!(std::isfinite(yarn_attn) && yarn_attn > 0))
       fail("{}: key '{}': expected a positive factor, found {}", f.path(), key("rope.scaling.yarn_attn_factor"), yarn_attn);
     h.rope_attn_factor = float(yarn_attn) * h.rope_attn_factor;
+  }
+  if (arch.mup == Mup::MiniCpm3) {
+    h.embd_scale = 12.0f;
+    h.residual_scale = 1.4f / std::sqrt(float(h.n_layer));
+    h.logit_scale = float(h.n_embd) / 256.0f;  // logits times 256 / n_embd
   }
   if (arch.logit_scale_mult) {
     h.logit_mult = float(f.get_float(key("logit_scale")).value_or(0.0));

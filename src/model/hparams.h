@@ -23,7 +23,17 @@ struct HParams {
   int64_t n_layer_nextn = 0;  // further blocks in the file (multi-token prediction), never run
   int64_t n_head = 0;       // per-layer files: the largest layer's (buffers are sized by these)
   int64_t n_head_kv = 0;
-  int64_t head_dim = 0;     // key_length (and value_length: trident requires them equal)
+  int64_t head_dim = 0;     // key_length (and value_length: trident requires them equal); MLA: the cache's head size
+  // Multi-head latent attention (ArchSpec::mla): ranks of the low-rank Q (0: a full attn_q) and
+  // of the K/V latent; the per-head query/key size (rope part included) and value size the
+  // heads have after up-projection. Absorbed: attention runs over the latent, one KV head of
+  // head_dim = n_lora_kv + n_rot, whose first n_lora_kv elements are also the values. Expanded:
+  // n_head KV heads of head_dim = max(key, value size), each zero-padded to it.
+  int64_t n_lora_q = 0, n_lora_kv = 0;
+  int64_t head_dim_k_mla = 0, head_dim_v_mla = 0;
+  bool mla_absorbed = false;
+  float attn_factor = 1.0f;      // MLA: the attention scale's mscale (llama.cpp's deepseek2 kq_scale)
+  float rope_yarn_log_mul = 0.0f;
   int64_t n_ff = 0;
   int64_t n_ctx_train = 0;
   int n_rot = 0;            // rope.dimension_count
@@ -31,7 +41,9 @@ struct HParams {
   float rope_base = 10000.0f;
   float rope_base_swa = 10000.0f;
   float rope_freq_scale = 1.0f;   // 1 / rope.scaling.factor for linear scaling
-  float rope_attn_factor = 1.0f;  // rope.scaling.attn_factor: scales RoPE's cos and sin (phi3 longrope)
+  float rope_attn_factor = 1.0f;  // rope.scaling.attn_factor: scales RoPE's cos and sin (phi3 longrope; YaRN's too)
+  float rope_ext_factor = 0.0f;   // YaRN (rope.scaling.type yarn): 1, the ramp's weight (kernels/ops.h)
+  float yarn_corr[2] = {0.0f, 0.0f};  // YaRN's correction dims
   int64_t n_ctx_orig = 0;         // rope.scaling.original_context_length, else n_ctx_train
   float attn_scale = 0.0f;        // 0: 1 / sqrt(head_dim)
   float clamp_kqv = 0.0f;         // Q, K and V clamped to [-this, this] (0: none)
@@ -78,6 +90,9 @@ struct HParams {
   LayerSizes sizes(int64_t l) const {
     return l >= 0 && l < int64_t(layer_sizes.size()) ? layer_sizes[size_t(l)] : LayerSizes{n_head, n_head_kv, n_ff};
   }
+  bool mla() const { return n_lora_kv > 0; }
+  // Elements of one cached V row: 0 when V is a view of the K rows (absorbed MLA).
+  int64_t kv_v_elems() const { return mla_absorbed ? 0 : n_kv(); }
 };
 
 // Reads and validates (positive sizes, head counts dividing, rope dims <= head_dim). Throws

@@ -318,8 +318,11 @@ class WeightLoader {
     L.sizes = z;
     if (norms && z.n_head > 0) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
     if (norms && ln) L.attn_norm_b = vec(b + "attn_norm.bias", h.n_embd, false);
-    if (z.n_head_kv > 0)
+    if (a.mla != Mla::None) {
+      load_mla(L, b);
+    } else if (z.n_head_kv > 0) {
       L.qkv = group(b + "attn_qkv", {{b + "attn_q", nq}, {b + "attn_k", nkv}, {b + "attn_v", nkv}}, h.n_embd, "Q/K/V");
+    }
     if (a.qk_norm != QkNormKind::None && z.n_head_kv > 0) {
       const bool req = !a.qk_norm_optional;
       if (a.qk_norm == QkNormKind::PerHeadEach) {
@@ -340,11 +343,13 @@ class WeightLoader {
         vec(b + "attn_k_norm.bias", nkv, false);  // loaded with its unused norm
       }
     }
-    if (z.n_head > 0) L.wo = projection(b + "attn_output", z.n_head_kv > 0 ? nq : h.n_embd, h.n_embd, true);
-    if (z.n_head > 0 && z.n_head_kv == 0) {
-      // deci's linear attention is the bare matrix: its bias and scale are loaded, unused.
-      L.wo.bias = nullptr;
-      L.wo.segments.front().scale = 1.0f;
+    if (a.mla == Mla::None && z.n_head > 0) {
+      L.wo = projection(b + "attn_output", z.n_head_kv > 0 ? nq : h.n_embd, h.n_embd, true);
+      if (z.n_head_kv == 0) {
+        // deci's linear attention is the bare matrix: its bias and scale are loaded, unused.
+        L.wo.bias = nullptr;
+        L.wo.segments.front().scale = 1.0f;
+      }
     }
     if (a.attn_sinks) L.attn_sinks = vec(b + "attn_sinks.weight", z.n_head, true);
     if (a.post_norm) L.post_attn_norm = vec(b + std::string(a.post_attn_norm) + ".weight", h.n_embd, true);
@@ -415,6 +420,37 @@ class WeightLoader {
     if (up_holds_gate) parts = {{b + "ffn_up.gate", nf}, {b + "ffn_up.up", nf}};
     L.gate_up = group(fused_name, parts, h.n_embd, "gate/up");
     L.down = projection(b + "ffn_down", nf, h.n_embd, true);
+  }
+
+  // Latent attention's weights (model.h). The two projections of the block's input, q_a (or
+  // q) and kv_a_mqa, form the fusable group `qkv`.
+  void load_mla(LayerWeights& L, const std::string& b) {
+    const HParams& h = m_.hp_;
+    const int64_t kv_a = h.n_lora_kv + h.n_rot, nope = h.head_dim_k_mla - h.n_rot, dv = h.head_dim_v_mla;
+    const int64_t n_q = h.n_head * h.head_dim_k_mla;
+    if (h.n_lora_q > 0) {
+      L.qkv = group("", {{b + "attn_q_a", h.n_lora_q}, {b + "attn_kv_a_mqa", kv_a}}, h.n_embd, "Q_a/KV_a");
+      L.q_a_norm = vec(b + "attn_q_a_norm.weight", h.n_lora_q, true);
+      L.q_b = projection(b + "attn_q_b", h.n_lora_q, n_q, true);
+    } else {
+      L.qkv = group("", {{b + "attn_q", n_q}, {b + "attn_kv_a_mqa", kv_a}}, h.n_embd, "Q/KV_a");
+    }
+    L.kv_a_norm = vec(b + "attn_kv_a_norm.weight", h.n_lora_kv, true);
+    if (h.mla_absorbed) {
+      // [nope, n_lora_kv, n_head] and [n_lora_kv, dv, n_head]: head i is rows [i * height, ...).
+      const GgufTensorInfo& kb = require(b + "attn_k_b.weight", {nope, h.n_lora_kv, h.n_head});
+      const GgufTensorInfo& vb = require(b + "attn_v_b.weight", {h.n_lora_kv, dv, h.n_head});
+      for (int64_t i = 0; i < h.n_head; ++i) {
+        Projection k, v;
+        k.n_in = nope, k.n_out = h.n_lora_kv, k.segments = {segment(kb, i * h.n_lora_kv, h.n_lora_kv)};
+        v.n_in = h.n_lora_kv, v.n_out = dv, v.segments = {segment(vb, i * dv, dv)};
+        L.k_b.push_back(std::move(k));
+        L.v_b.push_back(std::move(v));
+      }
+    } else {
+      L.kv_b = projection(b + "attn_kv_b", h.n_lora_kv, h.n_head * (nope + dv), true);
+    }
+    L.wo = projection(b + "attn_output", h.n_head * dv, h.n_embd, true);
   }
 
   void load_moe(LayerWeights& L, const std::string& b) {
@@ -528,6 +564,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   m->file_ = GgufFile::open(path);
   const std::string arch = m->file_->require_string("general.architecture");
   m->arch_ = find_arch(arch);
+  if (!m->arch_ && !unsupported_reason(arch).empty())
+    fail("{}: key 'general.architecture': architecture '{}' needs {}, which trident does not run yet", path,
+         printable(arch), unsupported_reason(arch));
   if (!m->arch_)
     fail("{}: key 'general.architecture': unsupported architecture '{}' (supported: {})", path,
          printable(arch), supported_arch_names());

@@ -22,8 +22,16 @@ struct LayerWeights {
   const float* k_norm = nullptr;
   const float* q_norm_b = nullptr;        // LayerNorm-style Q/K norms' biases (mpt)
   const float* k_norm_b = nullptr;
-  Projection wo;                          // [n_q] -> [n_embd]
+  Projection wo;                          // [n_q] -> [n_embd] (MLA: [n_head * head_dim_v_mla])
   const float* attn_sinks = nullptr;      // [n_head] sink logits (gpt-oss), or nullptr
+  // Multi-head latent attention (hparams.h): qkv holds parts q_a [n_lora_q] (or a full q
+  // [n_head * head_dim_k_mla]) and kv_a [n_lora_kv + n_rot], which read the same input.
+  const float* q_a_norm = nullptr;        // [n_lora_q]
+  Projection q_b;                         // [n_lora_q] -> [n_head * head_dim_k_mla]; no segments: none
+  const float* kv_a_norm = nullptr;       // [n_lora_kv]
+  Projection kv_b;                        // expanded: [n_lora_kv] -> [n_head * (nope + head_dim_v_mla)]
+  std::vector<Projection> k_b;            // absorbed, per head: [nope] -> [n_lora_kv]
+  std::vector<Projection> v_b;            // absorbed, per head: [n_lora_kv] -> [head_dim_v_mla]
   const float* post_attn_norm = nullptr;  // [n_embd]
   // feed-forward
   const float* ffn_norm = nullptr;

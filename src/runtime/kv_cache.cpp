@@ -24,10 +24,10 @@ void put(uint8_t* dst, const float* src, int64_t n, KvType t) {
 
 }  // namespace
 
-KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t row_elems, KvType k_type, KvType v_type)
-    : n_layer_(n_layer), n_ctx_(n_ctx), row_elems_(row_elems), k_type_(k_type), v_type_(v_type) {
-  k_row_bytes_ = size_t(row_elems) * elem_bytes(k_type);
-  v_row_bytes_ = size_t(row_elems) * elem_bytes(v_type);
+KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t k_elems, int64_t v_elems, KvType k_type, KvType v_type)
+    : n_layer_(n_layer), n_ctx_(n_ctx), k_elems_(k_elems), v_elems_(v_elems), k_type_(k_type), v_type_(v_type) {
+  k_row_bytes_ = size_t(k_elems) * elem_bytes(k_type);
+  v_row_bytes_ = size_t(v_elems) * elem_bytes(v_type);
   const uint64_t rows = checked_mul(uint64_t(n_layer), uint64_t(n_ctx), "KV cache size");
   k_bytes_ = checked_mul(rows, k_row_bytes_, "KV cache size");
   v_bytes_ = checked_mul(rows, v_row_bytes_, "KV cache size");
@@ -39,9 +39,8 @@ KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t row_elems, KvType k_typ
 
 void KvCache::store(int64_t layer, int64_t pos, const float* k, const float* v, int64_t n) {
   const size_t row = size_t(layer * n_ctx_ + pos);
-  n = std::min(n, row_elems_);
-  put(k_.get() + row * k_row_bytes_, k, n, k_type_);
-  put(v_.get() + row * v_row_bytes_, v, n, v_type_);
+  put(k_.get() + row * k_row_bytes_, k, std::min(n, k_elems_), k_type_);
+  if (v_elems_ > 0) put(v_.get() + row * v_row_bytes_, v, std::min(n, v_elems_), v_type_);
 }
 
 void KvCache::copy_prefix(const KvCache& src, int64_t n) {
@@ -56,10 +55,14 @@ KvView KvCache::head(int64_t layer, int64_t kv_head, int64_t head_dim) const {
   const size_t base = size_t(layer * n_ctx_);
   const size_t col = size_t(kv_head * head_dim);
   view.k = k_.get() + base * k_row_bytes_ + col * elem_bytes(k_type_);
-  view.v = v_.get() + base * v_row_bytes_ + col * elem_bytes(v_type_);
   view.k_stride = k_row_bytes_;
-  view.v_stride = v_row_bytes_;
   view.k_type = k_type_;
+  if (v_elems_ == 0) {
+    view.v = view.k, view.v_stride = view.k_stride, view.v_type = view.k_type;
+    return view;
+  }
+  view.v = v_.get() + base * v_row_bytes_ + col * elem_bytes(v_type_);
+  view.v_stride = v_row_bytes_;
   view.v_type = v_type_;
   return view;
 }

@@ -1,5 +1,7 @@
 // One sequence's key and value cache: per layer [n_ctx, n_head_kv * head_dim] rows, F32 or F16.
-// Rows are positions, so attention reads a sequence's keys as one strided block.
+// Rows are positions, so attention reads a sequence's keys as one strided block. With no V
+// rows (v_elems 0: absorbed latent attention, whose values are the first elements of its
+// keys, as llama.cpp's K-only MLA cache) V views the K rows.
 #pragma once
 #include <cstdint>
 #include <cstdlib>
@@ -12,10 +14,11 @@ namespace trident {
 
 class KvCache {
  public:
-  KvCache(int64_t n_layer, int64_t n_ctx, int64_t row_elems, KvType k_type, KvType v_type);
+  KvCache(int64_t n_layer, int64_t n_ctx, int64_t k_elems, int64_t v_elems, KvType k_type, KvType v_type);
 
-  // Stores one token's K and V (n floats each, at most row_elems: a layer with fewer KV heads
-  // than the widest fills the front of its rows) for a layer at position pos.
+  // Stores one token's K and V for a layer at position pos: n floats of each, at most the row
+  // sizes (a layer with fewer KV heads than the widest fills the front of its rows); nothing of
+  // v without V rows.
   void store(int64_t layer, int64_t pos, const float* k, const float* v, int64_t n);
   // View of one KV head of a layer (rows are positions).
   KvView head(int64_t layer, int64_t kv_head, int64_t head_dim) const;
@@ -33,7 +36,7 @@ class KvCache {
   uint64_t bytes() const { return k_bytes_ + v_bytes_; }
 
  private:
-  int64_t n_layer_, n_ctx_, row_elems_;
+  int64_t n_layer_, n_ctx_, k_elems_, v_elems_;
   KvType k_type_, v_type_;
   size_t k_row_bytes_, v_row_bytes_;
   // [n_layer][n_ctx][row], from calloc: the kernel maps zero pages on first write, so a large

@@ -5,7 +5,7 @@
 //   u32      format version (1)
 //   u32      K type, u32 V type (KvType: 0 f32, 1 f16)
 //   u32      n_layer
-//   u64      row elements (n_head_kv * head_dim)
+//   u64      K row elements (n_head_kv * head_dim; the V rows' count follows from the model)
 //   u64      model identity (FNV-1a over the file size and every tensor's name, type, shape, offset)
 //   u64      n_tokens
 //   i32      tokens[n_tokens]
@@ -97,7 +97,8 @@ int32_t Session::restore_sequence(const std::string& path) {
     fail("{}: {} tokens do not fit the context of {}", path, hd.n_tokens, opt_.n_ctx);
   const size_t n = size_t(hd.n_tokens);
   const int64_t n_layer = model_.hp().n_layer;
-  const size_t row_bytes = hd.row_elems * ((hd.k_type == 0 ? 4 : 2) + (hd.v_type == 0 ? 4 : 2));
+  const size_t row_bytes = hd.row_elems * (hd.k_type == 0 ? 4 : 2) +
+                           size_t(model_.hp().kv_v_elems()) * (hd.v_type == 0 ? 4 : 2);
   const uint64_t want = sizeof hd + n * 4 + uint64_t(n_layer) * n * row_bytes;
   if (file.size() != want) fail("{}: {} bytes, expected {} for {} tokens", path, file.size(), want, n);
   std::vector<int32_t> tokens(n);

@@ -8,11 +8,13 @@
 
 namespace trident {
 
-SeqPool::SeqPool(int64_t n_seq_max, int64_t n_layer, int64_t n_ctx, int64_t row_elems, KvType k_type, KvType v_type)
-    : n_layer_(n_layer), n_ctx_(n_ctx), row_elems_(row_elems), k_type_(k_type), v_type_(v_type) {
+SeqPool::SeqPool(int64_t n_seq_max, int64_t n_layer, int64_t n_ctx, int64_t k_elems, int64_t v_elems, KvType k_type,
+                 KvType v_type)
+    : n_layer_(n_layer), n_ctx_(n_ctx), k_elems_(k_elems), v_elems_(v_elems), k_type_(k_type), v_type_(v_type) {
   if (n_seq_max < 1 || n_seq_max > kMaxSequences)
     fail("invalid sequence count {} (expected 1..{})", n_seq_max, kMaxSequences);
-  const uint64_t per_row = uint64_t(row_elems) * ((k_type == KvType::F32 ? 4 : 2) + (v_type == KvType::F32 ? 4 : 2));
+  const uint64_t per_row =
+      uint64_t(k_elems) * (k_type == KvType::F32 ? 4 : 2) + uint64_t(v_elems) * (v_type == KvType::F32 ? 4 : 2);
   uint64_t bytes = checked_mul(uint64_t(n_layer), uint64_t(n_ctx), "KV pool size");
   bytes = checked_mul(bytes, per_row, "KV pool size");
   bytes = checked_mul(bytes, uint64_t(n_seq_max), "KV pool size");
@@ -33,7 +35,7 @@ const SeqPool::Slot& SeqPool::slot(int32_t id) const {
 
 void SeqPool::open(int32_t id) {
   Slot& s = slots_[size_t(id)];
-  if (!s.kv) s.kv = std::make_unique<KvCache>(n_layer_, n_ctx_, row_elems_, k_type_, v_type_);
+  if (!s.kv) s.kv = std::make_unique<KvCache>(n_layer_, n_ctx_, k_elems_, v_elems_, k_type_, v_type_);
   s.used = true;
   s.tokens.clear();
 }

@@ -27,7 +27,9 @@ struct PrefixMatch {
 class SeqPool {
  public:
   // Throws Error for n_seq_max outside 1..kMaxSequences or a pool over the memory budget.
-  SeqPool(int64_t n_seq_max, int64_t n_layer, int64_t n_ctx, int64_t row_elems, KvType k_type, KvType v_type);
+  // k_elems / v_elems: one cached K / V row (KvCache; v_elems 0: V views K).
+  SeqPool(int64_t n_seq_max, int64_t n_layer, int64_t n_ctx, int64_t k_elems, int64_t v_elems, KvType k_type,
+          KvType v_type);
 
   // The lowest free id, an empty sequence. Throws Error when all n_seq_max are in use.
   int32_t create();
@@ -69,7 +71,7 @@ class SeqPool {
   const Slot& slot(int32_t id) const;
   void open(int32_t id);
 
-  int64_t n_layer_, n_ctx_, row_elems_;
+  int64_t n_layer_, n_ctx_, k_elems_, v_elems_;
   KvType k_type_, v_type_;
   std::vector<Slot> slots_;
 };

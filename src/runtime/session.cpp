@@ -14,9 +14,6 @@
 
 namespace trident {
 
-// Row operations over fewer elements than this run on one thread: waking another costs more.
-constexpr int64_t kMinParallelElements = 16384;
-
 Session::Session(const Model& model, const SessionOptions& opt) : model_(model), opt_(opt) {
   const HParams& h = model.hp();
   if (opt_.n_threads < 0) fail("invalid thread count {} (expected >= 1)", opt_.n_threads);
@@ -30,7 +27,8 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   cc_.scratch = &scratch_;
   pool_ = std::make_unique<ThreadPool>(opt_.n_threads);
   cc_.pool = pool_.get();
-  seqs_ = std::make_unique<SeqPool>(opt_.n_seq_max, h.n_layer, opt_.n_ctx, h.n_kv(), opt_.k_type, opt_.v_type);
+  seqs_ = std::make_unique<SeqPool>(opt_.n_seq_max, h.n_layer, opt_.n_ctx, h.n_kv(), h.kv_v_elems(), opt_.k_type,
+                                    opt_.v_type);
 
   buf_ = std::make_unique<Buffers>();
   Buffers& b = *buf_;
@@ -48,7 +46,14 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     b.par.resize(b.x.size());
   if (std::any_of(model.layers().begin(), model.layers().end(), [](const LayerWeights& L) { return L.moe_norm; }))
     b.block_in.resize(b.x.size());
-  b.qkv.resize(size_t(n * (h.n_q() + 2 * h.n_kv())));
+  b.qkv.resize(size_t(n * std::max(h.n_q() + 2 * h.n_kv(), mla_group_width(model))));
+  if (h.mla()) {
+    b.mla_q.resize(size_t(n * h.n_head * h.head_dim_k_mla));
+    b.mla_qa.resize(size_t(n * h.n_q()));
+    b.mla_kv.resize(size_t(n * h.n_head * (h.head_dim_k_mla - h.n_rot + h.head_dim_v_mla)));
+    b.mla_k.resize(size_t(n * h.n_kv()));
+    b.mla_v.resize(size_t(n * std::max(h.n_kv(), h.n_head * h.head_dim_v_mla)));
+  }
   b.attn.resize(size_t(n * h.n_q()));
   b.gu.resize(size_t(n * 2 * n_ff));
   b.act.resize(size_t(n * n_ff));
@@ -283,6 +288,7 @@ void Session::qk_norm(float* x, const float* w, const float* bias, int64_t heads
 
 void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
   const HParams& h = model_.hp();
+  if (h.mla()) return mla_attention(L, l, n);
   const ArchSpec& a = model_.arch();
   Buffers& b = *buf_;
   if (attention_free(L, n)) return;
@@ -325,6 +331,17 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v, n_kv);
   }, n * w >= kMinParallelElements);
 
+  attend(L, l, b.qkv.data(), w);
+  run_projection(L.wo, b.attn.data(), n_q, n, b.out.data(), h.n_embd, cc_);
+}
+
+// Attention of the micro-batch's queries (q: [n, q_stride], each token's n_head heads of
+// head_dim first) over layer l's cache, into b.attn [n, n_q].
+void Session::attend(const LayerWeights& L, int64_t l, const float* q, int64_t q_stride) {
+  const HParams& h = model_.hp();
+  Buffers& b = *buf_;
+  const int hd = int(h.head_dim);
+  const int64_t n_head = L.sizes.n_head, n_head_kv = L.sizes.n_head_kv, n_q = n_head * hd;
   const float scale = h.attn_scale > 0 ? h.attn_scale : 1.0f / std::sqrt(float(hd));
   const int64_t group = n_head / n_head_kv;
   // Tasks: (tile of one sequence's tokens, KV head, slice of the query heads sharing it); a
@@ -335,7 +352,7 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
   int64_t slices = 1;
   while (group % (2 * slices) == 0 && n_tiles * n_head_kv * slices < 2 * cc_.pool->size()) slices *= 2;
   const int64_t heads = group / slices, per_tile = n_head_kv * slices;
-  const AttentionFn attend = cc_.kernels->attention;
+  const AttentionFn kernel = cc_.kernels->attention;
   // Score work (query rows x keys x head size) below which one thread is faster.
   int64_t score_work = 0;
   for (const Buffers::Tile& tl : b.tiles) score_work += tl.n * (tl.pos0 + tl.n) * n_q;
@@ -345,8 +362,8 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     const int64_t t0 = tl.row0;
     const int64_t hh = i % per_tile * heads;  // first query head of the task
     AttentionTask task;
-    task.q = b.qkv.data() + t0 * w + hh * hd;
-    task.q_stride = w;
+    task.q = q + t0 * q_stride + hh * hd;
+    task.q_stride = q_stride;
     task.out = b.attn.data() + t0 * n_q + hh * hd;
     task.out_stride = n_q;
     task.n_tokens = tl.n;
@@ -360,9 +377,8 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     task.last_key = h.causal ? -1 : tl.last;
     task.alibi = h.alibi_slopes.empty() ? nullptr : h.alibi_slopes.data() + hh;
     task.sinks = L.attn_sinks ? L.attn_sinks + hh : nullptr;
-    attend(task, seqs_->cache(tl.seq).head(l, hh / group, hd));
+    kernel(task, seqs_->cache(tl.seq).head(l, hh / group, hd));
   }, worth_threads);
-  run_projection(L.wo, b.attn.data(), n_q, n, b.out.data(), h.n_embd, cc_);
 }
 
 // Layers without attention heads (deci): none at all (the sub-layer adds zeros), or with no KV

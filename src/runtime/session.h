@@ -80,6 +80,8 @@ class Session {
   void attention_block(const LayerWeights& L, int64_t l, int64_t n);
   bool attention_free(const LayerWeights& L, int64_t n);
   static float attn_temperature(const HParams& h, int64_t pos);
+  void attend(const LayerWeights& L, int64_t l, const float* q, int64_t q_stride);
+  void mla_attention(const LayerWeights& L, int64_t l, int64_t n);  // runtime/mla.cpp
   void ffn(const LayerWeights& L, int64_t n);  // dense or MoE
   void ffn_block(const LayerWeights& L, int64_t n);
   void qk_norm(float* x, const float* w, const float* bias, int64_t heads) const;

@@ -7,6 +7,12 @@
 
 namespace trident {
 
+// Row operations over fewer elements than this run on one thread: waking another costs more.
+constexpr int64_t kMinParallelElements = 16384;
+
+// Width of latent attention's input projections (q_a or q, then kv_a), 0 for other families.
+int64_t mla_group_width(const Model& m);
+
 // Work buffers for one micro-batch, rows of n_ub tokens. Allocated once per session.
 struct Session::Buffers {
   int64_t n_ub = 0;
@@ -32,6 +38,12 @@ struct Session::Buffers {
   std::vector<float> gu;      // [n_ub, 2 n_ff] gate | up
   std::vector<float> act;     // [n_ub, n_ff]
   std::vector<float> rope;    // [n_ub, n_rot] cos/sin per token
+  // Latent attention (runtime/mla.cpp)
+  std::vector<float> mla_q;   // [n_ub, n_head * head_dim_k_mla] queries after attn_q_b
+  std::vector<float> mla_qa;  // [n_ub, n_q] the queries attention reads (absorbed, or padded)
+  std::vector<float> mla_kv;  // [n_ub, n_head * (nope + head_dim_v_mla)] attn_kv_b's output
+  std::vector<float> mla_k;   // [n_ub, n_kv] expanded K rows (padded)
+  std::vector<float> mla_v;   // [n_ub, n_kv] expanded V rows; absorbed: [n_ub, n_head * head_dim_v_mla]
   // MoE routing
   std::vector<float> router;  // [n_ub, n_expert]
   std::vector<int32_t> chosen;     // [n_ub, n_expert_used]
