@@ -338,7 +338,8 @@ TEST(Attention, SinkScalesTheSinklessOutput) {
     attention_reference(with.task, cache.view());
     attention_reference(without.task, cache.view());
     for (int64_t t = 0; t < c.n_tokens; ++t) {
-      const int64_t last = c.pos0 + t, first = c.window > 0 ? std::max<int64_t>(0, last - c.window + 1) : 0;
+      const int64_t last = c.pos0 + t;
+      const int64_t first = std::max(c.window > 0 ? std::max<int64_t>(0, last - c.window + 1) : 0, c.first_key);
       for (int h = 0; h < c.heads; ++h) {
         const float* q = with.q.data() + t * with.task.q_stride + int64_t(h) * c.hd;
         std::vector<double> s;
