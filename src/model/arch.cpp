@@ -23,6 +23,11 @@ constexpr std::array<std::string_view, 1> kUnusedOutputBias = {"output.bias"};
 constexpr std::array<std::string_view, 5> kUnusedRopeFreqsBiases = {"rope_freqs.weight", "attn_output.bias",
                                                                     "ffn_gate.bias", "ffn_up.bias", "ffn_down.bias"};
 
+// gemma4 multiplies every layer's output by layer_output_scale and divides global layers'
+// rotation frequencies by rope_freqs: random draws around 0 would zero or scatter them.
+constexpr std::array<SkeletonInit, 2> kGemma4Inits = {
+    SkeletonInit{"rope_freqs.weight", 4.0f}, {"layer_output_scale.weight", 1.0f}};
+
 constexpr uint8_t kAllMoeKeys =
     moe_keys::kDenseLead | moe_keys::kWeightsScale | moe_keys::kWeightsNorm | moe_keys::kGatingFunc;
 
@@ -48,6 +53,12 @@ constexpr std::array kArchs = {
                     .default_rope_theta = 1000000.0, .default_n_ctx = 131072, .default_n_head = 8,
                     .default_n_head_kv = 4, .default_head_dim = 256, .write_head_dim = true,
                     .window = HfWindowKeys::LayerPattern}},
+    // Per-layer head sizes, KV sharing across layers and per-layer inputs (gemma 3n's successor).
+    ArchSpec{.name = "gemma4", .post_norm = true, .rope = R::Neox, .qk_norm = QkNormKind::PerHead,
+             .act = Activation::GeluTanh, .embd_scale = true, .sliding_window = true, .final_softcap = true,
+             .default_final_softcap = 30.0f, .synth = true, .per_layer_shapes = true, .v_from_k = true,
+             .v_norm = true, .fixed_attn_scale = 1.0f, .layer_out_scale = true, .per_layer_inputs = true,
+             .rope_freqs_global = true, .skeleton_inits = kGemma4Inits},
     ArchSpec{.name = "gemma", .rope = R::Neox, .act = Activation::GeluTanh, .embd_scale = true},
     ArchSpec{.name = "gemma2", .post_norm = true, .rope = R::Neox, .act = Activation::GeluTanh,
              .embd_scale = true, .sliding_window = true, .default_swa_pattern = 2, .default_rope_base_swa = 0.0f,

@@ -1,5 +1,6 @@
 // Hyper-parameters read from `<arch>.*` metadata keys, with the defaults llama.cpp applies.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -8,6 +9,16 @@
 #include "model/arch.h"
 
 namespace trident {
+
+// One layer's attention and FFN shape. Equal to HParams' own fields in every layer unless the
+// row has per_layer_shapes (gemma4).
+struct LayerShape {
+  int64_t n_head = 0, n_head_kv = 0, head_dim = 0, n_ff = 0;
+  int n_rot = 0;
+  int64_t kv_source = 0;  // the layer whose K/V cache this one attends to (itself unless shared)
+  int64_t n_q() const { return n_head * head_dim; }
+  int64_t n_kv() const { return n_head_kv * head_dim; }
+};
 
 struct HParams {
   std::string arch;
@@ -57,6 +68,16 @@ struct HParams {
   // [n_rot / 2] pairs M-RoPE leaves unrotated for text tokens (the extra section), empty: none
   std::vector<uint8_t> rope_unrotated;
 
+  std::vector<LayerShape> layer;   // [n_layer]
+  int64_t n_embd_per_layer = 0;    // per-layer input width (0: none)
+
+  bool layer_has_kv(int64_t l) const { return layer[size_t(l)].kv_source == l; }
+  // The widest layer's K (or V) row: the K/V cache's row length.
+  int64_t kv_row_elems() const {
+    int64_t m = 0;
+    for (const LayerShape& s : layer) m = std::max(m, s.n_kv());
+    return m;
+  }
   bool layer_is_moe(int64_t l) const { return moe && l >= n_layer_dense_lead && (l + 1) % moe_layer_step == 0; }
   int64_t n_q() const { return n_head * head_dim; }
   int64_t n_kv() const { return n_head_kv * head_dim; }

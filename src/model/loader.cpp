@@ -48,6 +48,17 @@ class WeightLoader {
       m_.output_ = whole_projection(*m_.token_embd_, h.n_embd, m_.hp_.n_vocab);
     }
     if (m_.arch_->rope_freqs) m_.rope_factors_ = vec("rope_freqs.weight", h.n_rot / 2, false);
+    // gemma4: one table for the global layers ([head size / 2]), required when there is one.
+    if (m_.arch_->rope_freqs_global)
+      m_.rope_factors_ = vec("rope_freqs.weight", h.head_dim / 2,
+                             std::count(h.layer_is_swa.begin(), h.layer_is_swa.end(), false) > 0);
+    if (m_.arch_->per_layer_inputs && h.n_embd_per_layer > 0) {
+      const int64_t w = h.n_embd_per_layer * h.n_layer;
+      m_.pl_token_embd_ = &require("per_layer_token_embd.weight", {w, h.n_vocab});
+      check_computable(*m_.pl_token_embd_);
+      m_.pl_model_proj_ = projection("per_layer_model_proj", h.n_embd, w, true);
+      m_.pl_proj_norm_ = vec("per_layer_proj_norm.weight", h.n_embd_per_layer, true);
+    }
     m_.rope_factors_long_ = vec("rope_factors_long.weight", h.n_rot / 2, false);
     m_.rope_factors_short_ = vec("rope_factors_short.weight", h.n_rot / 2, false);
     m_.layers_.resize(size_t(h.n_layer));
@@ -290,32 +301,48 @@ class WeightLoader {
     const std::string b = fmt::format("blk.{}.", l);
     const bool ln = a.norm == NormKind::Layer || a.norm_bias;  // norms may have biases
 
+    const LayerShape& s = h.layer[size_t(l)];
     const bool norms = a.norm_params;
     if (norms) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
     if (norms && ln) L.attn_norm_b = vec(b + "attn_norm.bias", h.n_embd, false);
-    L.qkv = group(b + "attn_qkv", {{b + "attn_q", h.n_q()}, {b + "attn_k", h.n_kv()}, {b + "attn_v", h.n_kv()}},
-                  h.n_embd, "Q/K/V");
+    std::vector<PartSpec> qkv = {{b + "attn_q", s.n_q()}, {b + "attn_k", s.n_kv()}, {b + "attn_v", s.n_kv()}};
+    if (!h.layer_has_kv(l)) {
+      // A layer reading an earlier layer's cache: llama.cpp loads its K/V weights if present
+      // and uses none.
+      for (const char* t : {"attn_k", "attn_v"}) projection(b + t, h.n_embd, s.n_kv(), false);
+      vec(b + "attn_k_norm.weight", s.head_dim, false);
+      qkv.resize(1);
+    } else if (a.v_from_k && !find(b + "attn_v.weight")) {
+      L.v_from_k = true;
+      qkv.resize(2);
+    }
+    L.qkv = group(qkv.size() == 3 ? b + "attn_qkv" : "", qkv, h.n_embd, "Q/K/V");
+    if (qkv.size() < 3) {
+      L.qkv.fusable = qkv.size() > 1;
+      L.qkv.why_not = "a layer without its own V projection";
+    }
     if (a.qk_norm != QkNormKind::None) {
       const bool req = !a.qk_norm_optional;
       if (a.qk_norm == QkNormKind::PerHeadEach) {
-        L.q_norm = floats(b + "attn_q_norm.weight", {h.head_dim, h.n_head}, req);
-        L.k_norm = floats(b + "attn_k_norm.weight", {h.head_dim, h.n_head_kv}, req);
+        L.q_norm = floats(b + "attn_q_norm.weight", {s.head_dim, s.n_head}, req);
+        L.k_norm = floats(b + "attn_k_norm.weight", {s.head_dim, s.n_head_kv}, req);
       } else {
         const bool shared = a.qk_norm == QkNormKind::PerHead;
-        L.q_norm = vec(b + "attn_q_norm.weight", shared ? h.head_dim : h.n_q(), req);
-        L.k_norm = vec(b + "attn_k_norm.weight", shared ? h.head_dim : h.n_kv(), req);
+        L.q_norm = vec(b + "attn_q_norm.weight", shared ? s.head_dim : s.n_q(), req);
+        if (h.layer_has_kv(l)) L.k_norm = vec(b + "attn_k_norm.weight", shared ? s.head_dim : s.n_kv(), req);
+        else L.k_norm = L.q_norm;  // unused: the layer computes no K
       }
       if (a.qk_norm_only_with_q && !L.q_norm) L.k_norm = nullptr;
       if (!L.q_norm != !L.k_norm)
         fail("{}: layer {} has only one of attn_q_norm and attn_k_norm", f_.path(), l);
       if (L.q_norm && a.norm == NormKind::Layer && a.qk_norm == QkNormKind::Full) {
-        L.q_norm_b = vec(b + "attn_q_norm.bias", h.n_q(), false);
-        L.k_norm_b = vec(b + "attn_k_norm.bias", h.n_kv(), false);
+        L.q_norm_b = vec(b + "attn_q_norm.bias", s.n_q(), false);
+        L.k_norm_b = vec(b + "attn_k_norm.bias", s.n_kv(), false);
       } else if (a.qk_norm_only_with_q) {
-        vec(b + "attn_k_norm.bias", h.n_kv(), false);  // loaded with its unused norm
+        vec(b + "attn_k_norm.bias", s.n_kv(), false);  // loaded with its unused norm
       }
     }
-    L.wo = projection(b + "attn_output", h.n_q(), h.n_embd, true);
+    L.wo = projection(b + "attn_output", s.n_q(), h.n_embd, true);
     if (a.post_norm) L.post_attn_norm = vec(b + "post_attention_norm.weight", h.n_embd, true);
 
     const std::string ffn_norm = b + std::string(a.ffn_norm);
@@ -341,23 +368,26 @@ class WeightLoader {
 
     scales_ignored_ = !a.ffn_scales;
     L.moe = h.layer_is_moe(l);
+    if (!a.moe() && !a.moe_if_experts && find(b + "ffn_gate_inp.weight"))
+      fail("{}: layer {} is a mixture-of-experts layer ('{}ffn_gate_inp.weight'), which trident does not run for "
+           "architecture {} yet", f_.path(), l, b, h.arch);
     if (L.moe) {
       load_moe(L, b);
     } else if (a.ffn == FfnKind::Plain) {
-      L.gate_up = group("", {{b + "ffn_up", h.n_ff}}, h.n_embd, "up");
+      L.gate_up = group("", {{b + "ffn_up", s.n_ff}}, h.n_embd, "up");
       L.gate_up.fusable = false;
       L.gate_up.why_not = "plain feed-forward has no gate";
-      L.down = projection(b + "ffn_down", h.n_ff, h.n_embd, true);
-      L.act_scales = vec(b + "ffn.act.scales", h.n_ff, false);
+      L.down = projection(b + "ffn_down", s.n_ff, h.n_embd, true);
+      L.act_scales = vec(b + "ffn.act.scales", s.n_ff, false);
     } else {
       // Gate and up stored apart, as `ffn_gate_up`, or (phi3) as a double-height `ffn_up`.
       const GgufTensorInfo* up = find(b + "ffn_up.weight");
-      const bool up_holds_gate = !find(b + "ffn_gate.weight") && up && up->ne[1] == 2 * h.n_ff;
+      const bool up_holds_gate = !find(b + "ffn_gate.weight") && up && up->ne[1] == 2 * s.n_ff;
       const std::string fused_name = up_holds_gate ? b + "ffn_up" : b + "ffn_gate_up";
-      std::vector<PartSpec> parts = {{b + "ffn_gate", h.n_ff}, {b + "ffn_up", h.n_ff}};
-      if (up_holds_gate) parts = {{b + "ffn_up.gate", h.n_ff}, {b + "ffn_up.up", h.n_ff}};
+      std::vector<PartSpec> parts = {{b + "ffn_gate", s.n_ff}, {b + "ffn_up", s.n_ff}};
+      if (up_holds_gate) parts = {{b + "ffn_up.gate", s.n_ff}, {b + "ffn_up.up", s.n_ff}};
       L.gate_up = group(fused_name, parts, h.n_embd, "gate/up");
-      L.down = projection(b + "ffn_down", h.n_ff, h.n_embd, true);
+      L.down = projection(b + "ffn_down", s.n_ff, h.n_embd, true);
     }
     scales_ignored_ = false;
     bias_before_scale(L.gate_up, L.down);
@@ -365,6 +395,13 @@ class WeightLoader {
     L.rope = h.rope && (a.no_rope_every == 0 || (l + 1) % a.no_rope_every != 0);
     if (a.rope_only_swa && h.swa_window > 0) L.rope = L.swa;
     L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
+    L.rope_factors = !(a.rope_freqs_global && L.swa);
+    if (a.layer_out_scale) L.out_scale = vec(b + "layer_output_scale.weight", 1, false);
+    if (m_.pl_token_embd_) {
+      L.pl_gate = projection(b + "inp_gate", h.n_embd, h.n_embd_per_layer, true);
+      L.pl_proj = projection(b + "proj", h.n_embd_per_layer, h.n_embd, true);
+      L.pl_post_norm = vec(b + "post_norm.weight", h.n_embd, true);
+    }
   }
 
   void load_moe(LayerWeights& L, const std::string& b) {

@@ -37,10 +37,11 @@ KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t row_elems, KvType k_typ
   if (!k_ || !v_) fail("a KV cache of {} tokens: out of memory ({} bytes)", n_ctx, k_bytes_ + v_bytes_);
 }
 
-void KvCache::store(int64_t layer, int64_t pos, const float* k, const float* v) {
+void KvCache::store(int64_t layer, int64_t pos, const float* k, const float* v, int64_t n) {
   const size_t row = size_t(layer * n_ctx_ + pos);
-  put(k_.get() + row * k_row_bytes_, k, row_elems_, k_type_);
-  put(v_.get() + row * v_row_bytes_, v, row_elems_, v_type_);
+  n = std::min(n, row_elems_);
+  put(k_.get() + row * k_row_bytes_, k, n, k_type_);
+  put(v_.get() + row * v_row_bytes_, v, n, v_type_);
 }
 
 void KvCache::copy_prefix(const KvCache& src, int64_t n) {

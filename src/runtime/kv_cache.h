@@ -14,8 +14,9 @@ class KvCache {
  public:
   KvCache(int64_t n_layer, int64_t n_ctx, int64_t row_elems, KvType k_type, KvType v_type);
 
-  // Stores one token's K and V (row_elems floats each) for a layer at position pos.
-  void store(int64_t layer, int64_t pos, const float* k, const float* v);
+  // Stores one token's K and V (n floats each, n <= row_elems: a layer narrower than the
+  // widest fills the start of its rows) for a layer at position pos.
+  void store(int64_t layer, int64_t pos, const float* k, const float* v, int64_t n);
   // View of one KV head of a layer (rows are positions).
   KvView head(int64_t layer, int64_t kv_head, int64_t head_dim) const;
   // Copies positions [0, n) of every layer from `src` (same shape and types).

@@ -30,12 +30,19 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   cc_.scratch = &scratch_;
   pool_ = std::make_unique<ThreadPool>(opt_.n_threads);
   cc_.pool = pool_.get();
-  seqs_ = std::make_unique<SeqPool>(opt_.n_seq_max, h.n_layer, opt_.n_ctx, h.n_kv(), opt_.k_type, opt_.v_type);
+  seqs_ = std::make_unique<SeqPool>(opt_.n_seq_max, h.n_layer, opt_.n_ctx, h.kv_row_elems(), opt_.k_type, opt_.v_type);
 
   buf_ = std::make_unique<Buffers>();
   Buffers& b = *buf_;
   const int64_t n = b.n_ub = opt_.n_ubatch;
-  const int64_t n_ff = std::max({h.n_ff, h.n_ff_expert, h.n_ff_shared});
+  // The widest layer sizes the buffers (layers differ with per-layer shapes).
+  int64_t n_ff = std::max({h.n_ff, h.n_ff_expert, h.n_ff_shared}), n_qkv = 0, n_q = 0, n_rot = 0;
+  for (const LayerShape& s : h.layer) {
+    n_ff = std::max(n_ff, s.n_ff);
+    n_qkv = std::max(n_qkv, s.n_q() + 2 * s.n_kv());
+    n_q = std::max(n_q, s.n_q());
+    n_rot = std::max<int64_t>(n_rot, s.n_rot);
+  }
   b.tok.resize(size_t(n));
   b.pos.resize(size_t(n));
   b.seq.resize(size_t(n));
@@ -45,11 +52,15 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   b.out.resize(b.x.size());
   if (std::any_of(model.layers().begin(), model.layers().end(), [](const LayerWeights& L) { return L.parallel != Parallel::None; }))
     b.par.resize(b.x.size());
-  b.qkv.resize(size_t(n * (h.n_q() + 2 * h.n_kv())));
-  b.attn.resize(size_t(n * h.n_q()));
+  b.qkv.resize(size_t(n * n_qkv));
+  b.attn.resize(size_t(n * n_q));
   b.gu.resize(size_t(n * 2 * n_ff));
   b.act.resize(size_t(n * n_ff));
-  b.rope.resize(size_t(n * h.n_rot));
+  b.rope.resize(size_t(n * n_rot));
+  if (model.per_layer_token_embd()) {
+    b.pl_in.resize(size_t(n * h.n_layer * h.n_embd_per_layer));
+    b.pl_act.resize(size_t(n * h.n_embd_per_layer));
+  }
   if (h.n_expert > 0) {
     b.router.resize(size_t(n * h.n_expert));
     b.chosen.resize(size_t(n * h.n_expert_used));
@@ -151,6 +162,7 @@ void Session::forward_ubatch(int64_t n, const uint8_t* want, float* logits) {
     i = j;
   }
   embed(b.tok.data(), b.pos.data(), n);
+  if (model_.per_layer_token_embd()) per_layer_inputs(n);
   for (int64_t l = 0; l < model_.hp().n_layer; ++l) layer(l, n);
   if (std::any_of(want, want + n, [](uint8_t w) { return w != 0; })) output_logits(want, n, logits);
 }
@@ -216,6 +228,9 @@ void Session::layer(int64_t l, int64_t n) {
   ffn(L, n);
   if (a.post_norm) norm_rows(L.post_ffn_norm, nullptr, b.out.data(), b.out.data(), n);
   add_residual(b.out.data(), n * d);
+  if (L.pl_post_norm) per_layer_block(L, l, n);
+  if (L.out_scale)
+    for (int64_t i = 0; i < n * d; ++i) b.x[size_t(i)] *= *L.out_scale;
 }
 
 void Session::ffn(const LayerWeights& L, int64_t n) {
@@ -248,10 +263,8 @@ void Session::norm_vec(const float* w, const float* bias, const float* x, float*
 }
 
 // The Q or K norm of one token's heads, as the row's QkNormKind and norm kind say.
-void Session::qk_norm(float* x, const float* w, const float* bias, int64_t heads) const {
-  const HParams& h = model_.hp();
+void Session::qk_norm(float* x, const float* w, const float* bias, int64_t heads, int64_t hd) const {
   const QkNormKind kind = model_.arch().qk_norm;
-  const int64_t hd = h.head_dim;
   if (kind == QkNormKind::Full) return norm_vec(w, bias, x, x, heads * hd);
   for (int64_t i = 0; i < heads; ++i)
     norm_vec(kind == QkNormKind::PerHeadEach ? w + i * hd : w, nullptr, x + i * hd, x + i * hd, hd);
@@ -261,52 +274,57 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
   const HParams& h = model_.hp();
   const ArchSpec& a = model_.arch();
   Buffers& b = *buf_;
-  const int64_t w = h.n_q() + 2 * h.n_kv();
-  const int hd = int(h.head_dim);
+  const LayerShape& s = h.layer[size_t(l)];
+  const bool own_kv = h.layer_has_kv(l);  // else it attends to layer kv_source's cache
+  const int64_t w = s.n_q() + 2 * s.n_kv(), n_q = s.n_q(), n_kv = s.n_kv();
+  const int hd = int(s.head_dim), n_rot = s.n_rot;
   run_group(L.qkv, fusion_.fuse_qkv(L.qkv, n, cc_), b.cur.data(), h.n_embd, n, b.qkv.data(), w, cc_);
 
   // Per token: clamp_kqv, QK-norm (after the split, before RoPE), RoPE, then K/V into the cache.
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* q = b.qkv.data() + t * w;
-    float* k = q + h.n_q();
-    const float* v = k + h.n_kv();
+    float* k = q + n_q;
+    float* v = k + n_kv;
+    if (L.v_from_k) std::copy_n(k, n_kv, v);  // K's projection before K's norm and RoPE
     if (h.clamp_kqv > 0.0f)
       for (int64_t i = 0; i < w; ++i) q[i] = std::clamp(q[i], -h.clamp_kqv, h.clamp_kqv);
     if (L.q_norm && !a.qk_norm_after_rope) {
-      qk_norm(q, L.q_norm, L.q_norm_b, h.n_head);
-      qk_norm(k, L.k_norm, L.k_norm_b, h.n_head_kv);
+      qk_norm(q, L.q_norm, L.q_norm_b, s.n_head, hd);
+      if (own_kv) qk_norm(k, L.k_norm, L.k_norm_b, s.n_head_kv, hd);
     }
-    float* cs = b.rope.data() + t * h.n_rot;
-    rope_angles(b.pos[size_t(t)], h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(opt_.n_ctx),
-                h.rope_attn_factor, cs);
+    if (a.v_norm && own_kv)
+      for (int64_t i = 0; i < s.n_head_kv; ++i) rms_norm(v + i * hd, nullptr, v + i * hd, hd, h.norm_eps);
+    float* cs = b.rope.data() + t * n_rot;
+    rope_angles(b.pos[size_t(t)], n_rot, L.rope_base, h.rope_freq_scale,
+                L.rope_factors ? model_.rope_factors(opt_.n_ctx) : nullptr, h.rope_attn_factor, cs);
     // M-RoPE's extra section sits at position 0 for text: cos 0 and sin 0, times attn_factor.
     for (size_t i = 0; i < h.rope_unrotated.size(); ++i)
       if (h.rope_unrotated[i]) cs[2 * i] = h.rope_attn_factor, cs[2 * i + 1] = 0.0f;
     if (L.rope) {
-      rope_apply(q, int(h.n_head), hd, h.n_rot, h.rope_layout, cs);
-      rope_apply(k, int(h.n_head_kv), hd, h.n_rot, h.rope_layout, cs);
+      rope_apply(q, int(s.n_head), hd, n_rot, h.rope_layout, cs);
+      if (own_kv) rope_apply(k, int(s.n_head_kv), hd, n_rot, h.rope_layout, cs);
     }
     if (L.q_norm && a.qk_norm_after_rope) {
-      qk_norm(q, L.q_norm, L.q_norm_b, h.n_head);
-      qk_norm(k, L.k_norm, L.k_norm_b, h.n_head_kv);
+      qk_norm(q, L.q_norm, L.q_norm_b, s.n_head, hd);
+      qk_norm(k, L.k_norm, L.k_norm_b, s.n_head_kv, hd);
     }
-    seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v);
+    if (own_kv) seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v, n_kv);
   }, n * w >= kMinParallelElements);
 
   const float scale = h.attn_scale > 0 ? h.attn_scale : 1.0f / std::sqrt(float(hd));
-  const int64_t group = h.n_head / h.n_head_kv;
+  const int64_t group = s.n_head / s.n_head_kv, kv_layer = s.kv_source;
   // Tasks: (tile of one sequence's tokens, KV head, slice of the query heads sharing it); a
   // task loads each K/V row once for all its rows. A (token, head) output has the same bits in any task
   // (kernels/attention.h), so the split only balances threads. Slices split a group only
   // when there would be fewer than two tasks per thread (decoding with few KV heads).
   const int64_t n_tiles = int64_t(b.tiles.size());  // forward_ubatch cut them, 64 / group rows
   int64_t slices = 1;
-  while (group % (2 * slices) == 0 && n_tiles * h.n_head_kv * slices < 2 * cc_.pool->size()) slices *= 2;
-  const int64_t heads = group / slices, per_tile = h.n_head_kv * slices;
+  while (group % (2 * slices) == 0 && n_tiles * s.n_head_kv * slices < 2 * cc_.pool->size()) slices *= 2;
+  const int64_t heads = group / slices, per_tile = s.n_head_kv * slices;
   const AttentionFn attend = cc_.kernels->attention;
   // Score work (query rows x keys x head size) below which one thread is faster.
   int64_t score_work = 0;
-  for (const Buffers::Tile& tl : b.tiles) score_work += tl.n * (tl.pos0 + tl.n) * h.n_q();
+  for (const Buffers::Tile& tl : b.tiles) score_work += tl.n * (tl.pos0 + tl.n) * n_q;
   const bool worth_threads = score_work >= (int64_t(1) << 16);
   cc_.pool->parallel_for(n_tiles * per_tile, [&](int64_t i) {
     const Buffers::Tile& tl = b.tiles[size_t(n_tiles - 1 - i / per_tile)];  // last tiles first: most keys
@@ -315,8 +333,8 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     AttentionTask task;
     task.q = b.qkv.data() + t0 * w + hh * hd;
     task.q_stride = w;
-    task.out = b.attn.data() + t0 * h.n_q() + hh * hd;
-    task.out_stride = h.n_q();
+    task.out = b.attn.data() + t0 * n_q + hh * hd;
+    task.out_stride = n_q;
     task.n_tokens = tl.n;
     task.n_heads = int(heads);
     task.head_dim = hd;
@@ -326,9 +344,9 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     task.softcap = h.attn_softcap;
     task.last_key = h.causal ? -1 : tl.last;
     task.alibi = h.alibi_slopes.empty() ? nullptr : h.alibi_slopes.data() + hh;
-    attend(task, seqs_->cache(tl.seq).head(l, hh / group, hd));
+    attend(task, seqs_->cache(tl.seq).head(kv_layer, hh / group, hd));
   }, worth_threads);
-  run_projection(L.wo, b.attn.data(), h.n_q(), n, b.out.data(), h.n_embd, cc_);
+  run_projection(L.wo, b.attn.data(), n_q, n, b.out.data(), h.n_embd, cc_);
 }
 
 void Session::ffn_block(const LayerWeights& L, int64_t n) {
@@ -336,30 +354,31 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
   const ArchSpec& a = model_.arch();
   Buffers& b = *buf_;
   const bool gelu = a.act == Activation::GeluTanh;
+  const int64_t n_ff = L.down.n_in;  // the layer's own width (layers may differ)
   if (a.ffn == FfnKind::Plain) {
-    run_group(L.gate_up, false, b.cur.data(), h.n_embd, n, b.act.data(), h.n_ff, cc_);
+    run_group(L.gate_up, false, b.cur.data(), h.n_embd, n, b.act.data(), n_ff, cc_);
     if (gelu)
-      gelu_inplace(b.act.data(), n * h.n_ff, true);
+      gelu_inplace(b.act.data(), n * n_ff, true);
     else if (a.act == Activation::ReluSqr)
-      relu_sqr_inplace(b.act.data(), n * h.n_ff);
+      relu_sqr_inplace(b.act.data(), n * n_ff);
     else
-      silu_inplace(b.act.data(), n * h.n_ff);
+      silu_inplace(b.act.data(), n * n_ff);
     if (L.act_scales)  // mpt: the activation divided by per-channel scales
       for (int64_t t = 0; t < n; ++t)
-        for (int64_t i = 0; i < h.n_ff; ++i) b.act[size_t(t * h.n_ff + i)] /= L.act_scales[i];
+        for (int64_t i = 0; i < n_ff; ++i) b.act[size_t(t * n_ff + i)] /= L.act_scales[i];
   } else {
-    const int64_t w = 2 * h.n_ff;
+    const int64_t w = 2 * n_ff;
     run_group(L.gate_up, fusion_.fuse_gate_up(L.gate_up, n, cc_), b.cur.data(), h.n_embd, n, b.gu.data(), w, cc_);
     // Elementwise, so any split gives the same bits; chunks keep both threads busy when decoding.
     constexpr int64_t kChunk = 1024;
-    const int64_t per_token = (h.n_ff + kChunk - 1) / kChunk, tasks = n * per_token;
+    const int64_t per_token = (n_ff + kChunk - 1) / kChunk, tasks = n * per_token;
     cc_.pool->parallel_for(tasks, [&](int64_t i) {
-      const int64_t t = i / per_token, c0 = i % per_token * kChunk, len = std::min(kChunk, h.n_ff - c0);
+      const int64_t t = i / per_token, c0 = i % per_token * kChunk, len = std::min(kChunk, n_ff - c0);
       float* gate = b.gu.data() + t * w + c0;
-      gated_act(gate, gate + h.n_ff, b.act.data() + t * h.n_ff + c0, len);
-    }, n * h.n_ff >= kMinParallelElements);
+      gated_act(gate, gate + n_ff, b.act.data() + t * n_ff + c0, len);
+    }, n * n_ff >= kMinParallelElements);
   }
-  run_projection(L.down, b.act.data(), h.n_ff, n, b.out.data(), h.n_embd, cc_);
+  run_projection(L.down, b.act.data(), n_ff, n, b.out.data(), h.n_embd, cc_);
 }
 
 void Session::gated_act(const float* gate, const float* up, float* out, int64_t n) const {

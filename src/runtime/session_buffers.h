@@ -31,6 +31,8 @@ struct Session::Buffers {
   std::vector<float> gu;      // [n_ub, 2 n_ff] gate | up
   std::vector<float> act;     // [n_ub, n_ff]
   std::vector<float> rope;    // [n_ub, n_rot] cos/sin per token
+  std::vector<float> pl_in;   // [n_ub, n_layer, n_embd_per_layer] per-layer inputs (empty: none)
+  std::vector<float> pl_act;  // [n_ub, n_embd_per_layer] one layer's gated per-layer input
   // MoE routing
   std::vector<float> router;  // [n_ub, n_expert]
   std::vector<int32_t> chosen;     // [n_ub, n_expert_used]
