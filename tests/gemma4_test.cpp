@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "convert/fuse_rewrite.h"
 #include "convert/synth_skeleton.h"
 #include "format/error.h"
 #include "format/gguf_writer.h"
@@ -71,6 +72,32 @@ TEST(Gemma4, TokenByTokenEqualsBatchAndFusionIsBitIdentical) {
   EXPECT_EQ(test::eval_logits(*m, ids, FusionMode::On, 1, 64, 1), batch) << "token by token";
   EXPECT_EQ(test::eval_logits(*m, ids, FusionMode::Off, 1, 64), batch) << "unfused";
   EXPECT_EQ(test::eval_logits(*m, ids, FusionMode::On, 2, 64, 3), batch) << "2 threads, micro-batches of 3";
+}
+
+// llama.cpp reads gemma4's Q/K/V only as separate tensors: `fuse` keeps them so unless asked for
+// a trident-only file, whose fused layers (per-layer widths) load and unfuse to the same logits.
+TEST(Gemma4, FuseKeepsQkvForLlamaCppAndRoundTrips) {
+  const std::string path = model_file("gemma4-fuse");
+  const auto in = GgufFile::open(path);
+  FuseOptions opt;
+  opt.llama_cpp_loadable = true;
+  const RewritePlan kept = plan_fuse(*in, opt);
+  EXPECT_EQ(kept.groups_rewritten, 0);
+  bool noted = false;
+  for (const std::string& n : kept.notes) noted |= n.find("does not read attn_qkv for 'gemma4'") != std::string::npos;
+  EXPECT_TRUE(noted);
+
+  opt.llama_cpp_loadable = false;
+  const std::string fused = test::temp_path("gemma4-fused.gguf"), unfused = test::temp_path("gemma4-unfused.gguf");
+  const RewritePlan plan = plan_fuse(*in, opt);
+  EXPECT_EQ(plan.groups_rewritten, 2);  // the two windowed layers with their own Q, K and V
+  write_rewrite(*in, plan, fused, {});
+  const auto fin = GgufFile::open(fused);
+  write_rewrite(*fin, plan_unfuse(*fin), unfused, {});
+  const std::vector<int32_t> ids = {1, 17, 42, 99, 5, 64, 23, 120, 7, 88, 31, 2};
+  const std::vector<float> want = test::eval_logits(*Model::load(path), ids, FusionMode::On, 1, 64);
+  EXPECT_EQ(test::eval_logits(*Model::load(fused), ids, FusionMode::On, 1, 64), want);
+  EXPECT_EQ(test::eval_logits(*Model::load(unfused), ids, FusionMode::Off, 1, 64), want);
 }
 
 TEST(Gemma4, MixtureOfExpertsLayersAreRefused) {

@@ -175,7 +175,7 @@ class Planner {
       if (!tr || !tr->quantize_row)
         fail("--requant: trident cannot quantize to {}", type_name(*opt.requant));
     }
-    int dense_left = 0, exps_kept = 0;
+    int dense_left = 0, exps_kept = 0, qkv_kept = 0;
     for (auto& [key, g] : groups_) {
       const Kind kind = g.spec->kind;
       if (kind == Kind::Qkv ? !opt.qkv : !opt.gate_up) continue;
@@ -186,6 +186,11 @@ class Planner {
         continue;
       }
       if (present < 2) continue;  // nothing separate to fuse (e.g. phi3's ffn_up alone)
+      if (kind == Kind::Qkv && opt.llama_cpp_loadable && !llamacpp_reads_fused_qkv(arch_)) {
+        ++qkv_kept;
+        ++plan.groups_left;
+        continue;
+      }
       if (kind == Kind::GateUpExps && opt.llama_cpp_loadable && !llama_cpp_reads_gate_up_exps()) {
         ++exps_kept;
         ++plan.groups_left;
@@ -209,6 +214,10 @@ class Planner {
           "ffn_gate_exps/ffn_up_exps ({} layers): left unfused: llama.cpp (3f545bec) does not read "
           "ffn_gate_up_exps for '{}' (pass --gate-up to fuse them anyway; trident loads both)",
           exps_kept, arch_));
+    if (qkv_kept > 0)
+      plan.notes.push_back(fmt::format("attn_q/attn_k/attn_v ({} layers): left unfused: llama.cpp (3f545bec) does not "
+                                       "read attn_qkv for '{}' (trident fuses them at load time anyway)",
+                                       qkv_kept, arch_));
     bool exps_fused = false;
     for (auto& [key, g] : groups_) exps_fused |= g.rewrite && g.spec->kind == Kind::GateUpExps;
     if (exps_fused && !llama_cpp_reads_gate_up_exps())
@@ -379,7 +388,11 @@ class Planner {
              t.name, unit, total);
       return {total / 2, total / 2};
     }
-    const HParams& h = hparams();
+    const HParams& hp = hparams();
+    // The layer's own shape where layers differ (gemma4); the model's for layers beyond the
+    // forward pass (multi-token prediction blocks).
+    const LayerShape h = g.layer < hp.n_layer ? hp.layer[size_t(g.layer)]
+                                              : LayerShape{hp.n_head, hp.n_head_kv, hp.head_dim, hp.n_ff, hp.n_rot, 0};
     if (h.n_q() + 2 * h.n_kv() != total)
       fail("{}: tensor '{}': expected {} {} (n_q {} + 2 x n_kv {} from the hyper-parameters), "
            "found {}", f_.path(), t.name, h.n_q() + 2 * h.n_kv(), unit, h.n_q(), h.n_kv(), total);

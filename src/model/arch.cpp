@@ -58,7 +58,7 @@ constexpr std::array kArchs = {
              .act = Activation::GeluTanh, .embd_scale = true, .sliding_window = true, .final_softcap = true,
              .default_final_softcap = 30.0f, .synth = true, .per_layer_shapes = true, .v_from_k = true,
              .v_norm = true, .fixed_attn_scale = 1.0f, .layer_out_scale = true, .per_layer_inputs = true,
-             .rope_freqs_global = true, .skeleton_inits = kGemma4Inits},
+             .rope_freqs_global = true, .swa_rope_unscaled = true, .llamacpp_separate_qkv = true, .skeleton_inits = kGemma4Inits},
     ArchSpec{.name = "gemma", .rope = R::Neox, .act = Activation::GeluTanh, .embd_scale = true},
     ArchSpec{.name = "gemma2", .post_norm = true, .rope = R::Neox, .act = Activation::GeluTanh,
              .embd_scale = true, .sliding_window = true, .default_swa_pattern = 2, .default_rope_base_swa = 0.0f,
@@ -221,6 +221,11 @@ bool llamacpp_reads_gate_up_exps(std::string_view arch) {
   for (std::string_view a : kLlamaCppGateUpExpsArchs)
     if (a == arch) return true;
   return false;
+}
+
+bool llamacpp_reads_fused_qkv(std::string_view arch) {
+  const ArchSpec* a = find_arch(arch);
+  return !(a && a->llamacpp_separate_qkv);
 }
 
 bool llamacpp_dense_gate_up_in_up(std::string_view arch) {

@@ -171,6 +171,10 @@ struct ArchSpec {
   // into each layer's output (gemma4).
   bool per_layer_inputs = false;
   bool rope_freqs_global = false;  // rope_freqs.weight applies to global layers only, required when one exists
+  // Windowed layers rope without the file's linear scaling (llama.cpp leaves their
+  // rope_freq_scale_train_swa at 1 for gemma4; gemma3 too, which this row flag does not cover yet).
+  bool swa_rope_unscaled = false;
+  bool llamacpp_separate_qkv = false;  // llama.cpp's loader reads attn_q/k/v only, never attn_qkv (gemma4)
   std::span<const SkeletonInit> skeleton_inits;
   HfFacts hf;
 
@@ -194,6 +198,9 @@ std::string synth_arch_names();
 // `ffn_gate_up_exps` tensor for this architecture; others need the separate tensors. Covers
 // families trident does not run too, since `fuse` rewrites files for llama.cpp as well.
 bool llamacpp_reads_gate_up_exps(std::string_view arch);
+// Whether llama.cpp's loader accepts a fused `attn_qkv` for this architecture (false for rows
+// with llamacpp_separate_qkv; true otherwise, as create_tensor_qkv reads it).
+bool llamacpp_reads_fused_qkv(std::string_view arch);
 // Whether llama.cpp stores this family's dense gate and up as one double-height `ffn_up`.
 bool llamacpp_dense_gate_up_in_up(std::string_view arch);
 

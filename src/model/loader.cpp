@@ -312,7 +312,7 @@ class WeightLoader {
       for (const char* t : {"attn_k", "attn_v"}) projection(b + t, h.n_embd, s.n_kv(), false);
       vec(b + "attn_k_norm.weight", s.head_dim, false);
       qkv.resize(1);
-    } else if (a.v_from_k && !find(b + "attn_v.weight")) {
+    } else if (a.v_from_k && !find(b + "attn_v.weight") && !find(b + "attn_qkv.weight")) {
       L.v_from_k = true;
       qkv.resize(2);
     }
@@ -396,6 +396,7 @@ class WeightLoader {
     if (a.rope_only_swa && h.swa_window > 0) L.rope = L.swa;
     L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
     L.rope_factors = !(a.rope_freqs_global && L.swa);
+    L.rope_freq_scale = a.swa_rope_unscaled && L.swa ? 1.0f : h.rope_freq_scale;
     if (a.layer_out_scale) L.out_scale = vec(b + "layer_output_scale.weight", 1, false);
     if (m_.pl_token_embd_) {
       L.pl_gate = projection(b + "inp_gate", h.n_embd, h.n_embd_per_layer, true);

@@ -45,6 +45,7 @@ struct LayerWeights {
   bool v_from_k = false;                  // no V projection: V is K's projection, before K's norm
   const float* out_scale = nullptr;       // [1] the layer's output times this (layer_output_scale)
   bool rope_factors = true;               // the model's rope factors apply here (not on gemma4's windowed layers)
+  float rope_freq_scale = 1.0f;           // linear RoPE scaling of this layer
   Projection pl_gate;                     // per-layer input gate [n_embd] -> [n_embd_per_layer] (inp_gate)
   Projection pl_proj;                     // [n_embd_per_layer] -> [n_embd] (proj)
   const float* pl_post_norm = nullptr;    // [n_embd] (post_norm)

@@ -295,7 +295,7 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     if (a.v_norm && own_kv)
       for (int64_t i = 0; i < s.n_head_kv; ++i) rms_norm(v + i * hd, nullptr, v + i * hd, hd, h.norm_eps);
     float* cs = b.rope.data() + t * n_rot;
-    rope_angles(b.pos[size_t(t)], n_rot, L.rope_base, h.rope_freq_scale,
+    rope_angles(b.pos[size_t(t)], n_rot, L.rope_base, L.rope_freq_scale,
                 L.rope_factors ? model_.rope_factors(opt_.n_ctx) : nullptr, h.rope_attn_factor, cs);
     // M-RoPE's extra section sits at position 0 for text: cos 0 and sin 0, times attn_factor.
     for (size_t i = 0; i < h.rope_unrotated.size(); ++i)
