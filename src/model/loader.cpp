@@ -329,11 +329,11 @@ class WeightLoader {
       } else {
         const bool shared = a.qk_norm == QkNormKind::PerHead;
         L.q_norm = vec(b + "attn_q_norm.weight", shared ? s.head_dim : s.n_q(), req);
+        // A layer on another layer's cache computes no K (its attn_k_norm was read above).
         if (h.layer_has_kv(l)) L.k_norm = vec(b + "attn_k_norm.weight", shared ? s.head_dim : s.n_kv(), req);
-        else L.k_norm = L.q_norm;  // unused: the layer computes no K
       }
       if (a.qk_norm_only_with_q && !L.q_norm) L.k_norm = nullptr;
-      if (!L.q_norm != !L.k_norm)
+      if (h.layer_has_kv(l) && !L.q_norm != !L.k_norm)
         fail("{}: layer {} has only one of attn_q_norm and attn_k_norm", f_.path(), l);
       if (L.q_norm && a.norm == NormKind::Layer && a.qk_norm == QkNormKind::Full) {
         L.q_norm_b = vec(b + "attn_q_norm.bias", s.n_q(), false);

@@ -306,7 +306,7 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     }
     if (L.q_norm && a.qk_norm_after_rope) {
       qk_norm(q, L.q_norm, L.q_norm_b, s.n_head, hd);
-      qk_norm(k, L.k_norm, L.k_norm_b, s.n_head_kv, hd);
+      if (own_kv) qk_norm(k, L.k_norm, L.k_norm_b, s.n_head_kv, hd);
     }
     if (own_kv) seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v, n_kv);
   }, n * w >= kMinParallelElements);
