@@ -169,11 +169,11 @@ TEST(Synth, CliWritesAFileAndRejectsBadValuesListingValidOnes) {
   r = test::run_trident("synth --shape llama-9b --type f16 -o " + out);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--shape: unknown shape 'llama-9b' (valid: llama-3.2-1b, llama-3.1-8b, qwen3-0.6b, "
-                       "qwen3-4b, qwen2.5-1.5b, gemma3-1b, qwen3-30b-a3b)"), std::string::npos) << r.err;
+                       "qwen3-4b, qwen2.5-1.5b, gemma3-1b, qwen3-30b-a3b, gemma4-tiny)"), std::string::npos) << r.err;
   r = test::run_trident("synth --shape qwen3-0.6b --type q5_k -o " + out);
-  EXPECT_NE(r.err.find("--type: unknown type 'q5_k' (valid: f16, q8_0, q4_0, q4_k_m)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--type: unknown type 'q5_k' (valid: f32, f16, q8_0, q4_0, q4_k_m)"), std::string::npos) << r.err;
   r = test::run_trident("synth --shape qwen3-0.6b --arch gpt2 --type f16 -o " + out);
-  EXPECT_NE(r.err.find("--arch: unknown architecture 'gpt2' (valid: llama, qwen2, qwen3, qwen3moe, gemma3)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--arch: unknown architecture 'gpt2' (valid: llama, qwen2, qwen3, qwen3moe, gemma3, gemma4)"), std::string::npos) << r.err;
   r = test::run_trident("synth --shape qwen3-0.6b --type f16 --vocab 100 -o " + out);
   EXPECT_NE(r.err.find("--vocab: expected 259 to"), std::string::npos) << r.err;
   r = test::run_trident("synth --shape qwen3-0.6b --arch qwen3moe --type f16 -o " + out);

@@ -183,7 +183,7 @@ class Planner {
       if (!tr || !tr->quantize_row)
         fail("--requant: trident cannot quantize to {}", type_name(*opt.requant));
     }
-    int dense_left = 0, exps_kept = 0;
+    int dense_left = 0, exps_kept = 0, qkv_kept = 0;
     for (auto& [key, g] : groups_) {
       const Kind kind = g.spec->kind;
       if (kind == Kind::Qkv ? !opt.qkv : !opt.gate_up) continue;
@@ -194,6 +194,11 @@ class Planner {
         continue;
       }
       if (present < 2) continue;  // nothing separate to fuse (e.g. phi3's ffn_up alone)
+      if (kind == Kind::Qkv && opt.llama_cpp_loadable && !llamacpp_reads_fused_qkv(arch_)) {
+        ++qkv_kept;
+        ++plan.groups_left;
+        continue;
+      }
       if (kind == Kind::GateUpExps && opt.llama_cpp_loadable && !llama_cpp_reads_gate_up_exps()) {
         ++exps_kept;
         ++plan.groups_left;
@@ -217,6 +222,10 @@ class Planner {
           "ffn_gate_exps/ffn_up_exps ({} layers): left unfused: llama.cpp (3f545bec) does not read "
           "ffn_gate_up_exps for '{}' (pass --gate-up to fuse them anyway; trident loads both)",
           exps_kept, arch_));
+    if (qkv_kept > 0)
+      plan.notes.push_back(fmt::format("attn_q/attn_k/attn_v ({} layers): left unfused: llama.cpp (3f545bec) does not "
+                                       "read attn_qkv for '{}' (trident fuses them at load time anyway)",
+                                       qkv_kept, arch_));
     bool exps_fused = false;
     for (auto& [key, g] : groups_) exps_fused |= g.rewrite && g.spec->kind == Kind::GateUpExps;
     if (exps_fused && !llama_cpp_reads_gate_up_exps())
@@ -470,10 +479,10 @@ class Planner {
              t.name, unit, total);
       return {total / 2, total / 2};
     }
-    // The layer's own head counts: they differ per layer in some families (openelm).
-    const HParams& h = hparams();
-    const LayerSizes z = h.sizes(g.layer);
-    const int64_t n_q = z.n_head * h.head_dim, n_kv = z.n_head_kv * h.head_dim;
+    // The layer's own shape: heads and head size differ per layer in some families (openelm,
+    // gemma4); the model's for blocks past the forward pass (multi-token prediction).
+    const LayerSizes z = hparams().sizes(g.layer);
+    const int64_t n_q = z.n_q(), n_kv = z.n_kv();
     if (n_q + 2 * n_kv != total)
       fail("{}: tensor '{}': expected {} {} (n_q {} + 2 x n_kv {} from the hyper-parameters), "
            "found {}", f_.path(), t.name, n_q + 2 * n_kv, unit, n_q, n_kv, total);

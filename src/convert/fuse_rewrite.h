@@ -24,8 +24,9 @@ namespace trident {
 struct FuseOptions {
   bool qkv = true;      // attn_q/k/v -> attn_qkv
   bool gate_up = true;  // ffn_gate_exps + ffn_up_exps -> ffn_gate_up_exps (and phi3's dense form)
-  // Keep the output loadable by llama.cpp: expert gate/up stay separate for architectures whose
-  // llama.cpp loader does not read ffn_gate_up_exps (the CLI sets this unless --gate-up is given).
+  // Keep the output loadable by llama.cpp: expert gate/up (Q/K/V) stay separate for
+  // architectures whose llama.cpp loader does not read ffn_gate_up_exps (attn_qkv) (the CLI
+  // sets this unless --gate-up is given).
   bool llama_cpp_loadable = false;
   // Type for groups whose parts differ in type (each differing part is dequantized and
   // quantized to it). Without it such groups are left unfused.

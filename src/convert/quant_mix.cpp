@@ -9,8 +9,8 @@
 namespace trident {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, QuantMix>, 5> kMixes = {{
-    {"f16", QuantMix::F16}, {"q8_0", QuantMix::Q8_0}, {"q4_0", QuantMix::Q4_0},
+constexpr std::array<std::pair<std::string_view, QuantMix>, 6> kMixes = {{
+    {"f32", QuantMix::F32}, {"f16", QuantMix::F16}, {"q8_0", QuantMix::Q8_0}, {"q4_0", QuantMix::Q4_0},
     {"q6_k", QuantMix::Q6_K}, {"q4_k_m", QuantMix::Q4_K_M}}};
 
 bool ends_with(std::string_view s, std::string_view tail) {
@@ -42,6 +42,7 @@ std::string quant_mix_names() {
 
 uint32_t quant_mix_file_type(QuantMix m) {
   switch (m) {
+    case QuantMix::F32: return 0;
     case QuantMix::F16: return 1;
     case QuantMix::Q4_0: return 2;
     case QuantMix::Q8_0: return 7;
@@ -72,6 +73,7 @@ GgmlType mix_tensor_type(const MixRules& r, WeightRole role, int64_t layer, int6
   const bool output = role == WeightRole::Output || (role == WeightRole::Embd && r.tied_output);
   GgmlType t = GgmlType::F16;
   switch (r.mix) {
+    case QuantMix::F32: t = GgmlType::F32; break;
     case QuantMix::F16: t = GgmlType::F16; break;
     case QuantMix::Q8_0: t = GgmlType::Q8_0; break;
     case QuantMix::Q6_K: t = GgmlType::Q6_K; break;

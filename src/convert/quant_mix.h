@@ -10,9 +10,9 @@
 
 namespace trident {
 
-enum class QuantMix : uint8_t { F16, Q8_0, Q4_0, Q6_K, Q4_K_M };
+enum class QuantMix : uint8_t { F16, Q8_0, Q4_0, Q6_K, Q4_K_M, F32 };
 std::optional<QuantMix> quant_mix_from_name(std::string_view name);  // "f16", "q8_0", ...
-std::string quant_mix_names();                                       // "f16, q8_0, q4_0, q6_k, q4_k_m"
+std::string quant_mix_names();                                       // "f32, f16, q8_0, q4_0, q6_k, q4_k_m"
 std::string_view quant_mix_name(QuantMix m);                         // "q4_k_m"
 uint32_t quant_mix_file_type(QuantMix m);  // llama.cpp's llama_ftype, for general.file_type
 
@@ -30,7 +30,7 @@ struct MixRules {
 // The type of a weight matrix whose rows have row_len elements:
 //  * Q4_K_M: Q4_K, but Q6_K for the output matrix (token_embd when tied) and for attn_v and
 //    ffn_down(_exps) on "more bits" layers (the first and last eighth, every third between);
-//  * Q4_0: Q4_0 with a Q6_K output matrix unless pure; Q8_0, Q6_K, F16: that type;
+//  * Q4_0: Q4_0 with a Q6_K output matrix unless pure; Q8_0, Q6_K, F16, F32: that type;
 //  * the MoE router stays F32; rows that are not a multiple of 256 fall back as llama-quantize
 //    does (Q4_K -> Q5_0, Q6_K -> Q8_0), and rows that fit no block to F16.
 GgmlType mix_tensor_type(const MixRules& r, WeightRole role, int64_t layer, int64_t row_len);

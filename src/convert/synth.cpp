@@ -51,9 +51,17 @@ constexpr std::array kShapes = {
                .n_head_kv = 4, .head_dim = 128, .n_ff = 6144, .n_vocab = 151936, .n_ctx_train = 40960,
                .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied_output = false, .n_expert = 128,
                .n_expert_used = 8, .n_ff_expert = 768},
+    // A small model of gemma4's pieces (not a real checkpoint): windowed and global layers with
+    // their own head sizes and KV heads, a window shorter than a test prompt, the last three
+    // layers on earlier caches with doubled FFNs, V = K on global layers, per-layer inputs.
+    SynthShape{.name = "gemma4-tiny", .arch = "gemma4", .n_embd = 256, .n_layer = 6, .n_head = 4, .n_head_kv = 1,
+               .head_dim = 128, .n_ff = 512, .n_vocab = 512, .n_ctx_train = 4096, .rope_base = 1000000.0f,
+               .norm_eps = 1e-6f, .tied_output = true, .swa_window = 8, .swa_every = 3, .head_dim_swa = 64,
+               .n_head_kv_swa = 2, .n_kv_shared = 3, .n_embd_per_layer = 32, .wide_shared_ffn = true,
+               .v_from_k_global = true, .final_softcap = 30.0f},
 };
 
-constexpr std::array kTypes = {QuantMix::F16, QuantMix::Q8_0, QuantMix::Q4_0, QuantMix::Q4_K_M};
+constexpr std::array kTypes = {QuantMix::F32, QuantMix::F16, QuantMix::Q8_0, QuantMix::Q4_0, QuantMix::Q4_K_M};
 
 template <typename Range, typename Name>
 std::string join_names(const Range& r, Name name) {
@@ -67,7 +75,8 @@ enum class Init : uint8_t {
   Matrix,    // normal-ish, std = scale
   Norm,      // scale * (1 + 5% noise)
   Bias,      // normal-ish, std = scale
-  RopeFreqs  // Llama 3 frequency factors (computed, not random)
+  RopeFreqs, // Llama 3 frequency factors (computed, not random)
+  One        // 1 (gemma4's rope factors without scaling, its per-layer output scales)
 };
 
 struct Planned {
@@ -101,6 +110,16 @@ Resolved resolve(const SynthOptions& opt) {
     fail("--vocab: expected 259 to {} tokens, found {}", int64_t(1) << 24, r.n_vocab);
   r.n_layer = opt.n_layer ? opt.n_layer : r.shape->n_layer;
   if (r.n_layer < 1 || r.n_layer > 1024) fail("--layers: expected 1 to 1024 layers, found {}", r.n_layer);
+  // Shared layers read the caches of the last two that have their own: a windowed, then a global one.
+  if (r.arch->per_layer_shapes) {
+    const int64_t kv_from = r.n_layer - r.shape->n_kv_shared, every = r.shape->swa_every;
+    if (every < 2)
+      fail("--arch: {} lays out layers by a window pattern, which shape '{}' does not give (use a {} shape)", arch,
+           r.shape->name, arch);
+    if (kv_from < 2 || kv_from % every != 0)
+      fail("--layers: shape '{}' needs {} layers with their own K/V ending on a global layer (every {}th), found {}",
+           r.shape->name, kv_from, every, r.n_layer);
+  }
   return r;
 }
 
@@ -110,10 +129,28 @@ GgmlType tensor_type(const Resolved& r, WeightRole role, int64_t layer, int64_t 
   return mix_tensor_type({r.type, r.n_layer, r.shape->tied_output, true}, role, layer, row_len);
 }
 
+// One layer's attention and FFN shape as synth lays it out.
+struct SynthLayer {
+  bool swa = false, has_kv = true, has_v = true;
+  int64_t head_dim = 0, n_head_kv = 0, n_ff = 0;
+};
+
+SynthLayer synth_layer(const Resolved& r, int64_t l) {
+  const SynthShape& s = *r.shape;
+  if (!r.arch->per_layer_shapes) return {false, true, true, s.head_dim, s.n_head_kv, s.n_ff};
+  SynthLayer y;
+  y.swa = (l + 1) % s.swa_every != 0;
+  y.head_dim = y.swa ? s.head_dim_swa : s.head_dim;
+  y.n_head_kv = y.swa ? s.n_head_kv_swa : s.n_head_kv;
+  y.has_kv = l < r.n_layer - s.n_kv_shared;
+  y.has_v = y.has_kv && (y.swa || !s.v_from_k_global);
+  y.n_ff = !y.has_kv && s.wide_shared_ffn ? 2 * s.n_ff : s.n_ff;
+  return y;
+}
+
 std::vector<Planned> build_plan(const Resolved& r) {
   const SynthShape& s = *r.shape;
   const ArchSpec& a = *r.arch;
-  const int64_t n_q = s.n_head * s.head_dim, n_kv = s.n_head_kv * s.head_dim;
   std::vector<Planned> plan;
   auto vec = [&](std::string name, int64_t n, Init init, float scale) {
     plan.push_back({{std::move(name), GgmlType::F32, {n}}, init, scale});
@@ -128,12 +165,21 @@ std::vector<Planned> build_plan(const Resolved& r) {
   mat("token_embd.weight", {s.n_embd, r.n_vocab}, WeightRole::Embd, -1);
   // llama.cpp only accepts rope_freqs on architectures that read it.
   if (s.llama3_rope_factor > 0 && a.rope_freqs) vec("rope_freqs.weight", s.head_dim / 2, Init::RopeFreqs, 1.0f);
+  if (a.rope_freqs_global) vec("rope_freqs.weight", s.head_dim / 2, Init::One, 1.0f);
+  const int64_t n_pl = a.per_layer_inputs ? s.n_embd_per_layer : 0;
+  if (n_pl > 0) {
+    mat("per_layer_token_embd.weight", {n_pl * r.n_layer, r.n_vocab}, WeightRole::Other, -1);
+    mat("per_layer_model_proj.weight", {s.n_embd, n_pl * r.n_layer}, WeightRole::Other, -1);
+    vec("per_layer_proj_norm.weight", n_pl, Init::Norm, 1.0f);
+  }
   for (int64_t l = 0; l < r.n_layer; ++l) {
     const std::string b = fmt::format("blk.{}.", l);
+    const SynthLayer y = synth_layer(r, l);
+    const int64_t n_q = s.n_head * y.head_dim, n_kv = y.n_head_kv * y.head_dim, n_ff = y.n_ff;
     if (a.pre_norm) vec(b + "attn_norm.weight", s.n_embd, Init::Norm, 1.0f);
     mat(b + "attn_q.weight", {s.n_embd, n_q}, WeightRole::Other, l);
-    mat(b + "attn_k.weight", {s.n_embd, n_kv}, WeightRole::Other, l);
-    mat(b + "attn_v.weight", {s.n_embd, n_kv}, WeightRole::AttnV, l);
+    if (y.has_kv) mat(b + "attn_k.weight", {s.n_embd, n_kv}, WeightRole::Other, l);
+    if (y.has_v) mat(b + "attn_v.weight", {s.n_embd, n_kv}, WeightRole::AttnV, l);
     if (a.qkv_bias) {
       vec(b + "attn_q.bias", n_q, Init::Bias, 0.1f);
       vec(b + "attn_k.bias", n_kv, Init::Bias, 0.1f);
@@ -141,8 +187,8 @@ std::vector<Planned> build_plan(const Resolved& r) {
     }
     if (a.qk_norm != QkNormKind::None) {
       const bool per_head = a.qk_norm == QkNormKind::PerHead;
-      vec(b + "attn_q_norm.weight", per_head ? s.head_dim : n_q, Init::Norm, 1.0f);
-      vec(b + "attn_k_norm.weight", per_head ? s.head_dim : n_kv, Init::Norm, 1.0f);
+      vec(b + "attn_q_norm.weight", per_head ? y.head_dim : n_q, Init::Norm, 1.0f);
+      if (y.has_kv) vec(b + "attn_k_norm.weight", per_head ? y.head_dim : n_kv, Init::Norm, 1.0f);
     }
     mat(b + "attn_output.weight", {n_q, s.n_embd}, WeightRole::Other, l);
     if (a.post_norm) vec(b + "post_attention_norm.weight", s.n_embd, Init::Norm, 1.0f);
@@ -154,11 +200,17 @@ std::vector<Planned> build_plan(const Resolved& r) {
       mat(b + "ffn_up_exps.weight", {s.n_embd, nf, ne}, WeightRole::Other, l);
       mat(b + "ffn_down_exps.weight", {nf, s.n_embd, ne}, WeightRole::FfnDown, l);
     } else {
-      if (a.ffn == FfnKind::Gated) mat(b + "ffn_gate.weight", {s.n_embd, s.n_ff}, WeightRole::Other, l);
-      mat(b + "ffn_up.weight", {s.n_embd, s.n_ff}, WeightRole::Other, l);
-      mat(b + "ffn_down.weight", {s.n_ff, s.n_embd}, WeightRole::FfnDown, l);
+      if (a.ffn == FfnKind::Gated) mat(b + "ffn_gate.weight", {s.n_embd, n_ff}, WeightRole::Other, l);
+      mat(b + "ffn_up.weight", {s.n_embd, n_ff}, WeightRole::Other, l);
+      mat(b + "ffn_down.weight", {n_ff, s.n_embd}, WeightRole::FfnDown, l);
     }
     if (a.post_norm) vec(b + "post_ffw_norm.weight", s.n_embd, Init::Norm, 1.0f);
+    if (n_pl > 0) {
+      mat(b + "inp_gate.weight", {s.n_embd, n_pl}, WeightRole::Other, l);
+      mat(b + "proj.weight", {n_pl, s.n_embd}, WeightRole::Other, l);
+      vec(b + "post_norm.weight", s.n_embd, Init::Norm, 1.0f);
+    }
+    if (a.layer_out_scale) vec(b + "layer_output_scale.weight", 1, Init::One, 1.0f);
   }
   // Real models' final norms are a few times larger than the others; 3 gives logits with a
   // standard deviation of a few units whatever the depth.
@@ -216,7 +268,7 @@ void set_hparams(GgufWriter& w, const Resolved& r, const SynthOptions& opt) {
   w.set_string("general.architecture", std::string(r.arch->name));
   w.set_string("general.name", fmt::format("synthetic {}", s.name));
   w.set_u32("general.file_type", quant_mix_file_type(r.type));
-  if (r.type != SynthType::F16) w.set_u32("general.quantization_version", 2);
+  if (r.type != SynthType::F16 && r.type != SynthType::F32) w.set_u32("general.quantization_version", 2);
   w.set_string("trident.synth.shape", std::string(s.name));
   w.set("trident.synth.seed", GgufValue{GgufValueType::UINT64, opt.seed});
   w.set_u32(p + "vocab_size", uint32_t(r.n_vocab));
@@ -231,7 +283,28 @@ void set_hparams(GgufWriter& w, const Resolved& r, const SynthOptions& opt) {
   w.set_u32(p + "rope.dimension_count", uint32_t(s.head_dim));
   w.set_f32(p + "rope.freq_base", s.rope_base);
   w.set_f32(p + "attention.layer_norm_rms_epsilon", s.norm_eps);
-  if (r.arch->typical_swa_window > 0) w.set_u32(p + "attention.sliding_window", uint32_t(r.arch->typical_swa_window));
+  const int64_t window = s.swa_window > 0 ? s.swa_window : r.arch->typical_swa_window;
+  if (window > 0) w.set_u32(p + "attention.sliding_window", uint32_t(window));
+  if (s.final_softcap > 0) w.set_f32(p + "final_logit_softcapping", s.final_softcap);
+  if (r.arch->per_layer_shapes) {
+    // As gemma4's converter: per-layer KV heads and FFN widths, the window pattern per layer.
+    std::vector<int32_t> kv, ff;
+    std::vector<bool> swa;
+    for (int64_t l = 0; l < r.n_layer; ++l) {
+      const SynthLayer y = synth_layer(r, l);
+      kv.push_back(int32_t(y.n_head_kv));
+      ff.push_back(int32_t(y.n_ff));
+      swa.push_back(y.swa);
+    }
+    w.set_i32_array(p + "attention.head_count_kv", kv);
+    w.set_i32_array(p + "feed_forward_length", ff);
+    w.set_bool_array(p + "attention.sliding_window_pattern", swa);
+    w.set_u32(p + "attention.key_length_swa", uint32_t(s.head_dim_swa));
+    w.set_u32(p + "attention.value_length_swa", uint32_t(s.head_dim_swa));
+    w.set_u32(p + "rope.dimension_count_swa", uint32_t(s.head_dim_swa));
+    w.set_u32(p + "attention.shared_kv_layers", uint32_t(s.n_kv_shared));
+  }
+  if (r.arch->per_layer_inputs) w.set_u32(p + "embedding_length_per_layer_input", uint32_t(s.n_embd_per_layer));
   if (r.moe) {
     w.set_u32(p + "expert_count", uint32_t(s.n_expert));
     w.set_u32(p + "expert_used_count", uint32_t(s.n_expert_used));
@@ -308,6 +381,7 @@ QuantizeRowFn row_converter(GgmlType t) {
 void fill_row(const Planned& p, const SynthShape& s, uint64_t stream, float* x, int64_t n) {
   switch (p.init) {
     case Init::RopeFreqs: fill_rope_freqs(x, n, s); return;
+    case Init::One: std::fill(x, x + n, 1.0f); return;
     case Init::Norm:
       fill_unit(x, n, stream);
       for (int64_t i = 0; i < n; ++i) x[i] = p.scale * (1.0f + 0.05f * x[i]);

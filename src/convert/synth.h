@@ -34,17 +34,24 @@ struct SynthShape {
   // Llama 3 rope scaling, stored by converters as a rope_freqs.weight tensor (0: none).
   float llama3_rope_factor = 0.0f, llama3_low_freq = 0.0f, llama3_high_freq = 0.0f;
   int64_t llama3_orig_ctx = 0;
-  int64_t swa_window = 0;  // gemma3 sliding window
+  int64_t swa_window = 0;  // sliding window (0: the architecture's typical one)
+  // Per-layer shapes (ArchSpec::per_layer_shapes, gemma4): every swa_every-th layer is global
+  // (head_dim, n_head_kv), the others windowed (head_dim_swa, n_head_kv_swa); the last
+  // n_kv_shared layers reuse earlier caches and, with wide_shared_ffn, have a 2 n_ff FFN;
+  // global layers without V (v_from_k_global) use K as V; per-layer inputs of n_embd_per_layer.
+  int64_t swa_every = 0, head_dim_swa = 0, n_head_kv_swa = 0, n_kv_shared = 0, n_embd_per_layer = 0;
+  bool wide_shared_ffn = false, v_from_k_global = false;
+  float final_softcap = 0.0f;  // written when > 0
 };
 
 const SynthShape* find_synth_shape(std::string_view name);
 std::string synth_shape_names();  // "llama-3.2-1b, llama-3.1-8b, ..."
 
-// Weight formats: the mixes of model/quant_mix.h that synth offers (f16, q8_0, q4_0, q4_k_m),
+// Weight formats: the mixes of model/quant_mix.h that synth offers (f32, f16, q8_0, q4_0, q4_k_m),
 // applied "pure" (see tensor_type in synth.cpp).
 using SynthType = QuantMix;
 std::optional<SynthType> synth_type_from_name(std::string_view name);
-std::string synth_type_names();  // "f16, q8_0, q4_0, q4_k_m"
+std::string synth_type_names();  // "f32, f16, q8_0, q4_0, q4_k_m"
 std::string_view synth_type_name(SynthType t);
 
 struct SynthOptions {

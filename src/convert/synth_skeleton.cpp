@@ -10,6 +10,7 @@
 #include "format/error.h"
 #include "format/gguf.h"
 #include "format/gguf_writer.h"
+#include "model/arch.h"
 #include "tensor/fp16.h"
 #include "tensor/types.h"
 
@@ -100,6 +101,10 @@ void synth_from_skeleton(const std::string& skeleton_path, uint64_t seed, const 
   GgufWriter w;
   for (const GgufKv& kv : f->metadata())
     if (kv.key != kSkeletonKey) w.set(kv.key, kv.value);
+  // The architecture row's values for tensors a draw around 0 would break (ArchSpec::skeleton_inits).
+  std::span<const SkeletonInit> inits;
+  if (const auto arch = f->get_string("general.architecture"))
+    if (const ArchSpec* a = find_arch(*arch)) inits = a->skeleton_inits;
   const GgufArray* arr = list->as_array();
   if (!arr) fail("{}: key '{}': expected an array of strings", skeleton_path, kSkeletonKey);
   size_t i = 0;
@@ -107,15 +112,18 @@ void synth_from_skeleton(const std::string& skeleton_path, uint64_t seed, const 
     const std::string* s = v.as_string();
     if (!s) fail("{}: key '{}': entry {} is not a string", skeleton_path, kSkeletonKey, i);
     Entry e = parse_entry(skeleton_path, i++, *s);
+    float offset = 0.0f;
+    for (const SkeletonInit& in : inits)
+      if (e.name.ends_with(in.suffix)) offset = in.value;
     GgufWriteTensor t{e.name, e.type, e.ne, {}};
-    t.write_data = [e, seed](const std::function<void(const void*, size_t)>& emit) {
+    t.write_data = [e, seed, offset](const std::function<void(const void*, size_t)>& emit) {
       Normal rng(seed, e.name);
       int64_t count = 1;
       for (int64_t d : e.ne) count *= d;
       std::vector<float> row(size_t(e.ne[0]));
       std::vector<f16_bits> half(row.size());
       for (int64_t r = 0; r < count / e.ne[0]; ++r) {
-        for (float& x : row) x = rng.next();
+        for (float& x : row) x = offset + rng.next();
         if (e.type == GgmlType::F32) {
           emit(row.data(), row.size() * sizeof(float));
         } else {

@@ -5,7 +5,8 @@
 // string "name type ne0,ne1,..." per tensor, and no tensors. `synth_from_skeleton` writes the
 // original's metadata and tensors filled with seeded values drawn as llama.cpp's
 // test-llama-archs draws its random models (normal, mean 0, std 0.01; F32 and F16 only), from a
-// generator of our own so the bytes are the same on every platform.
+// generator of our own so the bytes are the same on every platform. Tensors the architecture row
+// lists in skeleton_inits (gemma4's rope factors and output scales) get that value plus the draw.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -102,6 +102,13 @@ void GgufWriter::set_i32_array(const std::string& k, const std::vector<int32_t>&
   set(k, scalar(GgufValueType::ARRAY, std::move(a)));
 }
 
+void GgufWriter::set_bool_array(const std::string& k, const std::vector<bool>& v) {
+  GgufArray a;
+  a.elem_type = GgufValueType::BOOL;
+  for (bool x : v) a.push_back(scalar(GgufValueType::BOOL, x));
+  set(k, scalar(GgufValueType::ARRAY, std::move(a)));
+}
+
 void GgufWriter::copy_metadata(const GgufFile& from) {
   for (const GgufKv& kv : from.metadata()) set(kv.key, kv.value);
 }

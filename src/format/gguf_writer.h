@@ -39,6 +39,7 @@ class GgufWriter {
   void set_string_array(const std::string& key, const std::vector<std::string>& v);
   void set_f32_array(const std::string& key, const std::vector<float>& v);
   void set_i32_array(const std::string& key, const std::vector<int32_t>& v);
+  void set_bool_array(const std::string& key, const std::vector<bool>& v);
   void copy_metadata(const GgufFile& from);  // every key, in order
 
   // Validates shape / type / name; throws Error.

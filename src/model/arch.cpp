@@ -29,6 +29,11 @@ constexpr std::array<std::string_view, 5> kUnusedRopeFreqsBiases = {"rope_freqs.
 // deepseek2's loader: "lite" files by block count (and vocabulary size for 48 blocks).
 constexpr std::array<LayerVocab, 3> kDeepseek2Lite = {{{27, 0}, {26, 0}, {48, 128256}}};
 
+// gemma4 multiplies every layer's output by layer_output_scale and divides global layers'
+// rotation frequencies by rope_freqs: random draws around 0 would zero or scatter them.
+constexpr std::array<SkeletonInit, 2> kGemma4Inits = {
+    SkeletonInit{"rope_freqs.weight", 4.0f}, {"layer_output_scale.weight", 1.0f}};
+
 constexpr uint8_t kAllMoeKeys =
     moe_keys::kDenseLead | moe_keys::kWeightsScale | moe_keys::kWeightsNorm | moe_keys::kGatingFunc;
 
@@ -54,6 +59,12 @@ constexpr std::array kArchs = {
                     .default_rope_theta = 1000000.0, .default_n_ctx = 131072, .default_n_head = 8,
                     .default_n_head_kv = 4, .default_head_dim = 256, .write_head_dim = true,
                     .window = HfWindowKeys::LayerPattern}},
+    // Per-layer head sizes, KV sharing across layers and per-layer inputs (gemma 3n's successor).
+    ArchSpec{.name = "gemma4", .post_norm = true, .rope = R::Neox, .qk_norm = QkNormKind::PerHead,
+             .act = Activation::GeluTanh, .embd_scale = true, .sliding_window = true, .final_softcap = true,
+             .default_final_softcap = 30.0f, .synth = true, .per_layer_shapes = true, .v_from_k = true,
+             .v_norm = true, .fixed_attn_scale = 1.0f, .layer_out_scale = true, .per_layer_inputs = true,
+             .rope_freqs_global = true, .swa_rope_unscaled = true, .llamacpp_separate_qkv = true, .skeleton_inits = kGemma4Inits},
     ArchSpec{.name = "gemma", .rope = R::Neox, .act = Activation::GeluTanh, .embd_scale = true},
     ArchSpec{.name = "gemma2", .post_norm = true, .rope = R::Neox, .act = Activation::GeluTanh,
              .embd_scale = true, .sliding_window = true, .default_swa_pattern = 2, .default_rope_base_swa = 0.0f,
@@ -260,6 +271,11 @@ bool llamacpp_reads_gate_up_exps(std::string_view arch) {
   for (std::string_view a : kLlamaCppGateUpExpsArchs)
     if (a == arch) return true;
   return false;
+}
+
+bool llamacpp_reads_fused_qkv(std::string_view arch) {
+  const ArchSpec* a = find_arch(arch);
+  return !(a && a->llamacpp_separate_qkv);
 }
 
 bool llamacpp_dense_gate_up_in_up(std::string_view arch) {

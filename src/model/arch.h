@@ -106,6 +106,14 @@ struct LayerVocab {
   int64_t n_layer = 0, n_vocab = 0;
 };
 
+// A value synth's skeleton filler gives tensors whose name ends with `suffix` instead of the
+// random draw (normal, std 0.01) that would break the model: value + that draw (rope factors,
+// per-layer output scales, norms of a family whose block multiplies them together).
+struct SkeletonInit {
+  std::string_view suffix;
+  float value = 1.0f;
+};
+
 struct ArchSpec {
   std::string_view name;
   NormKind norm = NormKind::Rms;
@@ -216,6 +224,26 @@ struct ArchSpec {
   bool per_layer_zero = false;
   // Tensors llama.cpp loads for a classifier / reranker head, which generation does not read.
   std::span<const std::string_view> head_tensors;
+  // Per-layer shapes (gemma4), in the same HParams::layer_sizes: head_count, head_count_kv and
+  // feed_forward_length may be per-layer arrays; windowed layers have their own head size and rotary count
+  // (attention.key_length_swa, rope.dimension_count_swa); attention.sliding_window_pattern is
+  // a per-layer array (required, as is attention.sliding_window); the last
+  // attention.shared_kv_layers layers attend to an earlier layer's K/V cache instead of their own.
+  bool per_layer_shapes = false;
+  bool v_from_k = false;         // a layer without attn_v uses its K projection as V (gemma4)
+  bool v_norm = false;           // V is RMS-normed per head without a weight (gemma4)
+  float fixed_attn_scale = 0.0f; // queries scaled by this, not 1 / sqrt(head_dim) (gemma4: 1, its Q norm scales)
+  bool layer_out_scale = false;  // an optional blk.N.layer_output_scale [1] multiplies the layer's output
+  // Per-layer inputs (runtime/per_layer_inputs.cpp): embedding_length_per_layer_input (required;
+  // 0: none) wide rows per layer from per_layer_token_embd and per_layer_model_proj, gated
+  // into each layer's output (gemma4).
+  bool per_layer_inputs = false;
+  bool rope_freqs_global = false;  // rope_freqs.weight applies to global layers only, required when one exists
+  // Windowed layers rope without the file's linear scaling (llama.cpp leaves their
+  // rope_freq_scale_train_swa at 1 for gemma4; gemma3 too, which this row flag does not cover yet).
+  bool swa_rope_unscaled = false;
+  bool llamacpp_separate_qkv = false;  // llama.cpp's loader reads attn_q/k/v only, never attn_qkv (gemma4)
+  std::span<const SkeletonInit> skeleton_inits;
   HfFacts hf;
 
   bool moe() const { return ffn == FfnKind::Moe; }
@@ -240,6 +268,9 @@ std::string synth_arch_names();
 // `ffn_gate_up_exps` tensor for this architecture; others need the separate tensors. Covers
 // families trident does not run too, since `fuse` rewrites files for llama.cpp as well.
 bool llamacpp_reads_gate_up_exps(std::string_view arch);
+// Whether llama.cpp's loader accepts a fused `attn_qkv` for this architecture (false for rows
+// with llamacpp_separate_qkv; true otherwise, as create_tensor_qkv reads it).
+bool llamacpp_reads_fused_qkv(std::string_view arch);
 // Whether llama.cpp stores this family's dense gate and up as one double-height `ffn_up`.
 bool llamacpp_dense_gate_up_in_up(std::string_view arch);
 

@@ -150,7 +150,8 @@ void read_moe_routing(const GgufFile& f, const ArchSpec& arch, HParams& h) {
 }
 
 // A size key as llama.cpp's get_key_or_arr reads it: one value for every layer, or (rows with
-// per_layer_sizes) an array of one value per layer, each from `min` up. nullopt: absent.
+// per_layer_sizes or per_layer_shapes) an array of one value per layer (integers or bools), each
+// from `min` up. nullopt: absent.
 std::optional<std::vector<int64_t>> layer_values(const GgufFile& f, const std::string& key, int64_t n_layer,
                                                  bool per_layer, int64_t min) {
   const GgufValue* found = f.find(key);
@@ -159,7 +160,8 @@ std::optional<std::vector<int64_t>> layer_values(const GgufFile& f, const std::s
       fail("{}: key '{}': expected {} values (one per layer), found {}", f.path(), key, n_layer, a->size());
     std::vector<int64_t> v;
     for (uint64_t i = 0; i < a->size(); ++i) {
-      const auto x = a->at(i).as_int();
+      const GgufValue e = a->at(i);
+      const auto x = e.type == GgufValueType::BOOL ? std::optional<int64_t>(*e.as_bool()) : e.as_int();
       if (!x || *x < min || *x > kMaxSize)
         fail("{}: key '{}': layer {}: expected a size from {} to {}", f.path(), key, i, min, kMaxSize);
       v.push_back(*x);
@@ -313,6 +315,63 @@ void read_mla(const GgufFile& f, const ArchSpec& arch, HParams& h, int64_t v_len
   }
 }
 
+// The per-layer shapes of a per_layer_shapes row (gemma4, as llama.cpp's loader reads it):
+// head counts and FFN widths per layer, the windowed layers' own head size and rotary count,
+// the window pattern per layer, and the layers that share an earlier layer's K/V cache.
+void read_layer_shapes(const GgufFile& f, HParams& h) {
+  const std::string p = h.arch + ".";
+  const int64_t n = h.n_layer;
+  auto arr = [&](const std::string& k, int64_t fallback) {
+    return layer_values(f, p + k, n, true, 0).value_or(std::vector<int64_t>(size_t(n), fallback));
+  };
+  const std::vector<int64_t> heads = arr("attention.head_count", h.n_head), kv = arr("attention.head_count_kv", h.n_head);
+  const std::vector<int64_t> ff = arr("feed_forward_length", h.n_ff);
+  const std::vector<int64_t> swa = layer_values(f, p + "attention.sliding_window_pattern", n, true, 0).value_or(std::vector<int64_t>{});
+  if (swa.empty()) fail("{}: missing required key '{}'", f.path(), p + "attention.sliding_window_pattern");
+  if (!f.find(p + "attention.sliding_window")) fail("{}: missing required key '{}'", f.path(), p + "attention.sliding_window");
+  for (int64_t l = 0; l < n; ++l) h.layer_is_swa[size_t(l)] = swa[size_t(l)] != 0;
+  const int64_t hd_swa = positive(f, p + "attention.key_length_swa", f.get_int(p + "attention.key_length_swa").value_or(h.head_dim));
+  if (f.get_int(p + "attention.value_length_swa").value_or(hd_swa) != hd_swa)
+    fail("{}: key '{}': value length differs from key length {} (not supported)", f.path(),
+         p + "attention.value_length_swa", hd_swa);
+  const int64_t rot_swa = f.get_int(p + "rope.dimension_count_swa").value_or(h.n_rot);
+  if (rot_swa <= 0 || rot_swa > hd_swa || rot_swa % 2 != 0)
+    fail("{}: key '{}': expected an even count up to the head size {}, found {}", f.path(), p + "rope.dimension_count_swa",
+         hd_swa, rot_swa);
+  const int64_t shared = f.get_int(p + "attention.shared_kv_layers").value_or(0);
+  const int64_t kv_from = n - shared;  // layers from here on reuse the caches of kv_from - 2 / - 1
+  if (shared < 0 || (shared > 0 && kv_from < 2))
+    fail("{}: key '{}': {} shared layers leave fewer than 2 of {} layers with their own K/V", f.path(),
+         p + "attention.shared_kv_layers", shared, n);
+  for (int64_t l = 0; l < n; ++l) {
+    LayerSizes& s = h.layer_sizes[size_t(l)];
+    const bool w = h.layer_is_swa[size_t(l)];
+    s.n_head = heads[size_t(l)];
+    s.n_head_kv = kv[size_t(l)];
+    s.n_ff = ff[size_t(l)];
+    s.head_dim = w ? hd_swa : h.head_dim;
+    s.n_rot = int(w ? rot_swa : h.n_rot);
+    s.kv_source = l < kv_from ? l : kv_from - (w ? 2 : 1);
+    if (s.n_head <= 0 || s.n_head_kv <= 0 || s.n_head % s.n_head_kv != 0 || s.n_ff <= 0)
+      fail("{}: layer {}: {} heads, {} KV heads and FFN width {} (expected positive sizes, heads a multiple of KV heads)",
+           f.path(), l, s.n_head, s.n_head_kv, s.n_ff);
+    check_width(f, p + "attention.head_count", s.n_head, p + "attention.key_length", s.head_dim);
+    check_width(f, p + "feed_forward_length", s.n_ff, "2", 2);
+  }
+  // A shared layer reads a cache written with its own head shape and window.
+  for (int64_t l = kv_from; l < n; ++l) {
+    const LayerSizes& s = h.layer_sizes[size_t(l)];
+    const LayerSizes& src = h.layer_sizes[size_t(s.kv_source)];
+    if (src.head_dim != s.head_dim || src.n_head_kv != s.n_head_kv || h.layer_is_swa[size_t(l)] != h.layer_is_swa[size_t(s.kv_source)])
+      fail("{}: layer {} shares layer {}'s K/V cache, which has another head shape or window (not supported)", f.path(),
+           l, s.kv_source);
+  }
+  h.n_embd_per_layer = f.get_int(p + "embedding_length_per_layer_input").value_or(-1);
+  if (h.n_embd_per_layer < 0 || h.n_embd_per_layer > kMaxSize)
+    fail("{}: key '{}': expected a width from 0 to {} (required)", f.path(), p + "embedding_length_per_layer_input", kMaxSize);
+  check_width(f, p + "embedding_length_per_layer_input", h.n_embd_per_layer, p + "block_count", n);
+}
+
 }  // namespace
 
 HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
@@ -334,12 +393,19 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
            h.n_layer_nextn);
     h.n_layer -= h.n_layer_nextn;
   }
+  // Rows with per-layer shapes (gemma4) may give these per layer; the first layer's values
+  // stand for the model here, as llama.cpp's n_head() (read_layer_shapes reads every layer's).
+  auto first_int = [&](const char* k) -> std::optional<int64_t> {
+    if (!arch.per_layer_shapes) return f.get_int(key(k));
+    const auto v = layer_values(f, key(k), h.n_layer, true, 0);
+    return v ? std::optional<int64_t>((*v)[0]) : std::nullopt;
+  };
   if (arch.per_layer_sizes) {
     read_layer_heads(f, arch, h);
   } else {
-    h.n_head = positive(f, key("attention.head_count"), f.get_int(key("attention.head_count")));
+    h.n_head = positive(f, key("attention.head_count"), first_int("attention.head_count"));
     h.n_head_kv = positive(f, key("attention.head_count_kv"),
-                           f.get_int(key("attention.head_count_kv")).value_or(h.n_head));
+                           first_int("attention.head_count_kv").value_or(h.n_head));
     if (h.n_head % h.n_head_kv != 0)
       fail("{}: key '{}': {} heads are not a multiple of {} KV heads", f.path(),
            key("attention.head_count_kv"), h.n_head, h.n_head_kv);
@@ -471,6 +537,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
       fail("{}: key '{}': expected a positive cap (or 0: none), found {}", f.path(), key("final_logit_softcapping"),
            h.final_softcap);
   }
+  if (arch.fixed_attn_scale > 0) h.attn_scale = arch.fixed_attn_scale;
   if (arch.attn_scale_inv_head_dim) h.attn_scale = 1.0f / float(h.head_dim);
   if (arch.embd_head_scale_at_n_layer != 0 && h.n_layer == arch.embd_head_scale_at_n_layer)
     h.attn_scale = float(1.0 / std::sqrt(double(h.n_embd / h.n_head)));
@@ -499,7 +566,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     }
     check_width(f, key("feed_forward_length"), h.n_ff, "2", 2);
   } else {
-    h.n_ff = positive(f, key("feed_forward_length"), f.get_int(key("feed_forward_length")));
+    h.n_ff = positive(f, key("feed_forward_length"), first_int("feed_forward_length"));
     if (arch.n_ff_doubled) {
       if (h.n_ff % 2) fail("{}: key '{}': expected an even width, found {}", f.path(), key("feed_forward_length"), h.n_ff);
       h.n_ff /= 2;
@@ -508,6 +575,14 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   }
 
   if (!arch.per_layer_sizes) h.layer_sizes.assign(size_t(h.n_layer), LayerSizes{h.n_head, h.n_head_kv, h.n_ff});
+  // Head size and rotary count are the model's (after read_mla: the cache's head size) unless
+  // read_layer_shapes below sets them; every layer has its own K/V cache unless it shares one.
+  for (int64_t l = 0; l < h.n_layer; ++l) {
+    LayerSizes& z = h.layer_sizes[size_t(l)];
+    z.head_dim = h.head_dim;
+    z.n_rot = h.n_rot;
+    z.kv_source = l;
+  }
   h.qk_l2_norm = arch.qk_l2_norm && h.n_expert != arch.qk_l2_off_at_n_expert;
 
   read_positions(f, arch, h);
@@ -516,12 +591,14 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   if (arch.sliding_window && (arch.swa_only_at_n_layer == 0 || h.n_layer == arch.swa_only_at_n_layer)) {
     h.swa_window = f.get_int(key("attention.sliding_window")).value_or(arch.default_swa_window);
     if (h.swa_window < 0) fail("{}: key '{}': negative window", f.path(), key("attention.sliding_window"));
-    const int64_t pattern = f.get_int(key("attention.sliding_window_pattern")).value_or(arch.default_swa_pattern);
+    // per_layer_shapes rows give the pattern per layer (read_layer_shapes).
+    const int64_t pattern = arch.per_layer_shapes ? 1 : f.get_int(key("attention.sliding_window_pattern")).value_or(arch.default_swa_pattern);
     if (pattern <= 0) fail("{}: key '{}': expected a positive pattern, found {}", f.path(), key("attention.sliding_window_pattern"), pattern);
     // Every pattern-th layer (1-based) is global; the others use the window.
     if (h.swa_window > 0)
       for (int64_t l = 0; l < h.n_layer; ++l) h.layer_is_swa[size_t(l)] = (l + 1) % pattern != 0;
   }
+  if (arch.per_layer_shapes) read_layer_shapes(f, h);
   return h;
 }
 

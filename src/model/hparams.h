@@ -1,5 +1,6 @@
 // Hyper-parameters read from `<arch>.*` metadata keys, with the defaults llama.cpp applies.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -9,10 +10,17 @@
 
 namespace trident {
 
-// One layer's sizes: its heads, KV heads and FFN width. Families whose files give these keys
-// as per-layer arrays (openelm, deci) differ per layer; deci's may be 0 (no attention / FFN).
+// One layer's attention and FFN shape. The scalar keys' in every layer unless the row reads
+// them per layer: heads, KV heads and FFN width (per_layer_sizes: openelm, deci, whose zeros
+// mean no attention / linear attention / no FFN), and also the head size, rotary count and a
+// K/V cache shared with an earlier layer (per_layer_shapes: gemma4).
 struct LayerSizes {
   int64_t n_head = 0, n_head_kv = 0, n_ff = 0;
+  int64_t head_dim = 0;
+  int n_rot = 0;
+  int64_t kv_source = 0;  // the layer whose K/V cache this one attends to (itself unless shared)
+  int64_t n_q() const { return n_head * head_dim; }
+  int64_t n_kv() const { return n_head_kv * head_dim; }
 };
 
 struct HParams {
@@ -83,16 +91,26 @@ struct HParams {
   // [n_rot / 2] pairs M-RoPE leaves unrotated for text tokens (the extra section), empty: none
   std::vector<uint8_t> rope_unrotated;
 
+  int64_t n_embd_per_layer = 0;    // per-layer input width (0: none)
+
+  bool layer_has_kv(int64_t l) const { return layer_sizes[size_t(l)].kv_source == l; }
+  // The widest layer's K (or V) row: the K/V cache's row length.
+  int64_t kv_row_elems() const {
+    int64_t m = 0;
+    for (const LayerSizes& s : layer_sizes) m = std::max(m, s.n_kv());
+    return m;
+  }
   bool layer_is_moe(int64_t l) const { return moe && l >= n_layer_dense_lead && (l + 1) % moe_layer_step == 0; }
   int64_t n_q() const { return n_head * head_dim; }
   int64_t n_kv() const { return n_head_kv * head_dim; }
   // Layer l's sizes (the scalar ones for blocks past n_layer, e.g. multi-token prediction).
   LayerSizes sizes(int64_t l) const {
-    return l >= 0 && l < int64_t(layer_sizes.size()) ? layer_sizes[size_t(l)] : LayerSizes{n_head, n_head_kv, n_ff};
+    return l >= 0 && l < int64_t(layer_sizes.size()) ? layer_sizes[size_t(l)]
+                                                     : LayerSizes{n_head, n_head_kv, n_ff, head_dim, n_rot, l};
   }
   bool mla() const { return n_lora_kv > 0; }
   // Elements of one cached V row: 0 when V is a view of the K rows (absorbed MLA).
-  int64_t kv_v_elems() const { return mla_absorbed ? 0 : n_kv(); }
+  int64_t kv_v_elems() const { return mla_absorbed ? 0 : kv_row_elems(); }
 };
 
 // Reads and validates (positive sizes, head counts dividing, rope dims <= head_dim). Throws

@@ -48,6 +48,17 @@ class WeightLoader {
       m_.output_ = whole_projection(*m_.token_embd_, h.n_embd, m_.hp_.n_vocab);
     }
     if (m_.arch_->rope_freqs) m_.rope_factors_ = vec("rope_freqs.weight", h.n_rot / 2, false);
+    // gemma4: one table for the global layers ([head size / 2]), required when there is one.
+    if (m_.arch_->rope_freqs_global)
+      m_.rope_factors_ = vec("rope_freqs.weight", h.head_dim / 2,
+                             std::count(h.layer_is_swa.begin(), h.layer_is_swa.end(), false) > 0);
+    if (m_.arch_->per_layer_inputs && h.n_embd_per_layer > 0) {
+      const int64_t w = h.n_embd_per_layer * h.n_layer;
+      m_.pl_token_embd_ = &require("per_layer_token_embd.weight", {w, h.n_vocab});
+      check_computable(*m_.pl_token_embd_);
+      m_.pl_model_proj_ = projection("per_layer_model_proj", h.n_embd, w, true);
+      m_.pl_proj_norm_ = vec("per_layer_proj_norm.weight", h.n_embd_per_layer, true);
+    }
     m_.rope_factors_long_ = vec("rope_factors_long.weight", h.n_rot / 2, false);
     m_.rope_factors_short_ = vec("rope_factors_short.weight", h.n_rot / 2, false);
     m_.layers_.resize(size_t(h.n_layer));
@@ -312,29 +323,46 @@ class WeightLoader {
     const bool ln = a.norm == NormKind::Layer || a.norm_bias;  // norms may have biases
 
     const bool norms = a.norm_params;
-    // Per-layer sizes (openelm, deci); deci's zeros: no attention, linear attention, no layer.
+    // The layer's shape (openelm, deci, gemma4 per layer); deci's zeros: no attention, linear
+    // attention, no layer.
     const LayerSizes z = h.layer_sizes[size_t(l)];
-    const int64_t nq = z.n_head * h.head_dim, nkv = z.n_head_kv * h.head_dim;
+    const int64_t nq = z.n_q(), nkv = z.n_kv();
     L.sizes = z;
     if (norms && z.n_head > 0) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
     if (norms && ln) L.attn_norm_b = vec(b + "attn_norm.bias", h.n_embd, false);
     if (a.mla != Mla::None) {
       load_mla(L, b);
     } else if (z.n_head_kv > 0) {
-      L.qkv = group(b + "attn_qkv", {{b + "attn_q", nq}, {b + "attn_k", nkv}, {b + "attn_v", nkv}}, h.n_embd, "Q/K/V");
+      std::vector<PartSpec> qkv = {{b + "attn_q", nq}, {b + "attn_k", nkv}, {b + "attn_v", nkv}};
+      if (!h.layer_has_kv(l)) {
+        // A layer reading an earlier layer's cache: llama.cpp loads its K/V weights if present
+        // and uses none.
+        for (const char* t : {"attn_k", "attn_v"}) projection(b + t, h.n_embd, nkv, false);
+        vec(b + "attn_k_norm.weight", z.head_dim, false);
+        qkv.resize(1);
+      } else if (a.v_from_k && !find(b + "attn_v.weight") && !find(b + "attn_qkv.weight")) {
+        L.v_from_k = true;
+        qkv.resize(2);
+      }
+      L.qkv = group(qkv.size() == 3 ? b + "attn_qkv" : "", qkv, h.n_embd, "Q/K/V");
+      if (qkv.size() < 3) {
+        L.qkv.fusable = qkv.size() > 1;
+        L.qkv.why_not = "a layer without its own V projection";
+      }
     }
     if (a.qk_norm != QkNormKind::None && z.n_head_kv > 0) {
       const bool req = !a.qk_norm_optional;
       if (a.qk_norm == QkNormKind::PerHeadEach) {
-        L.q_norm = floats(b + "attn_q_norm.weight", {h.head_dim, z.n_head}, req);
-        L.k_norm = floats(b + "attn_k_norm.weight", {h.head_dim, z.n_head_kv}, req);
+        L.q_norm = floats(b + "attn_q_norm.weight", {z.head_dim, z.n_head}, req);
+        L.k_norm = floats(b + "attn_k_norm.weight", {z.head_dim, z.n_head_kv}, req);
       } else {
         const bool shared = a.qk_norm == QkNormKind::PerHead;
-        L.q_norm = vec(b + "attn_q_norm.weight", shared ? h.head_dim : nq, req);
-        L.k_norm = vec(b + "attn_k_norm.weight", shared ? h.head_dim : nkv, req);
+        L.q_norm = vec(b + "attn_q_norm.weight", shared ? z.head_dim : nq, req);
+        // A layer on another layer's cache computes no K (its attn_k_norm was read above).
+        if (h.layer_has_kv(l)) L.k_norm = vec(b + "attn_k_norm.weight", shared ? z.head_dim : nkv, req);
       }
       if (a.qk_norm_only_with_q && !L.q_norm) L.k_norm = nullptr;
-      if (!L.q_norm != !L.k_norm)
+      if (h.layer_has_kv(l) && !L.q_norm != !L.k_norm)
         fail("{}: layer {} has only one of attn_q_norm and attn_k_norm", f_.path(), l);
       if (L.q_norm && a.norm == NormKind::Layer && a.qk_norm == QkNormKind::Full) {
         L.q_norm_b = vec(b + "attn_q_norm.bias", nq, false);
@@ -381,6 +409,9 @@ class WeightLoader {
     L.moe = h.layer_is_moe(l);
     // deci: llama.cpp's graph drops a layer without FFN whole (its attention output is unused).
     L.skip = z.n_ff == 0;
+    if (!a.moe() && !a.moe_if_experts && find(b + "ffn_gate_inp.weight"))
+      fail("{}: layer {} is a mixture-of-experts layer ('{}ffn_gate_inp.weight'), which trident does not run for "
+           "architecture {} yet", f_.path(), l, b, h.arch);
     if (L.moe && !L.skip) load_moe(L, b);
     scales_ignored_ = !a.ffn_scales;
     // The dense FFN: of a dense layer, or beside the experts (MoeDense; grok's by presence).
@@ -399,6 +430,14 @@ class WeightLoader {
     L.qk_l2 = h.qk_l2_norm && L.rope;
     if (a.rope_only_swa && h.swa_window > 0) L.rope = L.swa;
     L.rope_base = L.swa ? h.rope_base_swa : h.rope_base;
+    L.rope_factors = !(a.rope_freqs_global && L.swa);
+    L.rope_freq_scale = a.swa_rope_unscaled && L.swa ? 1.0f : h.rope_freq_scale;
+    if (a.layer_out_scale) L.out_scale = vec(b + "layer_output_scale.weight", 1, false);
+    if (m_.pl_token_embd_) {
+      L.pl_gate = projection(b + "inp_gate", h.n_embd, h.n_embd_per_layer, true);
+      L.pl_proj = projection(b + "proj", h.n_embd_per_layer, h.n_embd, true);
+      L.pl_post_norm = vec(b + "post_norm.weight", h.n_embd, true);
+    }
   }
 
   // A dense FFN nf wide: plain (up only) or gated.

@@ -52,8 +52,17 @@ struct LayerWeights {
   Projection shared_down;                 // [n_ff_shared] -> [n_embd]; no segments: none
   Projection shared_gate;                 // [n_embd] -> 1: sigmoid weight of the shared experts
 
-  LayerSizes sizes;                       // heads, KV heads, FFN width (per layer: openelm, deci)
+  LayerSizes sizes;                       // the layer's shape (per layer: openelm, deci, gemma4)
   bool skip = false;                      // the layer changes nothing (deci: no FFN)
+  // gemma4 (ArchSpec::per_layer_shapes and what comes with it)
+  bool v_from_k = false;                  // no V projection: V is K's projection, before K's norm
+  const float* out_scale = nullptr;       // [1] the layer's output times this (layer_output_scale)
+  bool rope_factors = true;               // the model's rope factors apply here (not on gemma4's windowed layers)
+  float rope_freq_scale = 1.0f;           // linear RoPE scaling of this layer
+  Projection pl_gate;                     // per-layer input gate [n_embd] -> [n_embd_per_layer] (inp_gate)
+  Projection pl_proj;                     // [n_embd_per_layer] -> [n_embd] (proj)
+  const float* pl_post_norm = nullptr;    // [n_embd] (post_norm)
+
   Parallel parallel = Parallel::None;     // attention and FFN side by side
   bool swa = false;                       // sliding-window (local) attention layer
   bool rope = true;                       // RoPE on Q and K (smollm3 skips it every 4th layer)
@@ -83,6 +92,12 @@ class Model {
   const float* embd_norm() const { return embd_norm_; }      // token_embd_norm, or nullptr
   const float* embd_norm_b() const { return embd_norm_b_; }
   const GgufTensorInfo* pos_embd() const { return pos_embd_; }  // [n_embd, positions], or nullptr
+  // Per-layer inputs (ArchSpec::per_layer_inputs with a width): per_layer_token_embd
+  // [n_embd_per_layer * n_layer, n_vocab], per_layer_model_proj [n_embd] -> [n_embd_per_layer *
+  // n_layer] and per_layer_proj_norm [n_embd_per_layer]; nullptr / empty when absent.
+  const GgufTensorInfo* per_layer_token_embd() const { return pl_token_embd_; }
+  const Projection& per_layer_model_proj() const { return pl_model_proj_; }
+  const float* per_layer_proj_norm() const { return pl_proj_norm_; }
   const float* output_norm() const { return output_norm_; }
   const float* output_norm_b() const { return output_norm_b_; }
   const Projection& output() const { return output_; }
@@ -106,6 +121,9 @@ class Model {
   const float* embd_norm_ = nullptr;
   const float* embd_norm_b_ = nullptr;
   const GgufTensorInfo* pos_embd_ = nullptr;
+  const GgufTensorInfo* pl_token_embd_ = nullptr;
+  Projection pl_model_proj_;
+  const float* pl_proj_norm_ = nullptr;
   Projection output_;
   const float* rope_factors_ = nullptr;        // rope_freqs: every context
   const float* rope_factors_long_ = nullptr;   // phi3 longrope: contexts beyond n_ctx_orig

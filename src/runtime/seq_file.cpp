@@ -66,7 +66,7 @@ void Session::save_sequence(int32_t id, const std::string& path) const {
   hd.k_type = uint32_t(seqs_->k_type());
   hd.v_type = uint32_t(seqs_->v_type());
   hd.n_layer = uint32_t(kv.n_layer());
-  hd.row_elems = uint64_t(model_.hp().n_kv());
+  hd.row_elems = uint64_t(model_.hp().kv_row_elems());
   hd.model_id = model_identity(model_);
   hd.n_tokens = tokens.size();
   OutputPolicy policy;
@@ -88,7 +88,7 @@ int32_t Session::restore_sequence(const std::string& path) {
   std::memcpy(&hd, file.data(), sizeof hd);
   if (hd.version != kVersion) fail("{}: sequence file version {} (expected {})", path, hd.version, kVersion);
   if (hd.model_id != model_identity(model_) || hd.n_layer != uint64_t(model_.hp().n_layer) ||
-      hd.row_elems != uint64_t(model_.hp().n_kv()))
+      hd.row_elems != uint64_t(model_.hp().kv_row_elems()))
     fail("{}: saved from a different model than {}", path, model_.file().path());
   if (hd.k_type != uint32_t(seqs_->k_type()) || hd.v_type != uint32_t(seqs_->v_type()))
     fail("{}: K/V types {}/{} differ from this context's {}/{}", path, kv_name(hd.k_type), kv_name(hd.v_type),

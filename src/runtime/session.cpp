@@ -27,14 +27,22 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   cc_.scratch = &scratch_;
   pool_ = std::make_unique<ThreadPool>(opt_.n_threads);
   cc_.pool = pool_.get();
-  seqs_ = std::make_unique<SeqPool>(opt_.n_seq_max, h.n_layer, opt_.n_ctx, h.n_kv(), h.kv_v_elems(), opt_.k_type,
-                                    opt_.v_type);
+  seqs_ = std::make_unique<SeqPool>(opt_.n_seq_max, h.n_layer, opt_.n_ctx, h.kv_row_elems(), h.kv_v_elems(),
+                                    opt_.k_type, opt_.v_type);
 
   buf_ = std::make_unique<Buffers>();
   Buffers& b = *buf_;
   const int64_t n = b.n_ub = opt_.n_ubatch;
   int64_t n_ff = std::max({h.n_ff, h.n_ff_expert, h.n_ff_shared});
   for (const LayerWeights& L : model.layers()) n_ff = std::max(n_ff, L.down.n_in);  // arctic's: n_embd
+  // The widest layer sizes the buffers (shapes differ per layer in some families).
+  int64_t n_qkv = mla_group_width(model), n_q = 0, n_rot = h.n_rot;
+  for (const LayerSizes& s : h.layer_sizes) {
+    n_ff = std::max(n_ff, s.n_ff);
+    n_qkv = std::max(n_qkv, s.n_q() + 2 * s.n_kv());
+    n_q = std::max(n_q, s.n_q());
+    n_rot = std::max<int64_t>(n_rot, s.n_rot);
+  }
   b.tok.resize(size_t(n));
   b.pos.resize(size_t(n));
   b.seq.resize(size_t(n));
@@ -46,7 +54,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     b.par.resize(b.x.size());
   if (std::any_of(model.layers().begin(), model.layers().end(), [](const LayerWeights& L) { return L.moe_norm; }))
     b.block_in.resize(b.x.size());
-  b.qkv.resize(size_t(n * std::max(h.n_q() + 2 * h.n_kv(), mla_group_width(model))));
+  b.qkv.resize(size_t(n * n_qkv));
   if (h.mla()) {
     b.mla_q.resize(size_t(n * h.n_head * h.head_dim_k_mla));
     b.mla_qa.resize(size_t(n * h.n_q()));
@@ -54,10 +62,14 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     b.mla_k.resize(size_t(n * h.n_kv()));
     b.mla_v.resize(size_t(n * std::max(h.n_kv(), h.n_head * h.head_dim_v_mla)));
   }
-  b.attn.resize(size_t(n * h.n_q()));
+  b.attn.resize(size_t(n * n_q));
   b.gu.resize(size_t(n * 2 * n_ff));
   b.act.resize(size_t(n * n_ff));
-  b.rope.resize(size_t(n * h.n_rot));
+  b.rope.resize(size_t(n * n_rot));
+  if (model.per_layer_token_embd()) {
+    b.pl_in.resize(size_t(n * h.n_layer * h.n_embd_per_layer));
+    b.pl_act.resize(size_t(n * h.n_embd_per_layer));
+  }
   if (h.n_expert > 0) {
     b.router.resize(size_t(n * h.n_expert));
     b.chosen.resize(size_t(n * h.n_expert_used));
@@ -162,6 +174,7 @@ void Session::forward_ubatch(int64_t n, const uint8_t* want, float* logits) {
     i = j;
   }
   embed(b.tok.data(), b.pos.data(), n);
+  if (model_.per_layer_token_embd()) per_layer_inputs(n);
   for (int64_t l = 0; l < model_.hp().n_layer; ++l) layer(l, n);
   if (std::any_of(want, want + n, [](uint8_t w) { return w != 0; })) output_logits(want, n, logits);
 }
@@ -238,6 +251,9 @@ void Session::layer(int64_t l, int64_t n) {
     moe_block(L, n);
     add_residual(b.out.data(), n * d);
   }
+  if (L.pl_post_norm) per_layer_block(L, l, n);
+  if (L.out_scale)
+    for (int64_t i = 0; i < n * d; ++i) b.x[size_t(i)] *= *L.out_scale;
 }
 
 void Session::ffn(const LayerWeights& L, int64_t n) {
@@ -277,10 +293,8 @@ void Session::norm_vec(const float* w, const float* bias, const float* x, float*
 }
 
 // The Q or K norm of one token's heads, as the row's QkNormKind and norm kind say.
-void Session::qk_norm(float* x, const float* w, const float* bias, int64_t heads) const {
-  const HParams& h = model_.hp();
+void Session::qk_norm(float* x, const float* w, const float* bias, int64_t heads, int64_t hd) const {
   const QkNormKind kind = model_.arch().qk_norm;
-  const int64_t hd = h.head_dim;
   if (kind == QkNormKind::Full) return norm_vec(w, bias, x, x, heads * hd);
   for (int64_t i = 0; i < heads; ++i)
     norm_vec(kind == QkNormKind::PerHeadEach ? w + i * hd : w, nullptr, x + i * hd, x + i * hd, hd);
@@ -292,43 +306,48 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
   const ArchSpec& a = model_.arch();
   Buffers& b = *buf_;
   if (attention_free(L, n)) return;
-  const int64_t n_head = L.sizes.n_head, n_head_kv = L.sizes.n_head_kv;
-  const int hd = int(h.head_dim);
-  const int64_t n_q = n_head * hd, n_kv = n_head_kv * hd, w = n_q + 2 * n_kv;
+  const LayerSizes& s = L.sizes;
+  const bool own_kv = h.layer_has_kv(l);  // else it attends to layer kv_source's cache
+  const int64_t n_head = s.n_head, n_head_kv = s.n_head_kv;
+  const int hd = int(s.head_dim), n_rot = s.n_rot;
+  const int64_t n_q = s.n_q(), n_kv = s.n_kv(), w = n_q + 2 * n_kv;
   run_group(L.qkv, fusion_.fuse_qkv(L.qkv, n, cc_), b.cur.data(), h.n_embd, n, b.qkv.data(), w, cc_);
 
   // Per token: clamp_kqv, QK-norm (after the split, before RoPE), RoPE, then K/V into the cache.
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* q = b.qkv.data() + t * w;
     float* k = q + n_q;
-    const float* v = k + n_kv;
+    float* v = k + n_kv;
+    if (L.v_from_k) std::copy_n(k, n_kv, v);  // K's projection before K's norm and RoPE
     if (h.clamp_kqv > 0.0f)
       for (int64_t i = 0; i < w; ++i) q[i] = std::clamp(q[i], -h.clamp_kqv, h.clamp_kqv);
     if (L.q_norm && !a.qk_norm_after_rope) {
-      qk_norm(q, L.q_norm, L.q_norm_b, n_head);
-      qk_norm(k, L.k_norm, L.k_norm_b, n_head_kv);
+      qk_norm(q, L.q_norm, L.q_norm_b, n_head, hd);
+      if (own_kv) qk_norm(k, L.k_norm, L.k_norm_b, n_head_kv, hd);
     }
-    float* cs = b.rope.data() + t * h.n_rot;
-    rope_angles(b.pos[size_t(t)], h.n_rot, L.rope_base, h.rope_freq_scale, model_.rope_factors(opt_.n_ctx),
-                h.rope_attn_factor, cs);
+    if (a.v_norm && own_kv)
+      for (int64_t i = 0; i < n_head_kv; ++i) rms_norm(v + i * hd, nullptr, v + i * hd, hd, h.norm_eps);
+    float* cs = b.rope.data() + t * n_rot;
+    rope_angles(b.pos[size_t(t)], n_rot, L.rope_base, L.rope_freq_scale,
+                L.rope_factors ? model_.rope_factors(opt_.n_ctx) : nullptr, h.rope_attn_factor, cs);
     // M-RoPE's extra section sits at position 0 for text: cos 0 and sin 0, times attn_factor.
     for (size_t i = 0; i < h.rope_unrotated.size(); ++i)
       if (h.rope_unrotated[i]) cs[2 * i] = h.rope_attn_factor, cs[2 * i + 1] = 0.0f;
     if (L.rope) {
-      rope_apply(q, int(n_head), hd, h.n_rot, h.rope_layout, cs);
-      rope_apply(k, int(n_head_kv), hd, h.n_rot, h.rope_layout, cs);
+      rope_apply(q, int(n_head), hd, n_rot, h.rope_layout, cs);
+      if (own_kv) rope_apply(k, int(n_head_kv), hd, n_rot, h.rope_layout, cs);
     }
     if (L.attn_temp) {
-      const float s = attn_temperature(h, b.pos[size_t(t)]);
-      for (int64_t i = 0; i < n_q; ++i) q[i] *= s;
+      const float ts = attn_temperature(h, b.pos[size_t(t)]);
+      for (int64_t i = 0; i < n_q; ++i) q[i] *= ts;
     }
     if (L.qk_l2)
       for (int64_t i = 0; i < n_head + n_head_kv; ++i) rms_norm(q + i * hd, nullptr, q + i * hd, hd, h.norm_eps);
     if (L.q_norm && a.qk_norm_after_rope) {
-      qk_norm(q, L.q_norm, L.q_norm_b, n_head);
-      qk_norm(k, L.k_norm, L.k_norm_b, n_head_kv);
+      qk_norm(q, L.q_norm, L.q_norm_b, n_head, hd);
+      if (own_kv) qk_norm(k, L.k_norm, L.k_norm_b, n_head_kv, hd);
     }
-    seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v, n_kv);
+    if (own_kv) seqs_->cache(b.seq[size_t(t)]).store(l, b.pos[size_t(t)], k, v, n_kv);
   }, n * w >= kMinParallelElements);
 
   attend(L, l, b.qkv.data(), w);
@@ -336,12 +355,14 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
 }
 
 // Attention of the micro-batch's queries (q: [n, q_stride], each token's n_head heads of
-// head_dim first) over layer l's cache, into b.attn [n, n_q].
+// head_dim first) over the cache of layer l (or of the layer whose cache it shares), into
+// b.attn [n, n_q].
 void Session::attend(const LayerWeights& L, int64_t l, const float* q, int64_t q_stride) {
   const HParams& h = model_.hp();
   Buffers& b = *buf_;
-  const int hd = int(h.head_dim);
+  const int hd = int(L.sizes.head_dim);
   const int64_t n_head = L.sizes.n_head, n_head_kv = L.sizes.n_head_kv, n_q = n_head * hd;
+  const int64_t kv_layer = L.sizes.kv_source;  // gemma4: a shared layer reads an earlier layer's cache
   const float scale = h.attn_scale > 0 ? h.attn_scale : 1.0f / std::sqrt(float(hd));
   const int64_t group = n_head / n_head_kv;
   // Tasks: (tile of one sequence's tokens, KV head, slice of the query heads sharing it); a
@@ -377,7 +398,7 @@ void Session::attend(const LayerWeights& L, int64_t l, const float* q, int64_t q
     task.last_key = h.causal ? -1 : tl.last;
     task.alibi = h.alibi_slopes.empty() ? nullptr : h.alibi_slopes.data() + hh;
     task.sinks = L.attn_sinks ? L.attn_sinks + hh : nullptr;
-    kernel(task, seqs_->cache(tl.seq).head(l, hh / group, hd));
+    kernel(task, seqs_->cache(tl.seq).head(kv_layer, hh / group, hd));
   }, worth_threads);
 }
 

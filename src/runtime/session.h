@@ -84,7 +84,11 @@ class Session {
   void mla_attention(const LayerWeights& L, int64_t l, int64_t n);  // runtime/mla.cpp
   void ffn(const LayerWeights& L, int64_t n);  // dense or MoE
   void ffn_block(const LayerWeights& L, int64_t n);
-  void qk_norm(float* x, const float* w, const float* bias, int64_t heads) const;
+  void qk_norm(float* x, const float* w, const float* bias, int64_t heads, int64_t head_dim) const;
+  // Per-layer inputs (runtime/per_layer_inputs.cpp): every layer's input rows from the tokens and
+  // the scaled embeddings, then one layer's gated addition to the residual stream.
+  void per_layer_inputs(int64_t n);
+  void per_layer_block(const LayerWeights& L, int64_t l, int64_t n);
   // out = act(gate) * up over n values, with the architecture's activation.
   void gated_act(const float* gate, const float* up, float* out, int64_t n) const;
   void moe_block(const LayerWeights& L, int64_t n);

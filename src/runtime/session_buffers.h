@@ -44,6 +44,8 @@ struct Session::Buffers {
   std::vector<float> mla_kv;  // [n_ub, n_head * (nope + head_dim_v_mla)] attn_kv_b's output
   std::vector<float> mla_k;   // [n_ub, n_kv] expanded K rows (padded)
   std::vector<float> mla_v;   // [n_ub, n_kv] expanded V rows; absorbed: [n_ub, n_head * head_dim_v_mla]
+  std::vector<float> pl_in;   // [n_ub, n_layer, n_embd_per_layer] per-layer inputs (empty: none)
+  std::vector<float> pl_act;  // [n_ub, n_embd_per_layer] one layer's gated per-layer input
   // MoE routing
   std::vector<float> router;  // [n_ub, n_expert]
   std::vector<int32_t> chosen;     // [n_ub, n_expert_used]
