@@ -111,3 +111,25 @@ TEST(FamilyKeys, UnfuseSplitsEachLayerByItsOwnHeadCounts) {
 
 }  // namespace
 }  // namespace trident
+
+namespace trident {
+namespace {
+
+// As llama.cpp's get_rope_freq_scale: gemma3's windowed layers rope without the file's linear
+// scaling (its loader leaves rope_freq_scale_train_swa at 1), its global layers with it. The
+// fixture's weights (std 0.01) make attention nearly uniform, so its logits cannot show this;
+// a synth gemma3-1b file (6 layers, F16) with factor 8 gave NMSE 0.12 against llama.cpp when
+// every layer was scaled, 5.7e-7 (its unscaled level) with this rule.
+TEST(FamilyKeys, Gemma3WindowedLayersRopeUnscaled) {
+  const std::string path = fixture_model("gemma3-linear8");
+  const auto m = Model::load(path);
+  ASSERT_EQ(m->layers().size(), 4u);
+  for (size_t l = 0; l < 4; ++l) {
+    EXPECT_EQ(m->layers()[l].swa, l % 2 == 0) << l;  // pattern 2: every 2nd layer is global
+    EXPECT_EQ(m->layers()[l].rope_freq_scale, m->layers()[l].swa ? 1.0f : 0.125f) << l;
+  }
+  fs::remove(path);
+}
+
+}  // namespace
+}  // namespace trident

@@ -54,7 +54,7 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "gemma3", .post_norm = true, .rope = R::Neox, .qk_norm = QkNormKind::PerHead,
              .act = Activation::GeluTanh, .embd_scale = true, .sliding_window = true,
              .default_swa_pattern = 6, .default_rope_base = 1000000.0f, .final_softcap = true,
-             .typical_swa_window = 512, .synth = true,
+             .typical_swa_window = 512, .synth = true, .swa_rope_unscaled = true,
              .hf = {.classes = kGemma3Classes, .model_type = "gemma3_text", .norm_offset = 1.0f,
                     .default_rope_theta = 1000000.0, .default_n_ctx = 131072, .default_n_head = 8,
                     .default_n_head_kv = 4, .default_head_dim = 256, .write_head_dim = true,

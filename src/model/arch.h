@@ -239,8 +239,9 @@ struct ArchSpec {
   // into each layer's output (gemma4).
   bool per_layer_inputs = false;
   bool rope_freqs_global = false;  // rope_freqs.weight applies to global layers only, required when one exists
-  // Windowed layers rope without the file's linear scaling (llama.cpp leaves their
-  // rope_freq_scale_train_swa at 1 for gemma4; gemma3 too, which this row flag does not cover yet).
+  // Windowed layers rope without the file's linear scaling: llama.cpp's get_rope_freq_scale
+  // gives them rope_freq_scale_train_swa, 1 unless the family's loader copies the trained scale
+  // (gemma2, exaone4, olmo2, gpt-oss, llama4 and smallthinker do; gemma3 and gemma4 do not).
   bool swa_rope_unscaled = false;
   bool llamacpp_separate_qkv = false;  // llama.cpp's loader reads attn_q/k/v only, never attn_qkv (gemma4)
   std::span<const SkeletonInit> skeleton_inits;
