@@ -156,7 +156,7 @@ struct ArchSpec {
   bool yarn_mscale_all_dims = false;
   // Sizes at which the loader reads no attention.q_lora_rank and Q is one attn_q (deepseek2:
   // DeepSeek-V2-Lite, GigaChat3, Kanana-2); elsewhere the key is required.
-  std::span<const LayerVocab> no_q_lora_at;
+  std::span<const LayerVocab> no_q_lora_at{};
   MRope mrope = MRope::None;
   // Reads nextn_predict_layers: the last that many blocks are multi-token-prediction layers,
   // which llama.cpp loads and never runs (glm4, exaone4).
@@ -195,7 +195,7 @@ struct ArchSpec {
   // Tensors llama.cpp loads for this family and its graph never reads (olmoe's Q/K/V biases and
   // scales, ernie4_5's attn_output.bias): per layer, the name after "blk.N.", or a whole name
   // (llada's rope_freqs.weight). They are accepted and change nothing.
-  std::span<const std::string_view> unused_tensors;
+  std::span<const std::string_view> unused_tensors{};
   // gpt-oss: a learned logit per head (attn_sinks) joins each softmax's denominator, and the
   // routed experts have biases (ffn_{gate,up,down}_exps.bias, [width, n_expert]).
   bool attn_sinks = false;
@@ -223,7 +223,7 @@ struct ArchSpec {
   bool per_layer_sizes = false;
   bool per_layer_zero = false;
   // Tensors llama.cpp loads for a classifier / reranker head, which generation does not read.
-  std::span<const std::string_view> head_tensors;
+  std::span<const std::string_view> head_tensors{};
   // Per-layer shapes (gemma4), in the same HParams::layer_sizes: head_count, head_count_kv and
   // feed_forward_length may be per-layer arrays; windowed layers have their own head size and rotary count
   // (attention.key_length_swa, rope.dimension_count_swa); attention.sliding_window_pattern is
@@ -244,8 +244,8 @@ struct ArchSpec {
   // (gemma2, exaone4, olmo2, gpt-oss, llama4 and smallthinker do; gemma3 and gemma4 do not).
   bool swa_rope_unscaled = false;
   bool llamacpp_separate_qkv = false;  // llama.cpp's loader reads attn_q/k/v only, never attn_qkv (gemma4)
-  std::span<const SkeletonInit> skeleton_inits;
-  HfFacts hf;
+  std::span<const SkeletonInit> skeleton_inits{};
+  HfFacts hf{};
 
   bool moe() const { return ffn == FfnKind::Moe; }
   bool has_hf() const { return !hf.classes.empty(); }
