@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "kernels/ops.h"
+#include "kernels/recurrent.h"
 
 namespace trident {
 
@@ -72,6 +73,16 @@ enum class FixedWindow : uint8_t {
   // 4096; every 4th layer (0-based, from the first) has no RoPE. Without windows all rope.
   Sliding,
 };
+// Gated delta-net layers (linear attention with a recurrent state, docs/recurrent.md) between
+// full-attention ones; attention.recurrent_layers (or full_attention_interval, default 4) says
+// which. Their input projections, as llama.cpp reads them:
+//   Separate (qwen35, qwen35moe): attn_qkv, attn_gate (z), ssm_beta, ssm_alpha, each with its
+//     weight scale, like ssm_out's; value head h reads key head h % n_k_heads.
+//   PerKeyHead (qwen3next): attn_qkv and attn_gate, or the older ssm_in holding per key head
+//     [q, k, v, z]; ssm_ba holding per key head [beta, alpha]; no weight scales on these nor on
+//     ssm_out; value head h reads key head h / (n_v_heads / n_k_heads).
+enum class DeltaNetKind : uint8_t { None, Separate, PerKeyHead };
+
 // How a family's HF config describes sliding-window attention.
 enum class HfWindowKeys : uint8_t {
   None,
@@ -189,7 +200,7 @@ struct ArchSpec {
   // Whether llama.cpp's graph for the family passes the `.scale` tensors of the dense FFN to
   // build_ffn (llama, qwen3) and those of the routed experts to build_moe_ffn (llama,
   // qwen3moe). Most graphs pass neither: their loader reads the tensors and they change nothing.
-  // (No family trident runs passes shared-expert or router scales.)
+  // (No family passes router scales; shexp_scales below says which pass the shared experts'.)
   bool ffn_scales = false;
   bool expert_scales = false;
   // Tensors llama.cpp loads for this family and its graph never reads (olmoe's Q/K/V biases and
@@ -245,6 +256,11 @@ struct ArchSpec {
   bool swa_rope_unscaled = false;
   bool llamacpp_separate_qkv = false;  // llama.cpp's loader reads attn_q/k/v only, never attn_qkv (gemma4)
   std::span<const SkeletonInit> skeleton_inits{};
+  DeltaNetKind delta_net = DeltaNetKind::None;
+  // The attention's Q projection is twice as wide: per head head_dim queries, then head_dim
+  // gate values; the attention's output is multiplied by their sigmoid (qwen3next, qwen35).
+  bool gated_q = false;
+  bool shexp_scales = false;  // the shared experts' weight scales apply (qwen3next, qwen35moe)
   HfFacts hf{};
 
   bool moe() const { return ffn == FfnKind::Moe; }

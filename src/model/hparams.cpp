@@ -599,6 +599,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
       for (int64_t l = 0; l < h.n_layer; ++l) h.layer_is_swa[size_t(l)] = (l + 1) % pattern != 0;
   }
   if (arch.per_layer_shapes) read_layer_shapes(f, h);
+  read_delta_net_hparams(f, arch, h);
   return h;
 }
 

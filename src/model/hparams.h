@@ -7,6 +7,7 @@
 
 #include "format/gguf.h"
 #include "model/arch.h"
+#include "model/delta_net.h"
 
 namespace trident {
 
@@ -92,6 +93,10 @@ struct HParams {
   std::vector<uint8_t> rope_unrotated;
 
   int64_t n_embd_per_layer = 0;    // per-layer input width (0: none)
+  // Gated delta-net layers (ArchSpec::delta_net): their sizes, and which layers they are.
+  DeltaNetSizes delta;
+  std::vector<bool> layer_is_delta_net;  // [n_layer]; empty: none
+  bool is_delta_net(int64_t l) const { return !layer_is_delta_net.empty() && layer_is_delta_net[size_t(l)]; }
 
   bool layer_has_kv(int64_t l) const { return layer_sizes[size_t(l)].kv_source == l; }
   // The widest layer's K (or V) row: the K/V cache's row length.

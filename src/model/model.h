@@ -52,6 +52,8 @@ struct LayerWeights {
   Projection shared_down;                 // [n_ff_shared] -> [n_embd]; no segments: none
   Projection shared_gate;                 // [n_embd] -> 1: sigmoid weight of the shared experts
 
+  DeltaNetWeights delta;                  // a gated delta-net layer's (none: an attention layer)
+
   LayerSizes sizes;                       // the layer's shape (per layer: openelm, deci, gemma4)
   bool skip = false;                      // the layer changes nothing (deci: no FFN)
   // gemma4 (ArchSpec::per_layer_shapes and what comes with it)

@@ -14,6 +14,7 @@
 #include "runtime/fusion_plan.h"
 #include "runtime/batch.h"
 #include "runtime/kv_cache.h"
+#include "runtime/recurrent_state.h"
 #include "runtime/seq_pool.h"
 
 namespace trident {
@@ -82,6 +83,8 @@ class Session {
   static float attn_temperature(const HParams& h, int64_t pos);
   void attend(const LayerWeights& L, int64_t l, const float* q, int64_t q_stride);
   void mla_attention(const LayerWeights& L, int64_t l, int64_t n);  // runtime/mla.cpp
+  void delta_net_block(const LayerWeights& L, int64_t l, int64_t n);  // runtime/delta_net_layer.cpp
+  RecurrentState& recurrent_state(int32_t seq);
   void ffn(const LayerWeights& L, int64_t n);  // dense or MoE
   void ffn_block(const LayerWeights& L, int64_t n);
   void qk_norm(float* x, const float* w, const float* bias, int64_t heads, int64_t head_dim) const;
@@ -106,7 +109,8 @@ class Session {
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<SeqPool> seqs_;
   std::unique_ptr<Buffers> buf_;
-  bool hidden_out_ = false;  // output_logits stops after the norm (decode_hidden)
+  std::vector<std::unique_ptr<RecurrentState>> dn_state_;  // per sequence (delta-net layers)
+    bool hidden_out_ = false;  // output_logits stops after the norm (decode_hidden)
 };
 
 }  // namespace trident
