@@ -205,6 +205,11 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "openelm", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .unused_tensors = kUnusedQkvScale,
              .per_layer_sizes = true},
     ArchSpec{.name = "deci", .rope_freqs = true, .per_layer_sizes = true, .per_layer_zero = true},
+    // Hybrid: gated short-convolution layers (no KV heads) between attention layers, whose
+    // optional window covers them all; the final norm is stored as token_embd_norm.
+    ArchSpec{.name = "lfm2", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .sliding_window = true,
+             .swa_all_layers = true, .per_layer_sizes = true, .mixer = Mixer::ShortConv,
+             .recurrent_layers = RecurrentLayers::NoKvHeads, .output_norm = "token_embd_norm"},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
