@@ -209,20 +209,27 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "openelm", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .unused_tensors = kUnusedQkvScale,
              .per_layer_sizes = true},
     ArchSpec{.name = "deci", .rope_freqs = true, .per_layer_sizes = true, .per_layer_zero = true},
+    // Hybrid: gated short-convolution layers (no KV heads) between attention layers, whose
+    // optional window covers them all; the final norm is stored as token_embd_norm.
+    ArchSpec{.name = "lfm2", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .sliding_window = true,
+             .swa_all_layers = true, .per_layer_sizes = true, .mixer = Mixer::ShortConv,
+             .recurrent_layers = RecurrentLayers::NoKvHeads, .output_norm = "token_embd_norm"},
     // Hybrids: gated delta-net layers (runtime/delta_net_layer.cpp) with every n-th layer full
     // attention with a gated Q; the pre-FFN norm is post_attention_norm.
     ArchSpec{.name = "qwen35", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .mrope = MRope::Interleaved,
              .nextn_layers = true, .ffn_scales = true, .unused_tensors = kUnusedQkvBiases,
-             .ffn_norm = "post_attention_norm", .llamacpp_separate_qkv = true, .delta_net = DeltaNetKind::Separate,
+             .ffn_norm = "post_attention_norm", .llamacpp_separate_qkv = true, .mixer = Mixer::DeltaNet,
+             .recurrent_layers = RecurrentLayers::Interval, .delta_net = DeltaNetKind::Separate,
              .gated_q = true},
     ArchSpec{.name = "qwen35moe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
              .moe_norm_topk = true, .shared_expert_gate = true, .mrope = MRope::Interleaved, .nextn_layers = true,
              .expert_scales = true, .unused_tensors = kUnusedQkvBiases, .ffn_norm = "post_attention_norm",
-             .llamacpp_separate_qkv = true, .delta_net = DeltaNetKind::Separate, .gated_q = true, .shexp_scales = true},
+             .llamacpp_separate_qkv = true, .mixer = Mixer::DeltaNet,
+             .recurrent_layers = RecurrentLayers::Interval, .delta_net = DeltaNetKind::Separate, .gated_q = true, .shexp_scales = true},
     ArchSpec{.name = "qwen3next", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
              .moe_norm_topk = true, .shared_expert_gate = true, .nextn_layers = true, .expert_scales = true,
              .unused_tensors = kUnusedQkvBiases, .ffn_norm = "post_attention_norm", .llamacpp_separate_qkv = true,
-             .delta_net = DeltaNetKind::PerKeyHead, .gated_q = true, .shexp_scales = true},
+             .mixer = Mixer::DeltaNet, .recurrent_layers = RecurrentLayers::Interval, .delta_net = DeltaNetKind::PerKeyHead, .gated_q = true, .shexp_scales = true},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {

@@ -41,9 +41,8 @@ struct DeltaNetWeights {
   bool present() const { return !out.segments.empty(); }
 };
 
-// Reads the ssm.* keys and which layers are delta-net layers (attention.recurrent_layers, else
-// every layer but each full_attention_interval-th, default 4) into h.delta and
-// h.layer_is_delta_net. Throws Error naming the file and key for sizes the layers cannot take.
+// h.delta from the ssm.* keys read_recurrent read (which also marked the delta-net layers).
+// Throws Error naming the file and key for sizes the layers cannot take.
 void read_delta_net_hparams(const GgufFile& f, const ArchSpec& arch, HParams& h);
 
 }  // namespace trident

@@ -10,6 +10,7 @@
 
 #include "format/checked.h"
 #include "format/error.h"
+#include "kernels/recurrent.h"
 #include "model/model.h"
 #include "tensor/repack.h"
 #include "tensor/types.h"
@@ -38,9 +39,10 @@ class WeightLoader {
       }
     }
     if (m_.arch_->norm_params) {
-      m_.output_norm_ = vec("output_norm.weight", h.n_embd, true);
+      const std::string on(m_.arch_->output_norm);
+      m_.output_norm_ = vec(on + ".weight", h.n_embd, true);
       if (m_.arch_->norm == NormKind::Layer || m_.arch_->norm_bias)
-        m_.output_norm_b_ = vec("output_norm.bias", h.n_embd, false);
+        m_.output_norm_b_ = vec(on + ".bias", h.n_embd, false);
     }
     if (find("output.weight")) {
       m_.output_ = projection("output", h.n_embd, m_.hp_.n_vocab, true);
@@ -328,14 +330,12 @@ class WeightLoader {
     const LayerSizes z = h.layer_sizes[size_t(l)];
     const int64_t nq = z.n_q(), nkv = z.n_kv();
     L.sizes = z;
-    if (norms && z.n_head > 0) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
+    if (norms && (z.n_head > 0 || z.recurrent())) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
+    if (z.recurrent()) load_recurrent(L, b, z.mixer);
     if (norms && ln) L.attn_norm_b = vec(b + "attn_norm.bias", h.n_embd, false);
-    const bool dn = h.is_delta_net(l);  // a delta-net layer in place of attention
     // gated_q: per head head_dim queries, then head_dim gate values.
     const int64_t nq_rows = a.gated_q ? 2 * nq : nq;
-    if (dn) {
-      load_delta_net(L, b);
-    } else if (a.mla != Mla::None) {
+    if (a.mla != Mla::None) {
       load_mla(L, b);
     } else if (z.n_head_kv > 0) {
       std::vector<PartSpec> qkv = {{b + "attn_q", nq_rows}, {b + "attn_k", nkv}, {b + "attn_v", nkv}};
@@ -355,7 +355,7 @@ class WeightLoader {
         L.qkv.why_not = "a layer without its own V projection";
       }
     }
-    if (!dn && a.qk_norm != QkNormKind::None && z.n_head_kv > 0) {
+    if (a.qk_norm != QkNormKind::None && z.n_head_kv > 0) {
       const bool req = !a.qk_norm_optional;
       if (a.qk_norm == QkNormKind::PerHeadEach) {
         L.q_norm = floats(b + "attn_q_norm.weight", {z.head_dim, z.n_head}, req);
@@ -376,7 +376,7 @@ class WeightLoader {
         vec(b + "attn_k_norm.bias", nkv, false);  // loaded with its unused norm
       }
     }
-    if (!dn && a.mla == Mla::None && z.n_head > 0) {
+    if (a.mla == Mla::None && z.n_head > 0) {
       L.wo = projection(b + "attn_output", z.n_head_kv > 0 ? nq : h.n_embd, h.n_embd, true);
       if (z.n_head_kv == 0) {
         // deci's linear attention is the bare matrix: its bias and scale are loaded, unused.
@@ -413,14 +413,15 @@ class WeightLoader {
 
     L.moe = h.layer_is_moe(l);
     // deci: llama.cpp's graph drops a layer without FFN whole (its attention output is unused).
-    L.skip = z.n_ff == 0;
+    L.has_ffn = a.ffn != FfnKind::None;
+    L.skip = L.has_ffn && z.n_ff == 0;
     if (!a.moe() && !a.moe_if_experts && find(b + "ffn_gate_inp.weight"))
       fail("{}: layer {} is a mixture-of-experts layer ('{}ffn_gate_inp.weight'), which trident does not run for "
            "architecture {} yet", f_.path(), l, b, h.arch);
-    if (L.moe && !L.skip) load_moe(L, b);
+    if (L.moe && !L.skip && L.has_ffn) load_moe(L, b);
     scales_ignored_ = !a.ffn_scales;
     // The dense FFN: of a dense layer, or beside the experts (MoeDense; grok's by presence).
-    if (!L.skip && (!L.moe || a.moe_dense == MoeDense::Residual))
+    if (!L.skip && L.has_ffn && (!L.moe || a.moe_dense == MoeDense::Residual))
       load_dense_ffn(L, b, L.moe ? h.n_embd : z.n_ff);
     else if (!L.skip && a.moe_dense == MoeDense::ScaledSum && (find(b + "ffn_up.weight") || find(b + "ffn_gate_up.weight")))
       load_dense_ffn(L, b, h.n_ff);
@@ -518,6 +519,52 @@ class WeightLoader {
       g.parts.push_back(std::move(p));
     }
     return g;
+  }
+
+  // A recurrent mixer's weights (model.h RecurrentWeights), as llama.cpp's loaders shape them.
+  void load_recurrent(LayerWeights& L, const std::string& b, Mixer mixer) {
+    const HParams& h = m_.hp_;
+    RecurrentWeights& r = L.rec;
+    // The file's conv1d [d_conv, channels] (ggml order) as the kernel's time-major rows.
+    auto conv = [&](const std::string& name, int64_t ch, int64_t d_conv) {
+      const float* w = floats(name, {d_conv, ch}, true);
+      auto& out = m_.owned_.emplace_back(size_t(d_conv * ch));
+      conv_weight_time_major(w, ch, int(d_conv), out.data());
+      return out.data();
+    };
+    if (mixer == Mixer::ShortConv) {
+      r.in = projection(b + "shortconv.in_proj", h.n_embd, 3 * h.n_embd, true);
+      r.conv = conv(b + "shortconv.conv.weight", h.n_embd, h.shortconv_l_cache);
+      r.out = projection(b + "shortconv.out_proj", h.n_embd, h.n_embd, true);
+      return;
+    }
+    const int64_t di = h.ssm_d_inner, ds = h.ssm_d_state;
+    if (mixer == Mixer::Mamba1) {
+      r.in = projection(b + "ssm_in", h.n_embd, 2 * di, true);
+      r.conv = conv(b + "ssm_conv1d.weight", di, h.ssm_d_conv);
+      r.conv_b = vec(b + "ssm_conv1d.bias", di, true);
+      r.x = projection(b + "ssm_x", di, h.ssm_dt_rank + 2 * ds, true);
+      r.dt = projection(b + "ssm_dt", h.ssm_dt_rank, di, true);  // with its bias
+      if (!r.dt.bias) fail("{}: missing tensor '{}ssm_dt.bias' (required by architecture {})", f_.path(), b, h.arch);
+      r.a = floats(b + "ssm_a", {ds, di}, true);
+      r.d = vec(b + "ssm_d", di, true);
+      r.out = projection(b + "ssm_out", di, h.n_embd, true);
+      return;
+    }
+    if (mixer == Mixer::Mamba2) {
+      const int64_t nh = h.ssm_dt_rank, ch = di + 2 * h.ssm_n_group * ds;
+      r.in = projection(b + "ssm_in", h.n_embd, di + ch + nh, true);
+      r.conv = conv(b + "ssm_conv1d.weight", ch, h.ssm_d_conv);
+      r.conv_b = vec(b + "ssm_conv1d.bias", ch, true);
+      r.dt_b = vec(b + "ssm_dt.bias", nh, true);
+      r.a = floats(b + "ssm_a", {1, nh}, true);
+      r.d = floats(b + "ssm_d", {1, nh}, true);
+      r.norm = floats(b + "ssm_norm.weight", {di / h.ssm_n_group, h.ssm_n_group}, true);
+      r.out = projection(b + "ssm_out", di, h.n_embd, true);
+      return;
+    }
+    if (mixer == Mixer::DeltaNet) return load_delta_net(L, b);
+    fail("{}: layer {}: the {} mixer is not supported yet", f_.path(), b, h.arch);
   }
 
   // A dense FFN nf wide: plain (up only) or gated.

@@ -12,21 +12,6 @@
 
 namespace trident {
 
-RecurrentState& Session::recurrent_state(int32_t seq) {
-  if (dn_state_.size() <= size_t(seq)) dn_state_.resize(size_t(seq) + 1);
-  auto& st = dn_state_[size_t(seq)];
-  if (!st) {
-    const HParams& h = model_.hp();
-    const DeltaNetSizes& s = h.delta;
-    std::vector<RecurrentLayerShape> shapes(size_t(h.n_layer));
-    for (int64_t l = 0; l < h.n_layer; ++l)
-      if (h.is_delta_net(l))
-        shapes[size_t(l)] = delta_net_layer_shape(s.n_k_heads, s.n_v_heads, s.head_k_dim, s.head_v_dim, s.d_conv);
-    st = std::make_unique<RecurrentState>(std::move(shapes));
-  }
-  return *st;
-}
-
 void Session::delta_net_block(const LayerWeights& L, int64_t l, int64_t n) {
   const HParams& h = model_.hp();
   const DeltaNetSizes& s = h.delta;
@@ -37,20 +22,9 @@ void Session::delta_net_block(const LayerWeights& L, int64_t l, int64_t n) {
   const float eps = h.norm_eps;
   run_group(D.in, fusion_.fuse_qkv(D.in, n, cc_), b.cur.data(), d, n, b.dn_in.data(), wi, cc_);
 
-  // The convolution, tile by tile in row order: a tile is consecutive positions of one sequence.
+  // The convolution over each tile (consecutive positions of one sequence) with its state.
   const ShortConv cv{cd, s.d_conv, D.conv_w.data(), nullptr};
-  for (const Buffers::Tile& tl : b.tiles) {
-    RecurrentState& st = recurrent_state(tl.seq);
-    if (tl.pos0 == 0) st.reset();  // a sequence's first position starts from zeros
-    ShortConvRows io;
-    io.x = b.dn_in.data() + tl.row0 * wi;
-    io.x_stride = wi;
-    io.y = b.dn_conv.data() + tl.row0 * cd;
-    io.y_stride = cd;
-    io.n_tokens = tl.n;
-    io.state = st.conv(l);
-    short_conv(cv, io, cc_.pool);
-  }
+  conv_tiles(cv, l, b.dn_in.data(), wi, b.dn_conv.data());
   // Per token: SiLU, the L2 norms of the q and k heads, the gates.
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* c = b.dn_conv.data() + t * cd;
@@ -75,7 +49,7 @@ void Session::delta_net_block(const LayerWeights& L, int64_t l, int64_t n) {
     io.out = b.dn_out.data() + tl.row0 * vd;
     io.out_stride = vd;
     io.n_tokens = tl.n;
-    io.state = recurrent_state(tl.seq).ssm(l);
+    io.state = seqs_->state(tl.seq).ssm(l);
     delta_net(op, io, cc_.pool);
   }
   // norm(out) * silu(z) per value head, then the output projection.

@@ -1,5 +1,6 @@
 // The forward pass: one generic transformer block driven by the architecture row.
 #include "runtime/session.h"
+#include "runtime/recurrent_layers.h"
 #include "runtime/session_buffers.h"
 
 #include <algorithm>
@@ -29,7 +30,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   pool_ = std::make_unique<ThreadPool>(opt_.n_threads);
   cc_.pool = pool_.get();
   seqs_ = std::make_unique<SeqPool>(opt_.n_seq_max, h.n_layer, opt_.n_ctx, h.kv_row_elems(), h.kv_v_elems(),
-                                    opt_.k_type, opt_.v_type);
+                                    opt_.k_type, opt_.v_type, recurrent_shapes(h));
 
   buf_ = std::make_unique<Buffers>();
   Buffers& b = *buf_;
@@ -64,7 +65,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     b.mla_v.resize(size_t(n * std::max(h.n_kv(), h.n_head * h.head_dim_v_mla)));
   }
   b.attn.resize(size_t(n * n_q));
-  if (!h.layer_is_delta_net.empty()) {
+  if (h.delta.n_v_heads > 0) {
     const DeltaNetSizes& dn = h.delta;
     b.dn_in.resize(size_t(n * dn.in_width()));
     b.dn_conv.resize(size_t(n * dn.conv_dim()));
@@ -77,6 +78,13 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   if (model.per_layer_token_embd()) {
     b.pl_in.resize(size_t(n * h.n_layer * h.n_embd_per_layer));
     b.pl_act.resize(size_t(n * h.n_embd_per_layer));
+  }
+  if (h.recurrent()) {
+    const RecurrentBufferSizes r = recurrent_buffer_sizes(h);
+    b.rec_in.resize(size_t(n * r.in));
+    b.rec_conv.resize(size_t(n * r.conv));
+    b.rec_y.resize(size_t(n * r.y));
+    b.rec_dt.resize(size_t(n * r.dt));
   }
   if (h.n_expert > 0) {
     b.router.resize(size_t(n * h.n_expert));
@@ -231,8 +239,8 @@ void Session::layer(int64_t l, int64_t n) {
     norm_rows(L.attn_norm, L.attn_norm_b, b.x.data(), b.cur.data(), n);
   else
     std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
-  if (L.delta.present())
-    delta_net_block(L, l, n);
+  if (L.sizes.recurrent())
+    recurrent_block(L, l, n);
   else
     attention_block(L, l, n);
   if (L.parallel != Parallel::None) {
@@ -246,6 +254,7 @@ void Session::layer(int64_t l, int64_t n) {
   }
   if (a.post_norm) norm_rows(L.post_attn_norm, nullptr, b.out.data(), b.out.data(), n);
   add_residual(b.out.data(), n * d);
+  if (!L.has_ffn) return;  // mamba: the mixer is the whole block
 
   // feed-forward sub-layer
   if (a.pre_norm)

@@ -19,6 +19,8 @@
 
 namespace trident {
 
+struct ShortConv;
+
 struct SessionOptions {
   int64_t n_ctx = 0;        // per sequence; 0: the model's training context, at most 4096
   int64_t n_seq_max = 1;    // sequences that may exist at once (1..kMaxSequences)
@@ -84,7 +86,11 @@ class Session {
   void attend(const LayerWeights& L, int64_t l, const float* q, int64_t q_stride);
   void mla_attention(const LayerWeights& L, int64_t l, int64_t n);  // runtime/mla.cpp
   void delta_net_block(const LayerWeights& L, int64_t l, int64_t n);  // runtime/delta_net_layer.cpp
-  RecurrentState& recurrent_state(int32_t seq);
+  // Recurrent mixers (runtime/recurrent_layers.cpp): b.cur -> b.out, carrying each sequence's state.
+  void recurrent_block(const LayerWeights& L, int64_t l, int64_t n);
+  void conv_tiles(const ShortConv& cv, int64_t l, const float* x, int64_t x_stride, float* y);
+  void short_conv_block(const LayerWeights& L, int64_t l, int64_t n);
+  void mamba_block(const LayerWeights& L, int64_t l, int64_t n);
   void ffn(const LayerWeights& L, int64_t n);  // dense or MoE
   void ffn_block(const LayerWeights& L, int64_t n);
   void qk_norm(float* x, const float* w, const float* bias, int64_t heads, int64_t head_dim) const;
@@ -109,7 +115,6 @@ class Session {
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<SeqPool> seqs_;
   std::unique_ptr<Buffers> buf_;
-  std::vector<std::unique_ptr<RecurrentState>> dn_state_;  // per sequence (delta-net layers)
     bool hidden_out_ = false;  // output_logits stops after the norm (decode_hidden)
 };
 

@@ -51,6 +51,11 @@ struct Session::Buffers {
   std::vector<float> dn_conv;   // [n_ub, conv_dim] q | k | v after the convolution
   std::vector<float> dn_gates;  // [n_ub, 2 n_v_heads] g | beta
   std::vector<float> dn_out;    // [n_ub, value_dim] the delta rule's output, then gated-normed
+  // Recurrent mixers (runtime/recurrent_layers.cpp; widths: recurrent_buffer_sizes)
+  std::vector<float> rec_in;    // [n_ub, in] the input projection's output
+  std::vector<float> rec_conv;  // [n_ub, conv] the convolution's output
+  std::vector<float> rec_y;     // [n_ub, y] the mixer's output before out_proj
+  std::vector<float> rec_dt;    // [n_ub, dt] time steps
   // MoE routing
   std::vector<float> router;  // [n_ub, n_expert]
   std::vector<int32_t> chosen;     // [n_ub, n_expert_used]
