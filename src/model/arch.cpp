@@ -210,6 +210,13 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "lfm2", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .sliding_window = true,
              .swa_all_layers = true, .per_layer_sizes = true, .mixer = Mixer::ShortConv,
              .recurrent_layers = RecurrentLayers::NoKvHeads, .output_norm = "token_embd_norm"},
+    // lfm2's layers with sigmoid-routed experts after the leading dense blocks (no window: its
+    // llama.cpp loader reads none).
+    ArchSpec{.name = "lfm2moe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
+             .moe_norm_topk = true, .gating = ExpertGating::Sigmoid,
+             .moe_keys = moe_keys::kDenseLead | moe_keys::kGatingFunc, .per_layer_sizes = true,
+             .mixer = Mixer::ShortConv, .recurrent_layers = RecurrentLayers::NoKvHeads,
+             .output_norm = "token_embd_norm"},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
