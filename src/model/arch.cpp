@@ -214,6 +214,13 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "lfm2", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .sliding_window = true,
              .swa_all_layers = true, .per_layer_sizes = true, .mixer = Mixer::ShortConv,
              .recurrent_layers = RecurrentLayers::NoKvHeads, .output_norm = "token_embd_norm"},
+    // lfm2's layers with sigmoid-routed experts after the leading dense blocks (no window: its
+    // llama.cpp loader reads none).
+    ArchSpec{.name = "lfm2moe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
+             .moe_norm_topk = true, .gating = ExpertGating::Sigmoid,
+             .moe_keys = moe_keys::kDenseLead | moe_keys::kGatingFunc, .per_layer_sizes = true,
+             .mixer = Mixer::ShortConv, .recurrent_layers = RecurrentLayers::NoKvHeads,
+             .output_norm = "token_embd_norm"},
     // Hybrids: gated delta-net layers (runtime/delta_net_layer.cpp) with every n-th layer full
     // attention with a gated Q; the pre-FFN norm is post_attention_norm.
     ArchSpec{.name = "qwen35", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .mrope = MRope::Interleaved,
@@ -225,11 +232,13 @@ constexpr std::array kArchs = {
              .moe_norm_topk = true, .shared_expert_gate = true, .mrope = MRope::Interleaved, .nextn_layers = true,
              .expert_scales = true, .unused_tensors = kUnusedQkvBiases, .ffn_norm = "post_attention_norm",
              .llamacpp_separate_qkv = true, .mixer = Mixer::DeltaNet,
-             .recurrent_layers = RecurrentLayers::Interval, .delta_net = DeltaNetKind::Separate, .gated_q = true, .shexp_scales = true},
+             .recurrent_layers = RecurrentLayers::Interval, .delta_net = DeltaNetKind::Separate, .gated_q = true,
+             .shexp_scales = true},
     ArchSpec{.name = "qwen3next", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
              .moe_norm_topk = true, .shared_expert_gate = true, .nextn_layers = true, .expert_scales = true,
              .unused_tensors = kUnusedQkvBiases, .ffn_norm = "post_attention_norm", .llamacpp_separate_qkv = true,
-             .mixer = Mixer::DeltaNet, .recurrent_layers = RecurrentLayers::Interval, .delta_net = DeltaNetKind::PerKeyHead, .gated_q = true, .shexp_scales = true},
+             .mixer = Mixer::DeltaNet, .recurrent_layers = RecurrentLayers::Interval,
+             .delta_net = DeltaNetKind::PerKeyHead, .gated_q = true, .shexp_scales = true},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
