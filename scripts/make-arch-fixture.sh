@@ -4,7 +4,11 @@
 # llama.cpp's prompt logits on that model from DUMP_LOGITS, our small libllama program (built
 # outside this repository: one thread, F32 K/V cache, flash attention off, n_ctx 512).
 #
-# Usage: scripts/make-arch-fixture.sh TRIDENT DUMP_LOGITS DIR NAME...
+# With DUMP_GREEDY set (our libllama program printing N greedy steps of one token each, same
+# settings), the fixture also stores llama.cpp's 32 greedy ids as `greedy_ids`, which
+# tests/arch_reference_test.cpp compares with trident's decoding.
+#
+# Usage: [DUMP_GREEDY=PATH] scripts/make-arch-fixture.sh TRIDENT DUMP_LOGITS DIR NAME...
 set -euo pipefail
 [ $# -ge 4 ] || { echo "usage: $0 TRIDENT DUMP_LOGITS DIR NAME..." >&2; exit 1; }
 trident=$1 dump=$2 dir=$3
@@ -17,11 +21,16 @@ for name in "$@"; do
   "$trident" synth --force --skeleton-of "$dir/$name.gguf" -o "$out/$name.skel.gguf" > /dev/null
   "$trident" synth --from-skeleton "$out/$name.skel.gguf" --seed 7 -o "$tmp/$name.gguf" > /dev/null
   "$dump" "$tmp/$name.gguf" "$prompt" 2> /dev/null > "$tmp/$name.json"
-  python3 - "$tmp/$name.json" "$out/$name.json" "$name" <<'PY'
+  echo '{}' > "$tmp/$name.greedy.json"
+  if [ -n "${DUMP_GREEDY:-}" ]; then "$DUMP_GREEDY" "$tmp/$name.gguf" "$prompt" 32 2> /dev/null > "$tmp/$name.greedy.json"; fi
+  python3 - "$tmp/$name.json" "$out/$name.json" "$name" "$tmp/$name.greedy.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 ref = {"model": sys.argv[3] + ".skel.gguf", "seed": 7, "llama_cpp_commit": "3f545bec",
        "prompt_ids": d["prompt_ids"], "prompt_logits": d["prompt_logits"]}
+g = json.load(open(sys.argv[4]))
+if "generated" in g:
+    ref["greedy_ids"] = g["generated"]
 json.dump(ref, open(sys.argv[2], "w"), separators=(",", ":"))
 PY
   echo "$name: $out/$name.json"

@@ -3,6 +3,7 @@
 // and llama.cpp's prompt logits on exactly those bytes (tests/data/archs/README.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -60,6 +61,23 @@ TEST_P(ArchReference, LogitsMatchLlamaCppAndFusionIsBitIdentical) {
   EXPECT_LE(num / den, 1e-11) << name << ": normalized mean squared error against llama.cpp";
   EXPECT_EQ(logits(*m, ids, FusionMode::Off, 1), got) << name << ": fused vs unfused";
   EXPECT_EQ(logits(*m, ids, FusionMode::On, 2), got) << name << ": 1 vs 2 threads";
+  // Decoding too (fixtures made with DUMP_GREEDY): llama.cpp's greedy steps of one token each.
+  if (ref.contains("greedy_ids")) {
+    const auto want_ids = ref.at("greedy_ids").get<std::vector<int32_t>>();
+    SessionOptions opt;
+    opt.n_ctx = 512;
+    opt.n_threads = 1;
+    opt.k_type = opt.v_type = KvType::F32;
+    Session s(*m, opt);
+    std::vector<float> last;
+    s.eval(ids, false, last);
+    std::vector<int32_t> got_ids;
+    for (size_t k = 0; k < want_ids.size(); ++k) {
+      got_ids.push_back(int32_t(std::max_element(last.begin(), last.end()) - last.begin()));
+      s.eval(std::span(&got_ids.back(), 1), false, last);
+    }
+    EXPECT_EQ(got_ids, want_ids) << name << ": greedy steps against llama.cpp";
+  }
   fs::remove(model);
 }
 

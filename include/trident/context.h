@@ -70,8 +70,13 @@ class Context {
   void seq_remove(SeqId s);
   void seq_clear(SeqId s);  // keeps the sequence, drops all its positions
   // Keeps positions [0, n): the next row continues at n (prefix reuse, undoing a draft, editing
-  // a conversation). Throws Error for an unknown sequence or n > its length.
+  // a conversation). Throws Error for an unknown sequence or n > its length, or when
+  // !seq_can_keep(s, n).
   void seq_truncate(SeqId s, int64_t n);
+  // Whether seq_truncate / seq_copy_prefix may keep n of the sequence's positions: always, except
+  // on a model with recurrent layers (Mamba, LFM2, ...), whose state sums up the whole sequence:
+  // there only 0 or all of them. Callers reusing a prefix recompute from 0 otherwise.
+  bool seq_can_keep(SeqId s, int64_t n) const;
   // A new sequence holding src's first n positions (K/V copied, no recomputation). Throws Error
   // for an unknown src, n > its length or a full pool.
   SeqId seq_copy_prefix(SeqId src, int64_t n);
@@ -80,7 +85,8 @@ class Context {
   void seq_copy_prefix(SeqId src, int64_t n, SeqId dst);
   // The existing sequence whose tokens share the longest prefix with `tokens`. To reuse it for a
   // request, copy (or truncate to) at most tokens.size() - 1 positions so the last prompt token
-  // is evaluated and yields logits.
+  // is evaluated and yields logits. With recurrent layers only a sequence that is wholly a
+  // prefix of `tokens` is offered.
   PrefixMatch seq_longest_prefix(std::span<const int32_t> tokens) const;
   bool seq_exists(SeqId s) const;
   int64_t seq_length(SeqId s) const;               // positions held; Error if unknown

@@ -52,6 +52,7 @@ SeqId Context::seq_create() { return impl_->session.seqs().create(); }
 void Context::seq_remove(SeqId s) { impl_->session.seqs().remove(s); }
 void Context::seq_clear(SeqId s) { impl_->session.seqs().truncate(s, 0); }
 void Context::seq_truncate(SeqId s, int64_t n) { impl_->session.seqs().truncate(s, n); }
+bool Context::seq_can_keep(SeqId s, int64_t n) const { return impl_->session.seqs().can_keep(s, n); }
 SeqId Context::seq_copy_prefix(SeqId src, int64_t n) { return impl_->session.seqs().copy_prefix(src, n); }
 void Context::seq_copy_prefix(SeqId src, int64_t n, SeqId dst) { impl_->session.seqs().copy_prefix(src, n, dst); }
 

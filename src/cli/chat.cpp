@@ -92,6 +92,7 @@ class Conversation {
     const std::vector<int32_t> cached = ctx_.seq_tokens(seq_);
     size_t keep = 0;
     while (keep < cached.size() && keep + 1 < tokens.size() && cached[keep] == tokens[keep]) ++keep;
+    if (!ctx_.seq_can_keep(seq_, int64_t(keep))) keep = 0;  // a recurrent state cannot go back: start over
     ctx_.seq_truncate(seq_, int64_t(keep));
     api::Batch batch;
     batch.add_tokens(seq_, int64_t(keep), std::span(tokens).subspan(keep));

@@ -54,7 +54,10 @@ void print_fusion(const Model& m) {
   fmt::print("\nfusion plan ({} layers):\n", m.layers().size());
   for (size_t l = 0; l < m.layers().size(); ++l) {
     const LayerWeights& L = m.layers()[l];
-    fmt::print("  blk.{:<3} qkv: {}\n", l, group_text(L.qkv));
+    if (L.delta.present())  // the delta net's qkv, z, beta and alpha projections
+      fmt::print("  blk.{:<3} delta-net input: {}\n", l, group_text(L.delta.in));
+    else
+      fmt::print("  blk.{:<3} qkv: {}\n", l, group_text(L.qkv));
     if (!L.expert_gate_up.empty())
       fmt::print("  blk.{:<3} gate/up: {} experts, each {}\n", l, L.expert_gate_up.size(), group_text(L.expert_gate_up[0]));
     else

@@ -16,9 +16,14 @@ void add_logits_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("logits", "print the logits of every position of --tokens as JSON");
   auto flags = std::make_shared<ModelFlags>();
   auto tokens = std::make_shared<std::string>();
+  auto greedy = std::make_shared<int64_t>(0);
   add_model_flags(cmd, *flags);
   cmd->add_option("--tokens", *tokens, "comma-separated token ids, taken verbatim")->required();
-  cmd->callback([flags, tokens] {
+  // For comparing decoding with llama.cpp on files without a tokenizer (llama.cpp's random
+  // test models): the steps evaluate one token each, as a generation loop does.
+  cmd->add_option("--greedy", *greedy, "then N greedy steps of one token each; their ids as \"generated\"")
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback([flags, tokens, greedy] {
     const std::vector<int32_t> ids = parse_token_list(*tokens);
     SessionOptions opt = session_options(*flags);
     auto model = load_model(*flags);
@@ -33,8 +38,9 @@ void add_logits_command(CLI::App& app) {
     // context is refused before any output is written.
     for (size_t i = 0; i < ids.size(); ++i)
       if (ids[i] < 0 || ids[i] >= nv) fail("token id {} at index {} is outside the vocabulary (0..{})", ids[i], i, nv - 1);
-    if (int64_t(ids.size()) > s.options().n_ctx)
-      fail("{} tokens after 0 already evaluated do not fit the context of {} (use -c)", ids.size(), s.options().n_ctx);
+    if (int64_t(ids.size()) + *greedy > s.options().n_ctx)
+      fail("{} tokens after 0 already evaluated do not fit the context of {} (use -c)", int64_t(ids.size()) + *greedy,
+           s.options().n_ctx);
     std::string out = "{\"tokens\":[";
     for (size_t i = 0; i < ids.size(); ++i) fmt::format_to(std::back_inserter(out), "{}{}", i ? "," : "", ids[i]);
     out += "],\"logits\":[";
@@ -51,7 +57,19 @@ void add_logits_command(CLI::App& app) {
         out.clear();
       }
     }
-    out += "]}\n";
+    out += "]";
+    if (*greedy > 0) {
+      out += ",\"generated\":[";
+      for (int64_t k = 0; k < *greedy; ++k) {
+        // The first of the largest logits, as llama.cpp's greedy sampler.
+        const float* row = logits.data() + logits.size() - size_t(nv);
+        const int32_t next = int32_t(std::max_element(row, row + nv) - row);
+        fmt::format_to(std::back_inserter(out), "{}{}", k ? "," : "", next);
+        s.eval(std::span<const int32_t>(&next, 1), false, logits);
+      }
+      out += "]";
+    }
+    out += "}\n";
     std::fwrite(out.data(), 1, out.size(), stdout);
   });
 }

@@ -248,6 +248,8 @@ class Planner {
       bool any_fused = false, any_separate = false;
       for (const Slot& sl : g.slot) any_fused |= sl.fused != nullptr, any_separate |= sl.n_present(s.n_parts) > 0;
       if (!any_fused) continue;
+      // A delta-net layer's attn_qkv is its convolution's q|k|v input, not attention's.
+      if (s.kind == Kind::Qkv && delta_net_layer(g.layer)) continue;
       if (any_separate) {
         ++plan.groups_left;
         plan.notes.push_back(fmt::format("{}: {} is stored both fused and separate: left as is",
@@ -487,6 +489,11 @@ class Planner {
       fail("{}: tensor '{}': expected {} {} (n_q {} + 2 x n_kv {} from the hyper-parameters), "
            "found {}", f_.path(), t.name, n_q + 2 * n_kv, unit, n_q, n_kv, total);
     return {n_q, n_kv, n_kv};
+  }
+
+  bool delta_net_layer(int64_t layer) {
+    const ArchSpec* a = find_arch(arch_);
+    return a && a->delta_net != DeltaNetKind::None && layer < hparams().n_layer && hparams().is_delta_net(layer);
   }
 
   const HParams& hparams() {

@@ -26,6 +26,10 @@ constexpr std::array<std::string_view, 1> kUnusedQkvScale = {"attn_qkv.scale"};
 constexpr std::array<std::string_view, 5> kUnusedRopeFreqsBiases = {"rope_freqs.weight", "attn_output.bias",
                                                                     "ffn_gate.bias", "ffn_up.bias", "ffn_down.bias"};
 
+// The full-attention layers of the delta-net families: llama.cpp loads Q/K/V biases and its
+// graph never adds them.
+constexpr std::array<std::string_view, 3> kUnusedQkvBiases = {"attn_q.bias", "attn_k.bias", "attn_v.bias"};
+
 // deepseek2's loader: "lite" files by block count (and vocabulary size for 48 blocks).
 constexpr std::array<LayerVocab, 3> kDeepseek2Lite = {{{27, 0}, {26, 0}, {48, 128256}}};
 
@@ -205,6 +209,36 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "openelm", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .unused_tensors = kUnusedQkvScale,
              .per_layer_sizes = true},
     ArchSpec{.name = "deci", .rope_freqs = true, .per_layer_sizes = true, .per_layer_zero = true},
+    // Hybrid: gated short-convolution layers (no KV heads) between attention layers, whose
+    // optional window covers them all; the final norm is stored as token_embd_norm.
+    ArchSpec{.name = "lfm2", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .sliding_window = true,
+             .swa_all_layers = true, .per_layer_sizes = true, .mixer = Mixer::ShortConv,
+             .recurrent_layers = RecurrentLayers::NoKvHeads, .output_norm = "token_embd_norm"},
+    // lfm2's layers with sigmoid-routed experts after the leading dense blocks (no window: its
+    // llama.cpp loader reads none).
+    ArchSpec{.name = "lfm2moe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
+             .moe_norm_topk = true, .gating = ExpertGating::Sigmoid,
+             .moe_keys = moe_keys::kDenseLead | moe_keys::kGatingFunc, .per_layer_sizes = true,
+             .mixer = Mixer::ShortConv, .recurrent_layers = RecurrentLayers::NoKvHeads,
+             .output_norm = "token_embd_norm"},
+    // Hybrids: gated delta-net layers (runtime/delta_net_layer.cpp) with every n-th layer full
+    // attention with a gated Q; the pre-FFN norm is post_attention_norm.
+    ArchSpec{.name = "qwen35", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .mrope = MRope::Interleaved,
+             .nextn_layers = true, .ffn_scales = true, .unused_tensors = kUnusedQkvBiases,
+             .ffn_norm = "post_attention_norm", .llamacpp_separate_qkv = true, .mixer = Mixer::DeltaNet,
+             .recurrent_layers = RecurrentLayers::Interval, .delta_net = DeltaNetKind::Separate,
+             .gated_q = true},
+    ArchSpec{.name = "qwen35moe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
+             .moe_norm_topk = true, .shared_expert_gate = true, .mrope = MRope::Interleaved, .nextn_layers = true,
+             .expert_scales = true, .unused_tensors = kUnusedQkvBiases, .ffn_norm = "post_attention_norm",
+             .llamacpp_separate_qkv = true, .mixer = Mixer::DeltaNet,
+             .recurrent_layers = RecurrentLayers::Interval, .delta_net = DeltaNetKind::Separate, .gated_q = true,
+             .shexp_scales = true},
+    ArchSpec{.name = "qwen3next", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
+             .moe_norm_topk = true, .shared_expert_gate = true, .nextn_layers = true, .expert_scales = true,
+             .unused_tensors = kUnusedQkvBiases, .ffn_norm = "post_attention_norm", .llamacpp_separate_qkv = true,
+             .mixer = Mixer::DeltaNet, .recurrent_layers = RecurrentLayers::Interval,
+             .delta_net = DeltaNetKind::PerKeyHead, .gated_q = true, .shexp_scales = true},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {

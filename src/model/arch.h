@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "kernels/ops.h"
+#include "kernels/recurrent.h"
 
 namespace trident {
 
@@ -57,7 +58,17 @@ enum class MoeDense : uint8_t { None, ScaledSum, Residual };
 // Relu gated: relu(gate) * up. SwigluOai: gpt-oss's clamped SwiGLU (kernels/ops.h swiglu_oai),
 // gated FFNs only.
 enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr, Relu, SwigluOai };
-enum class FfnKind : uint8_t { Gated, Plain, Moe };
+// None: the blocks have no feed-forward sub-layer (mamba: the mixer is the whole block).
+enum class FfnKind : uint8_t { Gated, Plain, Moe, None };
+// What mixes tokens in a layer: attention over the K/V cache, or a recurrent block carrying a
+// per-sequence state (runtime/recurrent_layers.cpp): LFM2's gated short convolution, Mamba-1's
+// and Mamba-2's selective scans, the gated delta rule (Qwen3-Next / Qwen3.5).
+enum class Mixer : uint8_t { Attention, ShortConv, Mamba1, Mamba2, DeltaNet };
+// Which layers run the row's recurrent mixer, as the family's llama.cpp loader decides
+// (is_recr): None; All; NoKvHeads, the layers whose attention.head_count_kv (a per-layer array)
+// is 0 (lfm2, jamba, granitehybrid); Interval, all but every full_attention_interval-th layer
+// (1-based, default 4) unless attention.recurrent_layers lists them per layer (qwen3next).
+enum class RecurrentLayers : uint8_t { None, All, NoKvHeads, Interval };
 // Windows whose size llama.cpp's loader fixes: attention.sliding_window only says whether
 // (absent or > 0) the layers follow a local / global pattern (attention.sliding_window_pattern,
 // default 4); so is the pattern of the layers without RoPE.
@@ -72,6 +83,16 @@ enum class FixedWindow : uint8_t {
   // 4096; every 4th layer (0-based, from the first) has no RoPE. Without windows all rope.
   Sliding,
 };
+// Gated delta-net layers (linear attention with a recurrent state, docs/recurrent.md) between
+// full-attention ones; attention.recurrent_layers (or full_attention_interval, default 4) says
+// which. Their input projections, as llama.cpp reads them:
+//   Separate (qwen35, qwen35moe): attn_qkv, attn_gate (z), ssm_beta, ssm_alpha, each with its
+//     weight scale, like ssm_out's; value head h reads key head h % n_k_heads.
+//   PerKeyHead (qwen3next): attn_qkv and attn_gate, or the older ssm_in holding per key head
+//     [q, k, v, z]; ssm_ba holding per key head [beta, alpha]; no weight scales on these nor on
+//     ssm_out; value head h reads key head h / (n_v_heads / n_k_heads).
+enum class DeltaNetKind : uint8_t { None, Separate, PerKeyHead };
+
 // How a family's HF config describes sliding-window attention.
 enum class HfWindowKeys : uint8_t {
   None,
@@ -180,6 +201,7 @@ struct ArchSpec {
   bool final_softcap = false;
   float default_final_softcap = 0.0f;
   int64_t default_swa_window = 0;   // attention.sliding_window when the file has none (gemma2: 4096)
+  bool swa_all_layers = false;      // a window (> 0) applies to every attention layer; no pattern key (lfm2)
   int64_t swa_only_at_n_layer = 0;  // windowed only at this block count (exaone4: 64, its 32B)
   bool rope_only_swa = false;       // a windowed model ropes only its windowed layers (exaone4)
   bool looped = false;              // reads num_loops: the layers run that many times (nanbeige)
@@ -189,7 +211,7 @@ struct ArchSpec {
   // Whether llama.cpp's graph for the family passes the `.scale` tensors of the dense FFN to
   // build_ffn (llama, qwen3) and those of the routed experts to build_moe_ffn (llama,
   // qwen3moe). Most graphs pass neither: their loader reads the tensors and they change nothing.
-  // (No family trident runs passes shared-expert or router scales.)
+  // (No family passes router scales; shexp_scales below says which pass the shared experts'.)
   bool ffn_scales = false;
   bool expert_scales = false;
   // Tensors llama.cpp loads for this family and its graph never reads (olmoe's Q/K/V biases and
@@ -245,9 +267,19 @@ struct ArchSpec {
   bool swa_rope_unscaled = false;
   bool llamacpp_separate_qkv = false;  // llama.cpp's loader reads attn_q/k/v only, never attn_qkv (gemma4)
   std::span<const SkeletonInit> skeleton_inits{};
+  // Recurrent layers: which mixer (kernels/recurrent.h) and on which layers; the others attend.
+  Mixer mixer = Mixer::Attention;
+  RecurrentLayers recurrent_layers = RecurrentLayers::None;
+  std::string_view output_norm = "output_norm";  // the final norm's tensor (lfm2: token_embd_norm)
+  DeltaNetKind delta_net = DeltaNetKind::None;
+  // The attention's Q projection is twice as wide: per head head_dim queries, then head_dim
+  // gate values; the attention's output is multiplied by their sigmoid (qwen3next, qwen35).
+  bool gated_q = false;
+  bool shexp_scales = false;  // the shared experts' weight scales apply (qwen3next, qwen35moe)
   HfFacts hf{};
 
   bool moe() const { return ffn == FfnKind::Moe; }
+  bool recurrent() const { return recurrent_layers != RecurrentLayers::None; }
   bool has_hf() const { return !hf.classes.empty(); }
 };
 

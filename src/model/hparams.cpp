@@ -179,7 +179,8 @@ std::optional<std::vector<int64_t>> layer_values(const GgufFile& f, const std::s
 // divide (KV heads 0 with heads: deci's linear attention).
 void read_layer_heads(const GgufFile& f, const ArchSpec& arch, HParams& h) {
   const std::string p = h.arch + ".";
-  const int64_t min = arch.per_layer_zero ? 0 : 1;
+  // 0 heads: deci's layers without attention, or the recurrent layers of a NoKvHeads row.
+  const int64_t min = arch.per_layer_zero || arch.recurrent_layers == RecurrentLayers::NoKvHeads ? 0 : 1;
   const auto heads = layer_values(f, p + "attention.head_count", h.n_layer, true, min);
   if (!heads) fail("{}: missing required key '{}'", f.path(), p + "attention.head_count");
   const auto kv = layer_values(f, p + "attention.head_count_kv", h.n_layer, true, min).value_or(*heads);
@@ -400,38 +401,43 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     const auto v = layer_values(f, key(k), h.n_layer, true, 0);
     return v ? std::optional<int64_t>((*v)[0]) : std::nullopt;
   };
-  if (arch.per_layer_sizes) {
-    read_layer_heads(f, arch, h);
-  } else {
-    h.n_head = positive(f, key("attention.head_count"), first_int("attention.head_count"));
-    h.n_head_kv = positive(f, key("attention.head_count_kv"),
-                           first_int("attention.head_count_kv").value_or(h.n_head));
-    if (h.n_head % h.n_head_kv != 0)
-      fail("{}: key '{}': {} heads are not a multiple of {} KV heads", f.path(),
-           key("attention.head_count_kv"), h.n_head, h.n_head_kv);
-  }
-  // As llama.cpp: the head size derives from the first layer's head count.
-  const int64_t head_div = arch.per_layer_sizes ? h.layer_sizes[0].n_head : h.n_head;
-  if ((head_div == 0 || h.n_embd % head_div != 0) && !f.find(key("attention.key_length")))
-    fail("{}: key '{}': {} is not a multiple of the {} heads", f.path(), key("embedding_length"),
-         h.n_embd, head_div);
-  h.head_dim = positive(f, key("attention.key_length"),
-                        f.get_int(key("attention.key_length")).value_or(head_div ? h.n_embd / head_div : 0));
-  check_width(f, key("attention.head_count"), h.n_head, key("attention.key_length"), h.head_dim);
-  check_width(f, key("attention.head_count_kv"), h.n_head_kv, key("attention.key_length"), h.head_dim);
-  const int64_t v_len = f.get_int(key("attention.value_length")).value_or(h.head_dim);
-  if (v_len != h.head_dim && arch.mla == Mla::None)
-    fail("{}: key '{}': value length {} differs from key length {} (not supported)", f.path(),
-         key("attention.value_length"), v_len, h.head_dim);
   h.n_ctx_train = f.get_int(key("context_length")).value_or(2048);
   if (h.n_ctx_train < 0 || h.n_ctx_train > kMaxSize)
     fail("{}: key '{}': expected a context length from 0 to {}, found {}", f.path(), key("context_length"), kMaxSize,
          h.n_ctx_train);
-  const int64_t n_rot = f.get_int(key("rope.dimension_count")).value_or(h.head_dim);
-  if (n_rot <= 0 || n_rot > h.head_dim || n_rot % 2 != 0)
-    fail("{}: key '{}': expected an even count up to the head size {}, found {}", f.path(),
-         key("rope.dimension_count"), h.head_dim, n_rot);
-  h.n_rot = int(n_rot);
+  // A family whose every layer is recurrent (mamba) has no attention: its files' head keys are
+  // 0 or absent, and llama.cpp reads none of the sizes below.
+  int64_t v_len = 0;
+  if (arch.recurrent_layers != RecurrentLayers::All) {
+    if (arch.per_layer_sizes) {
+      read_layer_heads(f, arch, h);
+    } else {
+      h.n_head = positive(f, key("attention.head_count"), first_int("attention.head_count"));
+      h.n_head_kv = positive(f, key("attention.head_count_kv"),
+                             first_int("attention.head_count_kv").value_or(h.n_head));
+      if (h.n_head % h.n_head_kv != 0)
+        fail("{}: key '{}': {} heads are not a multiple of {} KV heads", f.path(),
+             key("attention.head_count_kv"), h.n_head, h.n_head_kv);
+    }
+    // As llama.cpp: the head size derives from the first layer's head count.
+    const int64_t head_div = arch.per_layer_sizes ? h.layer_sizes[0].n_head : h.n_head;
+    if ((head_div == 0 || h.n_embd % head_div != 0) && !f.find(key("attention.key_length")))
+      fail("{}: key '{}': {} is not a multiple of the {} heads", f.path(), key("embedding_length"),
+           h.n_embd, head_div);
+    h.head_dim = positive(f, key("attention.key_length"),
+                          f.get_int(key("attention.key_length")).value_or(head_div ? h.n_embd / head_div : 0));
+    check_width(f, key("attention.head_count"), h.n_head, key("attention.key_length"), h.head_dim);
+    check_width(f, key("attention.head_count_kv"), h.n_head_kv, key("attention.key_length"), h.head_dim);
+    v_len = f.get_int(key("attention.value_length")).value_or(h.head_dim);
+    if (v_len != h.head_dim && arch.mla == Mla::None)
+      fail("{}: key '{}': value length {} differs from key length {} (not supported)", f.path(),
+           key("attention.value_length"), v_len, h.head_dim);
+    const int64_t n_rot = f.get_int(key("rope.dimension_count")).value_or(h.head_dim);
+    if (n_rot <= 0 || n_rot > h.head_dim || n_rot % 2 != 0)
+      fail("{}: key '{}': expected an even count up to the head size {}, found {}", f.path(),
+           key("rope.dimension_count"), h.head_dim, n_rot);
+    h.n_rot = int(n_rot);
+  }
   const bool layer_norm = arch.norm == NormKind::Layer;
   h.norm_eps = norm_epsilon(f, key(layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
                             1e-5);
@@ -557,6 +563,8 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     h.n_ff = f.get_int(key("feed_forward_length")).value_or(h.n_ff_expert);
     check_width(f, key("expert_count"), h.n_expert, key("expert_feed_forward_length"), 2 * h.n_ff_expert);
     read_moe_routing(f, arch, h);
+  } else if (arch.ffn == FfnKind::None) {
+    h.n_ff = 0;  // the blocks have no feed-forward sub-layer
   } else if (arch.per_layer_sizes) {
     const auto ff = layer_values(f, key("feed_forward_length"), h.n_layer, true, arch.per_layer_zero ? 0 : 1);
     if (!ff) fail("{}: missing required key '{}'", f.path(), key("feed_forward_length"));
@@ -575,6 +583,8 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   }
 
   if (!arch.per_layer_sizes) h.layer_sizes.assign(size_t(h.n_layer), LayerSizes{h.n_head, h.n_head_kv, h.n_ff});
+  else if (h.moe)  // the dense layers before the experts (lfm2moe)
+    for (LayerSizes& z : h.layer_sizes) z.n_ff = h.n_ff;
   // Head size and rotary count are the model's (after read_mla: the cache's head size) unless
   // read_layer_shapes below sets them; every layer has its own K/V cache unless it shares one.
   for (int64_t l = 0; l < h.n_layer; ++l) {
@@ -592,13 +602,17 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     h.swa_window = f.get_int(key("attention.sliding_window")).value_or(arch.default_swa_window);
     if (h.swa_window < 0) fail("{}: key '{}': negative window", f.path(), key("attention.sliding_window"));
     // per_layer_shapes rows give the pattern per layer (read_layer_shapes).
-    const int64_t pattern = arch.per_layer_shapes ? 1 : f.get_int(key("attention.sliding_window_pattern")).value_or(arch.default_swa_pattern);
+    const int64_t pattern = arch.per_layer_shapes || arch.swa_all_layers
+                                ? 1
+                                : f.get_int(key("attention.sliding_window_pattern")).value_or(arch.default_swa_pattern);
     if (pattern <= 0) fail("{}: key '{}': expected a positive pattern, found {}", f.path(), key("attention.sliding_window_pattern"), pattern);
     // Every pattern-th layer (1-based) is global; the others use the window.
     if (h.swa_window > 0)
-      for (int64_t l = 0; l < h.n_layer; ++l) h.layer_is_swa[size_t(l)] = (l + 1) % pattern != 0;
+      for (int64_t l = 0; l < h.n_layer; ++l) h.layer_is_swa[size_t(l)] = arch.swa_all_layers || (l + 1) % pattern != 0;
   }
   if (arch.per_layer_shapes) read_layer_shapes(f, h);
+  if (arch.recurrent()) read_recurrent(f, arch, h);
+  read_delta_net_hparams(f, arch, h);
   return h;
 }
 

@@ -7,6 +7,7 @@
 
 #include "format/gguf.h"
 #include "model/arch.h"
+#include "model/delta_net.h"
 
 namespace trident {
 
@@ -19,6 +20,8 @@ struct LayerSizes {
   int64_t head_dim = 0;
   int n_rot = 0;
   int64_t kv_source = 0;  // the layer whose K/V cache this one attends to (itself unless shared)
+  Mixer mixer = Mixer::Attention;  // a recurrent mixer has no heads and no K/V rows (ArchSpec::mixer)
+  bool recurrent() const { return mixer != Mixer::Attention; }
   int64_t n_q() const { return n_head * head_dim; }
   int64_t n_kv() const { return n_head_kv * head_dim; }
 };
@@ -92,8 +95,22 @@ struct HParams {
   std::vector<uint8_t> rope_unrotated;
 
   int64_t n_embd_per_layer = 0;    // per-layer input width (0: none)
+  // Gated delta-net layers' sizes (ArchSpec::delta_net; from the ssm_* keys above).
+  DeltaNetSizes delta;
+  bool is_delta_net(int64_t l) const { return layer_sizes[size_t(l)].mixer == Mixer::DeltaNet; }
 
-  bool layer_has_kv(int64_t l) const { return layer_sizes[size_t(l)].kv_source == l; }
+  // Recurrent layers (ArchSpec::mixer; hparams_recurrent.cpp), the keys llama.cpp's loaders
+  // read: ssm.conv_kernel (d_conv), ssm.inner_size, ssm.state_size, ssm.time_step_rank (Mamba-1:
+  // dt's rank; Mamba-2 and the delta rule: heads), ssm.group_count, ssm.dt_b_c_rms; LFM2's
+  // shortconv.l_cache (its kernel width). 0 where the family has none.
+  int64_t ssm_d_conv = 0, ssm_d_inner = 0, ssm_d_state = 0, ssm_dt_rank = 0, ssm_n_group = 0;
+  bool ssm_dt_b_c_rms = false;
+  int64_t shortconv_l_cache = 0;
+
+  bool layer_has_kv(int64_t l) const { return layer_sizes[size_t(l)].kv_source == l && !layer_sizes[size_t(l)].recurrent(); }
+  bool recurrent() const {
+    return std::any_of(layer_sizes.begin(), layer_sizes.end(), [](const LayerSizes& s) { return s.recurrent(); });
+  }
   // The widest layer's K (or V) row: the K/V cache's row length.
   int64_t kv_row_elems() const {
     int64_t m = 0;
@@ -116,5 +133,8 @@ struct HParams {
 // Reads and validates (positive sizes, head counts dividing, rope dims <= head_dim). Throws
 // Error naming the file and key.
 HParams read_hparams(const GgufFile& f, const ArchSpec& arch);
+// Part of read_hparams (hparams_recurrent.cpp): marks the layers that run the row's recurrent
+// mixer and reads that mixer's keys, validated as the kernels need them.
+void read_recurrent(const GgufFile& f, const ArchSpec& arch, HParams& h);
 
 }  // namespace trident

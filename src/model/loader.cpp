@@ -10,6 +10,7 @@
 
 #include "format/checked.h"
 #include "format/error.h"
+#include "kernels/recurrent.h"
 #include "model/model.h"
 #include "tensor/repack.h"
 #include "tensor/types.h"
@@ -38,9 +39,10 @@ class WeightLoader {
       }
     }
     if (m_.arch_->norm_params) {
-      m_.output_norm_ = vec("output_norm.weight", h.n_embd, true);
+      const std::string on(m_.arch_->output_norm);
+      m_.output_norm_ = vec(on + ".weight", h.n_embd, true);
       if (m_.arch_->norm == NormKind::Layer || m_.arch_->norm_bias)
-        m_.output_norm_b_ = vec("output_norm.bias", h.n_embd, false);
+        m_.output_norm_b_ = vec(on + ".bias", h.n_embd, false);
     }
     if (find("output.weight")) {
       m_.output_ = projection("output", h.n_embd, m_.hp_.n_vocab, true);
@@ -328,12 +330,15 @@ class WeightLoader {
     const LayerSizes z = h.layer_sizes[size_t(l)];
     const int64_t nq = z.n_q(), nkv = z.n_kv();
     L.sizes = z;
-    if (norms && z.n_head > 0) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
+    if (norms && (z.n_head > 0 || z.recurrent())) L.attn_norm = vec(b + "attn_norm.weight", h.n_embd, a.pre_norm);
+    if (z.recurrent()) load_recurrent(L, b, z.mixer);
     if (norms && ln) L.attn_norm_b = vec(b + "attn_norm.bias", h.n_embd, false);
+    // gated_q: per head head_dim queries, then head_dim gate values.
+    const int64_t nq_rows = a.gated_q ? 2 * nq : nq;
     if (a.mla != Mla::None) {
       load_mla(L, b);
     } else if (z.n_head_kv > 0) {
-      std::vector<PartSpec> qkv = {{b + "attn_q", nq}, {b + "attn_k", nkv}, {b + "attn_v", nkv}};
+      std::vector<PartSpec> qkv = {{b + "attn_q", nq_rows}, {b + "attn_k", nkv}, {b + "attn_v", nkv}};
       if (!h.layer_has_kv(l)) {
         // A layer reading an earlier layer's cache: llama.cpp loads its K/V weights if present
         // and uses none.
@@ -408,14 +413,15 @@ class WeightLoader {
 
     L.moe = h.layer_is_moe(l);
     // deci: llama.cpp's graph drops a layer without FFN whole (its attention output is unused).
-    L.skip = z.n_ff == 0;
+    L.has_ffn = a.ffn != FfnKind::None;
+    L.skip = L.has_ffn && z.n_ff == 0;
     if (!a.moe() && !a.moe_if_experts && find(b + "ffn_gate_inp.weight"))
       fail("{}: layer {} is a mixture-of-experts layer ('{}ffn_gate_inp.weight'), which trident does not run for "
            "architecture {} yet", f_.path(), l, b, h.arch);
-    if (L.moe && !L.skip) load_moe(L, b);
+    if (L.moe && !L.skip && L.has_ffn) load_moe(L, b);
     scales_ignored_ = !a.ffn_scales;
     // The dense FFN: of a dense layer, or beside the experts (MoeDense; grok's by presence).
-    if (!L.skip && (!L.moe || a.moe_dense == MoeDense::Residual))
+    if (!L.skip && L.has_ffn && (!L.moe || a.moe_dense == MoeDense::Residual))
       load_dense_ffn(L, b, L.moe ? h.n_embd : z.n_ff);
     else if (!L.skip && a.moe_dense == MoeDense::ScaledSum && (find(b + "ffn_up.weight") || find(b + "ffn_gate_up.weight")))
       load_dense_ffn(L, b, h.n_ff);
@@ -438,6 +444,127 @@ class WeightLoader {
       L.pl_proj = projection(b + "proj", h.n_embd_per_layer, h.n_embd, true);
       L.pl_post_norm = vec(b + "post_norm.weight", h.n_embd, true);
     }
+  }
+
+  // A gated delta-net layer's weights (model/delta_net.h), in place of attention.
+  void load_delta_net(LayerWeights& L, const std::string& b) {
+    const HParams& h = m_.hp_;
+    const DeltaNetSizes& s = h.delta;
+    DeltaNetWeights& D = L.delta;
+    const int64_t cd = s.conv_dim(), vd = s.value_dim(), nv = s.n_v_heads, d = h.n_embd;
+    // qwen3next's graph multiplies by the bare input and output weights (their scales are
+    // loaded and change nothing); qwen35's applies each one's scale.
+    const bool per_key_head = m_.arch_->delta_net == DeltaNetKind::PerKeyHead;
+    scales_ignored_ = per_key_head;
+    if (!per_key_head) {
+      D.in = group("", {{b + "attn_qkv", cd}, {b + "attn_gate", vd}, {b + "ssm_beta", nv}, {b + "ssm_alpha", nv}}, d,
+                   "delta-net input");
+    } else {
+      // Parts as row segments: llama.cpp's views of ssm_in (per key head q, k, v, z) and of
+      // ssm_ba (per key head beta, alpha) become plain q|k|v, z, beta, alpha rows.
+      const int64_t nk = s.n_k_heads, r = nv / nk, hk = s.head_k_dim, hv = s.head_v_dim;
+      std::vector<std::vector<RowSegment>> parts(4);
+      const GgufTensorInfo* qkv = find(b + "attn_qkv.weight");
+      const GgufTensorInfo* in = find(b + "ssm_in.weight");
+      if (in) {
+        check_shape(*in, {d, cd + vd});
+        weight_scale(b + "ssm_in", 1, 0);
+      }
+      if (qkv) {  // llama.cpp then leaves ssm_in unused
+        check_shape(*qkv, {d, cd});
+        weight_scale(b + "attn_qkv", 1, 0);
+        parts[0].push_back(segment(*qkv, 0, cd));
+        parts[1].push_back(segment(require(b + "attn_gate.weight", {d, vd}), 0, vd));
+        weight_scale(b + "attn_gate", 1, 0);
+      } else {
+        if (!in) require(b + "attn_qkv.weight", {d, cd});
+        const int64_t w = 2 * hk + 2 * r * hv;  // one key head's rows
+        for (int64_t part = 0; part < 3; ++part)  // q, k, v
+          for (int64_t kh = 0; kh < nk; ++kh)
+            parts[0].push_back(part < 2 ? segment(*in, kh * w + part * hk, hk) : segment(*in, kh * w + 2 * hk, r * hv));
+        for (int64_t kh = 0; kh < nk; ++kh) parts[1].push_back(segment(*in, kh * w + 2 * hk + r * hv, r * hv));
+      }
+      const GgufTensorInfo& ba = require(b + "ssm_ba.weight", {d, 2 * nv});
+      for (int64_t kh = 0; kh < nk; ++kh) {
+        parts[2].push_back(segment(ba, kh * 2 * r, r));
+        parts[3].push_back(segment(ba, kh * 2 * r + r, r));
+      }
+      D.in = segments_group(parts, {cd, vd, nv, nv}, d, {b + "qkv", b + "z", b + "beta", b + "alpha"});
+    }
+    const GgufTensorInfo& conv = require(b + "ssm_conv1d.weight", {s.d_conv, cd});
+    D.conv_w.resize(size_t(s.d_conv * cd));
+    conv_weight_time_major(as_f32(conv, 0, s.d_conv * cd), cd, s.d_conv, D.conv_w.data());
+    D.dt_bias = vec(b + "ssm_dt.bias", nv, true);
+    D.a = vec(b + "ssm_a", nv, true);
+    D.norm = vec(b + "ssm_norm.weight", s.head_v_dim, true);
+    D.out = projection(b + "ssm_out", vd, d, true);
+    scales_ignored_ = false;
+  }
+
+  // A group whose parts are lists of row segments (widths: their row counts).
+  static ProjectionGroup segments_group(const std::vector<std::vector<RowSegment>>& parts,
+                                        const std::vector<int64_t>& widths, int64_t n_in,
+                                        const std::vector<std::string>& names) {
+    ProjectionGroup g;
+    g.fused.n_in = n_in;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      g.part_col.push_back(g.fused.n_out);
+      g.part_names.push_back(names[i]);
+      Projection p;
+      p.n_in = n_in;
+      p.n_out = widths[i];
+      p.segments = parts[i];
+      g.fused.segments.insert(g.fused.segments.end(), parts[i].begin(), parts[i].end());
+      g.fused.n_out += widths[i];
+      g.parts.push_back(std::move(p));
+    }
+    return g;
+  }
+
+  // A recurrent mixer's weights (model.h RecurrentWeights), as llama.cpp's loaders shape them.
+  void load_recurrent(LayerWeights& L, const std::string& b, Mixer mixer) {
+    const HParams& h = m_.hp_;
+    RecurrentWeights& r = L.rec;
+    // The file's conv1d [d_conv, channels] (ggml order) as the kernel's time-major rows.
+    auto conv = [&](const std::string& name, int64_t ch, int64_t d_conv) {
+      const float* w = floats(name, {d_conv, ch}, true);
+      auto& out = m_.owned_.emplace_back(size_t(d_conv * ch));
+      conv_weight_time_major(w, ch, int(d_conv), out.data());
+      return out.data();
+    };
+    if (mixer == Mixer::ShortConv) {
+      r.in = projection(b + "shortconv.in_proj", h.n_embd, 3 * h.n_embd, true);
+      r.conv = conv(b + "shortconv.conv.weight", h.n_embd, h.shortconv_l_cache);
+      r.out = projection(b + "shortconv.out_proj", h.n_embd, h.n_embd, true);
+      return;
+    }
+    const int64_t di = h.ssm_d_inner, ds = h.ssm_d_state;
+    if (mixer == Mixer::Mamba1) {
+      r.in = projection(b + "ssm_in", h.n_embd, 2 * di, true);
+      r.conv = conv(b + "ssm_conv1d.weight", di, h.ssm_d_conv);
+      r.conv_b = vec(b + "ssm_conv1d.bias", di, true);
+      r.x = projection(b + "ssm_x", di, h.ssm_dt_rank + 2 * ds, true);
+      r.dt = projection(b + "ssm_dt", h.ssm_dt_rank, di, true);  // with its bias
+      if (!r.dt.bias) fail("{}: missing tensor '{}ssm_dt.bias' (required by architecture {})", f_.path(), b, h.arch);
+      r.a = floats(b + "ssm_a", {ds, di}, true);
+      r.d = vec(b + "ssm_d", di, true);
+      r.out = projection(b + "ssm_out", di, h.n_embd, true);
+      return;
+    }
+    if (mixer == Mixer::Mamba2) {
+      const int64_t nh = h.ssm_dt_rank, ch = di + 2 * h.ssm_n_group * ds;
+      r.in = projection(b + "ssm_in", h.n_embd, di + ch + nh, true);
+      r.conv = conv(b + "ssm_conv1d.weight", ch, h.ssm_d_conv);
+      r.conv_b = vec(b + "ssm_conv1d.bias", ch, true);
+      r.dt_b = vec(b + "ssm_dt.bias", nh, true);
+      r.a = floats(b + "ssm_a", {1, nh}, true);
+      r.d = floats(b + "ssm_d", {1, nh}, true);
+      r.norm = floats(b + "ssm_norm.weight", {di / h.ssm_n_group, h.ssm_n_group}, true);
+      r.out = projection(b + "ssm_out", di, h.n_embd, true);
+      return;
+    }
+    if (mixer == Mixer::DeltaNet) return load_delta_net(L, b);
+    fail("{}: layer {}: the {} mixer is not supported yet", f_.path(), b, h.arch);
   }
 
   // A dense FFN nf wide: plain (up only) or gated.
@@ -569,8 +696,9 @@ class WeightLoader {
       if (down_b) d.bias = down_b + e * h.n_embd;
       L.expert_down.push_back(std::move(d));
     }
-    scales_ignored_ = true;  // nor the shared experts, in the families trident runs
+    scales_ignored_ = !m_.arch_->shexp_scales;  // most graphs pass the shared experts none
     load_shared_experts(L, b);
+    scales_ignored_ = true;
   }
 
   // Shared experts (ffn_{gate,up,down}_shexp), found by presence: a dense gated FFN every
@@ -587,6 +715,7 @@ class WeightLoader {
     L.shared_down = projection(b + "ffn_down_shexp", nf, h.n_embd, true);
     bias_before_scale(L.shared_gate_up, L.shared_down);
     // qwen2moe: the shared experts' output is weighed by sigmoid(x . ffn_gate_inp_shexp).
+    scales_ignored_ = true;  // no graph scales the shared experts' gate
     if (m_.arch_->shared_expert_gate) L.shared_gate = projection(b + "ffn_gate_inp_shexp", h.n_embd, 1, true);
   }
 

@@ -13,6 +13,24 @@
 
 namespace trident {
 
+// A recurrent mixer's weights (LayerSizes::mixer; runtime/recurrent_layers.cpp). Which are set
+// depends on the mixer; the rest stay empty.
+struct RecurrentWeights {
+  Projection in;                          // [n_embd] -> the mixer's input rows (ssm_in, shortconv.in_proj)
+  const float* conv = nullptr;            // [d_conv][channels], time-major (the file's conv1d, transposed)
+  const float* conv_b = nullptr;          // [channels] or nullptr
+  Projection x;                           // Mamba-1 ssm_x: [d_inner] -> [dt_rank + 2 d_state]
+  Projection dt;                          // Mamba-1 ssm_dt: [dt_rank] -> [d_inner]
+  const float* dt_b = nullptr;            // [dt heads] added to dt (Mamba-1: d_inner; Mamba-2: n_head)
+  const float* dt_norm = nullptr;         // Mamba-1 RMS norms of dt, B, C (ssm_dt_b_c_rms), or nullptr
+  const float* b_norm = nullptr;
+  const float* c_norm = nullptr;
+  const float* a = nullptr;               // ssm_a: Mamba-1 [d_inner][d_state]; Mamba-2 [n_head]
+  const float* d = nullptr;               // ssm_d: [d_inner] / [n_head] skip weights
+  const float* norm = nullptr;            // Mamba-2 grouped RMS norm [d_inner], or nullptr
+  Projection out;                         // [mixer width] -> [n_embd] (ssm_out, shortconv.out_proj)
+};
+
 struct LayerWeights {
   // attention
   const float* attn_norm = nullptr;       // [n_embd] (pre-norm)
@@ -52,8 +70,12 @@ struct LayerWeights {
   Projection shared_down;                 // [n_ff_shared] -> [n_embd]; no segments: none
   Projection shared_gate;                 // [n_embd] -> 1: sigmoid weight of the shared experts
 
+  DeltaNetWeights delta;                  // a gated delta-net layer's (none: an attention layer)
+
+  RecurrentWeights rec;                   // the mixer when sizes.mixer is recurrent
   LayerSizes sizes;                       // the layer's shape (per layer: openelm, deci, gemma4)
   bool skip = false;                      // the layer changes nothing (deci: no FFN)
+  bool has_ffn = true;                    // false: no feed-forward sub-layer (mamba)
   // gemma4 (ArchSpec::per_layer_shapes and what comes with it)
   bool v_from_k = false;                  // no V projection: V is K's projection, before K's norm
   const float* out_scale = nullptr;       // [1] the layer's output times this (layer_output_scale)

@@ -10,7 +10,9 @@
 //   u64      n_tokens
 //   i32      tokens[n_tokens]
 //   per layer: K rows [n_tokens][row bytes], then V rows
+//   models with recurrent layers: the sequence's RecurrentState stream (runtime/recurrent_state.h)
 // The size must match exactly; anything else is refused with the file's name and the field.
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -77,6 +79,7 @@ void Session::save_sequence(int32_t id, const std::string& path) const {
     out.put(tokens.data(), tokens.size_bytes());
     for (int64_t l = 0; l < kv.n_layer(); ++l)
       for (bool v : {false, true}) out.put(kv.rows(l, v), tokens.size() * kv.row_bytes(v));
+    if (seqs_->recurrent()) seqs_->state(id).save(out);
   });
 }
 
@@ -99,14 +102,24 @@ int32_t Session::restore_sequence(const std::string& path) {
   const int64_t n_layer = model_.hp().n_layer;
   const size_t row_bytes = hd.row_elems * (hd.k_type == 0 ? 4 : 2) +
                            size_t(model_.hp().kv_v_elems()) * (hd.v_type == 0 ? 4 : 2);
-  const uint64_t want = sizeof hd + n * 4 + uint64_t(n_layer) * n * row_bytes;
-  if (file.size() != want) fail("{}: {} bytes, expected {} for {} tokens", path, file.size(), want, n);
+  const uint64_t kv_end = sizeof hd + n * 4 + uint64_t(n_layer) * n * row_bytes;
+  // The recurrent state's own header checks its shapes; its size is checked by restore below.
+  const uint64_t want = seqs_->recurrent() ? std::max<uint64_t>(kv_end, file.size()) : kv_end;
+  if (file.size() != want || (seqs_->recurrent() && file.size() == kv_end)) fail("{}: {} bytes, expected {} for {} tokens", path, file.size(), want, n);
   std::vector<int32_t> tokens(n);
   std::memcpy(tokens.data(), file.data() + sizeof hd, n * 4);
   for (size_t i = 0; i < n; ++i)
     if (tokens[i] < 0 || tokens[i] >= model_.hp().n_vocab)
       fail("{}: token {} is id {}, outside the vocabulary (0..{})", path, i, tokens[i], model_.hp().n_vocab - 1);
   const int32_t id = seqs_->create();
+  if (seqs_->recurrent()) {
+    try {
+      seqs_->state(id).restore({file.data() + kv_end, size_t(file.size() - kv_end)}, path);
+    } catch (...) {
+      seqs_->remove(id);
+      throw;
+    }
+  }
   KvCache& kv = seqs_->cache(id);
   const uint8_t* p = file.data() + sizeof hd + n * 4;
   for (int64_t l = 0; l < n_layer; ++l)

@@ -9,8 +9,11 @@
 namespace trident {
 
 SeqPool::SeqPool(int64_t n_seq_max, int64_t n_layer, int64_t n_ctx, int64_t k_elems, int64_t v_elems, KvType k_type,
-                 KvType v_type)
-    : n_layer_(n_layer), n_ctx_(n_ctx), k_elems_(k_elems), v_elems_(v_elems), k_type_(k_type), v_type_(v_type) {
+                 KvType v_type, std::vector<RecurrentLayerShape> recurrent)
+    : n_layer_(n_layer), n_ctx_(n_ctx), k_elems_(k_elems), v_elems_(v_elems), k_type_(k_type), v_type_(v_type),
+      recurrent_(std::move(recurrent)) {
+  if (std::all_of(recurrent_.begin(), recurrent_.end(), [](const RecurrentLayerShape& s) { return s == RecurrentLayerShape{}; }))
+    recurrent_.clear();
   if (n_seq_max < 1 || n_seq_max > kMaxSequences)
     fail("invalid sequence count {} (expected 1..{})", n_seq_max, kMaxSequences);
   const uint64_t per_row =
@@ -36,6 +39,8 @@ const SeqPool::Slot& SeqPool::slot(int32_t id) const {
 void SeqPool::open(int32_t id) {
   Slot& s = slots_[size_t(id)];
   if (!s.kv) s.kv = std::make_unique<KvCache>(n_layer_, n_ctx_, k_elems_, v_elems_, k_type_, v_type_);
+  if (recurrent() && !s.rs) s.rs = std::make_unique<RecurrentState>(recurrent_);
+  if (s.rs) s.rs->reset();
   s.used = true;
   s.tokens.clear();
 }
@@ -64,6 +69,10 @@ void SeqPool::truncate(int32_t id, int64_t n) {
   Slot& s = slot(id);
   if (n < 0 || n > int64_t(s.tokens.size()))
     fail("sequence {}: cannot keep {} positions of {}", id, n, s.tokens.size());
+  if (!can_keep(id, n))
+    fail("sequence {}: cannot keep {} positions of {}: a recurrent model's state holds the whole sequence (keep all "
+         "or none)", id, n, s.tokens.size());
+  if (n == 0 && s.rs) s.rs->reset();
   s.tokens.resize(size_t(n));  // rows past n are overwritten before they are read again
 }
 
@@ -82,7 +91,14 @@ void SeqPool::copy_prefix(int32_t src, int64_t n, int32_t dst) {
   if (n < 0 || n > int64_t(s.tokens.size()))
     fail("sequence {}: cannot copy {} positions of {}", src, n, s.tokens.size());
   if (src == dst) fail("sequence {}: cannot copy onto itself (truncate it instead)", src);
+  if (!can_keep(src, n))
+    fail("sequence {}: cannot copy {} positions of {}: a recurrent model's state holds the whole sequence (copy all "
+         "or none)", src, n, s.tokens.size());
   d.kv->copy_prefix(*s.kv, n);
+  if (d.rs) {
+    if (n == 0) d.rs->reset();
+    else d.rs->copy_from(*s.rs);
+  }
   d.tokens.assign(s.tokens.begin(), s.tokens.begin() + n);
 }
 
@@ -94,9 +110,22 @@ PrefixMatch SeqPool::longest_prefix(std::span<const int32_t> tokens) const {
     const size_t m = std::min(t.size(), tokens.size());
     size_t n = 0;
     while (n < m && t[n] == tokens[n]) ++n;
+    if (recurrent() && n != t.size()) continue;  // a state past the shared prefix is no use
     if (int64_t(n) > best.n) best = {int32_t(i), int64_t(n)};
   }
   return best;
+}
+
+RecurrentState& SeqPool::state(int32_t id) {
+  Slot& s = slot(id);
+  if (!s.rs) fail("sequence {} has no recurrent state (the model has no recurrent layers)", id);
+  return *s.rs;
+}
+
+const RecurrentState& SeqPool::state(int32_t id) const {
+  const Slot& s = slot(id);
+  if (!s.rs) fail("sequence {} has no recurrent state (the model has no recurrent layers)", id);
+  return *s.rs;
 }
 
 int64_t SeqPool::n_active() const {

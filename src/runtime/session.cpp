@@ -1,5 +1,6 @@
 // The forward pass: one generic transformer block driven by the architecture row.
 #include "runtime/session.h"
+#include "runtime/recurrent_layers.h"
 #include "runtime/session_buffers.h"
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "format/error.h"
 #include "format/memory_budget.h"
 #include "kernels/ops.h"
+#include "kernels/recurrent.h"
 #include "tensor/types.h"
 
 namespace trident {
@@ -28,7 +30,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   pool_ = std::make_unique<ThreadPool>(opt_.n_threads);
   cc_.pool = pool_.get();
   seqs_ = std::make_unique<SeqPool>(opt_.n_seq_max, h.n_layer, opt_.n_ctx, h.kv_row_elems(), h.kv_v_elems(),
-                                    opt_.k_type, opt_.v_type);
+                                    opt_.k_type, opt_.v_type, recurrent_shapes(h));
 
   buf_ = std::make_unique<Buffers>();
   Buffers& b = *buf_;
@@ -39,7 +41,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   int64_t n_qkv = mla_group_width(model), n_q = 0, n_rot = h.n_rot;
   for (const LayerSizes& s : h.layer_sizes) {
     n_ff = std::max(n_ff, s.n_ff);
-    n_qkv = std::max(n_qkv, s.n_q() + 2 * s.n_kv());
+    n_qkv = std::max(n_qkv, (model.arch().gated_q ? 2 : 1) * s.n_q() + 2 * s.n_kv());
     n_q = std::max(n_q, s.n_q());
     n_rot = std::max<int64_t>(n_rot, s.n_rot);
   }
@@ -63,12 +65,26 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     b.mla_v.resize(size_t(n * std::max(h.n_kv(), h.n_head * h.head_dim_v_mla)));
   }
   b.attn.resize(size_t(n * n_q));
+  if (h.delta.n_v_heads > 0) {
+    const DeltaNetSizes& dn = h.delta;
+    b.dn_in.resize(size_t(n * dn.in_width()));
+    b.dn_conv.resize(size_t(n * dn.conv_dim()));
+    b.dn_gates.resize(size_t(n * 2 * dn.n_v_heads));
+    b.dn_out.resize(size_t(n * dn.value_dim()));
+  }
   b.gu.resize(size_t(n * 2 * n_ff));
   b.act.resize(size_t(n * n_ff));
   b.rope.resize(size_t(n * n_rot));
   if (model.per_layer_token_embd()) {
     b.pl_in.resize(size_t(n * h.n_layer * h.n_embd_per_layer));
     b.pl_act.resize(size_t(n * h.n_embd_per_layer));
+  }
+  if (h.recurrent()) {
+    const RecurrentBufferSizes r = recurrent_buffer_sizes(h);
+    b.rec_in.resize(size_t(n * r.in));
+    b.rec_conv.resize(size_t(n * r.conv));
+    b.rec_y.resize(size_t(n * r.y));
+    b.rec_dt.resize(size_t(n * r.dt));
   }
   if (h.n_expert > 0) {
     b.router.resize(size_t(n * h.n_expert));
@@ -223,7 +239,10 @@ void Session::layer(int64_t l, int64_t n) {
     norm_rows(L.attn_norm, L.attn_norm_b, b.x.data(), b.cur.data(), n);
   else
     std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
-  attention_block(L, l, n);
+  if (L.sizes.recurrent())
+    recurrent_block(L, l, n);
+  else
+    attention_block(L, l, n);
   if (L.parallel != Parallel::None) {
     // x + attn(n1(x)) + ffn(n(x)): the FFN reads the same x (and, SharedNorm, the same cur).
     std::copy_n(b.out.data(), size_t(n * d), b.par.data());
@@ -235,6 +254,7 @@ void Session::layer(int64_t l, int64_t n) {
   }
   if (a.post_norm) norm_rows(L.post_attn_norm, nullptr, b.out.data(), b.out.data(), n);
   add_residual(b.out.data(), n * d);
+  if (!L.has_ffn) return;  // mamba: the mixer is the whole block
 
   // feed-forward sub-layer
   if (a.pre_norm)
@@ -310,13 +330,19 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
   const bool own_kv = h.layer_has_kv(l);  // else it attends to layer kv_source's cache
   const int64_t n_head = s.n_head, n_head_kv = s.n_head_kv;
   const int hd = int(s.head_dim), n_rot = s.n_rot;
-  const int64_t n_q = s.n_q(), n_kv = s.n_kv(), w = n_q + 2 * n_kv;
+  // gated_q: each row is [q | gate | k | v] once the per-head halves are split apart.
+  const int64_t n_q = s.n_q(), n_kv = s.n_kv(), n_qg = a.gated_q ? 2 * n_q : n_q, w = n_qg + 2 * n_kv;
   run_group(L.qkv, fusion_.fuse_qkv(L.qkv, n, cc_), b.cur.data(), h.n_embd, n, b.qkv.data(), w, cc_);
 
   // Per token: clamp_kqv, QK-norm (after the split, before RoPE), RoPE, then K/V into the cache.
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* q = b.qkv.data() + t * w;
-    float* k = q + n_q;
+    float* k = q + n_qg;
+    if (a.gated_q) {
+      thread_local std::vector<float> qg;
+      qg.assign(q, q + n_qg);
+      split_query_gate(qg.data(), n_head, hd, q, q + n_q);
+    }
     float* v = k + n_kv;
     if (L.v_from_k) std::copy_n(k, n_kv, v);  // K's projection before K's norm and RoPE
     if (h.clamp_kqv > 0.0f)
@@ -351,6 +377,8 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
   }, n * w >= kMinParallelElements);
 
   attend(L, l, b.qkv.data(), w);
+  if (a.gated_q)
+    for (int64_t t = 0; t < n; ++t) sigmoid_gate_mul(b.attn.data() + t * n_q, b.qkv.data() + t * w + n_q, n_q);
   run_projection(L.wo, b.attn.data(), n_q, n, b.out.data(), h.n_embd, cc_);
 }
 

@@ -14,9 +14,12 @@
 #include "runtime/fusion_plan.h"
 #include "runtime/batch.h"
 #include "runtime/kv_cache.h"
+#include "runtime/recurrent_state.h"
 #include "runtime/seq_pool.h"
 
 namespace trident {
+
+struct ShortConv;
 
 struct SessionOptions {
   int64_t n_ctx = 0;        // per sequence; 0: the model's training context, at most 4096
@@ -82,6 +85,12 @@ class Session {
   static float attn_temperature(const HParams& h, int64_t pos);
   void attend(const LayerWeights& L, int64_t l, const float* q, int64_t q_stride);
   void mla_attention(const LayerWeights& L, int64_t l, int64_t n);  // runtime/mla.cpp
+  void delta_net_block(const LayerWeights& L, int64_t l, int64_t n);  // runtime/delta_net_layer.cpp
+  // Recurrent mixers (runtime/recurrent_layers.cpp): b.cur -> b.out, carrying each sequence's state.
+  void recurrent_block(const LayerWeights& L, int64_t l, int64_t n);
+  void conv_tiles(const ShortConv& cv, int64_t l, const float* x, int64_t x_stride, float* y);
+  void short_conv_block(const LayerWeights& L, int64_t l, int64_t n);
+  void mamba_block(const LayerWeights& L, int64_t l, int64_t n);
   void ffn(const LayerWeights& L, int64_t n);  // dense or MoE
   void ffn_block(const LayerWeights& L, int64_t n);
   void qk_norm(float* x, const float* w, const float* bias, int64_t heads, int64_t head_dim) const;
@@ -106,7 +115,7 @@ class Session {
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<SeqPool> seqs_;
   std::unique_ptr<Buffers> buf_;
-  bool hidden_out_ = false;  // output_logits stops after the norm (decode_hidden)
+    bool hidden_out_ = false;  // output_logits stops after the norm (decode_hidden)
 };
 
 }  // namespace trident

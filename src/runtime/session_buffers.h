@@ -46,6 +46,16 @@ struct Session::Buffers {
   std::vector<float> mla_v;   // [n_ub, n_kv] expanded V rows; absorbed: [n_ub, n_head * head_dim_v_mla]
   std::vector<float> pl_in;   // [n_ub, n_layer, n_embd_per_layer] per-layer inputs (empty: none)
   std::vector<float> pl_act;  // [n_ub, n_embd_per_layer] one layer's gated per-layer input
+  // Gated delta-net layers (runtime/delta_net_layer.cpp)
+  std::vector<float> dn_in;     // [n_ub, in_width] qkv | z | beta | alpha projections
+  std::vector<float> dn_conv;   // [n_ub, conv_dim] q | k | v after the convolution
+  std::vector<float> dn_gates;  // [n_ub, 2 n_v_heads] g | beta
+  std::vector<float> dn_out;    // [n_ub, value_dim] the delta rule's output, then gated-normed
+  // Recurrent mixers (runtime/recurrent_layers.cpp; widths: recurrent_buffer_sizes)
+  std::vector<float> rec_in;    // [n_ub, in] the input projection's output
+  std::vector<float> rec_conv;  // [n_ub, conv] the convolution's output
+  std::vector<float> rec_y;     // [n_ub, y] the mixer's output before out_proj
+  std::vector<float> rec_dt;    // [n_ub, dt] time steps
   // MoE routing
   std::vector<float> router;  // [n_ub, n_expert]
   std::vector<int32_t> chosen;     // [n_ub, n_expert_used]
