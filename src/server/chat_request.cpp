@@ -1,5 +1,7 @@
 #include "server/chat_request.h"
 
+#include "server/tool_calls.h"
+
 namespace trident::server {
 namespace {
 
@@ -29,13 +31,117 @@ ordered_json message_content(const ordered_json& content, const std::string& whe
 }
 
 // Renders, tokenizes (control-token texts recognised, as the template writes them) and checks.
-std::vector<int32_t> render_prompt(const ordered_json& messages, const api::Model& model, const api::ChatTemplate& tmpl,
-                                   int64_t n_ctx) {
-  const std::string prompt = tmpl.apply(messages.dump(), true);
+std::vector<int32_t> render_prompt(const ordered_json& messages, const ordered_json& extra, const api::Model& model,
+                                   const api::ChatTemplate& tmpl, int64_t n_ctx) {
+  const std::string prompt = tmpl.apply(messages.dump(), true, extra.empty() ? "" : extra.dump());
   std::vector<int32_t> tokens = model.tokenize(prompt, true, true);
   if (tokens.empty() && model.bos() >= 0) tokens.push_back(model.bos());
   check_prompt(tokens, n_ctx, "messages");
   return tokens;
+}
+
+// The tools of a request in OpenAI's shape and what tool_choice asks.
+struct ToolChoice {
+  ordered_json tools = ordered_json::array();  // [{"type": "function", "function": {name, ...}}]
+  std::string mode = "none";                  // none, auto or required (a named function: required + only)
+  std::string only;
+  bool parallel = false;                      // llama-server's default for parallel_tool_calls
+};
+
+// Templates that write `arguments | tojson` (Qwen 2.5, Hermes) or iterate them (GLM-4.5) want an
+// object where OpenAI's messages carry a JSON string; others concatenate the string.
+bool template_wants_object_arguments(const std::string& src) {
+  for (const char* s : {"arguments | tojson", "arguments|tojson", "arguments.items()", "arguments | items"})
+    if (src.find(s) != std::string::npos) return true;
+  return false;
+}
+
+// Offers the tools to the template (as `tools`, or as a Hermes system prompt when the template
+// does not render them), sets the reply's syntax and, for required calls, its grammar.
+void offer_tools(const ToolChoice& choice, const api::ChatTemplate& tmpl, ordered_json& messages, ordered_json& extra,
+                 CompletionRequest& r) {
+  if (choice.mode == "none" || choice.tools.empty()) return;
+  const std::string& src = tmpl.source();
+  const bool renders_tools = !tmpl.is_fallback() && src.find("tools") != std::string::npos;
+  r.tool_syntax = renders_tools ? &tool_syntax_for(src) : &tool_syntax_for("");
+  if (renders_tools) {
+    extra["tools"] = choice.tools;
+  } else {
+    const std::string prompt = hermes_tools_prompt(choice.tools);
+    if (!messages.empty() && messages[0].value("role", "") == "system" && messages[0]["content"].is_string())
+      messages[0]["content"] = messages[0]["content"].get<std::string>() + "\n\n" + prompt;
+    else
+      messages.insert(messages.begin(), ordered_json{{"role", "system"}, {"content", prompt}});
+  }
+  if (renders_tools && template_wants_object_arguments(src))
+    for (ordered_json& m : messages)
+      if (m.contains("tool_calls") && m["tool_calls"].is_array())
+        for (ordered_json& call : m["tool_calls"])
+          if (call.is_object() && call.contains("function") && call["function"].is_object() &&
+              call["function"].contains("arguments") && call["function"]["arguments"].is_string()) {
+            ordered_json args = ordered_json::parse(call["function"]["arguments"].get<std::string>(), nullptr, false);
+            if (args.is_object()) call["function"]["arguments"] = args;
+          }
+  if (choice.mode == "required") {
+    if (!r.grammar.empty())
+      throw Error("'tool_choice': a required tool call cannot be combined with 'grammar', 'json_schema' or 'response_format'");
+    r.grammar = tool_call_grammar(*r.tool_syntax, choice.tools, choice.only, choice.parallel);
+  }
+}
+
+// A function's name as a tool call can spell it.
+void check_function_name(const ordered_json& name, const std::string& at) {
+  if (!name.is_string() || name.get_ref<const std::string&>().empty())
+    bad_field(at, "a function name (a non-empty string)", json::parse(name.dump()));
+  for (char c : name.get<std::string>())
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+      bad_field(at, "a function name of letters, digits, '_', '-' and '.'", json::parse(name.dump()));
+}
+
+bool has_function(const ordered_json& tools, const std::string& name) {
+  for (const ordered_json& t : tools)
+    if (t["function"]["name"] == name) return true;
+  return false;
+}
+
+// OpenAI: tools [{"type": "function", "function": {"name", "description", "parameters"}}],
+// tool_choice "none" | "auto" | "required" | {"type": "function", "function": {"name"}},
+// parallel_tool_calls.
+ToolChoice openai_tools(const json& body, const ordered_json& ordered) {
+  ToolChoice c;
+  if (const json* tools = field(body, "tools")) {
+    if (!tools->is_array()) bad_field("tools", "an array of function tools", *tools);
+    for (size_t i = 0; i < tools->size(); ++i) {
+      const std::string at = "tools[" + std::to_string(i) + "]";
+      const json& t = (*tools)[i];
+      if (!t.is_object() || t.value("type", json()) != "function" || !t.contains("function") || !t["function"].is_object())
+        bad_field(at, R"({"type": "function", "function": {"name": ..., "parameters": {...}}})", t);
+      check_function_name(ordered["tools"][i]["function"].value("name", ordered_json()), at + ".function.name");
+      const json* params = field(t["function"], "parameters");
+      if (params && !params->is_object()) bad_field(at + ".function.parameters", "a JSON schema object", *params);
+      c.tools.push_back(ordered["tools"][i]);
+    }
+  }
+  c.mode = c.tools.empty() ? "none" : "auto";
+  if (const json* choice = field(body, "tool_choice")) {
+    if (choice->is_string() && (*choice == "none" || *choice == "auto" || *choice == "required")) {
+      c.mode = choice->get<std::string>();
+    } else if (choice->is_object() && choice->value("type", json()) == "function" && choice->contains("function") &&
+               (*choice)["function"].is_object() && (*choice)["function"].contains("name") &&
+               (*choice)["function"]["name"].is_string()) {
+      c.mode = "required";
+      c.only = (*choice)["function"]["name"];
+      if (!has_function(c.tools, c.only)) bad_field("tool_choice.function.name", "the name of one of 'tools'", (*choice)["function"]["name"]);
+    } else {
+      bad_field("tool_choice", R"("none", "auto", "required" or {"type": "function", "function": {"name": ...}})", *choice);
+    }
+    if (c.mode == "required" && c.tools.empty()) throw Error("'tool_choice': requires 'tools', found none");
+  }
+  if (const json* parallel = field(body, "parallel_tool_calls")) {
+    if (!parallel->is_boolean()) bad_field("parallel_tool_calls", "true or false", *parallel);
+    c.parallel = parallel->get<bool>();
+  }
+  return c;
 }
 
 const ordered_json& messages_array(const json& body, const ordered_json& ordered) {
@@ -62,8 +168,10 @@ CompletionRequest parse_chat_request(const json& body, const ordered_json& order
     messages.push_back(std::move(out));
   }
   CompletionRequest r;
-  r.prompt = render_prompt(messages, model, tmpl, n_ctx);
   parse_generation_fields(body, model, r, field(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens");
+  ordered_json extra = ordered_json::object();
+  offer_tools(openai_tools(body, ordered), tmpl, messages, extra, r);
+  r.prompt = render_prompt(messages, extra, model, tmpl, n_ctx);
   const json* logprobs = field(body, "logprobs");
   if (logprobs && !logprobs->is_boolean()) bad_field("logprobs", "true or false", *logprobs);
   const int64_t top = integer_field(body, "top_logprobs", 0);
@@ -75,6 +183,92 @@ CompletionRequest parse_chat_request(const json& body, const ordered_json& order
   if (logprobs && logprobs->get<bool>()) r.n_logprobs = top;
   return r;
 }
+
+namespace {
+
+// An Anthropic message's content blocks as OpenAI messages: text blocks joined; an assistant's
+// tool_use blocks become its tool_calls (arguments as JSON text); a user's tool_result blocks
+// become `tool` messages (before the user's own text, as they answer the previous turn).
+void anthropic_message(const ordered_json& m, const std::string& at, ordered_json& out) {
+  const std::string role = m["role"];
+  const ordered_json& content = m["content"];
+  if (content.is_string()) {
+    out.push_back({{"role", role}, {"content", content}});
+    return;
+  }
+  std::string text;
+  bool has_text = false;
+  ordered_json calls = ordered_json::array();
+  for (size_t i = 0; i < content.size(); ++i) {
+    const ordered_json& b = content[i];
+    const std::string bat = at + "[" + std::to_string(i) + "]";
+    const std::string type = b.is_object() && b.contains("type") && b["type"].is_string() ? b["type"].get<std::string>() : "";
+    if (type == "text") {
+      if (!b.contains("text") || !b["text"].is_string()) bad_field(bat + ".text", "a string", json::parse(b.dump()));
+      text += (has_text ? "\n" : "") + b["text"].get<std::string>();
+      has_text = true;
+    } else if (type == "tool_use" && role == "assistant") {
+      check_function_name(b.value("name", ordered_json()), bat + ".name");
+      const ordered_json input = b.value("input", ordered_json::object());
+      if (!input.is_object()) bad_field(bat + ".input", "an object", json::parse(input.dump()));
+      calls.push_back({{"id", b.value("id", "")}, {"type", "function"},
+                       {"function", {{"name", b["name"]}, {"arguments", input.dump()}}}});
+    } else if (type == "tool_result" && role == "user") {
+      const ordered_json result = b.value("content", ordered_json(""));
+      ordered_json tool = {{"role", "tool"}, {"tool_call_id", b.value("tool_use_id", "")}};
+      tool["content"] = result.is_string() ? result : ordered_json(join_text_parts(result, bat + ".content"));
+      out.push_back(std::move(tool));
+    } else {
+      bad_field(bat, role == "user" ? "a text or tool_result block" : "a text or tool_use block", json::parse(b.dump()));
+    }
+  }
+  if (!calls.empty()) {
+    out.push_back({{"role", role}, {"content", has_text ? ordered_json(text) : ordered_json(nullptr)}, {"tool_calls", calls}});
+  } else if (has_text || content.empty()) {
+    out.push_back({{"role", role}, {"content", text}});
+  }
+}
+
+// Anthropic: tools [{"name", "description", "input_schema"}], tool_choice {"type": "auto" |
+// "any" | "tool" (with "name") | "none", "disable_parallel_tool_use"}.
+ToolChoice anthropic_tools(const json& body, const ordered_json& ordered) {
+  ToolChoice c;
+  if (const json* tools = field(body, "tools")) {
+    if (!tools->is_array()) bad_field("tools", "an array of tools", *tools);
+    for (size_t i = 0; i < tools->size(); ++i) {
+      const std::string at = "tools[" + std::to_string(i) + "]";
+      const ordered_json& t = ordered["tools"][i];
+      if (!t.is_object()) bad_field(at, R"({"name": ..., "input_schema": {...}})", (*tools)[i]);
+      check_function_name(t.value("name", ordered_json()), at + ".name");
+      const ordered_json schema = t.value("input_schema", ordered_json{{"type", "object"}});
+      if (!schema.is_object()) bad_field(at + ".input_schema", "a JSON schema object", (*tools)[i]["input_schema"]);
+      ordered_json f = {{"name", t["name"]}};
+      if (t.contains("description")) f["description"] = t["description"];
+      f["parameters"] = schema;
+      c.tools.push_back({{"type", "function"}, {"function", f}});
+    }
+  }
+  c.mode = c.tools.empty() ? "none" : "auto";
+  c.parallel = true;
+  if (const json* choice = field(body, "tool_choice")) {
+    const json* type = choice->is_object() ? field(*choice, "type") : nullptr;
+    const std::string t = type && type->is_string() ? type->get<std::string>() : "";
+    if (t == "auto" || t == "none") c.mode = t;
+    else if (t == "any") c.mode = "required";
+    else if (t == "tool" && field(*choice, "name") && (*choice)["name"].is_string()) {
+      c.mode = "required";
+      c.only = (*choice)["name"];
+      if (!has_function(c.tools, c.only)) bad_field("tool_choice.name", "the name of one of 'tools'", (*choice)["name"]);
+    } else {
+      bad_field("tool_choice", R"({"type": "auto"}, {"type": "any"}, {"type": "tool", "name": ...} or {"type": "none"})", *choice);
+    }
+    if (const json* d = field(*choice, "disable_parallel_tool_use")) c.parallel = !(d->is_boolean() && d->get<bool>());
+    if (c.mode == "required" && c.tools.empty()) throw Error("'tool_choice': requires 'tools', found none");
+  }
+  return c;
+}
+
+}  // namespace
 
 CompletionRequest parse_messages_request(const json& body, const ordered_json& ordered, const api::Model& model,
                                          const api::ChatTemplate& tmpl, int64_t n_ctx) {
@@ -95,13 +289,15 @@ CompletionRequest parse_messages_request(const json& body, const ordered_json& o
     if (!m.contains("role") || (m["role"] != "user" && m["role"] != "assistant"))
       bad_field(at + ".role", "\"user\" or \"assistant\"", m.contains("role") ? json::parse(m["role"].dump()) : json());
     if (!m.contains("content") || !(m["content"].is_string() || m["content"].is_array()))
-      bad_field(at + ".content", "a string or an array of text blocks",
+      bad_field(at + ".content", "a string or an array of content blocks",
                 m.contains("content") ? json::parse(m["content"].dump()) : json());
-    messages.push_back({{"role", m["role"]}, {"content", message_content(m["content"], at + ".content")}});
+    anthropic_message(m, at + ".content", messages);
   }
   CompletionRequest r;
-  r.prompt = render_prompt(messages, model, tmpl, n_ctx);
   parse_generation_fields(body, model, r, "max_tokens", "stop_sequences");
+  ordered_json extra = ordered_json::object();
+  offer_tools(anthropic_tools(body, ordered), tmpl, messages, extra, r);
+  r.prompt = render_prompt(messages, extra, model, tmpl, n_ctx);
   return r;
 }
 

@@ -14,6 +14,8 @@
 
 namespace trident::server {
 
+struct ToolSyntax;
+
 // Most alternatives a request may ask for per token (top_logprobs, OpenAI allows 20).
 constexpr int64_t kMaxTopLogprobs = 20;
 
@@ -28,6 +30,9 @@ struct CompletionRequest {
   // "". `matcher` is it compiled for the model (ServerState::compile_grammar), reset per run.
   std::string grammar;
   std::shared_ptr<api::Grammar> matcher;
+  // Tools offered (tool_choice other than "none"): the family's call syntax (tool_calls.h) the
+  // reply is parsed with; nullptr when there are none.
+  const ToolSyntax* tool_syntax = nullptr;
 };
 
 // One generated token's log-probability and the most probable alternatives (logprobs).
