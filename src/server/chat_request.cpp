@@ -168,7 +168,7 @@ CompletionRequest parse_chat_request(const json& body, const ordered_json& order
     messages.push_back(std::move(out));
   }
   CompletionRequest r;
-  parse_generation_fields(body, model, r, field(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens");
+  parse_generation_fields(body, ordered, model, r, field(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens");
   ordered_json extra = ordered_json::object();
   offer_tools(openai_tools(body, ordered), tmpl, messages, extra, r);
   r.prompt = render_prompt(messages, extra, model, tmpl, n_ctx);
@@ -294,7 +294,7 @@ CompletionRequest parse_messages_request(const json& body, const ordered_json& o
     anthropic_message(m, at + ".content", messages);
   }
   CompletionRequest r;
-  parse_generation_fields(body, model, r, "max_tokens", "stop_sequences");
+  parse_generation_fields(body, ordered, model, r, "max_tokens", "stop_sequences");
   ordered_json extra = ordered_json::object();
   offer_tools(anthropic_tools(body, ordered), tmpl, messages, extra, r);
   r.prompt = render_prompt(messages, extra, model, tmpl, n_ctx);

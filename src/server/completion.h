@@ -50,7 +50,9 @@ struct TokenLogprobs {
 // {"type": "json_schema", "json_schema": {"schema": ...}}), at most one of the three. `stop_field`
 // names the stop strings' field (stop, stop_sequences). Throws trident::Error naming the field and what was
 // expected (a 400 for the client).
-void parse_generation_fields(const nlohmann::json& body, const api::Model& model, CompletionRequest& r,
+// `ordered`: the same body parsed keeping key order, which a schema's properties keep in the grammar.
+void parse_generation_fields(const nlohmann::json& body, const nlohmann::ordered_json& ordered, const api::Model& model,
+                             CompletionRequest& r,
                              const char* max_tokens_field = "max_tokens", const char* stop_field = "stop");
 
 // A prompt's tokens checked against the context: empty or longer than n_ctx is an Error naming
@@ -59,7 +61,8 @@ void check_prompt(const std::vector<int32_t>& prompt, int64_t n_ctx, const char*
 
 // /v1/completions: `prompt` (a string) plus the fields above, and `logprobs` (an integer: that
 // many alternatives, OpenAI's legacy shape). Throws trident::Error as above.
-CompletionRequest parse_completion_request(const nlohmann::json& body, const api::Model& model, int64_t n_ctx);
+CompletionRequest parse_completion_request(const nlohmann::json& body, const nlohmann::ordered_json& ordered,
+                                           const api::Model& model, int64_t n_ctx);
 
 struct CompletionResult {
   std::string text;

@@ -217,7 +217,7 @@ struct Server::Impl {
   }
 
   void complete(const httplib::Request& req, httplib::Response& res) {
-    CompletionRequest request = parse_completion_request(parse_body(req), s.model, s.ctx.n_ctx());
+    CompletionRequest request = parse_completion_request(parse_body(req), parse_body<nlohmann::ordered_json>(req), s.model, s.ctx.n_ctx());
     s.compile_grammar(request);
     const bool logprobs = request.n_logprobs >= 0;
     if (!request.stream) {
