@@ -6,15 +6,24 @@
 #include <gtest/gtest.h>
 #include <trident/trident.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "json_schema_check.h"
+#include "server/chat_request.h"
 #include "serve_util.h"
 
 namespace trident::server {
 namespace {
 
 using nlohmann::ordered_json;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in) << path;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 std::string syntax_of(const std::string& template_text) { return tool_syntax_for(template_text).name; }
 
@@ -30,6 +39,32 @@ TEST(ToolCalls, SyntaxFromTemplateText) {
   EXPECT_EQ(syntax_of("<tool_call>{{ name }}<arg_key>"), "glm-4.5");
   EXPECT_EQ(syntax_of("<|tool|>{{ tools }}<|/tool|> <|tool_call|>"), "phi-4");
   EXPECT_EQ(syntax_of("<|tool_call|>"), "granite");
+  EXPECT_EQ(syntax_of("{{- '<|tool_call>call:' + function['name'] + '{' -}}"), "gemma4");
+}
+
+// The real templates of tests/data/chat_templates/ (each model's published template) select
+// their family's row.
+TEST(ToolCalls, RealTemplatesSelectTheirSyntax) {
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"HuggingFaceTB-SmolLM3-3B", "hermes"},
+      {"Qwen-Qwen2.5-7B-Instruct", "hermes"},
+      {"Qwen-Qwen3-0.6B", "hermes"},
+      {"deepseek-ai-DeepSeek-R1-Distill-Qwen-32B", "deepseek-r1"},
+      {"deepseek-ai-DeepSeek-V3.1", "deepseek-v3.1"},
+      {"google-gemma-3-it", "hermes"},
+      {"google-gemma-4-31B-it", "gemma4"},
+      {"ibm-granite-granite-3.3-2B-Instruct", "granite"},
+      {"meta-llama-Llama-3.1-8B-Instruct", "llama3"},
+      {"meta-llama-Llama-3.3-70B-Instruct", "llama3"},
+      {"mistralai-Mistral-Nemo-Instruct-2407", "mistral"},
+      {"mistralai-Mistral-Small-3.2-24B-Instruct-2506", "mistral-args"},
+      {"mistralai-Ministral-3-14B-Reasoning-2512", "mistral-args"},
+      {"openai-gpt-oss-120b", "gpt-oss"},
+      {"zai-org-GLM-4.6", "glm-4.5"},
+  };
+  for (const auto& [file, syntax] : expected)
+    EXPECT_EQ(syntax_of(read_text(test::source_dir() + "/tests/data/chat_templates/" + file + ".jinja")), syntax)
+        << file;
 }
 
 const ToolSyntax& named(const std::string& name) {
@@ -85,6 +120,8 @@ TEST(ToolCalls, ParsesEachFamilysSyntax) {
                {{"weather", paris}});
   expect_calls("granite", R"(<|tool_call|>[{"name": "weather", "arguments": {"city": "Paris"}}])", "",
                {{"weather", paris}});
+  expect_calls("gemma4", "<|tool_call>call:weather{city:<|\"|>Paris<|\"|>,days:3,opts:{deep:true,tags:[<|\"|>a,b<|\"|>]}}<tool_call|>",
+               "", {{"weather", R"({"city":"Paris","days":3,"opts":{"deep":true,"tags":["a,b"]}})"}});
 }
 
 TEST(ToolCalls, TextThatIsNoCallStaysText) {
@@ -168,6 +205,43 @@ TEST(ToolCalls, UnsupportedParameterSchemaIsAnError) {
   const ordered_json tools = ordered_json::parse(
       R"([{"type": "function", "function": {"name": "f", "parameters": {"type": "string", "pattern": "a+"}}}])");
   EXPECT_THROW(tool_call_grammar(named("hermes"), tools, "", false), Error);
+}
+
+}  // namespace
+}  // namespace trident::server
+
+namespace trident::server {
+namespace {
+
+// A conversation with tools, a call and its result through parse_chat_request on every real
+// template: each renders (arguments as objects or strings, or without tool roles, as the
+// template takes them) and shows the function, the call's argument and the result.
+TEST(ToolCalls, RealTemplatesRenderToolConversations) {
+  const api::Model model(test_serve::stories());
+  const nlohmann::json body = nlohmann::json::parse(R"({
+    "messages": [
+      {"role": "user", "content": "Weather in Paris?"},
+      {"role": "assistant", "content": "", "tool_calls": [{"id": "abcDEF123", "type": "function",
+        "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+      {"role": "tool", "tool_call_id": "abcDEF123", "name": "get_weather", "content": "Sunny"}],
+    "tools": [{"type": "function", "function": {"name": "get_weather", "description": "The weather",
+      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}],
+    "max_tokens": 1})");
+  const ordered_json ordered = ordered_json::parse(body.dump());
+  for (const auto& entry : std::filesystem::directory_iterator(test::source_dir() + "/tests/data/chat_templates")) {
+    if (entry.path().extension() != ".jinja") continue;
+    const std::string name = entry.path().stem().string();
+    const api::ChatTemplate tmpl(model, read_text(entry.path().string()));
+    try {
+      const CompletionRequest r = parse_chat_request(body, ordered, model, tmpl, 1 << 20);
+      const std::string prompt = model.detokenize(r.prompt);
+      for (const char* part : {"get_weather", "Paris", "Sunny", "Weather in Paris?"})
+        EXPECT_NE(prompt.find(part), std::string::npos) << name << " lacks " << part << ":\n" << prompt;
+      ASSERT_NE(r.tool_syntax, nullptr) << name;
+    } catch (const Error& e) {
+      ADD_FAILURE() << name << ": " << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "server/chat_request.h"
 
+#include <optional>
+
 #include "server/tool_calls.h"
 
 namespace trident::server {
@@ -30,10 +32,9 @@ ordered_json message_content(const ordered_json& content, const std::string& whe
   bad_field(where, "a string or an array of text parts", json::parse(content.dump()));
 }
 
-// Renders, tokenizes (control-token texts recognised, as the template writes them) and checks.
-std::vector<int32_t> render_prompt(const ordered_json& messages, const ordered_json& extra, const api::Model& model,
-                                   const api::ChatTemplate& tmpl, int64_t n_ctx) {
-  const std::string prompt = tmpl.apply(messages.dump(), true, extra.empty() ? "" : extra.dump());
+// Tokenizes a rendered prompt (control-token texts recognised, as the template writes them) and
+// checks it against the context.
+std::vector<int32_t> tokenize_prompt(const std::string& prompt, const api::Model& model, int64_t n_ctx) {
   std::vector<int32_t> tokens = model.tokenize(prompt, true, true);
   if (tokens.empty() && model.bos() >= 0) tokens.push_back(model.bos());
   check_prompt(tokens, n_ctx, "messages");
@@ -48,45 +49,117 @@ struct ToolChoice {
   bool parallel = false;                      // llama-server's default for parallel_tool_calls
 };
 
-// Templates that write `arguments | tojson` (Qwen 2.5, Hermes) or iterate them (GLM-4.5) want an
-// object where OpenAI's messages carry a JSON string; others concatenate the string.
-bool template_wants_object_arguments(const std::string& src) {
-  for (const char* s : {"arguments | tojson", "arguments|tojson", "arguments.items()", "arguments | items"})
-    if (src.find(s) != std::string::npos) return true;
-  return false;
+// The conversation as the template may take it. Templates differ in what they accept, and
+// llama.cpp probes each for its capabilities; here the variants are tried in order and the first
+// that renders wins: (1) tool_calls' arguments as objects (Qwen, Llama 3.x, Mistral, GLM iterate
+// or tojson them), (2) as the JSON strings OpenAI sends (DeepSeek concatenates them), (3) tool
+// calls written into the assistant's text in Hermes's syntax, tool results as user turns and
+// same-role turns merged (templates without tool roles: Gemma 2/3, Phi-3.5, Phi-4, and ChatML;
+// a template that never mentions tools gets only this one). A tools prompt the
+// template cannot take as a system turn (Gemma 2) goes before the first user turn instead.
+struct ToolRender {
+  std::string prompt;         // the tools system prompt, when the template does not render tools
+  bool tools_in_template = false;
+};
+
+ordered_json arguments_as_objects(ordered_json messages) {
+  for (ordered_json& m : messages)
+    if (m.contains("tool_calls") && m["tool_calls"].is_array())
+      for (ordered_json& call : m["tool_calls"])
+        if (call.is_object() && call.contains("function") && call["function"].is_object() &&
+            call["function"].contains("arguments") && call["function"]["arguments"].is_string()) {
+          ordered_json args = ordered_json::parse(call["function"]["arguments"].get<std::string>(), nullptr, false);
+          if (args.is_object()) call["function"]["arguments"] = args;
+        }
+  return messages;
 }
 
-// Offers the tools to the template (as `tools`, or as a Hermes system prompt when the template
-// does not render them), sets the reply's syntax and, for required calls, its grammar.
-void offer_tools(const ToolChoice& choice, const api::ChatTemplate& tmpl, ordered_json& messages, ordered_json& extra,
-                 CompletionRequest& r) {
-  if (choice.mode == "none" || choice.tools.empty()) return;
-  const std::string& src = tmpl.source();
-  const bool renders_tools = !tmpl.is_fallback() && src.find("tools") != std::string::npos;
-  r.tool_syntax = renders_tools ? &tool_syntax_for(src) : &tool_syntax_for("");
-  if (renders_tools) {
-    extra["tools"] = choice.tools;
-  } else {
-    const std::string prompt = hermes_tools_prompt(choice.tools);
+std::string text_of(const ordered_json& content) { return content.is_string() ? content.get<std::string>() : ""; }
+
+// Tool calls as Hermes text, tool results as user turns, consecutive same-role turns merged.
+ordered_json without_tool_roles(const ordered_json& messages) {
+  ordered_json out = ordered_json::array();
+  for (const ordered_json& m : messages) {
+    std::string role = m.value("role", ""), text = text_of(m.value("content", ordered_json()));
+    if (role == "tool") {
+      role = "user";
+      text = "<tool_response>\n" + text + "\n</tool_response>";
+    } else if (m.contains("tool_calls") && m["tool_calls"].is_array()) {
+      for (const ordered_json& call : m["tool_calls"]) {
+        const ordered_json f = call.value("function", ordered_json::object());
+        ordered_json args = f.value("arguments", ordered_json::object());
+        if (args.is_string()) args = ordered_json::parse(args.get<std::string>(), nullptr, false);
+        text += (text.empty() ? "" : "\n") + std::string("<tool_call>\n") +
+                ordered_json{{"name", f.value("name", ordered_json(""))}, {"arguments", args.is_discarded() ? ordered_json(f.value("arguments", "")) : args}}.dump() +
+                "\n</tool_call>";
+      }
+    }
+    if (!out.empty() && out.back()["role"] == role) {
+      out.back()["content"] = text_of(out.back()["content"]) + "\n\n" + text;
+    } else {
+      ordered_json copy = {{"role", role}, {"content", text}};
+      out.push_back(std::move(copy));
+    }
+  }
+  return out;
+}
+
+// The tools prompt in a system turn (joined to the first one), or before the first user turn.
+ordered_json with_tools_prompt(ordered_json messages, const std::string& prompt, bool as_system) {
+  if (prompt.empty()) return messages;
+  if (as_system) {
     if (!messages.empty() && messages[0].value("role", "") == "system" && messages[0]["content"].is_string())
       messages[0]["content"] = messages[0]["content"].get<std::string>() + "\n\n" + prompt;
     else
       messages.insert(messages.begin(), ordered_json{{"role", "system"}, {"content", prompt}});
+    return messages;
   }
-  if (renders_tools && template_wants_object_arguments(src))
-    for (ordered_json& m : messages)
-      if (m.contains("tool_calls") && m["tool_calls"].is_array())
-        for (ordered_json& call : m["tool_calls"])
-          if (call.is_object() && call.contains("function") && call["function"].is_object() &&
-              call["function"].contains("arguments") && call["function"]["arguments"].is_string()) {
-            ordered_json args = ordered_json::parse(call["function"]["arguments"].get<std::string>(), nullptr, false);
-            if (args.is_object()) call["function"]["arguments"] = args;
-          }
+  for (ordered_json& m : messages)
+    if (m.value("role", "") == "user") {
+      m["content"] = prompt + "\n\n" + text_of(m["content"]);
+      break;
+    }
+  return messages;
+}
+
+std::string render_conversation(const ordered_json& messages, const ordered_json& extra, const ToolRender& tools,
+                                const api::ChatTemplate& tmpl) {
+  const std::string extra_text = extra.empty() ? "" : extra.dump();
+  if (tools.prompt.empty() && !tools.tools_in_template) return tmpl.apply(messages.dump(), true, extra_text);
+  // A template that never mentions tools would drop tool turns silently (Phi-3.5, Phi-4).
+  std::vector<ordered_json> variants = {arguments_as_objects(messages), messages, without_tool_roles(messages)};
+  if (tmpl.is_fallback() || tmpl.source().find("tool") == std::string::npos) variants = {without_tool_roles(messages)};
+  std::optional<Error> first;
+  for (const ordered_json& v : variants)
+    for (bool as_system : {true, false}) {
+      if (!as_system && tools.prompt.empty()) continue;
+      try {
+        return tmpl.apply(with_tools_prompt(v, tools.prompt, as_system).dump(), true, extra_text);
+      } catch (const Error& e) {
+        if (!first) first = e;
+      }
+    }
+  throw *first;
+}
+
+// Offers the tools to the template (as `tools`, or as a system prompt when the template does
+// not render them), sets the reply's syntax and, for required calls, its grammar.
+ToolRender offer_tools(const ToolChoice& choice, const api::ChatTemplate& tmpl, ordered_json& extra, CompletionRequest& r) {
+  ToolRender out;
+  if (choice.mode == "none" || choice.tools.empty()) return out;
+  const std::string& src = tmpl.source();
+  out.tools_in_template = !tmpl.is_fallback() && src.find("tools") != std::string::npos;
+  // The template's own call syntax even when it does not list the tools (DeepSeek R1 and V3.1
+  // templates write calls but never the definitions).
+  r.tool_syntax = tmpl.is_fallback() ? &tool_syntax_for("") : &tool_syntax_for(src);
+  if (out.tools_in_template) extra["tools"] = choice.tools;
+  else out.prompt = tools_system_prompt(choice.tools, std::string(r.tool_syntax->name) == "hermes");
   if (choice.mode == "required") {
     if (!r.grammar.empty())
       throw Error("'tool_choice': a required tool call cannot be combined with 'grammar', 'json_schema' or 'response_format'");
     r.grammar = tool_call_grammar(*r.tool_syntax, choice.tools, choice.only, choice.parallel);
   }
+  return out;
 }
 
 // A function's name as a tool call can spell it.
@@ -170,8 +243,8 @@ CompletionRequest parse_chat_request(const json& body, const ordered_json& order
   CompletionRequest r;
   parse_generation_fields(body, ordered, model, r, field(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens");
   ordered_json extra = ordered_json::object();
-  offer_tools(openai_tools(body, ordered), tmpl, messages, extra, r);
-  r.prompt = render_prompt(messages, extra, model, tmpl, n_ctx);
+  const ToolRender tools = offer_tools(openai_tools(body, ordered), tmpl, extra, r);
+  r.prompt = tokenize_prompt(render_conversation(messages, extra, tools, tmpl), model, n_ctx);
   const json* logprobs = field(body, "logprobs");
   if (logprobs && !logprobs->is_boolean()) bad_field("logprobs", "true or false", *logprobs);
   const int64_t top = integer_field(body, "top_logprobs", 0);
@@ -296,8 +369,8 @@ CompletionRequest parse_messages_request(const json& body, const ordered_json& o
   CompletionRequest r;
   parse_generation_fields(body, ordered, model, r, "max_tokens", "stop_sequences");
   ordered_json extra = ordered_json::object();
-  offer_tools(anthropic_tools(body, ordered), tmpl, messages, extra, r);
-  r.prompt = render_prompt(messages, extra, model, tmpl, n_ctx);
+  const ToolRender tools = offer_tools(anthropic_tools(body, ordered), tmpl, extra, r);
+  r.prompt = tokenize_prompt(render_conversation(messages, extra, tools, tmpl), model, n_ctx);
   return r;
 }
 

@@ -20,6 +20,8 @@ using json = nlohmann::ordered_json;
 // What the template text says about the model's syntax (llama.cpp's common/chat.cpp tests the
 // same strings, in an order where the more specific row comes first).
 const std::vector<ToolSyntax> kSyntaxes = {
+    // Gemma 4: <|tool_call>call:NAME{city:<|"|>Paris<|"|>,days:3}<tool_call|>
+    {"gemma4", "<|tool_call>call:", "", ToolLayout::GemmaArgs, "", "<|tool_call>call:", "", "<tool_call|>", "", "", ""},
     // gpt-oss (harmony): <|channel|>commentary to=functions.NAME <|constrain|>json<|message|>{..}<|call|>
     {"gpt-oss", "<|channel|>", "", ToolLayout::NameThenArgs, "", "<|channel|>commentary to=functions.",
      " <|constrain|>json<|message|>", "<|call|>", "<|start|>assistant", "", ""},
@@ -102,26 +104,70 @@ std::string schema_rules(const json& schema, const std::string& prefix) {
   return prefix_rules(api::json_schema_to_grammar(schema.dump()), prefix);
 }
 
-// GLM-4.5's arguments: each required property as a key/value pair, strings raw, other values
-// as JSON. Optional properties are left out: what the grammar allows is a valid call.
-std::string arg_pairs_rules(const json& schema, const std::string& prefix, std::string& body) {
+size_t json_value_end(const std::string& s, size_t at);
+
+// Arguments written as key/value pairs (GLM-4.5, Gemma 4): each required property in order,
+// string values in the family's own quoting, other values as JSON. Optional properties are left
+// out: what the grammar allows is a valid call.
+std::string arg_pairs_rules(ToolLayout layout, const json& schema, const std::string& prefix, std::string& body) {
+  const bool glm = layout == ToolLayout::ArgPairs;
   std::string rules;
   if (!schema.contains("properties") || !schema.contains("required")) return rules;
   int i = 0;
   for (const json& key : schema["required"]) {
     if (!key.is_string() || !schema["properties"].contains(key.get<std::string>())) continue;
     const json& prop = schema["properties"][key.get<std::string>()];
-    const std::string value = prefix + "p" + std::to_string(i++) + "-";
-    body += " " + literal("<arg_key>" + key.get<std::string>() + "</arg_key>\n<arg_value>");
+    const std::string value = prefix + "p" + std::to_string(i) + "-";
+    const std::string k = key.get<std::string>();
+    body += " " + literal(glm ? "<arg_key>" + k + "</arg_key>\n<arg_value>" : (i ? "," : "") + k + ":");
     if (prop.is_object() && prop.value("type", json()) == "string" && !prop.contains("enum")) {
-      body += " [^<]*";
+      body += glm ? " [^<]*" : " " + literal("<|\"|>") + " [^<]* " + literal("<|\"|>");
     } else {
       rules += schema_rules(prop, value);
       body += " " + value + "root";
     }
-    body += " " + literal("</arg_value>\n");
+    if (glm) body += " " + literal("</arg_value>\n");
+    ++i;
   }
   return rules;
+}
+
+// Gemma 4's argument block at `at` ({K:V,...}: bare keys, <|"|>-quoted strings) as JSON text;
+// `end` is set past it. "" when it does not close.
+std::string gemma_args_to_json(const std::string& text, size_t at, size_t& end) {
+  static const std::string quote = "<|\"|>";
+  std::string out;
+  int depth = 0;
+  for (size_t i = at; i < text.size();) {
+    const char c = text[i];
+    if (text.compare(i, quote.size(), quote) == 0) {
+      const size_t close = text.find(quote, i + quote.size());
+      if (close == std::string::npos) return "";
+      out += json(text.substr(i + quote.size(), close - i - quote.size())).dump();
+      i = close + quote.size();
+    } else if (c == '"') {  // a JSON string, as the grammar writes nested values
+      const size_t close = json_value_end(text, i);
+      if (close == std::string::npos) return "";
+      out.append(text, i, close - i);
+      i = close;
+    } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t j = i;
+      while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_' || text[j] == '-')) ++j;
+      const std::string word = text.substr(i, j - i);
+      const bool is_key = j < text.size() && text[j] == ':';
+      out += is_key ? json(word).dump() : word;
+      i = j;
+    } else {
+      out += c;
+      ++i;
+      if (c == '{' || c == '[') ++depth;
+      if ((c == '}' || c == ']') && --depth == 0) {
+        end = i;
+        return out;
+      }
+    }
+  }
+  return "";
 }
 
 // Skips spaces; returns the position after `word` when the text has it there, else npos.
@@ -190,6 +236,14 @@ size_t parse_call_body(const ToolSyntax& s, const std::string& text, size_t at, 
     ++name_end;
   if (name_end == at) return std::string::npos;
   call.name = text.substr(at, name_end - at);
+  if (s.layout == ToolLayout::GemmaArgs) {
+    size_t end = 0;
+    const std::string converted = name_end < text.size() && text[name_end] == '{' ? gemma_args_to_json(text, name_end, end) : "";
+    json args = json::parse(converted, nullptr, false);
+    if (converted.empty() || !args.is_object()) return std::string::npos;
+    call.arguments = args.dump();
+    return end;
+  }
   if (s.layout == ToolLayout::NameThenArgs) {
     // The separator as written, or (models abbreviate harmony's) anything up to the object.
     size_t args_at = expect(text, name_end, s.name_end);
@@ -281,9 +335,13 @@ std::string tool_call_grammar(const ToolSyntax& s, const json& tools, const std:
     } else if (s.layout == ToolLayout::NameThenArgs) {
       rules += schema_rules(params, f + "-");
       body = literal(name + s.name_end) + " " + f + "-root";
-    } else {
+    } else if (s.layout == ToolLayout::ArgPairs) {
       body = literal(name + "\n");
-      rules += arg_pairs_rules(params, f + "-", body);
+      rules += arg_pairs_rules(s.layout, params, f + "-", body);
+    } else {
+      body = literal(name + "{");
+      rules += arg_pairs_rules(s.layout, params, f + "-", body);
+      body += " " + literal("}");
     }
     rules += f + " ::= " + body + "\n";
     alternatives += (alternatives.empty() ? "" : " | ") + f;
@@ -300,15 +358,17 @@ std::string tool_call_grammar(const ToolSyntax& s, const json& tools, const std:
   return root + "\n" + call + "\n" + rules;
 }
 
-std::string hermes_tools_prompt(const json& tools) {
+std::string tools_system_prompt(const json& tools, bool hermes_format) {
   std::string text =
       "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with "
       "function signatures within <tools></tools> XML tags:\n<tools>";
   for (const json& t : tools) text += "\n" + t.dump();
-  return text +
-         "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
-         "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
-         "<args-json-object>}\n</tool_call>";
+  text += "\n</tools>";
+  if (hermes_format)
+    text += "\n\nFor each function call, return a json object with function name and arguments within "
+            "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
+            "<args-json-object>}\n</tool_call>";
+  return text;
 }
 
 std::string ToolStreamFilter::push(const std::string& piece) {

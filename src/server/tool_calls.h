@@ -17,6 +17,7 @@ enum class ToolLayout {
   JsonObject,  // {"name": NAME, "<args_key>": {ARGS}}
   NameThenArgs,  // NAME name_end {ARGS}
   ArgPairs,    // NAME "\n" then per argument <arg_key>K</arg_key>\n<arg_value>V</arg_value>\n (GLM-4.5)
+  GemmaArgs,   // NAME{K:V,...}: bare keys, strings between <|"|> marks, other values as JSON (Gemma 4)
 };
 
 struct ToolSyntax {
@@ -61,9 +62,10 @@ ParsedReply parse_tool_calls(const ToolSyntax& syntax, const std::string& text);
 std::string tool_call_grammar(const ToolSyntax& syntax, const nlohmann::ordered_json& tools, const std::string& only,
                               bool parallel);
 
-// A system-prompt section describing the tools in Hermes's words, for templates that do not
-// render `tools` themselves (no mention of them, or the ChatML fallback).
-std::string hermes_tools_prompt(const nlohmann::ordered_json& tools);
+// A system-prompt section describing the tools in Hermes's words (Qwen 2.5's), for templates
+// that do not render `tools` themselves (no mention of them, or the ChatML fallback); with
+// `hermes_format`, also how to write a call in Hermes's syntax (other families know their own).
+std::string tools_system_prompt(const nlohmann::ordered_json& tools, bool hermes_format);
 
 // Holds back a streamed reply's text from the trigger on (the calls arrive at the end, parsed),
 // and the end of the text that could still become the trigger.
