@@ -86,7 +86,8 @@ ordered_json without_tool_roles(const ordered_json& messages) {
       text = "<tool_response>\n" + text + "\n</tool_response>";
     } else if (m.contains("tool_calls") && m["tool_calls"].is_array()) {
       for (const ordered_json& call : m["tool_calls"]) {
-        const ordered_json f = call.value("function", ordered_json::object());
+        const ordered_json f = call.is_object() ? call.value("function", ordered_json::object()) : ordered_json();
+        if (!f.is_object()) continue;
         ordered_json args = f.value("arguments", ordered_json::object());
         if (args.is_string()) args = ordered_json::parse(args.get<std::string>(), nullptr, false);
         text += (text.empty() ? "" : "\n") + std::string("<tool_call>\n") +
@@ -284,11 +285,17 @@ void anthropic_message(const ordered_json& m, const std::string& at, ordered_jso
       check_function_name(b.value("name", ordered_json()), bat + ".name");
       const ordered_json input = b.value("input", ordered_json::object());
       if (!input.is_object()) bad_field(bat + ".input", "an object", json::parse(input.dump()));
-      calls.push_back({{"id", b.value("id", "")}, {"type", "function"},
+      const ordered_json id = b.value("id", ordered_json(""));
+      if (!id.is_string()) bad_field(bat + ".id", "a string", json::parse(id.dump()));
+      calls.push_back({{"id", id}, {"type", "function"},
                        {"function", {{"name", b["name"]}, {"arguments", input.dump()}}}});
     } else if (type == "tool_result" && role == "user") {
       const ordered_json result = b.value("content", ordered_json(""));
-      ordered_json tool = {{"role", "tool"}, {"tool_call_id", b.value("tool_use_id", "")}};
+      const ordered_json id = b.value("tool_use_id", ordered_json(""));
+      if (!id.is_string()) bad_field(bat + ".tool_use_id", "a string", json::parse(id.dump()));
+      ordered_json tool = {{"role", "tool"}, {"tool_call_id", id}};
+      if (!result.is_string() && !result.is_array())
+        bad_field(bat + ".content", "a string or an array of text blocks", json::parse(result.dump()));
       tool["content"] = result.is_string() ? result : ordered_json(join_text_parts(result, bat + ".content"));
       out.push_back(std::move(tool));
     } else {
