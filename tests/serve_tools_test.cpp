@@ -42,7 +42,7 @@ void expect_valid_call(const json& call, const std::string& name) {
   EXPECT_EQ(call["id"].get<std::string>().rfind("call_", 0), 0u) << call.dump();
   EXPECT_EQ(call["function"]["name"], name) << call.dump();
   const json args = json::parse(call["function"]["arguments"].get<std::string>());
-  const json& schema = name == "get_weather" ? kWeatherParams : tools()[1]["function"]["parameters"];
+  const json schema = name == "get_weather" ? kWeatherParams : tools()[1]["function"]["parameters"];  // a copy: tools() is a temporary
   EXPECT_TRUE(test::valid(test::Json::parse(args.dump()), test::Json::parse(schema.dump()), test::Json::parse(schema.dump())))
       << args.dump();
 }
