@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     switch (data[0] % 3) {
       case 0: (void)server::parse_chat_request(j, ordered, model, tmpl, kCtx); break;
       case 1: (void)server::parse_messages_request(j, ordered, model, tmpl, kCtx); break;
-      default: (void)server::parse_completion_request(j, model, kCtx); break;
+      default: (void)server::parse_completion_request(j, ordered, model, kCtx); break;
     }
   } catch (const Error&) {
   }

@@ -77,7 +77,9 @@ std::vector<std::pair<int32_t, float>> logit_bias_field(const json& body, int64_
 }
 
 // The GBNF of `grammar`, `json_schema` or `response_format`, or "" when none is given.
-std::string grammar_field(const json& body) {
+// Schemas are dumped from `ordered`, so their properties keep the client's order (the grammar
+// writes required properties in that order, as llama.cpp's converter does).
+std::string grammar_field(const json& body, const nlohmann::ordered_json& ordered) {
   const json *gbnf = field(body, "grammar"), *schema = field(body, "json_schema"), *format = field(body, "response_format");
   if (int(gbnf != nullptr) + int(schema != nullptr) + int(format != nullptr) > 1)
     throw Error("'grammar', 'json_schema' and 'response_format': expected at most one of them");
@@ -87,7 +89,7 @@ std::string grammar_field(const json& body) {
   }
   if (schema) {
     if (!schema->is_object()) bad_field("json_schema", "a JSON schema object", *schema);
-    return api::json_schema_to_grammar(schema->dump());
+    return api::json_schema_to_grammar(ordered.at("json_schema").dump());
   }
   if (!format) return "";
   const json* type = format->is_object() ? field(*format, "type") : nullptr;
@@ -98,14 +100,14 @@ std::string grammar_field(const json& body) {
   if (t == "json_object") {
     const json* s = field(*format, "schema");  // llama-server's extension
     if (s && !s->is_object()) bad_field("response_format.schema", "a JSON schema object", *s);
-    return s ? api::json_schema_to_grammar(s->dump()) : api::json_object_grammar();
+    return s ? api::json_schema_to_grammar(ordered.at("response_format").at("schema").dump()) : api::json_object_grammar();
   }
   if (t == "json_schema") {
     const json* js = field(*format, "json_schema");
     const json* s = js && js->is_object() ? field(*js, "schema") : nullptr;
     if (!s || !s->is_object())
       bad_field("response_format.json_schema", R"({"schema": {...}} (a JSON schema object))", js ? *js : json());
-    return api::json_schema_to_grammar(s->dump());
+    return api::json_schema_to_grammar(ordered.at("response_format").at("json_schema").at("schema").dump());
   }
   bad_field("response_format.type", R"("text", "json_object" or "json_schema")", *type);
 }
@@ -123,7 +125,8 @@ void check_prompt(const std::vector<int32_t>& prompt, int64_t n_ctx, const char*
                 std::to_string(n_ctx) + " tokens");
 }
 
-void parse_generation_fields(const json& body, const api::Model& model, CompletionRequest& r,
+void parse_generation_fields(const json& body, const nlohmann::ordered_json& ordered, const api::Model& model,
+                             CompletionRequest& r,
                              const char* max_tokens_field, const char* stop_name) {
   r.max_tokens = integer_field(body, max_tokens_field, -1);
   if (field(body, max_tokens_field) && r.max_tokens < 0)
@@ -153,13 +156,14 @@ void parse_generation_fields(const json& body, const api::Model& model, Completi
     throw Error("'n': only one choice per request is served (n = 1; send several requests for more), found " +
                 std::to_string(n));
   r.stop = stop_field(body, stop_name);
-  r.grammar = grammar_field(body);
+  r.grammar = grammar_field(body, ordered);
   const json* stream = field(body, "stream");
   if (stream && !stream->is_boolean()) bad_field("stream", "true or false", *stream);
   r.stream = stream && stream->get<bool>();
 }
 
-CompletionRequest parse_completion_request(const json& body, const api::Model& model, int64_t n_ctx) {
+CompletionRequest parse_completion_request(const json& body, const nlohmann::ordered_json& ordered, const api::Model& model,
+                                           int64_t n_ctx) {
   if (!body.is_object()) bad_field("request body", "a JSON object", body);
   CompletionRequest r;
   const json* prompt = field(body, "prompt");
@@ -168,7 +172,7 @@ CompletionRequest parse_completion_request(const json& body, const api::Model& m
   r.prompt = model.tokenize(prompt->get<std::string>(), true);
   if (r.prompt.empty() && model.bos() >= 0) r.prompt.push_back(model.bos());
   check_prompt(r.prompt, n_ctx, "prompt");
-  parse_generation_fields(body, model, r);
+  parse_generation_fields(body, ordered, model, r);
   // OpenAI's legacy completions: logprobs is the number of alternatives (0 to 5; we allow 20).
   const int64_t logprobs = integer_field(body, "logprobs", -1);
   if (field(body, "logprobs") && (logprobs < 0 || logprobs > kMaxTopLogprobs))

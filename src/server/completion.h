@@ -14,6 +14,8 @@
 
 namespace trident::server {
 
+struct ToolSyntax;
+
 // Most alternatives a request may ask for per token (top_logprobs, OpenAI allows 20).
 constexpr int64_t kMaxTopLogprobs = 20;
 
@@ -28,6 +30,9 @@ struct CompletionRequest {
   // "". `matcher` is it compiled for the model (ServerState::compile_grammar), reset per run.
   std::string grammar;
   std::shared_ptr<api::Grammar> matcher;
+  // Tools offered (tool_choice other than "none"): the family's call syntax (tool_calls.h) the
+  // reply is parsed with; nullptr when there are none.
+  const ToolSyntax* tool_syntax = nullptr;
 };
 
 // One generated token's log-probability and the most probable alternatives (logprobs).
@@ -45,7 +50,9 @@ struct TokenLogprobs {
 // {"type": "json_schema", "json_schema": {"schema": ...}}), at most one of the three. `stop_field`
 // names the stop strings' field (stop, stop_sequences). Throws trident::Error naming the field and what was
 // expected (a 400 for the client).
-void parse_generation_fields(const nlohmann::json& body, const api::Model& model, CompletionRequest& r,
+// `ordered`: the same body parsed keeping key order, which a schema's properties keep in the grammar.
+void parse_generation_fields(const nlohmann::json& body, const nlohmann::ordered_json& ordered, const api::Model& model,
+                             CompletionRequest& r,
                              const char* max_tokens_field = "max_tokens", const char* stop_field = "stop");
 
 // A prompt's tokens checked against the context: empty or longer than n_ctx is an Error naming
@@ -54,7 +61,8 @@ void check_prompt(const std::vector<int32_t>& prompt, int64_t n_ctx, const char*
 
 // /v1/completions: `prompt` (a string) plus the fields above, and `logprobs` (an integer: that
 // many alternatives, OpenAI's legacy shape). Throws trident::Error as above.
-CompletionRequest parse_completion_request(const nlohmann::json& body, const api::Model& model, int64_t n_ctx);
+CompletionRequest parse_completion_request(const nlohmann::json& body, const nlohmann::ordered_json& ordered,
+                                           const api::Model& model, int64_t n_ctx);
 
 struct CompletionResult {
   std::string text;

@@ -1,7 +1,10 @@
 // POST /v1/chat/completions: OpenAI's chat completion object, or its stream of chunks whose
 // `delta`s carry the text.
+#include <optional>
+
 #include "server/chat_request.h"
 #include "server/state.h"
+#include "server/tool_calls.h"
 
 namespace trident::server {
 namespace {
@@ -28,6 +31,19 @@ json chat_logprobs(const std::vector<TokenLogprobs>& tokens, bool asked) {
   return {{"content", content}};
 }
 
+// OpenAI's tool_calls: [{"index"?, "id", "type": "function", "function": {"name", "arguments"}}],
+// arguments as JSON text.
+json openai_tool_calls(ServerState& s, const std::vector<ToolCall>& calls, bool with_index) {
+  json out = json::array();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    json c = {{"id", s.new_id("call_")}, {"type", "function"},
+              {"function", {{"name", valid_utf8(calls[i].name)}, {"arguments", valid_utf8(calls[i].arguments)}}}};
+    if (with_index) c["index"] = i;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 json chat_object(const ServerState& s, const std::string& id, const char* object, json choice) {
   return {{"id", id}, {"object", object}, {"created", unix_time()}, {"model", s.model_id},
           {"choices", json::array({std::move(choice)})}};
@@ -41,17 +57,30 @@ void chat_completion(ServerState& s, const httplib::Request& req, httplib::Respo
   const bool logprobs = request.n_logprobs >= 0;
   if (!request.stream) {
     const CompletionResult r = s.generate(request, [](const std::string&, const std::vector<TokenLogprobs>&) { return true; });
+    json message = {{"role", "assistant"}, {"content", valid_utf8(r.text)}};
+    std::string finish = r.finish_reason;
+    if (request.tool_syntax) {
+      const ParsedReply parsed = parse_tool_calls(*request.tool_syntax, r.text);
+      if (!parsed.calls.empty()) {
+        message["content"] = parsed.content.empty() ? json(nullptr) : json(valid_utf8(parsed.content));
+        message["tool_calls"] = openai_tool_calls(s, parsed.calls, false);
+        finish = "tool_calls";
+      }
+    }
     json out = chat_object(s, s.new_id("chatcmpl-"), "chat.completion",
                            {{"index", 0},
-                            {"message", {{"role", "assistant"}, {"content", valid_utf8(r.text)}}},
+                            {"message", std::move(message)},
                             {"logprobs", chat_logprobs(r.logprobs, logprobs)},
-                            {"finish_reason", r.finish_reason}});
+                            {"finish_reason", finish}});
     out["usage"] = usage_object(r);
     send_json(res, out);
     return;
   }
   // A first chunk with the role, one per piece of final text, a last one with an empty delta,
-  // finish_reason and usage (llama-server sends usage there always), then [DONE].
+  // finish_reason and usage (llama-server sends usage there always), then [DONE]. With tools,
+  // the text from the family's call marker on is held back and its calls, parsed, arrive in
+  // one delta.tool_calls chunk before the last (what was held goes out as text when it is no
+  // call after all).
   send_events(
       res,
       [&s, request, logprobs](const std::function<bool(const std::string&)>& write) {
@@ -61,10 +90,29 @@ void chat_completion(ServerState& s, const httplib::Request& req, httplib::Respo
                              {{"index", 0}, {"delta", std::move(delta)}, {"logprobs", lp}, {"finish_reason", finish}});
         };
         if (!write(sse_event(chunk({{"role", "assistant"}, {"content", ""}}, nullptr, nullptr)))) return;
-        const CompletionResult r = s.generate(request, [&](const std::string& text, const std::vector<TokenLogprobs>& lp) {
+        std::optional<ToolStreamFilter> filter;
+        if (request.tool_syntax) filter.emplace(*request.tool_syntax);
+        std::string sent;
+        const CompletionResult r = s.generate(request, [&](const std::string& piece, const std::vector<TokenLogprobs>& lp) {
+          const std::string text = filter ? filter->push(piece) : piece;
+          sent += text;
+          if (text.empty() && lp.empty()) return true;
           return write(sse_event(chunk({{"content", valid_utf8(text)}}, chat_logprobs(lp, logprobs), nullptr)));
         });
-        json last = chunk(json::object(), nullptr, r.finish_reason);
+        std::string finish = r.finish_reason;
+        if (filter) {
+          const ParsedReply parsed = parse_tool_calls(*request.tool_syntax, r.text);
+          const std::string& content = parsed.calls.empty() ? r.text : parsed.content;
+          if (content.size() > sent.size() && content.compare(0, sent.size(), sent) == 0 &&
+              !write(sse_event(chunk({{"content", valid_utf8(content.substr(sent.size()))}}, nullptr, nullptr))))
+            return;
+          if (!parsed.calls.empty()) {
+            if (!write(sse_event(chunk({{"tool_calls", openai_tool_calls(s, parsed.calls, true)}}, nullptr, nullptr))))
+              return;
+            finish = "tool_calls";
+          }
+        }
+        json last = chunk(json::object(), nullptr, finish);
         last["usage"] = usage_object(r);
         if (write(sse_event(last))) write("data: [DONE]\n\n");
       },

@@ -5,6 +5,7 @@
 #include "server/server.h"
 
 #include <algorithm>
+#include <charconv>
 #include <csignal>
 #include <ctime>
 
@@ -23,6 +24,7 @@ void send_error(Metrics& metrics, httplib::Response& res, const std::string& pat
   const char* type = status == 401   ? "authentication_error"
                      : status == 404 ? "not_found_error"
                      : status == 413 ? "request_too_large"
+                     : status == 411 ? "invalid_request_error"
                      : status >= 500 ? (anthropic ? "api_error" : "server_error")
                                      : "invalid_request_error";
   res.status = status;
@@ -150,6 +152,24 @@ struct Server::Impl {
     http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       ++s.metrics.requests;  // on arrival, so /metrics is exact for every request answered before it
+      // Before the body is read (httplib reads it after this handler): a body announced over
+      // the limit is refused without reading it (httplib itself would read and discard it all),
+      // and a chunked one, which httplib 0.11 buffers without any limit, is refused outright.
+      // Connection: close, as the unread body must not be taken for the next request.
+      const std::string length = req.get_header_value("Content-Length");
+      uint64_t n = 0;
+      const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), n);
+      const bool too_long = ec == std::errc::result_out_of_range || (ec == std::errc() && n > s.opt.max_body);
+      const bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+      if (chunked || too_long) {
+        res.set_header("Connection", "close");
+        if (chunked)
+          send_error(s.metrics, res, req.path, 411, "chunked request bodies are not accepted: send Content-Length");
+        else
+          send_error(s.metrics, res, req.path, 413,
+                     "request body over the limit of " + std::to_string(s.opt.max_body) + " bytes (--max-body)");
+        return httplib::Server::HandlerResponse::Handled;
+      }
       if (s.opt.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
       // OpenAI clients send a bearer token, Anthropic's send x-api-key.
       if (req.get_header_value("Authorization") == "Bearer " + s.opt.api_key ||
@@ -217,7 +237,7 @@ struct Server::Impl {
   }
 
   void complete(const httplib::Request& req, httplib::Response& res) {
-    CompletionRequest request = parse_completion_request(parse_body(req), s.model, s.ctx.n_ctx());
+    CompletionRequest request = parse_completion_request(parse_body(req), parse_body<nlohmann::ordered_json>(req), s.model, s.ctx.n_ctx());
     s.compile_grammar(request);
     const bool logprobs = request.n_logprobs >= 0;
     if (!request.stream) {
