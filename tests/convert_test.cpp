@@ -17,6 +17,7 @@
 #include "convert/hf_export.h"
 #include "model/model.h"
 #include "runtime/session.h"
+#include "gguf_compare.h"
 #include "test_util.h"
 #include "tokenizer/hf_tokenizer.h"
 #include "tokenizer/tokenizer.h"
@@ -25,6 +26,8 @@ namespace trident {
 namespace {
 
 namespace fs = std::filesystem;
+using test::expect_same_tensors;
+using test::tensor_bytes;
 
 const std::vector<int32_t> kP1 = {1, 403, 407, 261, 378, 432, 383, 286};
 
@@ -69,22 +72,6 @@ std::vector<float> logits(const std::string& path, FusionMode fuse = FusionMode:
   return out;
 }
 
-std::string tensor_bytes(const GgufFile& f, const GgufTensorInfo& t) {
-  return std::string(reinterpret_cast<const char*>(f.tensor_data(t)), t.n_bytes);
-}
-
-// Every tensor of `want` is in `got` with the same type, shape and bytes, and nothing else is.
-void expect_same_tensors(const std::string& want_path, const std::string& got_path) {
-  auto want = GgufFile::open(want_path), got = GgufFile::open(got_path);
-  EXPECT_EQ(want->tensors().size(), got->tensors().size()) << got_path;
-  for (const GgufTensorInfo& w : want->tensors()) {
-    const GgufTensorInfo* g = got->find_tensor(w.name);
-    ASSERT_NE(g, nullptr) << w.name << " missing in " << got_path;
-    EXPECT_EQ(g->type, w.type) << w.name;
-    EXPECT_EQ(std::vector<int64_t>(g->ne, g->ne + 4), std::vector<int64_t>(w.ne, w.ne + 4)) << w.name;
-    EXPECT_TRUE(tensor_bytes(*want, w) == tensor_bytes(*got, *g)) << w.name << " bytes differ";
-  }
-}
 
 void expect_same_vocab(const std::string& want_path, const std::string& got_path) {
   const VocabData a = vocab_from_gguf(*GgufFile::open(want_path));

@@ -72,6 +72,12 @@ class Planner {
     }
     add_rule(out, globals[1], prefix_, "");
     const std::string lm_head = lm_head_name();
+    if (arch_.hf.drops_lm_head) {
+      // As llama.cpp's converter: the family's output is its embeddings, whatever lm_head holds.
+      if (st_.find(lm_head)) used_.insert(lm_head);
+      check_all_used();
+      return out;
+    }
     if (!st_.find(lm_head) && hp_.tie_embeddings == false)
       fail("{}: missing tensor '{}' (config.json sets tie_word_embeddings false)", cfg_.dir, lm_head);
     add_rule(out, globals[2], lm_head.substr(0, lm_head.size() - std::string("lm_head.weight").size()), "");

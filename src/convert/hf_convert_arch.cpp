@@ -15,6 +15,7 @@ int64_t HfSizes::get(Dim d) const {
     case Dim::HeadDim: return head_dim;
     case Dim::Expert: return n_expert;
     case Dim::FfExp: return n_ff_exp;
+    case Dim::FfShexp: return n_ff_shexp;
     case Dim::Vocab: return n_vocab;
   }
   return 0;
@@ -45,8 +46,10 @@ std::vector<TensorRule> hf_layer_rules(const ArchSpec& a) {
     r.push_back({.gguf = "attn_v.bias", .hf = "self_attn.v_proj.bias", .rows = D::KV, .need = bias, .group = "qkv"});
   }
   if (a.qk_norm != QkNormKind::None) {
-    r.push_back(norm("attn_q_norm.weight", "self_attn.q_norm.weight", D::HeadDim));
-    r.push_back(norm("attn_k_norm.weight", "self_attn.k_norm.weight", D::HeadDim));
+    // Per head (qwen3, gemma3) or over all heads at once (olmoe).
+    const bool full = a.qk_norm == QkNormKind::Full;
+    r.push_back(norm("attn_q_norm.weight", "self_attn.q_norm.weight", full ? D::Q : D::HeadDim));
+    r.push_back(norm("attn_k_norm.weight", "self_attn.k_norm.weight", full ? D::KV : D::HeadDim));
   }
   r.push_back({.gguf = "attn_output.weight", .hf = "self_attn.o_proj.weight", .rows = D::Embd, .cols = D::Q});
   r.push_back({.gguf = "attn_output.bias", .hf = "self_attn.o_proj.bias", .rows = D::Embd, .need = Need::Optional});
@@ -64,6 +67,18 @@ std::vector<TensorRule> hf_layer_rules(const ArchSpec& a) {
                  .cols = D::Embd, .experts = true, .group = "gate_up"});
     r.push_back({.gguf = "ffn_down_exps.weight", .hf = "mlp.experts.{e}.down_proj.weight", .rows = D::Embd,
                  .cols = D::FfExp, .experts = true});
+    if (a.shared_expert_gate) {
+      // qwen2moe: one shared expert beside the routed ones, weighed by sigmoid(x . shared_expert_gate);
+      // HF's gate is [1, n_embd], which llama.cpp's converter keeps 2-D.
+      r.push_back({.gguf = "ffn_gate_inp_shexp.weight", .hf = "mlp.shared_expert_gate.weight", .rows = D::None,
+                   .cols = D::Embd});
+      r.push_back({.gguf = "ffn_gate_shexp.weight", .hf = "mlp.shared_expert.gate_proj.weight", .rows = D::FfShexp,
+                   .cols = D::Embd});
+      r.push_back({.gguf = "ffn_up_shexp.weight", .hf = "mlp.shared_expert.up_proj.weight", .rows = D::FfShexp,
+                   .cols = D::Embd});
+      r.push_back({.gguf = "ffn_down_shexp.weight", .hf = "mlp.shared_expert.down_proj.weight", .rows = D::Embd,
+                   .cols = D::FfShexp});
+    }
   } else if (a.hf.native_fused) {
     // HF's gate_up_proj is GGUF phi3's double-height ffn_up: gate rows, then up rows.
     r.push_back({.gguf = "ffn_up.weight", .hf = "mlp.gate_up_proj.weight", .rows = D::Ff2, .cols = D::Embd});

@@ -15,11 +15,11 @@
 namespace trident {
 
 // Symbolic sizes resolved from the hyper-parameters.
-enum class Dim : uint8_t { None, Embd, Q, KV, QKV, Ff, Ff2, HeadDim, Expert, FfExp, Vocab };
+enum class Dim : uint8_t { None, Embd, Q, KV, QKV, Ff, Ff2, HeadDim, Expert, FfExp, FfShexp, Vocab };
 
 struct HfSizes {
   int64_t n_embd = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_ff = 0;
-  int64_t n_expert = 0, n_ff_exp = 0, n_vocab = 0;
+  int64_t n_expert = 0, n_ff_exp = 0, n_ff_shexp = 0, n_vocab = 0;
   int64_t get(Dim d) const;
 };
 

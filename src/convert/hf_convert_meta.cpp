@@ -68,8 +68,16 @@ HfHParams read_hf_hparams(const HfModelConfig& cfg, const ArchSpec& a) {
   if (s.n_head % s.n_head_kv)
     fail("{}: {} attention heads are not a multiple of {} KV heads", c.where("num_key_value_heads"), s.n_head,
          s.n_head_kv);
-  h.write_head_dim = c.has("head_dim") || d.write_head_dim;
-  if (c.has("head_dim")) {
+  h.write_head_dim = (c.has("head_dim") && !d.head_dim_from_heads) || d.write_head_dim;
+  if (d.head_dim_from_heads) {
+    // granite's converter drops head_dim: the head size is hidden_size / heads.
+    if (s.n_embd % s.n_head)
+      fail("{}: {} is not a multiple of the {} heads", c.where("hidden_size"), s.n_embd, s.n_head);
+    s.head_dim = s.n_embd / s.n_head;
+    if (auto hd = c.opt_int("head_dim"); hd && *hd != s.head_dim)
+      fail("{}: {} differs from hidden_size / num_attention_heads = {}, which {} uses", c.where("head_dim"), *hd,
+           s.head_dim, cfg.architecture);
+  } else if (c.has("head_dim")) {
     s.head_dim = positive(c, "head_dim", c.opt_int("head_dim"));
   } else if (d.default_head_dim) {
     s.head_dim = d.default_head_dim;
@@ -84,8 +92,18 @@ HfHParams read_hf_hparams(const HfModelConfig& cfg, const ArchSpec& a) {
     h.n_expert_used = positive(c, "num_experts_per_tok", c.opt_int("num_experts_per_tok"));
     if (h.n_expert_used > s.n_expert)
       fail("{}: {} experts per token but only {} experts", c.where("num_experts_per_tok"), h.n_expert_used, s.n_expert);
-    s.n_ff_exp = positive(c, "moe_intermediate_size", c.opt_int("moe_intermediate_size"));
-    s.n_ff = c.opt_int("intermediate_size").value_or(0);
+    if (d.experts_in_intermediate) {
+      s.n_ff_exp = positive(c, "intermediate_size", c.opt_int("intermediate_size"));
+      s.n_ff = s.n_ff_exp;  // written as feed_forward_length, which the loader reads as the experts' width
+    } else {
+      s.n_ff_exp = positive(c, "moe_intermediate_size", c.opt_int("moe_intermediate_size"));
+      s.n_ff = c.opt_int("intermediate_size").value_or(0);
+    }
+    if (a.shared_expert_gate)
+      s.n_ff_shexp = positive(c, "shared_expert_intermediate_size", c.opt_int("shared_expert_intermediate_size"));
+    if (auto norm = c.opt_bool("norm_topk_prob"); norm && *norm != a.moe_norm_topk)
+      fail("{}: {} is not what llama.cpp's {} graph computes (it {} the chosen experts' weights)",
+           c.where("norm_topk_prob"), *norm, a.name, a.moe_norm_topk ? "renormalises" : "does not renormalise");
     if (c.opt_int("decoder_sparse_step").value_or(1) != 1)
       fail("{}: only every layer being a mixture of experts (1) is supported", c.where("decoder_sparse_step"));
     if (const auto* m = c.find("mlp_only_layers"); m && !(m->is_array() && m->empty()))
@@ -97,6 +115,10 @@ HfHParams read_hf_hparams(const HfModelConfig& cfg, const ArchSpec& a) {
   h.n_ctx = positive(c, "max_position_embeddings", c.opt_int("max_position_embeddings").value_or(d.default_n_ctx));
   h.rms_eps = c.opt_float("rms_norm_eps").value_or(d.default_rms_eps);
   if (!(h.rms_eps > 0)) fail("{}: expected a positive epsilon, found {}", c.where("rms_norm_eps"), h.rms_eps);
+  if (d.fixed_rms_eps > 0) h.rms_eps = d.fixed_rms_eps;
+  if (const auto* clip = c.find("clip_qkv"); clip && !clip->is_null())
+    fail("{}: clipping Q/K/V is not part of llama.cpp's {} graph, found {}", c.where("clip_qkv"), a.name,
+         json_snippet(*clip));
   h.rope_theta = d.default_rope_theta;
   read_rope(c, h);
   if (d.window == HfWindowKeys::LayerPattern && !h.rope_theta_swa) h.rope_theta_swa = 10000.0;
@@ -130,6 +152,49 @@ HfHParams read_hf_hparams(const HfModelConfig& cfg, const ArchSpec& a) {
     if (c.has("attn_logit_softcapping"))
       fail("{}: attention logit soft-capping is not supported by Gemma 3 converters", c.where("attn_logit_softcapping"));
     h.final_softcap = c.opt_float("final_logit_softcapping");
+  }
+  if (d.window == HfWindowKeys::Alternating) {
+    auto required = [&](const char* key) {
+      auto v = c.opt_float(key);
+      if (!v) fail("{}: missing (required)", c.where(key));
+      if (!(*v > 0)) fail("{}: expected a positive value, found {}", c.where(key), *v);
+      return *v;
+    };
+    h.swa_window = positive(c, "sliding_window", c.opt_int("sliding_window"));
+    h.attn_softcap = required("attn_logit_softcapping");
+    h.final_softcap = required("final_logit_softcapping");
+    // llama.cpp scales the queries by 1 / sqrt(head_dim), or 1 / sqrt(hidden / heads) for the
+    // 46-layer model; a config asking for another scalar computes something else.
+    const int64_t scalar =
+        a.embd_head_scale_at_n_layer == h.n_layer ? s.n_embd / s.n_head : s.head_dim;
+    if (auto q = c.opt_float("query_pre_attn_scalar"); q && *q != double(scalar))
+      fail("{}: {} differs from the {} that llama.cpp's {} graph uses for {} layers", c.where("query_pre_attn_scalar"),
+           *q, scalar, a.name, h.n_layer);
+  }
+  if (d.mup_multipliers) {
+    auto mult = [&](const char* key, double& v) {
+      v = c.opt_float(key).value_or(1.0);
+      if (!std::isfinite(v) || v == 0) fail("{}: expected a finite non-zero multiplier, found {}", c.where(key), v);
+    };
+    mult("attention_multiplier", h.mup_attn);
+    mult("embedding_multiplier", h.mup_embd);
+    mult("residual_multiplier", h.mup_residual);
+    mult("logits_scaling", h.mup_logits);
+  }
+  if (d.no_rope_layers) {
+    // llama.cpp skips RoPE on every a.no_rope_every-th layer; the config must say the same.
+    std::vector<int64_t> want;
+    for (int64_t l = 0; l < h.n_layer; ++l) want.push_back((l + 1) % a.no_rope_every != 0);
+    if (const auto* nr = c.find("no_rope_layers"); nr && !nr->is_null()) {
+      bool same = nr->is_array() && nr->size() == want.size();
+      for (size_t l = 0; same && l < want.size(); ++l) same = (*nr)[l].is_number_integer() && (*nr)[l] == want[l];
+      if (!same)
+        fail("{}: expected RoPE skipped on every {}th layer (llama.cpp's {} pattern: 1 = RoPE), found {}",
+             c.where("no_rope_layers"), a.no_rope_every, a.name, json_snippet(*nr));
+    } else if (auto every = c.opt_int("no_rope_layer_interval"); every && *every != a.no_rope_every) {
+      fail("{}: expected {} (llama.cpp's {} pattern), found {}", c.where("no_rope_layer_interval"), a.no_rope_every,
+           a.name, *every);
+    }
   }
   h.vocab_size = c.opt_int("vocab_size");
   h.tie_embeddings = c.opt_bool("tie_word_embeddings");
@@ -167,7 +232,19 @@ void add_arch_metadata(GgufWriter& w, const ArchSpec& a, const HfHParams& h, Ggm
   if (a.moe()) {
     u32("expert_count", s.n_expert);
     u32("expert_used_count", h.n_expert_used);
-    u32("expert_feed_forward_length", s.n_ff_exp);
+    if (!a.hf.experts_in_intermediate) u32("expert_feed_forward_length", s.n_ff_exp);
+    if (s.n_ff_shexp > 0) u32("expert_shared_feed_forward_length", s.n_ff_shexp);
+  }
+  if (a.hf.window == HfWindowKeys::Alternating) {
+    u32("attention.sliding_window", h.swa_window);
+    f32("attn_logit_softcapping", *h.attn_softcap);
+    f32("final_logit_softcapping", *h.final_softcap);
+  }
+  if (a.hf.mup_multipliers) {
+    f32("attention.scale", h.mup_attn);
+    f32("embedding_scale", h.mup_embd);
+    f32("residual_scale", h.mup_residual);
+    f32("logit_scale", h.mup_logits);
   }
   if (h.rope_scaling == "linear" || h.rope_scaling == "yarn") {
     w.set_string(p + "rope.scaling.type", h.rope_scaling);

@@ -33,6 +33,9 @@ struct HfHParams {
   int64_t swa_window = 0;                  // gemma3 sliding_window; phi3 keeps the raw value
   std::optional<int64_t> swa_pattern;      // gemma3: every n-th layer is global
   std::optional<double> final_softcap;
+  std::optional<double> attn_softcap;      // gemma2
+  // granite's multipliers, at transformers' defaults when the config omits them
+  double mup_attn = 1.0, mup_embd = 1.0, mup_residual = 1.0, mup_logits = 1.0;
   std::string name;                        // general.name
 };
 

@@ -51,6 +51,7 @@ class ExportPlanner {
     s_.n_ff = hp.n_ff;
     s_.n_expert = hp.n_expert;
     s_.n_ff_exp = hp.n_ff_expert;
+    s_.n_ff_shexp = hp.n_ff_shared;
     s_.n_vocab = hp.n_vocab;
   }
 
@@ -61,7 +62,13 @@ class ExportPlanner {
     for (int64_t l = 0; l < hp_.n_layer; ++l)
       for (const TensorRule& r : hf_layer_rules(a_)) add(out, r, fmt::format("blk.{}.", l), fmt::format("model.layers.{}.", l));
     add(out, globals[1], "", "model.");
-    add(out, globals[2], "", "");
+    if (a_.hf.drops_lm_head) {
+      if (f_.find_tensor("output.weight"))
+        fail("{}: tensor 'output.weight': {} ties its output to the embeddings (its converter drops lm_head), "
+             "so a separate output matrix cannot be exported", f_.path(), a_.hf.classes[0]);
+    } else {
+      add(out, globals[2], "", "");
+    }
     for (const GgufTensorInfo& t : f_.tensors())
       if (!used_.count(t.name))
         fail("{}: tensor '{}' has no Hugging Face {} counterpart (cannot export it)", f_.path(), t.name, a_.hf.classes[0]);
@@ -83,8 +90,9 @@ class ExportPlanner {
   const RowSource* src(const std::string& name, const std::vector<int64_t>& ne) {
     const GgufTensorInfo* t = f_.find_tensor(name);
     if (!t) return nullptr;
-    bool ok = t->n_dims == ne.size();
-    for (size_t d = 0; ok && d < ne.size(); ++d) ok = t->ne[d] == ne[d];
+    // Trailing dimensions of 1 are the same shape, as ggml compares them ({n} and {n, 1}).
+    bool ok = t->n_dims <= 4 && ne.size() <= 4;
+    for (size_t d = 0; ok && d < 4; ++d) ok = (d < t->n_dims ? t->ne[d] : 1) == (d < ne.size() ? ne[d] : 1);
     if (!ok) {
       std::string want = "[", found = "[";
       for (size_t d = 0; d < ne.size(); ++d) want += (d ? ", " : "") + std::to_string(ne[d]);

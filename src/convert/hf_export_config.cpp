@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <string>
 
 #include "format/error.h"
@@ -64,10 +65,37 @@ ordered_json make_hf_config(const GgufFile& f, const ArchSpec& a, const HParams&
   if (a.moe()) {
     c["num_experts"] = hp.n_expert;
     c["num_experts_per_tok"] = hp.n_expert_used;
-    c["moe_intermediate_size"] = hp.n_ff_expert;
-    c["norm_topk_prob"] = true;  // trident's qwen3moe row renormalises the chosen experts
-    c["decoder_sparse_step"] = 1;
-    c["mlp_only_layers"] = ordered_json::array();
+    c["norm_topk_prob"] = a.moe_norm_topk;
+    if (a.hf.experts_in_intermediate) {
+      c["intermediate_size"] = hp.n_ff_expert;
+      c["clip_qkv"] = nullptr;
+    } else {
+      c["moe_intermediate_size"] = hp.n_ff_expert;
+      c["decoder_sparse_step"] = 1;
+      c["mlp_only_layers"] = ordered_json::array();
+    }
+    if (a.shared_expert_gate) c["shared_expert_intermediate_size"] = hp.n_ff_shared;
+  }
+  if (a.hf.window == HfWindowKeys::Alternating) {
+    c["sliding_window"] = hp.swa_window;
+    c["attn_logit_softcapping"] = hp.attn_softcap > 0 ? ordered_json(clean(hp.attn_softcap)) : ordered_json(nullptr);
+    c["final_logit_softcapping"] = hp.final_softcap > 0 ? ordered_json(clean(hp.final_softcap)) : ordered_json(nullptr);
+    // The query scale llama.cpp uses: 1 / sqrt(this).
+    c["query_pre_attn_scalar"] =
+        hp.attn_scale > 0 ? std::llround(1.0 / (double(hp.attn_scale) * double(hp.attn_scale))) : hp.head_dim;
+  }
+  if (a.hf.mup_multipliers) {
+    // GGUF's 0 means "none": a multiplier of 1, and the usual 1 / sqrt(head_dim) for attention.
+    c["attention_multiplier"] = hp.attn_scale > 0 ? clean(hp.attn_scale) : 1.0 / std::sqrt(double(hp.head_dim));
+    c["embedding_multiplier"] = hp.embd_scale > 0 ? clean(hp.embd_scale) : 1.0;
+    c["residual_multiplier"] = hp.residual_scale > 0 ? clean(hp.residual_scale) : 1.0;
+    c["logits_scaling"] = hp.logit_scale > 0 ? clean(hp.logit_scale) : 1.0;
+  }
+  if (a.hf.no_rope_layers) {
+    ordered_json layers = ordered_json::array();
+    for (int64_t l = 0; l < hp.n_layer; ++l) layers.push_back(hp.layer_no_rope.empty() || !hp.layer_no_rope[size_t(l)] ? 1 : 0);
+    c["no_rope_layers"] = layers;
+    c["no_rope_layer_interval"] = a.no_rope_every;
   }
   if (a.hf.window == HfWindowKeys::LayerPattern) {
     const int64_t pattern = f.get_int(p + "attention.sliding_window_pattern").value_or(a.default_swa_pattern);

@@ -14,6 +14,11 @@ constexpr std::array<std::string_view, 1> kQwen3Classes = {"Qwen3ForCausalLM"};
 constexpr std::array<std::string_view, 1> kQwen3MoeClasses = {"Qwen3MoeForCausalLM"};
 constexpr std::array<std::string_view, 2> kGemma3Classes = {"Gemma3ForCausalLM", "Gemma3ForConditionalGeneration"};
 constexpr std::array<std::string_view, 1> kPhi3Classes = {"Phi3ForCausalLM"};
+constexpr std::array<std::string_view, 1> kGemma2Classes = {"Gemma2ForCausalLM"};
+constexpr std::array<std::string_view, 1> kGraniteClasses = {"GraniteForCausalLM"};
+constexpr std::array<std::string_view, 1> kSmolLM3Classes = {"SmolLM3ForCausalLM"};
+constexpr std::array<std::string_view, 1> kOlmoeClasses = {"OlmoeForCausalLM"};
+constexpr std::array<std::string_view, 1> kQwen2MoeClasses = {"Qwen2MoeForCausalLM"};
 constexpr std::array<std::string_view, 1> kClassifierHead = {"cls.output.weight"};
 // olmoe's and olmo2's graphs multiply by the bare Q/K/V weights.
 constexpr std::array<std::string_view, 8> kBareQkv = {"attn_q.bias",  "attn_k.bias",  "attn_v.bias",  "attn_qkv.bias",
@@ -74,7 +79,10 @@ constexpr std::array kArchs = {
              .embd_scale = true, .sliding_window = true, .default_swa_pattern = 2, .default_rope_base_swa = 0.0f,
              .attn_softcap = true, .final_softcap = true, .default_final_softcap = 30.0f,
              .default_swa_window = 4096, .embd_head_scale_at_n_layer = 46,
-             .typical_swa_window = 4096},
+             .typical_swa_window = 4096,
+             .hf = {.classes = kGemma2Classes, .model_type = "gemma2", .norm_offset = 1.0f, .default_n_ctx = 8192,
+                    .default_n_head = 8, .default_n_head_kv = 4, .default_head_dim = 256, .write_head_dim = true,
+                    .window = HfWindowKeys::Alternating, .drops_lm_head = true}},
     ArchSpec{.name = "phi3", .rope = R::Neox, .gate_up_in_up = true,
              .hf = {.classes = kPhi3Classes, .model_type = "phi3", .native_fused = true, .default_rms_eps = 1e-5,
                     .default_n_ctx = 4096, .partial_rotary = true, .window = HfWindowKeys::Window}},
@@ -90,14 +98,23 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "seed_oss", .rope = R::Neox, .ffn_norm = "post_attention_norm"},
     ArchSpec{.name = "arcee", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .rope_freqs = true},
     ArchSpec{.name = "granite", .moe_norm_topk = true, .moe_if_experts = true, .mup = Mup::Granite,
-             .rope_freqs = true},
+             .rope_freqs = true,
+             .hf = {.classes = kGraniteClasses, .model_type = "granite", .permute_qk = true, .default_n_ctx = 2048,
+                    .mup_multipliers = true, .head_dim_from_heads = true, .export_attention_bias = true,
+                    .export_mlp_bias = true}},
     ArchSpec{.name = "granitemoe", .moe_norm_topk = true, .moe_if_experts = true, .mup = Mup::Granite,
              .rope_freqs = true},
-    ArchSpec{.name = "smollm3", .no_rope_every = 4},
+    ArchSpec{.name = "smollm3", .no_rope_every = 4,
+             .hf = {.classes = kSmolLM3Classes, .model_type = "smollm3", .permute_qk = true,
+                    .default_rope_theta = 2000000.0, .no_rope_layers = true, .export_attention_bias = true,
+                    .export_mlp_bias = true, .export_no_sliding_window = true}},
     ArchSpec{.name = "olmo", .norm = NormKind::Layer, .norm_params = false, .clamp_kqv = true},
     ArchSpec{.name = "olmoe", .rope = R::Neox, .qk_norm = QkNormKind::Full, .ffn = FfnKind::Moe,
-             .unused_tensors = kBareQkv},
-    ArchSpec{.name = "qwen2moe", .rope = R::Neox, .ffn = FfnKind::Moe, .shared_expert_gate = true, .qkv_bias = true},
+             .unused_tensors = kBareQkv,
+             .hf = {.classes = kOlmoeClasses, .model_type = "olmoe", .default_rms_eps = 1e-5, .default_n_ctx = 4096,
+                    .experts_in_intermediate = true, .fixed_rms_eps = 1e-5, .export_attention_bias = true}},
+    ArchSpec{.name = "qwen2moe", .rope = R::Neox, .ffn = FfnKind::Moe, .shared_expert_gate = true, .qkv_bias = true,
+             .hf = {.classes = kQwen2MoeClasses, .model_type = "qwen2_moe", .export_no_sliding_window = true}},
     ArchSpec{.name = "phi2", .norm = NormKind::Layer, .rope = R::Neox, .parallel = Parallel::SharedNorm,
              .act = Activation::GeluTanh, .ffn = FfnKind::Plain},
     ArchSpec{.name = "gptneox", .norm = NormKind::Layer, .rope = R::Neox, .parallel = Parallel::OwnNorm,

@@ -97,8 +97,10 @@ enum class DeltaNetKind : uint8_t { None, Separate, PerKeyHead };
 enum class HfWindowKeys : uint8_t {
   None,
   Window,       // `sliding_window` on every layer, written as attention.sliding_window even when 0 (phi3)
-  LayerPattern  // `sliding_window` + `sliding_window_pattern` / `layer_types`, `rope_local_base_freq`,
-                // logit soft-capping keys (gemma3)
+  LayerPattern,  // `sliding_window` + `sliding_window_pattern` / `layer_types`, `rope_local_base_freq`,
+                 // logit soft-capping keys (gemma3)
+  Alternating    // `sliding_window` on every other layer, `attn_logit_softcapping` and
+                 // `final_logit_softcapping`, all three required as llama.cpp's converter reads them (gemma2)
 };
 
 // How the family's Hugging Face checkpoints look (convert, export-hf). Empty `classes`: the
@@ -118,6 +120,12 @@ struct HfFacts {
   bool write_vocab_size = false; // <arch>.vocab_size (llama's converter writes it)
   bool partial_rotary = false;   // partial_rotary_factor and a top-level original_max_position_embeddings
   HfWindowKeys window = HfWindowKeys::None;
+  bool mup_multipliers = false;  // attention/embedding/residual_multiplier, logits_scaling (granite)
+  bool head_dim_from_heads = false;  // config head_dim must be hidden_size / heads (granite's converter drops it)
+  bool no_rope_layers = false;   // no_rope_layers (1: RoPE), which must follow the row's no_rope_every (smollm3)
+  bool experts_in_intermediate = false;  // intermediate_size is each expert's width, no dense FFN (olmoe)
+  double fixed_rms_eps = 0;      // written whatever the config says (olmoe's converter: 1e-5); 0: the config's
+  bool drops_lm_head = false;    // its converter skips lm_head.weight: the output is the embeddings (gemma2)
   // config.json keys export writes as its transformers class expects them
   bool export_attention_bias = false, export_mlp_bias = false, export_no_sliding_window = false;
 };
