@@ -8,7 +8,7 @@
 namespace trident::server {
 namespace {
 
-using json = nlohmann::ordered_json;
+using ojson = nlohmann::ordered_json;
 
 // DeepSeek's markers are full-width bars and "▁" (U+2581), as its templates spell them.
 #define DS_CALLS_BEGIN "<\uFF5Ctool\u2581calls\u2581begin\uFF5C>"
@@ -93,14 +93,14 @@ std::string prefix_rules(const std::string& gbnf, const std::string& prefix) {
 }
 
 // The function's parameters schema ({"type": "object"} when absent).
-json parameters_of(const json& tool) {
-  const json& f = tool.at("function");
+ojson parameters_of(const ojson& tool) {
+  const ojson& f = tool.at("function");
   auto it = f.find("parameters");
-  return it == f.end() || it->is_null() ? json{{"type", "object"}} : *it;
+  return it == f.end() || it->is_null() ? ojson{{"type", "object"}} : *it;
 }
 
 // Rules for one schema under `prefix` (its root is PREFIX-root).
-std::string schema_rules(const json& schema, const std::string& prefix) {
+std::string schema_rules(const ojson& schema, const std::string& prefix) {
   return prefix_rules(api::json_schema_to_grammar(schema.dump()), prefix);
 }
 
@@ -109,18 +109,18 @@ size_t json_value_end(const std::string& s, size_t at);
 // Arguments written as key/value pairs (GLM-4.5, Gemma 4): each required property in order,
 // string values in the family's own quoting, other values as JSON. Optional properties are left
 // out: what the grammar allows is a valid call.
-std::string arg_pairs_rules(ToolLayout layout, const json& schema, const std::string& prefix, std::string& body) {
+std::string arg_pairs_rules(ToolLayout layout, const ojson& schema, const std::string& prefix, std::string& body) {
   const bool glm = layout == ToolLayout::ArgPairs;
   std::string rules;
   if (!schema.contains("properties") || !schema.contains("required")) return rules;
   int i = 0;
-  for (const json& key : schema["required"]) {
+  for (const ojson& key : schema["required"]) {
     if (!key.is_string() || !schema["properties"].contains(key.get<std::string>())) continue;
-    const json& prop = schema["properties"][key.get<std::string>()];
+    const ojson& prop = schema["properties"][key.get<std::string>()];
     const std::string value = prefix + "p" + std::to_string(i) + "-";
     const std::string k = key.get<std::string>();
     body += " " + literal(glm ? "<arg_key>" + k + "</arg_key>\n<arg_value>" : (i ? "," : "") + k + ":");
-    if (prop.is_object() && prop.value("type", json()) == "string" && !prop.contains("enum")) {
+    if (prop.is_object() && prop.value("type", ojson()) == "string" && !prop.contains("enum")) {
       body += glm ? " [^<]*" : " " + literal("<|\"|>") + " [^<]* " + literal("<|\"|>");
     } else {
       rules += schema_rules(prop, value);
@@ -143,7 +143,7 @@ std::string gemma_args_to_json(const std::string& text, size_t at, size_t& end) 
     if (text.compare(i, quote.size(), quote) == 0) {
       const size_t close = text.find(quote, i + quote.size());
       if (close == std::string::npos) return "";
-      out += json(text.substr(i + quote.size(), close - i - quote.size())).dump();
+      out += ojson(text.substr(i + quote.size(), close - i - quote.size())).dump();
       i = close + quote.size();
     } else if (c == '"') {  // a JSON string, as the grammar writes nested values
       const size_t close = json_value_end(text, i);
@@ -155,7 +155,7 @@ std::string gemma_args_to_json(const std::string& text, size_t at, size_t& end) 
       while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_' || text[j] == '-')) ++j;
       const std::string word = text.substr(i, j - i);
       const bool is_key = j < text.size() && text[j] == ':';
-      out += is_key ? json(word).dump() : word;
+      out += is_key ? ojson(word).dump() : word;
       i = j;
     } else {
       out += c;
@@ -209,8 +209,8 @@ size_t json_value_end(const std::string& s, size_t at) {
   return depth == 0 && !in_string ? s.size() : std::string::npos;
 }
 
-bool parse_json(const std::string& text, size_t from, size_t to, json& out) {
-  out = json::parse(text.begin() + long(from), text.begin() + long(to), nullptr, false);
+bool parse_json(const std::string& text, size_t from, size_t to, ojson& out) {
+  out = ojson::parse(text.begin() + long(from), text.begin() + long(to), nullptr, false);
   return !out.is_discarded();
 }
 
@@ -218,12 +218,12 @@ bool parse_json(const std::string& text, size_t from, size_t to, json& out) {
 size_t parse_call_body(const ToolSyntax& s, const std::string& text, size_t at, ToolCall& call) {
   if (s.layout == ToolLayout::JsonObject) {
     const size_t end = json_value_end(text, at);
-    json obj;
+    ojson obj;
     if (end == std::string::npos || !parse_json(text, at, end, obj) || !obj.is_object()) return std::string::npos;
     if (obj.contains("function") && obj["function"].is_object()) obj = obj["function"];  // {"type":"function", ...}
     if (!obj.contains("name") || !obj["name"].is_string()) return std::string::npos;
-    json args = obj.contains(s.args_key) ? obj[s.args_key] : obj.value("arguments", obj.value("parameters", json::object()));
-    if (args.is_string()) args = json::parse(args.get<std::string>(), nullptr, false);
+    ojson args = obj.contains(s.args_key) ? obj[s.args_key] : obj.value("arguments", obj.value("parameters", ojson::object()));
+    if (args.is_string()) args = ojson::parse(args.get<std::string>(), nullptr, false);
     if (!args.is_object()) return std::string::npos;
     call = {obj["name"].get<std::string>(), args.dump()};
     return end;
@@ -239,7 +239,7 @@ size_t parse_call_body(const ToolSyntax& s, const std::string& text, size_t at, 
   if (s.layout == ToolLayout::GemmaArgs) {
     size_t end = 0;
     const std::string converted = name_end < text.size() && text[name_end] == '{' ? gemma_args_to_json(text, name_end, end) : "";
-    json args = json::parse(converted, nullptr, false);
+    ojson args = ojson::parse(converted, nullptr, false);
     if (converted.empty() || !args.is_object()) return std::string::npos;
     call.arguments = args.dump();
     return end;
@@ -252,12 +252,12 @@ size_t parse_call_body(const ToolSyntax& s, const std::string& text, size_t at, 
       if (args_at == std::string::npos || args_at - name_end > 64) return std::string::npos;
     }
     const size_t end = json_value_end(text, args_at);
-    json args;
+    ojson args;
     if (end == std::string::npos || !parse_json(text, args_at, end, args) || !args.is_object()) return std::string::npos;
     call.arguments = args.dump();
     return end;
   }
-  json args = json::object();
+  ojson args = ojson::object();
   size_t p = name_end;
   for (;;) {
     const size_t key_at = expect(text, p, "<arg_key>");
@@ -267,8 +267,8 @@ size_t parse_call_body(const ToolSyntax& s, const std::string& text, size_t at, 
     const size_t value_end = value_at == std::string::npos ? value_at : text.find("</arg_value>", value_at);
     if (value_end == std::string::npos) return std::string::npos;
     const std::string raw = text.substr(value_at, value_end - value_at);
-    json value = json::parse(raw, nullptr, false);
-    args[text.substr(key_at, key_end - key_at)] = value.is_discarded() ? json(raw) : value;
+    ojson value = ojson::parse(raw, nullptr, false);
+    args[text.substr(key_at, key_end - key_at)] = value.is_discarded() ? ojson(raw) : value;
     p = value_end + 12;
   }
   call.arguments = args.dump();
@@ -321,17 +321,17 @@ ParsedReply parse_tool_calls(const ToolSyntax& s, const std::string& text) {
   return out;
 }
 
-std::string tool_call_grammar(const ToolSyntax& s, const json& tools, const std::string& only, bool parallel) {
+std::string tool_call_grammar(const ToolSyntax& s, const ojson& tools, const std::string& only, bool parallel) {
   std::string rules, alternatives;
   for (size_t i = 0; i < tools.size(); ++i) {
     const std::string name = tools[i]["function"]["name"];
     if (!only.empty() && name != only) continue;
     const std::string f = "f" + std::to_string(i);
-    const json params = parameters_of(tools[i]);
+    const ojson params = parameters_of(tools[i]);
     std::string body;
     if (s.layout == ToolLayout::JsonObject) {
       rules += schema_rules(params, f + "-");
-      body = literal("{\"name\": " + json(name).dump() + ", \"" + s.args_key + "\": ") + " " + f + "-root " + literal("}");
+      body = literal("{\"name\": " + ojson(name).dump() + ", \"" + s.args_key + "\": ") + " " + f + "-root " + literal("}");
     } else if (s.layout == ToolLayout::NameThenArgs) {
       rules += schema_rules(params, f + "-");
       body = literal(name + s.name_end) + " " + f + "-root";
@@ -358,11 +358,11 @@ std::string tool_call_grammar(const ToolSyntax& s, const json& tools, const std:
   return root + "\n" + call + "\n" + rules;
 }
 
-std::string tools_system_prompt(const json& tools, bool hermes_format) {
+std::string tools_system_prompt(const ojson& tools, bool hermes_format) {
   std::string text =
       "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with "
       "function signatures within <tools></tools> XML tags:\n<tools>";
-  for (const json& t : tools) text += "\n" + t.dump();
+  for (const ojson& t : tools) text += "\n" + t.dump();
   text += "\n</tools>";
   if (hermes_format)
     text += "\n\nFor each function call, return a json object with function name and arguments within "
