@@ -116,12 +116,17 @@ struct LayerVocab {
   int64_t n_layer = 0, n_vocab = 0;
 };
 
-// A value synth's skeleton filler gives tensors whose name ends with `suffix` instead of the
-// random draw (normal, std 0.01) that would break the model: value + that draw (rope factors,
-// per-layer output scales, norms of a family whose block multiplies them together).
+// A value synth's skeleton filler gives tensors whose name ends with `suffix` (the last that
+// matches) instead of the random draw (normal, std 0.01) that would break the model:
+// value + scale * that draw (rope factors, per-layer output scales, norms of a family whose
+// block multiplies them together).
+// scale multiplies the draw: llama.cpp's random models draw every weight at std 0.01 with norms
+// around 0, under which a recurrent mixer's output vanishes against the residual (zeroing it
+// left their logits unchanged), so their fixtures use unit norms and larger mixer weights.
 struct SkeletonInit {
   std::string_view suffix;
   float value = 1.0f;
+  float scale = 1.0f;
 };
 
 struct ArchSpec {
