@@ -232,6 +232,11 @@ constexpr std::array kArchs = {
     // or FFN (Mamba-1: per-channel A over d_state; Mamba-2: heads, groups, a gated group norm).
     ArchSpec{.name = "mamba", .ffn = FfnKind::None, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba1, .recurrent_layers = RecurrentLayers::All},
     ArchSpec{.name = "mamba2", .ffn = FfnKind::None, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::All},
+    // Mamba-1 layers (no KV heads; dt, B and C RMS-normed with weights) between attention layers
+    // without RoPE. Its MoE layers (ffn_gate_inp by presence) are not run yet: such files are
+    // refused naming the tensor.
+    ArchSpec{.name = "jamba", .no_rope_every = 1, .per_layer_sizes = true, .skeleton_inits = kMambaInits,
+             .mixer = Mixer::Mamba1, .recurrent_layers = RecurrentLayers::NoKvHeads},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
