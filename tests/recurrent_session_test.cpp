@@ -149,7 +149,7 @@ TEST_P(RecurrentSession, SavedSequenceContinuesWithTheSameBits) {
 // Every fixture whose model has recurrent layers.
 std::vector<std::string> recurrent_fixtures() {
   std::vector<std::string> names;
-  for (const char* n : {"lfm2-dense", "lfm2moe-moe", "mamba-dense", "mamba2-dense", "jamba-dense"})
+  for (const char* n : {"lfm2-dense", "lfm2moe-moe", "mamba-dense", "mamba2-dense", "jamba-dense", "granitehybrid-dense"})
     if (std::filesystem::exists(test::source_dir() + "/tests/data/archs/" + n + ".skel.gguf")) names.push_back(n);
   return names;
 }

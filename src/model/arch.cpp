@@ -44,6 +44,11 @@ constexpr std::array<SkeletonInit, 9> kMambaInits = {
     SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
     {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
     {"ssm_a", -1.0f, 10.0f},                 {"ssm_d", 1.0f, 10.0f},           {"ssm_out.weight", 0.0f, 10.0f}};
+constexpr std::array<SkeletonInit, 10> kGraniteHybridInits = {
+    SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
+    {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
+    {"ssm_a", -1.0f, 10.0f},                 {"ssm_d", 1.0f, 10.0f},           {"ssm_out.weight", 0.0f, 10.0f},
+    {"rope_freqs.weight", 1.0f, 1.0f}};
 
 constexpr uint8_t kAllMoeKeys =
     moe_keys::kDenseLead | moe_keys::kWeightsScale | moe_keys::kWeightsNorm | moe_keys::kGatingFunc;
@@ -237,6 +242,11 @@ constexpr std::array kArchs = {
     // refused naming the tensor.
     ArchSpec{.name = "jamba", .no_rope_every = 1, .per_layer_sizes = true, .skeleton_inits = kMambaInits,
              .mixer = Mixer::Mamba1, .recurrent_layers = RecurrentLayers::NoKvHeads},
+    // granite's µP block (biases, optional experts with shared ones) with Mamba-2 layers where
+    // head_count_kv is 0.
+    ArchSpec{.name = "granitehybrid", .moe_norm_topk = true, .moe_if_experts = true, .mup = Mup::Granite,
+             .rope_freqs = true, .rope_finetuned_switch = true, .per_layer_sizes = true, .skeleton_inits = kGraniteHybridInits,
+             .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::NoKvHeads},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {

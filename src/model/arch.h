@@ -196,6 +196,7 @@ struct ArchSpec {
   float default_final_softcap = 0.0f;
   int64_t default_swa_window = 0;   // attention.sliding_window when the file has none (gemma2: 4096)
   bool swa_all_layers = false;      // a window (> 0) applies to every attention layer; no pattern key (lfm2)
+  bool rope_finetuned_switch = false;  // rope.scaling.finetuned false (default true) means no RoPE (granitehybrid)
   int64_t swa_only_at_n_layer = 0;  // windowed only at this block count (exaone4: 64, its 32B)
   bool rope_only_swa = false;       // a windowed model ropes only its windowed layers (exaone4)
   bool looped = false;              // reads num_loops: the layers run that many times (nanbeige)
