@@ -112,18 +112,18 @@ void synth_from_skeleton(const std::string& skeleton_path, uint64_t seed, const 
     const std::string* s = v.as_string();
     if (!s) fail("{}: key '{}': entry {} is not a string", skeleton_path, kSkeletonKey, i);
     Entry e = parse_entry(skeleton_path, i++, *s);
-    float offset = 0.0f;
+    float offset = 0.0f, scale = 1.0f;
     for (const SkeletonInit& in : inits)
-      if (e.name.ends_with(in.suffix)) offset = in.value;
+      if (e.name.ends_with(in.suffix)) offset = in.value, scale = in.scale;
     GgufWriteTensor t{e.name, e.type, e.ne, {}};
-    t.write_data = [e, seed, offset](const std::function<void(const void*, size_t)>& emit) {
+    t.write_data = [e, seed, offset, scale](const std::function<void(const void*, size_t)>& emit) {
       Normal rng(seed, e.name);
       int64_t count = 1;
       for (int64_t d : e.ne) count *= d;
       std::vector<float> row(size_t(e.ne[0]));
       std::vector<f16_bits> half(row.size());
       for (int64_t r = 0; r < count / e.ne[0]; ++r) {
-        for (float& x : row) x = offset + rng.next();
+        for (float& x : row) x = offset + scale * rng.next();
         if (e.type == GgmlType::F32) {
           emit(row.data(), row.size() * sizeof(float));
         } else {

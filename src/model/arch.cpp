@@ -43,6 +43,22 @@ constexpr std::array<LayerVocab, 3> kDeepseek2Lite = {{{27, 0}, {26, 0}, {48, 12
 constexpr std::array<SkeletonInit, 2> kGemma4Inits = {
     SkeletonInit{"rope_freqs.weight", 4.0f}, {"layer_output_scale.weight", 1.0f}};
 
+// Recurrent families (SkeletonInit): unit norms and mixer weights that make the mixer's output
+// count, so their fixtures test it (llama.cpp's random draws hide it below 1e-13).
+// `.scale` multipliers at 1 (a draw around 0 would silence the projections they scale).
+constexpr std::array<SkeletonInit, 5> kShortConvInits = {
+    SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f}, {"shortconv.in_proj.weight", 0.0f, 10.0f},
+    {"shortconv.conv.weight", 0.0f, 30.0f}, {"shortconv.out_proj.weight", 0.0f, 10.0f}};
+constexpr std::array<SkeletonInit, 9> kMambaInits = {
+    SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
+    {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
+    {"ssm_a", -1.0f, 10.0f},                 {"ssm_d", 1.0f, 10.0f},           {"ssm_out.weight", 0.0f, 10.0f}};
+constexpr std::array<SkeletonInit, 10> kGraniteHybridInits = {
+    SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
+    {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
+    {"ssm_a", -1.0f, 10.0f},                 {"ssm_d", 1.0f, 10.0f},           {"ssm_out.weight", 0.0f, 10.0f},
+    {"rope_freqs.weight", 1.0f, 1.0f}};
+
 constexpr uint8_t kAllMoeKeys =
     moe_keys::kDenseLead | moe_keys::kWeightsScale | moe_keys::kWeightsNorm | moe_keys::kGatingFunc;
 
@@ -229,14 +245,14 @@ constexpr std::array kArchs = {
     // Hybrid: gated short-convolution layers (no KV heads) between attention layers, whose
     // optional window covers them all; the final norm is stored as token_embd_norm.
     ArchSpec{.name = "lfm2", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .sliding_window = true,
-             .swa_all_layers = true, .per_layer_sizes = true, .mixer = Mixer::ShortConv,
+             .swa_all_layers = true, .per_layer_sizes = true, .skeleton_inits = kShortConvInits, .mixer = Mixer::ShortConv,
              .recurrent_layers = RecurrentLayers::NoKvHeads, .output_norm = "token_embd_norm"},
     // lfm2's layers with sigmoid-routed experts after the leading dense blocks (no window: its
     // llama.cpp loader reads none).
     ArchSpec{.name = "lfm2moe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
              .moe_norm_topk = true, .gating = ExpertGating::Sigmoid,
              .moe_keys = moe_keys::kDenseLead | moe_keys::kGatingFunc, .per_layer_sizes = true,
-             .mixer = Mixer::ShortConv, .recurrent_layers = RecurrentLayers::NoKvHeads,
+             .skeleton_inits = kShortConvInits, .mixer = Mixer::ShortConv, .recurrent_layers = RecurrentLayers::NoKvHeads,
              .output_norm = "token_embd_norm"},
     // Hybrids: gated delta-net layers (runtime/delta_net_layer.cpp) with every n-th layer full
     // attention with a gated Q; the pre-FFN norm is post_attention_norm.
@@ -256,6 +272,20 @@ constexpr std::array kArchs = {
              .unused_tensors = kUnusedQkvBiases, .ffn_norm = "post_attention_norm", .llamacpp_separate_qkv = true,
              .mixer = Mixer::DeltaNet, .recurrent_layers = RecurrentLayers::Interval,
              .delta_net = DeltaNetKind::PerKeyHead, .gated_q = true, .shexp_scales = true},
+    // State-space models: every block is norm -> selective scan -> residual, without attention
+    // or FFN (Mamba-1: per-channel A over d_state; Mamba-2: heads, groups, a gated group norm).
+    ArchSpec{.name = "mamba", .ffn = FfnKind::None, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba1, .recurrent_layers = RecurrentLayers::All},
+    ArchSpec{.name = "mamba2", .ffn = FfnKind::None, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::All},
+    // Mamba-1 layers (no KV heads; dt, B and C RMS-normed with weights) between attention layers
+    // without RoPE. Its MoE layers (ffn_gate_inp by presence) are not run yet: such files are
+    // refused naming the tensor.
+    ArchSpec{.name = "jamba", .no_rope_every = 1, .per_layer_sizes = true, .skeleton_inits = kMambaInits,
+             .mixer = Mixer::Mamba1, .recurrent_layers = RecurrentLayers::NoKvHeads},
+    // granite's µP block (biases, optional experts with shared ones) with Mamba-2 layers where
+    // head_count_kv is 0.
+    ArchSpec{.name = "granitehybrid", .moe_norm_topk = true, .moe_if_experts = true, .mup = Mup::Granite,
+             .rope_freqs = true, .rope_finetuned_switch = true, .per_layer_sizes = true, .skeleton_inits = kGraniteHybridInits,
+             .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::NoKvHeads},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {

@@ -135,12 +135,17 @@ struct LayerVocab {
   int64_t n_layer = 0, n_vocab = 0;
 };
 
-// A value synth's skeleton filler gives tensors whose name ends with `suffix` instead of the
-// random draw (normal, std 0.01) that would break the model: value + that draw (rope factors,
-// per-layer output scales, norms of a family whose block multiplies them together).
+// A value synth's skeleton filler gives tensors whose name ends with `suffix` (the last that
+// matches) instead of the random draw (normal, std 0.01) that would break the model:
+// value + scale * that draw (rope factors, per-layer output scales, norms of a family whose
+// block multiplies them together).
+// scale multiplies the draw: llama.cpp's random models draw every weight at std 0.01 with norms
+// around 0, under which a recurrent mixer's output vanishes against the residual (zeroing it
+// left their logits unchanged), so their fixtures use unit norms and larger mixer weights.
 struct SkeletonInit {
   std::string_view suffix;
   float value = 1.0f;
+  float scale = 1.0f;
 };
 
 struct ArchSpec {
@@ -210,6 +215,7 @@ struct ArchSpec {
   float default_final_softcap = 0.0f;
   int64_t default_swa_window = 0;   // attention.sliding_window when the file has none (gemma2: 4096)
   bool swa_all_layers = false;      // a window (> 0) applies to every attention layer; no pattern key (lfm2)
+  bool rope_finetuned_switch = false;  // rope.scaling.finetuned false (default true) means no RoPE (granitehybrid)
   int64_t swa_only_at_n_layer = 0;  // windowed only at this block count (exaone4: 64, its 32B)
   bool rope_only_swa = false;       // a windowed model ropes only its windowed layers (exaone4)
   bool looped = false;              // reads num_loops: the layers run that many times (nanbeige)

@@ -596,6 +596,8 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   h.qk_l2_norm = arch.qk_l2_norm && h.n_expert != arch.qk_l2_off_at_n_expert;
 
   read_positions(f, arch, h);
+  // As llama.cpp's granite loaders: "rope_finetuned as a switch for rope" (Granite 4.0-H: NoPE).
+  if (arch.rope_finetuned_switch && !f.get_bool(key("rope.scaling.finetuned")).value_or(true)) h.rope = false;
   h.layer_is_swa.assign(size_t(h.n_layer), false);
   if (arch.fixed_window != FixedWindow::None) read_fixed_window(f, arch, h);
   if (arch.sliding_window && (arch.swa_only_at_n_layer == 0 || h.n_layer == arch.swa_only_at_n_layer)) {

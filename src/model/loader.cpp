@@ -546,6 +546,11 @@ class WeightLoader {
       r.x = projection(b + "ssm_x", di, h.ssm_dt_rank + 2 * ds, true);
       r.dt = projection(b + "ssm_dt", h.ssm_dt_rank, di, true);  // with its bias
       if (!r.dt.bias) fail("{}: missing tensor '{}ssm_dt.bias' (required by architecture {})", f_.path(), b, h.arch);
+      // RMS norms of dt, B and C (jamba's; llama.cpp applies them when all three are present).
+      r.dt_norm = vec(b + "ssm_dt_norm.weight", h.ssm_dt_rank, false);
+      r.b_norm = vec(b + "ssm_b_norm.weight", ds, false);
+      r.c_norm = vec(b + "ssm_c_norm.weight", ds, false);
+      if (!r.dt_norm || !r.b_norm || !r.c_norm) r.dt_norm = r.b_norm = r.c_norm = nullptr;
       r.a = floats(b + "ssm_a", {ds, di}, true);
       r.d = vec(b + "ssm_d", di, true);
       r.out = projection(b + "ssm_out", di, h.n_embd, true);

@@ -146,12 +146,12 @@ void Session::mamba_block(const LayerWeights& L, int64_t l, int64_t n) {
     float* xdb = b.rec_dt.data();
     float* dtv = xdb + n * w_xdb;
     run_projection(r.x, conv, di, n, xdb, w_xdb, cc_);
-    if (h.ssm_dt_b_c_rms)
+    if (h.ssm_dt_b_c_rms || r.dt_norm)  // falcon-mamba: without weights; jamba: with
       for (int64_t t = 0; t < n; ++t) {
         float* row = xdb + t * w_xdb;
-        rms_norm(row, nullptr, row, rank, h.norm_eps);
-        rms_norm(row + rank, nullptr, row + rank, ds, h.norm_eps);
-        rms_norm(row + rank + ds, nullptr, row + rank + ds, ds, h.norm_eps);
+        rms_norm(row, r.dt_norm, row, rank, h.norm_eps);
+        rms_norm(row + rank, r.b_norm, row + rank, ds, h.norm_eps);
+        rms_norm(row + rank + ds, r.c_norm, row + rank + ds, ds, h.norm_eps);
       }
     run_projection(r.dt, xdb, w_xdb, n, dtv, di, cc_);
     dt = dtv, dt_stride = di;
