@@ -49,11 +49,11 @@ class StRows final : public RowSource {
 
 class GgufRows final : public RowSource {
  public:
-  GgufRows(const GgufFile& f, const GgufTensorInfo& t) : f_(f), t_(t) {
+  GgufRows(const GgufFile& f, const GgufTensorInfo& t, int64_t row_len) : f_(f), t_(t) {
     if (layout_of(t.type).block_size != 1 || !st_dtype_from_ggml(t.type))
       fail("{}: tensor '{}' has type {}; only F32, F16 and BF16 tensors can be exported", f.path(), t.name,
            layout_of(t.type).name);
-    row_len_ = t.n_dims >= 2 ? t.ne[0] : 1;
+    row_len_ = row_len > 0 ? row_len : t.n_dims >= 2 ? t.ne[0] : 1;
     n_rows_ = int64_t(t.n_elements / uint64_t(row_len_));
   }
   GgmlType type() const override { return t_.type; }
@@ -100,8 +100,8 @@ class MemRows final : public RowSource {
 std::unique_ptr<RowSource> safetensors_rows(const SafetensorsModel& m, const StTensor& t) {
   return std::make_unique<StRows>(m, t);
 }
-std::unique_ptr<RowSource> gguf_rows(const GgufFile& f, const GgufTensorInfo& t) {
-  return std::make_unique<GgufRows>(f, t);
+std::unique_ptr<RowSource> gguf_rows(const GgufFile& f, const GgufTensorInfo& t, int64_t row_len) {
+  return std::make_unique<GgufRows>(f, t, row_len);
 }
 std::unique_ptr<RowSource> memory_rows(std::string name, std::vector<float> data) {
   return std::make_unique<MemRows>(std::move(name), std::move(data));

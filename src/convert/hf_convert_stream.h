@@ -38,7 +38,8 @@ class RowSource {
 std::unique_ptr<RowSource> safetensors_rows(const SafetensorsModel& m, const StTensor& t);
 // A GGUF tensor inside its file's map; pages are released after use so a large export does
 // not keep the whole file resident.
-std::unique_ptr<RowSource> gguf_rows(const GgufFile& f, const GgufTensorInfo& t);
+// Rows of row_len elements (0: the tensor's ne[0], or 1 for a 1-D tensor).
+std::unique_ptr<RowSource> gguf_rows(const GgufFile& f, const GgufTensorInfo& t, int64_t row_len = 0);
 // Generated data (e.g. llama3 rope factors), as one row.
 std::unique_ptr<RowSource> memory_rows(std::string name, std::vector<float> data);
 

@@ -39,6 +39,12 @@ std::string replace_all(std::string s, std::string_view from, const std::string&
   return s;
 }
 
+// The shared expert's width (qwen2moe), which no key states: its gate's rows; 0 without one.
+int64_t shared_expert_width(const GgufFile& f) {
+  const GgufTensorInfo* t = f.find_tensor("blk.0.ffn_gate_shexp.weight");
+  return t && t->n_dims >= 2 ? t->ne[1] : 0;
+}
+
 // Finds each HF tensor's rows among the GGUF tensors: stored separately, or as a slice of a
 // fused tensor (attn_qkv, ffn_gate_up_exps, trident's dense ffn_gate_up).
 class ExportPlanner {
@@ -51,7 +57,7 @@ class ExportPlanner {
     s_.n_ff = hp.n_ff;
     s_.n_expert = hp.n_expert;
     s_.n_ff_exp = hp.n_ff_expert;
-    s_.n_ff_shexp = hp.n_ff_shared;
+    s_.n_ff_shexp = shared_expert_width(f);
     s_.n_vocab = hp.n_vocab;
   }
 
@@ -102,7 +108,8 @@ class ExportPlanner {
     for (const auto& s : sources_)
       if (s->name() == name) return s.get();
     used_.insert(name);
-    sources_.push_back(gguf_rows(f_, *t));
+    // Rows as the rule sees them: a 1-D {n} file tensor read as the rule's {n, 1} is one row.
+    sources_.push_back(gguf_rows(f_, *t, ne.size() >= 2 ? ne[0] : 0));
     return sources_.back().get();
   }
 
@@ -223,6 +230,7 @@ ExportResult export_gguf_to_hf(const std::string& gguf_path, const std::string& 
   std::vector<HfOut> outs = planner.plan();
   HfExportFacts facts;
   facts.tied = f->find_tensor("output.weight") == nullptr;
+  facts.n_ff_shexp = shared_expert_width(*f);
   facts.attention_bias = planner.attention_bias();
   facts.dtype = embd->type;
   const auto config = make_hf_config(*f, *a, hp, vocab, facts);

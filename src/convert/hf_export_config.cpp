@@ -74,7 +74,7 @@ ordered_json make_hf_config(const GgufFile& f, const ArchSpec& a, const HParams&
       c["decoder_sparse_step"] = 1;
       c["mlp_only_layers"] = ordered_json::array();
     }
-    if (a.shared_expert_gate) c["shared_expert_intermediate_size"] = hp.n_ff_shared;
+    if (a.shared_expert_gate) c["shared_expert_intermediate_size"] = facts.n_ff_shexp;
   }
   if (a.hf.window == HfWindowKeys::Alternating) {
     c["sliding_window"] = hp.swa_window;

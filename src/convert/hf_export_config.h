@@ -13,6 +13,7 @@ namespace trident {
 
 struct HfExportFacts {
   bool tied = false;            // no output.weight: the output reuses token_embd
+  int64_t n_ff_shexp = 0;       // the shared expert's width, from its tensors (0: none)
   bool attention_bias = false;  // Q/K/V (and o_proj) biases present
   GgmlType dtype = GgmlType::F32;  // torch_dtype: the embedding's type
 };
