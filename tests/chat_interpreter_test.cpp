@@ -45,6 +45,14 @@ TEST(ChatInterpreter, SyntaxErrorsNameLineAndColumn) {
             "chat template: line 1 column 4: '{% include %}' is not supported: a chat template is one self-contained text");
 }
 
+// Found by fuzz_chat_template: `x.DIGITS` beyond int64 threw std::out_of_range past every handler.
+TEST(ChatInterpreter, HugeIndicesAreErrorsOrMisses) {
+  EXPECT_NE(error_of("{{ 'hello'.99999999999999999999 }}").find("integer literal 99999999999999999999 is out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of("{{ [1][99999999999999999999] }}").find("out of range"), std::string::npos);
+  EXPECT_EQ(render("{{ messages|map(attribute='99999999999999999999')|list|length }}"), "1");
+}
+
 TEST(ChatInterpreter, RuntimeErrorsNameTheLine) {
   EXPECT_EQ(error_of("a\n\n{{ raise_exception('Only user and assistant roles are supported!') }}"),
             "chat template: line 3: the template raised an exception: Only user and assistant roles are supported!");

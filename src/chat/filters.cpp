@@ -1,5 +1,6 @@
 // jinja2's built-in filters and tests, with transformers' tojson. Filters call str() on their
 // input where jinja2 does (soft_str), so `none|upper` is "NONE" and `undefined|trim` is "".
+#include <charconv>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -30,7 +31,11 @@ Value attribute_path(Interpreter& in, const Value& item, const Value& path, int 
     const size_t dot = p.find('.', start);
     const std::string part = p.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     const bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
-    cur = numeric ? get_item(in, cur, Value(int64_t(std::stoll(part))), line) : get_item(in, cur, Value(part), line);
+    // A digit run beyond int64 stays a string key (it then finds nothing, as a too-large index would).
+    int64_t index = 0;
+    const bool in_range =
+        numeric && std::from_chars(part.data(), part.data() + part.size(), index).ec == std::errc();
+    cur = in_range ? get_item(in, cur, Value(index), line) : get_item(in, cur, Value(part), line);
     if (dot == std::string::npos) return cur;
     start = dot + 1;
   }

@@ -279,7 +279,11 @@ ExprPtr Parser::parse_postfix(ExprPtr e) {
         a->kind = Expr::Kind::Subscript;
         a->args.push_back(std::move(e));
         auto idx = node(Expr::Kind::Literal, cur());
-        idx->literal = Value(int64_t(std::stoll(cur().value)));
+        int64_t v = 0;
+        const std::string& text = cur().value;
+        if (std::from_chars(text.data(), text.data() + text.size(), v).ec != std::errc())
+          error("integer literal " + text + " is out of range");
+        idx->literal = Value(v);
         advance();
         a->args.push_back(std::move(idx));
       } else {
