@@ -27,7 +27,9 @@ constexpr double kMaxRefusalMb = 200;
 void expect_refused(const std::string& args, const std::string& phrase) {
   const test::CommandResult r = test::expect_cli_error(args, phrase);
   // ASan's shadow memory and quarantine are not the program's: the bound holds for real builds.
-  if (!test::sanitized()) EXPECT_LT(r.max_rss_mb, kMaxRefusalMb) << args;
+  if (!test::sanitized()) {
+    EXPECT_LT(r.max_rss_mb, kMaxRefusalMb) << args;
+  }
 }
 
 // A copy of a golden model with metadata changed by `edit`; returns its path.
@@ -75,7 +77,9 @@ TEST(HostileSizes, FileClaimsHugeLayerCount) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("fusion plan: not available: " + m2 + ": key 'llama.block_count': 1073741824 layers"),
             std::string::npos);
-  if (!test::sanitized()) EXPECT_LT(r.max_rss_mb, kMaxRefusalMb);
+  if (!test::sanitized()) {
+    EXPECT_LT(r.max_rss_mb, kMaxRefusalMb);
+  }
 }
 
 TEST(HostileSizes, FileClaimsAMillionExperts) {
@@ -106,7 +110,9 @@ TEST(HostileSizes, LargeMetadataArrayCostsNoMoreThanItsBytes) {
   const test::CommandResult r = test::run_trident("inspect " + path);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("[53477376 x uint8] 7, 7, 7, 7, ..."), std::string::npos) << r.out.substr(0, 2000);
-  if (!test::sanitized()) EXPECT_LT(r.max_rss_mb, 51 + kMaxRefusalMb);
+  if (!test::sanitized()) {
+    EXPECT_LT(r.max_rss_mb, 51 + kMaxRefusalMb);
+  }
   fs::remove(path);
 }
 

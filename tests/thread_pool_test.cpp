@@ -144,8 +144,9 @@ TEST(ThreadPool, AStalledWorkerSendsTheNextLoopsToTheCaller) {
   pool.parallel_for(10, [&](int64_t) { n++; });
   EXPECT_EQ(n.load(), 10);
   // The solo period is 2 ms; a host that paused this test longer has ended it already.
-  if (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1))
+  if (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1)) {
     EXPECT_EQ(pool.stats().loops_serial, serial + 1);
+  }
 }
 
 }  // namespace
