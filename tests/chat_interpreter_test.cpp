@@ -53,6 +53,16 @@ TEST(ChatInterpreter, HugeIndicesAreErrorsOrMisses) {
   EXPECT_EQ(render("{{ messages|map(attribute='99999999999999999999')|list|length }}"), "1");
 }
 
+// Found by fuzz_chat_template: a filter's integer argument of another type was std::bad_variant_access.
+TEST(ChatInterpreter, FilterIntegerArgumentsOfOtherTypesAreErrors) {
+  EXPECT_NE(error_of("{{ [1, 2]|batch(x)|list }}").find("batch: linecount must be an integer"), std::string::npos);
+  EXPECT_NE(error_of("{{ 'a'|center('w') }}").find("center: width must be an integer"), std::string::npos);
+  EXPECT_NE(error_of("{{ 1.5|round(1.5) }}").find("round: precision must be an integer"), std::string::npos);
+  EXPECT_NE(error_of("{{ 'a'|replace('a', 'b', 'c') }}").find("replace: count must be an integer"), std::string::npos);
+  EXPECT_NE(error_of("{{ 'a'|indent([]) }}").find("indent: width must be an integer"), std::string::npos);
+  EXPECT_EQ(render("{{ 'ab'|indent(true, true) }}"), " ab");
+}
+
 TEST(ChatInterpreter, RuntimeErrorsNameTheLine) {
   EXPECT_EQ(error_of("a\n\n{{ raise_exception('Only user and assistant roles are supported!') }}"),
             "chat template: line 3: the template raised an exception: Only user and assistant roles are supported!");

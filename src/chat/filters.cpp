@@ -82,6 +82,13 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
+// A filter's integer argument (an int or a bool, as Python's int()); anything else is the
+// template's error, not a crash.
+int64_t int_arg(const Interpreter& in, const Value& v, const char* what, int line) {
+  if (!v.is_int() && !v.is_bool()) in.error(line, fmt::format("{} must be an integer, found {}", what, type_name(v)));
+  return v.int_value();
+}
+
 std::string indent_text(const std::string& text, const Value& width, bool first, bool blank) {
   const std::string pad = width.is_string() ? width.as_string() : std::string(size_t(std::max<int64_t>(0, width.int_value())), ' ');
   std::vector<std::string> lines;
@@ -158,7 +165,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   if (name == "replace") {
     const Value count = argument(a, 2, "count", Value(None{}));
     return Value(py_replace(in, to_str(v), to_str(argument(a, 0, "old")), to_str(argument(a, 1, "new")),
-                            count.is_none() ? -1 : count.int_value(), line));
+                            count.is_none() ? -1 : int_arg(in, count, "replace: count", line), line));
   }
   if (name == "default" || name == "d") {
     const bool boolean = truthy(argument(a, 1, "boolean", Value(false)));
@@ -297,7 +304,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   }
   if (name == "round") {
     if (!v.is_number()) in.error(line, fmt::format("round: expected a number, found {}", type_name(v)));
-    const int64_t digits = argument(a, 0, "precision", Value(int64_t(0))).int_value();
+    const int64_t digits = int_arg(in, argument(a, 0, "precision", Value(int64_t(0))), "round: precision", line);
     const std::string method = to_str(argument(a, 1, "method", Value("common")));
     const double scale = std::pow(10.0, double(digits)), x = v.number_value();
     if (method == "floor") return Value(std::floor(x * scale) / scale);
@@ -305,9 +312,11 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
     if (method != "common") in.error(line, "method must be common, ceil or floor");
     return Value(python_round(x, digits));
   }
-  if (name == "indent")
-    return Value(indent_text(to_str(v), argument(a, 0, "width", Value(int64_t(4))),
+  if (name == "indent") {
+    const Value width = argument(a, 0, "width", Value(int64_t(4)));
+    return Value(indent_text(to_str(v), width.is_string() ? width : Value(int_arg(in, width, "indent: width", line)),
                              truthy(argument(a, 1, "first", Value(false))), truthy(argument(a, 2, "blank", Value(false)))));
+  }
   if (name == "wordcount") {
     int64_t n = 0;
     bool in_word = false;
@@ -320,7 +329,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   }
   if (name == "center") {
     const std::string s = to_str(v);
-    const int64_t width = argument(a, 0, "width", Value(int64_t(80))).int_value();
+    const int64_t width = int_arg(in, argument(a, 0, "width", Value(int64_t(80))), "center: width", line);
     const int64_t len = int64_t(utf8_length(s));
     if (width <= len) return Value(s);
     in.check_string_size(size_t(width), line);
@@ -328,7 +337,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
     return Value(std::string(size_t(left), ' ') + s + std::string(size_t(total - left), ' '));
   }
   if (name == "batch") {
-    const int64_t n = argument(a, 0, "linecount", Value(int64_t(1))).int_value();
+    const int64_t n = int_arg(in, argument(a, 0, "linecount", Value(int64_t(1))), "batch: linecount", line);
     if (n <= 0) in.error(line, "batch: linecount must be positive");
     const Value fill = argument(a, 1, "fill_with", Value(None{}));
     std::vector<Value> out, cur;

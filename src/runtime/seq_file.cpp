@@ -107,7 +107,7 @@ int32_t Session::restore_sequence(const std::string& path) {
   const uint64_t want = seqs_->recurrent() ? std::max<uint64_t>(kv_end, file.size()) : kv_end;
   if (file.size() != want || (seqs_->recurrent() && file.size() == kv_end)) fail("{}: {} bytes, expected {} for {} tokens", path, file.size(), want, n);
   std::vector<int32_t> tokens(n);
-  std::memcpy(tokens.data(), file.data() + sizeof hd, n * 4);
+  if (n > 0) std::memcpy(tokens.data(), file.data() + sizeof hd, n * 4);  // data() of an empty vector may be null
   for (size_t i = 0; i < n; ++i)
     if (tokens[i] < 0 || tokens[i] >= model_.hp().n_vocab)
       fail("{}: token {} is id {}, outside the vocabulary (0..{})", path, i, tokens[i], model_.hp().n_vocab - 1);
@@ -124,7 +124,7 @@ int32_t Session::restore_sequence(const std::string& path) {
   const uint8_t* p = file.data() + sizeof hd + n * 4;
   for (int64_t l = 0; l < n_layer; ++l)
     for (bool v : {false, true}) {
-      std::memcpy(kv.rows(l, v), p, n * kv.row_bytes(v));
+      if (n > 0) std::memcpy(kv.rows(l, v), p, n * kv.row_bytes(v));
       p += n * kv.row_bytes(v);
     }
   seqs_->set_tokens(id, std::move(tokens));
