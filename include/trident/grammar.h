@@ -26,6 +26,9 @@ namespace trident::api {
 std::string json_schema_to_grammar(std::string_view schema_json);
 // GBNF for any JSON object (OpenAI's response_format {"type": "json_object"}).
 std::string json_object_grammar();
+// A GBNF string literal matching exactly `text` (quotes, backslashes, \n and \r escaped), for
+// grammars built around the ones above.
+std::string grammar_literal(std::string_view text);
 
 // A model's token pieces arranged for the grammar's token mask (a byte trie). Building it costs
 // tens of milliseconds for a 150k vocabulary, so build it once per model and share it.

@@ -11,6 +11,7 @@ namespace trident::api {
 
 std::string json_schema_to_grammar(std::string_view schema_json) { return trident::json_schema_to_gbnf(schema_json); }
 std::string json_object_grammar() { return trident::json_object_gbnf(); }
+std::string grammar_literal(std::string_view text) { return trident::gbnf_literal(text); }
 
 struct GrammarVocab::Impl {
   VocabTrie trie;

@@ -59,17 +59,6 @@ std::string rule_name_of(std::string_view s) {
   return out;
 }
 
-// A GBNF string literal matching exactly `text`.
-std::string literal(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else out += c;
-  }
-  return out + "\"";
-}
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
@@ -231,10 +220,10 @@ class SchemaConverter {
       }
       return add_rule(rule, join(parts, " | "));
     }
-    if (s.contains("const")) return add_rule(rule, literal(s["const"].dump()));
+    if (s.contains("const")) return add_rule(rule, gbnf_literal(s["const"].dump()));
     if (s.contains("enum")) {
       std::vector<std::string> parts;
-      for (const Json& v : array_of(s, "enum", path)) parts.push_back(literal(v.dump()));
+      for (const Json& v : array_of(s, "enum", path)) parts.push_back(gbnf_literal(v.dump()));
       return add_rule(rule, "(" + join(parts, " | ") + ")");
     }
 
@@ -322,7 +311,7 @@ class SchemaConverter {
       if (!s["properties"].is_object()) fail("json schema: properties at {}: expected an object", path);
       for (const auto& [prop, sub] : s["properties"].items()) {
         const std::string value = visit(sub, child(name, prop), path + "/properties/" + prop, depth + 1);
-        const std::string kv = add_rule(child(name, prop + "-kv"), literal(Json(prop).dump()) + R"( space ":" space )" + value);
+        const std::string kv = add_rule(child(name, prop + "-kv"), gbnf_literal(Json(prop).dump()) + R"( space ":" space )" + value);
         (required.count(prop) ? required_kv : optional_kv).push_back(kv);
       }
     }
@@ -377,6 +366,17 @@ class SchemaConverter {
 };
 
 }  // namespace
+
+std::string gbnf_literal(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\', out += c;
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else out += c;
+  }
+  return out + "\"";
+}
 
 std::string json_schema_to_gbnf(const nlohmann::ordered_json& schema) { return SchemaConverter(schema).convert(); }
 

@@ -26,4 +26,8 @@ std::string json_schema_to_gbnf(std::string_view schema_text);
 // Any JSON object (OpenAI's response_format {"type": "json_object"}).
 std::string json_object_gbnf();
 
+// A GBNF string literal matching exactly `text` (quotes, backslashes, \n and \r escaped; other
+// bytes, UTF-8 included, as they are).
+std::string gbnf_literal(std::string_view text);
+
 }  // namespace trident

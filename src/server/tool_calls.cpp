@@ -46,18 +46,6 @@ const std::vector<ToolSyntax> kSyntaxes = {
      "arguments"},
 };
 
-// A GBNF string literal matching exactly `text` (UTF-8 passes through as bytes).
-std::string literal(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else out += c;
-  }
-  return out + "\"";
-}
 
 bool rule_char(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'; }
 
@@ -119,14 +107,14 @@ std::string arg_pairs_rules(ToolLayout layout, const ojson& schema, const std::s
     const ojson& prop = schema["properties"][key.get<std::string>()];
     const std::string value = prefix + "p" + std::to_string(i) + "-";
     const std::string k = key.get<std::string>();
-    body += " " + literal(glm ? "<arg_key>" + k + "</arg_key>\n<arg_value>" : (i ? "," : "") + k + ":");
+    body += " " + api::grammar_literal(glm ? "<arg_key>" + k + "</arg_key>\n<arg_value>" : (i ? "," : "") + k + ":");
     if (prop.is_object() && prop.value("type", ojson()) == "string" && !prop.contains("enum")) {
-      body += glm ? " [^<]*" : " " + literal("<|\"|>") + " [^<]* " + literal("<|\"|>");
+      body += glm ? " [^<]*" : " " + api::grammar_literal("<|\"|>") + " [^<]* " + api::grammar_literal("<|\"|>");
     } else {
       rules += schema_rules(prop, value);
       body += " " + value + "root";
     }
-    if (glm) body += " " + literal("</arg_value>\n");
+    if (glm) body += " " + api::grammar_literal("</arg_value>\n");
     ++i;
   }
   return rules;
@@ -331,30 +319,30 @@ std::string tool_call_grammar(const ToolSyntax& s, const ojson& tools, const std
     std::string body;
     if (s.layout == ToolLayout::JsonObject) {
       rules += schema_rules(params, f + "-");
-      body = literal("{\"name\": " + ojson(name).dump() + ", \"" + s.args_key + "\": ") + " " + f + "-root " + literal("}");
+      body = api::grammar_literal("{\"name\": " + ojson(name).dump() + ", \"" + s.args_key + "\": ") + " " + f + "-root " + api::grammar_literal("}");
     } else if (s.layout == ToolLayout::NameThenArgs) {
       rules += schema_rules(params, f + "-");
-      body = literal(name + s.name_end) + " " + f + "-root";
+      body = api::grammar_literal(name + s.name_end) + " " + f + "-root";
     } else if (s.layout == ToolLayout::ArgPairs) {
-      body = literal(name + "\n");
+      body = api::grammar_literal(name + "\n");
       rules += arg_pairs_rules(s.layout, params, f + "-", body);
     } else {
-      body = literal(name + "{");
+      body = api::grammar_literal(name + "{");
       rules += arg_pairs_rules(s.layout, params, f + "-", body);
-      body += " " + literal("}");
+      body += " " + api::grammar_literal("}");
     }
     rules += f + " ::= " + body + "\n";
     alternatives += (alternatives.empty() ? "" : " | ") + f;
   }
   std::string call = "tool-call ::= ";
-  if (*s.call_open) call += literal(s.call_open) + " ";
+  if (*s.call_open) call += api::grammar_literal(s.call_open) + " ";
   call += "(" + alternatives + ")";
-  if (*s.call_close) call += " " + literal(s.call_close);
+  if (*s.call_close) call += " " + api::grammar_literal(s.call_close);
   std::string root = "root ::= ";
-  if (*s.begin) root += literal(s.begin) + " ";
+  if (*s.begin) root += api::grammar_literal(s.begin) + " ";
   root += "tool-call";
-  if (parallel) root += " (" + (*s.separator ? literal(s.separator) + " " : std::string()) + "tool-call)*";
-  if (*s.end) root += " " + literal(s.end);
+  if (parallel) root += " (" + (*s.separator ? api::grammar_literal(s.separator) + " " : std::string()) + "tool-call)*";
+  if (*s.end) root += " " + api::grammar_literal(s.end);
   return root + "\n" + call + "\n" + rules;
 }
 
