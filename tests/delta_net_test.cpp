@@ -11,6 +11,7 @@
 #include "format/gguf.h"
 #include "format/gguf_writer.h"
 #include "model/model.h"
+#include "gguf_edit.h"
 #include "test_util.h"
 
 namespace trident {
@@ -34,22 +35,6 @@ GgufValue bool_array(const std::vector<bool>& v) {
   return GgufValue{GgufValueType::ARRAY, std::move(a)};
 }
 
-// `in` with some keys replaced, tensors as they are.
-std::string with_keys(const std::string& in, const std::map<std::string, GgufValue>& keys, const std::string& name) {
-  auto f = GgufFile::open(in);
-  GgufWriter w;
-  w.copy_metadata(*f);
-  for (const auto& [k, v] : keys) w.set(k, v);
-  const GgufFile* fp = f.get();
-  for (const GgufTensorInfo& t : f->tensors()) {
-    const GgufTensorInfo* tp = &t;
-    w.add_tensor({t.name, t.type, std::vector<int64_t>(t.ne, t.ne + t.n_dims),
-                  [fp, tp](const auto& emit) { emit(fp->tensor_data(*tp), tp->n_bytes); }});
-  }
-  const std::string out = test::temp_path(name);
-  w.write(out);
-  return out;
-}
 
 std::vector<float> logits_of(const std::string& path) {
   const auto m = Model::load(path);
@@ -58,7 +43,7 @@ std::vector<float> logits_of(const std::string& path) {
 
 TEST(DeltaNetFamilies, RecurrentLayersArrayEqualToTheIntervalGivesTheSameLogits) {
   const std::string interval = fixture_model("qwen35-vheads4");  // 4 blocks, no array: 0-2 delta net
-  const std::string arrays = with_keys(
+  const std::string arrays = test::with_keys(
       interval, {{"qwen35.attention.recurrent_layers", bool_array({true, true, true, false})}}, "qwen35-array.gguf");
   EXPECT_EQ(logits_of(arrays), logits_of(interval));
   const auto m = Model::load(arrays);
@@ -79,7 +64,7 @@ TEST(DeltaNetFamilies, SizesTheLayersCannotTakeAreRefusedWithOneLine) {
       {{{"qwen35.attention.recurrent_layers", bool_array({true, false})}}, "expected 4 values (one per layer), found 2"},
   };
   for (const Case& c : cases) {
-    const std::string bad = with_keys(model, c.keys, "qwen35-bad.gguf");
+    const std::string bad = test::with_keys(model, c.keys, "qwen35-bad.gguf");
     test::expect_cli_error("logits -m " + bad + " --tokens 1,2", c.phrase);
     fs::remove(bad);
   }

@@ -11,6 +11,7 @@
 #include "format/gguf.h"
 #include "format/gguf_writer.h"
 #include "model/model.h"
+#include "gguf_edit.h"
 #include "test_util.h"
 
 namespace trident {
@@ -33,22 +34,6 @@ GgufValue u32_array(const std::vector<int64_t>& v) {
   return GgufValue{GgufValueType::ARRAY, std::move(a)};
 }
 
-// `in` with some keys replaced, tensors as they are.
-std::string with_keys(const std::string& in, const std::map<std::string, GgufValue>& keys, const std::string& name) {
-  auto f = GgufFile::open(in);
-  GgufWriter w;
-  w.copy_metadata(*f);
-  for (const auto& [k, v] : keys) w.set(k, v);
-  const GgufFile* fp = f.get();
-  for (const GgufTensorInfo& t : f->tensors()) {
-    const GgufTensorInfo* tp = &t;
-    w.add_tensor({t.name, t.type, std::vector<int64_t>(t.ne, t.ne + t.n_dims),
-                  [fp, tp](const auto& emit) { emit(fp->tensor_data(*tp), tp->n_bytes); }});
-  }
-  const std::string out = test::temp_path(name);
-  w.write(out);
-  return out;
-}
 
 std::vector<float> logits_of(const std::string& path, FusionMode fuse = FusionMode::On) {
   const auto m = Model::load(path);
@@ -57,7 +42,7 @@ std::vector<float> logits_of(const std::string& path, FusionMode fuse = FusionMo
 
 TEST(FamilyKeys, ArraysEqualToTheScalarsGiveTheSameLogits) {
   const std::string scalar = fixture_model("openelm-dense");
-  const std::string arrays = with_keys(scalar,
+  const std::string arrays = test::with_keys(scalar,
                                        {{"openelm.attention.head_count", u32_array({2, 2})},
                                         {"openelm.attention.head_count_kv", u32_array({2, 2})},
                                         {"openelm.feed_forward_length", u32_array({384, 384})}},
@@ -81,7 +66,7 @@ TEST(FamilyKeys, BadPerLayerArraysAreRefusedWithOneLine) {
       {"openelm.attention.head_count_kv", {2, 1, 3}, "layer 2: 4 heads are not a multiple of 3 KV heads"},
   };
   for (const Case& c : cases) {
-    const std::string bad = with_keys(model, {{c.key, u32_array(c.values)}}, "openelm-bad.gguf");
+    const std::string bad = test::with_keys(model, {{c.key, u32_array(c.values)}}, "openelm-bad.gguf");
     test::expect_cli_error("logits -m " + bad + " --tokens 1,2", c.phrase);
     fs::remove(bad);
   }

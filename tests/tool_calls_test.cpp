@@ -190,7 +190,9 @@ TEST(ToolCalls, GrammarForcesAValidCallInEverySyntax) {
       ASSERT_EQ(parsed.calls.size(), 1u) << s.name << ": " << reply;
       EXPECT_EQ(parsed.content, "") << s.name;
       const ToolCall& call = parsed.calls[0];
-      if (!only.empty()) EXPECT_EQ(call.name, only) << s.name;
+      if (!only.empty()) {
+        EXPECT_EQ(call.name, only) << s.name;
+      }
       const ordered_json& params = call.name == "get_weather" ? weather_params : tools[1]["function"]["parameters"];
       const ordered_json args = ordered_json::parse(call.arguments);
       EXPECT_TRUE(test::valid(args, params, params)) << s.name << ": " << reply;
