@@ -8,6 +8,7 @@
 
 #include "json_schema_check.h"
 #include "serve_util.h"
+#include "server/generation.h"
 
 namespace trident::server {
 namespace {
@@ -214,6 +215,70 @@ TEST(ServeTools, TemplateWithoutToolsGetsAHermesSystemPrompt) {
   EXPECT_EQ(reply["choices"][0]["finish_reason"], "tool_calls") << reply.dump();
   const json& call = reply["choices"][0]["message"]["tool_calls"][0];
   expect_valid_call(call, call["function"]["name"]);
+}
+
+}  // namespace
+}  // namespace trident::server
+
+namespace trident::server {
+namespace {
+
+// tool_choice "auto" makes the calls' grammar lazy: sampling is free until the reply holds the
+// trigger, then the grammar (fed the trigger's text and the rest of that token) masks every
+// token. Driven with hand-made logits: the wanted token gets 10, a tempting one 20.
+TEST(ServeTools, LazyGrammarWaitsForItsTrigger) {
+  const api::Model model(test_serve::stories());
+  const std::vector<int32_t> ids = model.tokenize("Hi <call>ab</call>", false);
+  const int32_t upper = model.tokenize("X", false).back();  // the grammar refuses it after <call>
+  ASSERT_EQ(model.token_piece(upper).find_first_of("abcdefghijklmnopqrstuvwxyz<>/"), std::string::npos);
+
+  CompletionRequest req;
+  req.sampling.temperature = 0;
+  req.grammar = R"(root ::= "<call>" [a-z]+ "</call>")";
+  req.grammar_trigger = "<call>";
+  auto vocab = std::make_shared<const api::GrammarVocab>(model);
+  req.matcher = std::make_shared<api::Grammar>(vocab, req.grammar);
+  std::string sent;
+  const OnText collect = [&](const std::string& text, const std::vector<TokenLogprobs>&) {
+    sent += text;
+    return true;
+  };
+  std::vector<float> logits(size_t(model.n_vocab()));
+  auto row = [&](int32_t want, int32_t tempt) -> std::vector<float>& {
+    std::fill(logits.begin(), logits.end(), 0.0f);
+    logits[size_t(want)] = 10;
+    if (tempt >= 0) logits[size_t(tempt)] = 20;
+    return logits;
+  };
+
+  // Before the trigger nothing is masked (the grammar wants "<call>" first): the tempting token wins.
+  {
+    Generation free_text(model, req, collect);
+    EXPECT_EQ(free_text.step(row(ids[0], upper)), upper);
+  }
+  // After it the grammar refuses the tempting token at every step; once the call is complete
+  // the generation ends ("stop").
+  Generation gen(model, req, collect);
+  std::string pieces;
+  for (const int32_t id : ids) {
+    ASSERT_TRUE(gen.wants_token(1, 1000)) << pieces;
+    const bool triggered = pieces.find("<call>") != std::string::npos;
+    EXPECT_EQ(gen.step(row(id, triggered ? upper : -1)), id) << pieces;
+    pieces += model.token_piece(id);
+  }
+  EXPECT_FALSE(gen.wants_token(1, 1000));
+  const CompletionResult r = gen.finish();
+  EXPECT_EQ(r.finish_reason, "stop");
+  EXPECT_EQ(r.text, pieces);  // the pieces as they come (a reply keeps a leading space after its prompt)
+
+  // A trigger followed by text the grammar refuses (in the same token or later) leaves the
+  // reply free text: no error, no mask.
+  CompletionRequest bad = req;
+  bad.grammar_trigger = "Hi";
+  bad.matcher = std::make_shared<api::Grammar>(vocab, bad.grammar);
+  Generation loose(model, bad, collect);
+  for (const int32_t id : ids) EXPECT_EQ(loose.step(row(id, -1)), id);
+  EXPECT_EQ(loose.step(row(ids[0], upper)), upper);
 }
 
 }  // namespace

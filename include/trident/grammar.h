@@ -64,6 +64,10 @@ class Grammar {
   // Advances past the sampled token. Throws Error when the grammar does not allow it. An
   // end-of-generation token is allowed when can_end() and changes nothing.
   void accept(int32_t id);
+  // Advances past text (bytes) that was generated before the grammar applied: a lazy grammar's
+  // trigger and whatever followed it in the same token. Throws Error, changing nothing, when
+  // the grammar does not allow the text.
+  void accept_text(std::string_view text);
   bool can_end() const;   // the text so far is a complete match
   bool finished() const;  // complete and nothing more may follow
   void reset();           // back to the start (same grammar)

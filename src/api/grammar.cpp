@@ -52,6 +52,10 @@ void Grammar::accept(int32_t id) {
     fail("grammar: token {} does not continue the grammar", id);
 }
 
+void Grammar::accept_text(std::string_view text) {
+  if (!impl_->matcher.accept(text)) fail("grammar: the text does not continue the grammar");
+}
+
 bool Grammar::can_end() const { return impl_->matcher.can_end(); }
 bool Grammar::finished() const { return impl_->matcher.finished(); }
 void Grammar::reset() { impl_->matcher.reset(); }

@@ -144,7 +144,8 @@ std::string render_conversation(const ordered_json& messages, const ordered_json
 }
 
 // Offers the tools to the template (as `tools`, or as a system prompt when the template does
-// not render them), sets the reply's syntax and, for required calls, its grammar.
+// not render them), sets the reply's syntax and its grammar: from the first token for required
+// calls, from the calls' opening on for "auto".
 ToolRender offer_tools(const ToolChoice& choice, const api::ChatTemplate& tmpl, ordered_json& extra, CompletionRequest& r) {
   ToolRender out;
   if (choice.mode == "none" || choice.tools.empty()) return out;
@@ -159,6 +160,16 @@ ToolRender offer_tools(const ToolChoice& choice, const api::ChatTemplate& tmpl, 
     if (!r.grammar.empty())
       throw Error("'tool_choice': a required tool call cannot be combined with 'grammar', 'json_schema' or 'response_format'");
     r.grammar = tool_call_grammar(*r.tool_syntax, choice.tools, choice.only, choice.parallel);
+  } else if (r.grammar.empty() && !tool_call_trigger(*r.tool_syntax).empty()) {
+    // "auto": the calls' grammar waits for their opening. A syntax whose calls are bare JSON
+    // (Llama 3.x) has no opening to wait for and is only parsed; so are tools whose parameter
+    // schemas the grammar engine cannot express (a 400 only where a call is required).
+    try {
+      r.grammar = tool_call_grammar(*r.tool_syntax, choice.tools, "", choice.parallel);
+      r.grammar_trigger = tool_call_trigger(*r.tool_syntax);
+    } catch (const Error&) {
+      r.grammar.clear();
+    }
   }
   return out;
 }

@@ -30,6 +30,11 @@ struct CompletionRequest {
   // "". `matcher` is it compiled for the model (ServerState::compile_grammar), reset per run.
   std::string grammar;
   std::shared_ptr<api::Grammar> matcher;
+  // "": the grammar applies from the first token. Otherwise the grammar is lazy (llama-server's
+  // grammar_lazy): sampling is free until the reply contains this text, and from there on the
+  // grammar, fed the text from this one's start, masks every token (tool_choice "auto": the
+  // calls' opening, so a reply may be text but its calls are well-formed).
+  std::string grammar_trigger;
   // Tools offered (tool_choice other than "none"): the family's call syntax (tool_calls.h) the
   // reply is parsed with; nullptr when there are none.
   const ToolSyntax* tool_syntax = nullptr;

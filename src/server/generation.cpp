@@ -44,6 +44,7 @@ Generation::Generation(const api::Model& model, const CompletionRequest& req, On
       on_text_(std::move(on_text)),
       sampler_(req.sampling, model.n_vocab()),
       grammar_(req.matcher.get()),
+      grammar_on_(grammar_ && req.grammar_trigger.empty()),
       detok_(model),
       history_(req.prompt),
       t0_(Clock::now()),
@@ -73,7 +74,7 @@ bool Generation::advance(bool last) {
 
 bool Generation::wants_token(int64_t seq_length, int64_t n_ctx) {
   if (!open_ || (req_.max_tokens >= 0 && res_.completion_tokens >= req_.max_tokens)) return false;
-  if (grammar_ && grammar_->finished()) {  // the text is complete and nothing may follow
+  if (grammar_on_ && grammar_->finished()) {  // the text is complete and nothing may follow
     res_.finish_reason = "stop";
     return false;
   }
@@ -83,17 +84,19 @@ bool Generation::wants_token(int64_t seq_length, int64_t n_ctx) {
 std::optional<int32_t> Generation::step(std::vector<float>& logits) {
   if (!stepped_) t_first_ = Clock::now(), stepped_ = true;
   // Log-probabilities are the model's (before the grammar's mask, as before bias and penalties).
-  if (grammar_ && req_.n_logprobs >= 0) raw_ = logits;
-  if (grammar_) grammar_->apply(logits);
+  if (grammar_on_ && req_.n_logprobs >= 0) raw_ = logits;
+  if (grammar_on_) grammar_->apply(logits);
   const int32_t id = sampler_.sample(logits, history_);
   if (model_.is_eog(id)) {
     res_.finish_reason = "stop";
     return std::nullopt;
   }
-  if (grammar_) grammar_->accept(id);
+  const bool masked = grammar_on_;
+  if (grammar_on_) grammar_->accept(id);
+  else if (grammar_) watch_trigger(id);
   ++res_.completion_tokens;
   if (req_.n_logprobs >= 0)
-    res_.logprobs.push_back(token_logprobs(model_, grammar_ ? raw_ : logits, id, size_t(req_.n_logprobs)));
+    res_.logprobs.push_back(token_logprobs(model_, masked ? raw_ : logits, id, size_t(req_.n_logprobs)));
   history_.push_back(id);
   text_ += detok_.push(id);
   if (advance(false)) {
@@ -102,6 +105,23 @@ std::optional<int32_t> Generation::step(std::vector<float>& logits) {
     return std::nullopt;
   }
   return id;
+}
+
+void Generation::watch_trigger(int32_t id) {
+  // The token pieces as the grammar reads them (not the detokenizer's text, which may hold back
+  // half a character), searched from where a trigger could still begin.
+  const std::string& trigger = req_.grammar_trigger;
+  const size_t from = pieces_.size() >= trigger.size() ? pieces_.size() - trigger.size() + 1 : 0;
+  pieces_ += model_.token_piece(id);
+  const size_t at = pieces_.find(trigger, from);
+  if (at == std::string::npos) return;
+  try {
+    grammar_->accept_text(std::string_view(pieces_).substr(at));
+    grammar_on_ = true;
+  } catch (const Error&) {
+    grammar_ = nullptr;  // what follows the trigger in this token is no call: the reply stays free text
+  }
+  pieces_.clear();
 }
 
 CompletionResult Generation::finish() {

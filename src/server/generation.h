@@ -32,6 +32,8 @@ class Generation {
 
  private:
   bool advance(bool last);  // sends what is final; true when a stop string ended the text
+  // A lazy grammar (req.grammar_trigger): turns it on once the pieces so far hold the trigger.
+  void watch_trigger(int32_t id);
 
   using Clock = std::chrono::steady_clock;
   const api::Model& model_;
@@ -39,6 +41,8 @@ class Generation {
   OnText on_text_;
   api::Sampler sampler_;
   api::Grammar* grammar_;
+  bool grammar_on_;               // grammar_ masks the logits (from the start, or since its trigger)
+  std::string pieces_;            // the generated tokens' pieces while a lazy grammar waits
   api::Detokenizer detok_;
   std::vector<int32_t> history_;  // prompt and generated tokens (the penalties' window)
   std::vector<float> raw_;        // the model's logits before the grammar's mask (logprobs)

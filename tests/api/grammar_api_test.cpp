@@ -80,6 +80,18 @@ TEST(ApiGrammar, GreedyGenerationFollowsTheGrammar) {
   EXPECT_EQ(error_of([&] { g.apply(short_row); }), "grammar: logits row of 10 values, expected the model's 512");
 }
 
+// Text generated before a grammar applied (a lazy grammar's trigger) is fed as bytes, possibly
+// ending mid-token; text the grammar refuses changes nothing.
+TEST(ApiGrammar, AcceptTextAdvancesByBytes) {
+  api::Grammar g(stories_vocab(), "root ::= \"<call>\" [a-z]+ \"</call>\"");
+  EXPECT_EQ(error_of([&] { g.accept_text("<cal!"); }), "grammar: the text does not continue the grammar");
+  g.accept_text("<ca");
+  g.accept_text("ll>ab</call");
+  EXPECT_FALSE(g.can_end());
+  g.accept_text(">");
+  EXPECT_TRUE(g.finished());
+}
+
 // Every output, greedy and sampled, parses as JSON and validates against its schema.
 TEST(ApiGrammar, Stories260KGeneratesSchemaValidJson) {
   const char* schemas[] = {
