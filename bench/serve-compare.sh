@@ -74,7 +74,7 @@ for ((k = 1; k <= rounds; k++)); do
   echo "serve-compare: round $k/$rounds" >&2
   run "trident-np$np" "$trident" serve -m "$model" --port "$port" -np "$np" -c "$ctx" -t "$threads"
   run "llama-server-np$np" "$llama_server" -m "$model" --port "$port" -np "$np" -c "$ctx" -t "$threads" \
-    --metrics --no-webui -fa off
+    --metrics --no-webui
   run "trident-np1" "$trident" serve -m "$model" --port "$port" -np 1 -c "$((ctx / np))" -t "$threads"
 done
 

@@ -1,7 +1,8 @@
 // Continuous batching in `trident serve` (-np N): requests served together give the text of the
 // same request served alone (a row's logits do not depend on the batch), streamed or not, with
 // sampling seeds too; requests beyond the slots wait and complete; a client leaving mid-stream
-// frees its slot, and /metrics returns to idle.
+// frees its slot, and /metrics returns to idle; a prompt sharing a prefix with a finished
+// request's sequence evaluates only the rest, with the same bits.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -160,6 +161,59 @@ TEST(ServeBatch, ClientLeavingMidStreamFreesItsSlot) {
   generating.join();
   EXPECT_EQ(status, 200) << reply.dump();
   expect_idle(two);
+}
+
+// A finished request's sequence stays cached: the same prompt again, or a longer one that starts
+// with it (the next turn of a chat), evaluates only what is new, and the reply has the bits of a
+// server that evaluated everything.
+TEST(ServeBatch, PrefixReuseSkipsTheSharedPromptAndChangesNoBit) {
+  RunningServer two(slots(2));
+  auto complete_fresh = [](const json& body) {  // what a server without a cache answers
+    RunningServer fresh(slots(1));
+    const auto [status, reply] = fresh.post("/v1/completions", body);
+    EXPECT_EQ(status, 200);
+    EXPECT_EQ(reply["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
+    return reply["choices"][0];
+  };
+  auto usage = [&](const json& body) {
+    const auto [status, reply] = two.post("/v1/completions", body);
+    EXPECT_EQ(status, 200) << reply.dump();
+    return std::pair{reply["choices"][0], reply["usage"]};
+  };
+  const json first = request(0, false);
+  const auto [reply1, usage1] = usage(first);
+  EXPECT_EQ(usage1["prompt_tokens_details"]["cached_tokens"], 0);
+  const auto [reply2, usage2] = usage(first);
+  EXPECT_EQ(reply2, reply1);
+  const int64_t n1 = usage1["prompt_tokens"];
+  EXPECT_EQ(usage2["prompt_tokens_details"]["cached_tokens"], n1 - 1);  // all but the last prompt token
+
+  json next = first;
+  next["prompt"] = first["prompt"].get<std::string>() + reply1["text"].get<std::string>() + " Then";
+  const auto [reply3, usage3] = usage(next);
+  EXPECT_GE(usage3["prompt_tokens_details"]["cached_tokens"].get<int64_t>(), n1);
+  EXPECT_EQ(reply3, complete_fresh(next));
+  json uncached = next;
+  uncached["cache_prompt"] = false;  // llama-server's switch: the whole prompt is evaluated
+  const auto [reply4, usage4] = usage(uncached);
+  EXPECT_EQ(usage4["prompt_tokens_details"]["cached_tokens"], 0);
+  EXPECT_EQ(reply4, reply3);
+  uncached["cache_prompt"] = "no";
+  EXPECT_EQ(two.post("/v1/completions", uncached).first, 400);
+
+  // Unrelated prompts share at most the BOS token; the pool stays at two sequences, and what was
+  // reused adds up in /metrics.
+  int64_t reused = usage2["prompt_tokens_details"]["cached_tokens"].get<int64_t>() +
+                   usage3["prompt_tokens_details"]["cached_tokens"].get<int64_t>();
+  for (int i = 1; i < 4; ++i) {
+    const auto [reply, u] = usage(request(i, false));
+    EXPECT_LE(u["prompt_tokens_details"]["cached_tokens"], 1);
+    reused += u["prompt_tokens_details"]["cached_tokens"].get<int64_t>();
+    EXPECT_EQ(reply, complete_fresh(request(i, false)));
+  }
+  expect_idle(two);
+  EXPECT_EQ(metric(two, "sequences_cached"), 2);
+  EXPECT_EQ(metric(two, "prompt_tokens_cached_total"), double(reused));
 }
 
 }  // namespace

@@ -160,6 +160,9 @@ void parse_generation_fields(const json& body, const nlohmann::ordered_json& ord
   const json* stream = field(body, "stream");
   if (stream && !stream->is_boolean()) bad_field("stream", "true or false", *stream);
   r.stream = stream && stream->get<bool>();
+  const json* cache = field(body, "cache_prompt");  // llama-server's extension
+  if (cache && !cache->is_boolean()) bad_field("cache_prompt", "true or false", *cache);
+  r.cache_prompt = !cache || cache->get<bool>();
 }
 
 CompletionRequest parse_completion_request(const json& body, const nlohmann::ordered_json& ordered, const api::Model& model,

@@ -25,6 +25,7 @@ struct CompletionRequest {
   api::SamplingParams sampling;    // the API's defaults (llama-server's) where a field is absent
   std::vector<std::string> stop;   // the text ends before the first of these
   bool stream = false;
+  bool cache_prompt = true;        // false: evaluate the whole prompt, reusing no cached sequence
   int64_t n_logprobs = -1;         // -1: no logprobs; else the chosen token's and this many alternatives
   // GBNF the generated text must match (from `grammar`, `json_schema` or `response_format`), or
   // "". `matcher` is it compiled for the model (ServerState::compile_grammar), reset per run.
@@ -49,7 +50,7 @@ struct TokenLogprobs {
 
 // The fields every generating endpoint reads, in OpenAI's spelling: max_tokens (and
 // `max_tokens_field`'s name for it), temperature, top_p, top_k, min_p, presence_penalty,
-// frequency_penalty, seed, logit_bias, n (only 1) and stream, and the constraints on the text as
+// frequency_penalty, seed, logit_bias, n (only 1), stream and cache_prompt, and the constraints on the text as
 // llama-server reads them: `grammar` (GBNF), `json_schema` (a schema) or OpenAI's
 // `response_format` ({"type": "text"}, {"type": "json_object"} with an optional "schema", or
 // {"type": "json_schema", "json_schema": {"schema": ...}}), at most one of the three. `stop_field`
@@ -74,6 +75,7 @@ struct CompletionResult {
   std::string finish_reason;  // "stop" (end of text or a stop string) or "length"
   std::string stop_word;      // the stop string that ended the text, or ""
   int64_t prompt_tokens = 0;
+  int64_t cached_tokens = 0;      // of prompt_tokens, reused from an idle sequence (not evaluated)
   int64_t completion_tokens = 0;
   double prompt_seconds = 0;      // evaluating the prompt (and the first token's logits)
   double generation_seconds = 0;  // the steps after it

@@ -25,6 +25,8 @@ class Generation {
   // place) and sends any text that became final. The token to evaluate next, or nothing when
   // the text ended (end of generation or a stop string).
   std::optional<int32_t> step(std::vector<float>& logits);
+  // The scheduler reused this many prompt tokens from an idle sequence (the usage reports them).
+  void set_cached_tokens(int64_t n) { res_.cached_tokens = n; }
   // Ends the generation now (the client went away): no more text is sent.
   void cancel() { open_ = false; }
   // Flushes the detokenizer, sends the last text and returns the result. Call once.

@@ -22,12 +22,15 @@ std::string metrics_text(Metrics& m, const Scheduler& s) {
   metric(out, "request_errors_total", "counter", "HTTP requests answered with a status >= 400.", double(m.errors.load()));
   metric(out, "generations_total", "counter", "Completions run (completions, chat, messages).", double(m.generations.load()));
   metric(out, "prompt_tokens_total", "counter", "Prompt tokens evaluated.", double(m.prompt_tokens.load()));
+  metric(out, "prompt_tokens_cached_total", "counter", "Prompt tokens reused from a cached sequence, not evaluated.",
+         double(m.prompt_tokens_cached.load()));
   metric(out, "generated_tokens_total", "counter", "Tokens generated.", double(m.generated_tokens.load()));
   metric(out, "prompt_seconds_total", "counter", "Seconds spent evaluating prompts.", prompt_seconds);
   metric(out, "generation_seconds_total", "counter", "Seconds spent generating after the prompt.", generation_seconds);
   metric(out, "requests_processing", "gauge", "Generations running or waiting for a slot.", double(m.processing.load()));
   metric(out, "requests_deferred", "gauge", "Requests waiting for a free slot.", double(s.queued()));
   metric(out, "slots_busy", "gauge", "Slots (sequences) generating now.", double(s.slots_busy()));
+  metric(out, "sequences_cached", "gauge", "Idle sequences kept for prefix reuse.", double(s.cached()));
   return out;
 }
 

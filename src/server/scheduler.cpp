@@ -137,6 +137,7 @@ bool Scheduler::admit() {
     if (job->task) {  // a free sequence exists now: run it at once
       std::exception_ptr error;
       try {
+        free_one_sequence();
         job->task(ctx_);
       } catch (...) {
         error = std::current_exception();
@@ -150,7 +151,10 @@ bool Scheduler::admit() {
       slot->gen.emplace(ctx_.model(), job->req, [j = job.get()](const std::string& text, const std::vector<TokenLogprobs>& lp) {
         return j->send(text, lp);
       });
-      slot->seq = ctx_.seq_create();
+      int64_t reused = 0;
+      slot->seq = take_sequence(job->req.cache_prompt ? job->req.prompt : std::vector<int32_t>{}, reused);
+      slot->prompt_done = size_t(reused);
+      slot->gen->set_cached_tokens(reused);
     } catch (...) {
       release(*slot, {}, std::current_exception());
       continue;
@@ -158,7 +162,52 @@ bool Scheduler::admit() {
     active_.push_back(std::move(slot));
   }
   busy_ = int64_t(active_.size());
+  cached_ = int64_t(idle_.size());
   return true;
+}
+
+api::SeqId Scheduler::take_sequence(const std::vector<int32_t>& prompt, int64_t& n_reused) {
+  n_reused = 0;
+  size_t best = idle_.size();
+  int64_t best_n = 0;
+  for (size_t i = 0; i < idle_.size(); ++i) {
+    const std::vector<int32_t> tokens = ctx_.seq_tokens(idle_[i]);
+    // At most all but the prompt's last token: that one is evaluated for the first logits.
+    const size_t limit = std::min(tokens.size(), std::max<size_t>(prompt.size(), 1) - 1);
+    int64_t n = int64_t(std::mismatch(tokens.begin(), tokens.begin() + long(limit), prompt.begin()).first - tokens.begin());
+    if (n > 0 && !ctx_.seq_can_keep(idle_[i], n)) n = 0;  // recurrent layers: the whole sequence or nothing
+    if (n > best_n) best = i, best_n = n;
+  }
+  const bool pool_full = ctx_.n_seq_active() >= ctx_.n_seq_max();
+  // Taken over when the prompt continues all of it (the next turn of a chat) or the pool is full;
+  // else its shared part is copied into a new sequence, so its own tail stays cached for a
+  // request that shares more (the same system prompt, then different conversations).
+  if (best < idle_.size() && (pool_full || best_n == ctx_.seq_length(idle_[best]))) {
+    const api::SeqId s = idle_[best];
+    idle_.erase(idle_.begin() + long(best));
+    ctx_.seq_truncate(s, best_n);
+    n_reused = best_n;
+    return s;
+  }
+  if (!pool_full) {
+    const api::SeqId s = ctx_.seq_create();
+    if (best < idle_.size()) {
+      ctx_.seq_copy_prefix(idle_[best], best_n, s);
+      n_reused = best_n;
+    }
+    return s;
+  }
+  const api::SeqId s = idle_.front();  // the pool is full: the least recently used gives way
+  idle_.erase(idle_.begin());
+  ctx_.seq_clear(s);
+  return s;
+}
+
+void Scheduler::free_one_sequence() {
+  if (ctx_.n_seq_active() < ctx_.n_seq_max() || idle_.empty()) return;
+  ctx_.seq_remove(idle_.front());
+  idle_.erase(idle_.begin());
+  cached_ = int64_t(idle_.size());
 }
 
 void Scheduler::step() {
@@ -235,8 +284,12 @@ void Scheduler::retire(Slot& slot) {
 }
 
 void Scheduler::release(Slot& slot, CompletionResult result, std::exception_ptr error) {
-  if (slot.seq >= 0) ctx_.seq_remove(slot.seq);
+  // A finished or cancelled request's sequence holds exactly the tokens it evaluated: kept for
+  // the next prompt that shares them. After an error it may not, and goes.
+  if (slot.seq >= 0 && !error) idle_.push_back(slot.seq);
+  else if (slot.seq >= 0) ctx_.seq_remove(slot.seq);
   slot.seq = -1;
+  cached_ = int64_t(idle_.size());
   if (slot.job) slot.job->end(std::move(result), std::move(error));
   slot.job.reset();
   slot.done = true;

@@ -6,6 +6,12 @@
 // FIFO queue. A row's logits have the same bits whatever else the batch holds (docs/api.md), so
 // a request's text does not depend on the traffic around it.
 //
+// Prefix reuse (llama-server's cache_prompt): a finished request's sequence stays in the pool,
+// idle, with its positions; a new request takes the idle sequence sharing the longest prefix
+// with its prompt and evaluates only the rest (the next turn of a chat reads only the new
+// messages). Idle sequences give way, least recently used first, when a request or a task needs
+// a free one; at most ctx.n_seq_max() sequences exist in all.
+//
 // HTTP handlers call generate() from their own threads: the text comes back through a channel
 // and on_text runs on the handler's thread, so a slow client never stalls the others.
 #pragma once
@@ -43,6 +49,7 @@ class Scheduler {
 
   int64_t slots_busy() const { return busy_; }  // sequences generating now
   int64_t queued() const { return queued_; }    // requests waiting for a slot
+  int64_t cached() const { return cached_; }    // idle sequences kept for their prefixes
 
  private:
   struct Job;
@@ -54,6 +61,11 @@ class Scheduler {
   void retire(Slot& slot);  // a generation that ended: its result goes to the handler
   // Frees the slot's sequence and ends its job with result or error.
   void release(Slot& slot, CompletionResult result, std::exception_ptr error);
+  // A sequence for a prompt holding n_reused of its leading tokens: the idle one sharing the
+  // longest prefix (taken over, or its prefix copied into a new one while the pool has room),
+  // else a new one, else the least recently used idle one, emptied.
+  api::SeqId take_sequence(const std::vector<int32_t>& prompt, int64_t& n_reused);
+  void free_one_sequence();  // makes seq_create() succeed: drops the oldest idle sequence if needed
 
   api::Context& ctx_;
   const int64_t n_slots_;
@@ -62,7 +74,8 @@ class Scheduler {
   std::deque<std::shared_ptr<Job>> queue_;
   bool stopping_ = false;
   std::vector<std::unique_ptr<Slot>> active_;  // admission order; the scheduler thread's only
-  std::atomic<int64_t> busy_{0}, queued_{0};
+  std::vector<api::SeqId> idle_;  // finished requests' sequences, least recently used first
+  std::atomic<int64_t> busy_{0}, queued_{0}, cached_{0};
   std::thread thread_;  // last: starts after everything above exists
 };
 

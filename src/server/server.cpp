@@ -81,7 +81,8 @@ json legacy_logprobs(const std::vector<TokenLogprobs>& tokens, bool asked) {
 json usage_object(const CompletionResult& r) {
   return {{"prompt_tokens", r.prompt_tokens},
           {"completion_tokens", r.completion_tokens},
-          {"total_tokens", r.prompt_tokens + r.completion_tokens}};
+          {"total_tokens", r.prompt_tokens + r.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", r.cached_tokens}}}};
 }
 
 int64_t unix_time() { return int64_t(std::time(nullptr)); }
@@ -133,7 +134,8 @@ CompletionResult ServerState::generate(const CompletionRequest& req, const OnTex
   } done{metrics};
   CompletionResult r = scheduler.generate(req, on_text);
   ++metrics.generations;
-  metrics.prompt_tokens += uint64_t(r.prompt_tokens);
+  metrics.prompt_tokens += uint64_t(r.prompt_tokens - r.cached_tokens);
+  metrics.prompt_tokens_cached += uint64_t(r.cached_tokens);
   metrics.generated_tokens += uint64_t(r.completion_tokens);
   std::lock_guard seconds(metrics.seconds_mutex);
   metrics.prompt_seconds += r.prompt_seconds;

@@ -21,7 +21,7 @@ namespace trident::server {
 struct Metrics {
   std::atomic<uint64_t> requests{0}, errors{0};  // every HTTP request; those answered >= 400
   std::atomic<uint64_t> generations{0};           // completions run (any endpoint)
-  std::atomic<uint64_t> prompt_tokens{0}, generated_tokens{0};
+  std::atomic<uint64_t> prompt_tokens{0}, prompt_tokens_cached{0}, generated_tokens{0};
   std::atomic<int64_t> processing{0};             // generations running or waiting for a slot
   std::mutex seconds_mutex;
   double prompt_seconds = 0, generation_seconds = 0;  // under seconds_mutex
