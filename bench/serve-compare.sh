@@ -57,7 +57,8 @@ wait_ready() {
 run() {
   local name=$1
   shift
-  "$@" >"$tmp/server.log" 2>&1 &
+  port=$((port + 1))  # a fresh port each run: the last server's may linger in TIME_WAIT
+  "${@//@PORT@/$port}" >"$tmp/server.log" 2>&1 &
   server_pid=$!
   wait_ready
   local line
@@ -72,10 +73,10 @@ run() {
 
 for ((k = 1; k <= rounds; k++)); do
   echo "serve-compare: round $k/$rounds" >&2
-  run "trident-np$np" "$trident" serve -m "$model" --port "$port" -np "$np" -c "$ctx" -t "$threads"
-  run "llama-server-np$np" "$llama_server" -m "$model" --port "$port" -np "$np" -c "$ctx" -t "$threads" \
+  run "trident-np$np" "$trident" serve -m "$model" --port @PORT@ -np "$np" -c "$ctx" -t "$threads"
+  run "llama-server-np$np" "$llama_server" -m "$model" --port @PORT@ -np "$np" -c "$ctx" -t "$threads" \
     --metrics --no-webui
-  run "trident-np1" "$trident" serve -m "$model" --port "$port" -np 1 -c "$((ctx / np))" -t "$threads"
+  run "trident-np1" "$trident" serve -m "$model" --port @PORT@ -np 1 -c "$((ctx / np))" -t "$threads"
 done
 
 python3 - "$tmp/results" "$np" <<'EOF'

@@ -16,6 +16,7 @@ import argparse
 import http.client
 import json
 import re
+import sys
 import threading
 import time
 import urllib.parse
@@ -113,7 +114,7 @@ def main():
         print(f"{a.clients} clients, {out['requests']} requests: {out['tokens']} tokens in {wall:.1f} s = "
               f"{out['tok_per_s']:.1f} tok/s; {len(errors)} errors; {leaked} requests still processing")
     for e in errors[:5]:
-        print("  error:", e)
+        print("  error:", e, file=sys.stderr)
     return 1 if errors or leaked != 0 else 0
 
 

@@ -33,20 +33,14 @@ std::string greedy_run(const std::string& escaped_prompt, int n) {
   return json::parse(run.out)["text"];
 }
 
-class ServeChatTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
+class ServeChatTest : public test_serve::SharedServer<ServeChatTest> {
+ public:
+  static ServerOptions options() {
     ServerOptions o = test_serve::stories_options();
     o.chat_template = test_serve::storyteller_template();
-    srv = new RunningServer(o);
+    return o;
   }
-  static void TearDownTestSuite() {
-    delete srv;
-    srv = nullptr;
-  }
-  static RunningServer* srv;
 };
-RunningServer* ServeChatTest::srv = nullptr;
 
 const json kStoryRequest = {{"messages", {{{"role", "user"}, {"content", "Tell me a story."}}}},
                             {"max_tokens", 24},

@@ -79,17 +79,15 @@ std::string post_head(const std::string& path, const std::string& extra_headers)
   return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + extra_headers + "\r\n";
 }
 
-class ServeHostileTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
+class ServeHostileTest : public test_serve::SharedServer<ServeHostileTest> {
+ public:
+  static ServerOptions options() {
     ServerOptions o = test_serve::stories_options();
     o.chat_template = test_serve::storyteller_template();
-    srv = new RunningServer(o);
+    return o;
   }
-  static void TearDownTestSuite() {
-    delete srv;
-    srv = nullptr;
-  }
+
+ protected:
   // A good request that must succeed after each hostile one.
   static void expect_server_answers() {
     const auto [status, reply] = srv->post("/v1/completions", json{{"prompt", "The dog"}, {"max_tokens", 3}});
@@ -105,9 +103,7 @@ class ServeHostileTest : public ::testing::Test {
     EXPECT_EQ(message.rfind(message_start, 0), 0u) << message;
     expect_server_answers();
   }
-  static RunningServer* srv;
 };
-RunningServer* ServeHostileTest::srv = nullptr;
 
 TEST_F(ServeHostileTest, MalformedJson) {
   for (const char* path : {"/v1/completions", "/v1/chat/completions", "/v1/messages"}) {

@@ -18,17 +18,12 @@ using nlohmann::json;
 
 using test_serve::RunningServer;
 using test_serve::stories;
-ServerOptions options() { return test_serve::stories_options(); }
 
-class ServeTest : public ::testing::Test {
+class ServeTest : public test_serve::SharedServer<ServeTest> {
+ public:
+  static ServerOptions options() { return test_serve::stories_options(); }
+
  protected:
-  static void SetUpTestSuite() { srv = new RunningServer(options()); }
-  static void TearDownTestSuite() {
-    delete srv;
-    srv = nullptr;
-  }
-  static RunningServer* srv;
-
   // POSTs JSON text and returns (status, parsed body).
   static std::pair<int, json> post(const std::string& path, const std::string& body) { return srv->post(path, body); }
   static std::pair<int, json> post(const std::string& path, const json& body) { return srv->post(path, body); }
@@ -41,7 +36,6 @@ class ServeTest : public ::testing::Test {
     EXPECT_EQ(reply.second["error"]["code"], status);
   }
 };
-RunningServer* ServeTest::srv = nullptr;
 
 // The text of every `data: {...}` event, the finish chunk and whether [DONE] ended the stream.
 struct Stream {
@@ -233,7 +227,7 @@ TEST_F(ServeTest, ClientLeavingMidStreamFreesTheSequence) {
 }
 
 TEST(ServeAuth, ApiKeyAndBodyLimit) {
-  ServerOptions o = options();
+  ServerOptions o = test_serve::stories_options();
   o.api_key = "sekret";
   o.max_body = 4096;
   RunningServer srv(o);

@@ -48,21 +48,15 @@ void expect_valid_call(const json& call, const std::string& name) {
       << args.dump();
 }
 
-class ServeToolsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
+class ServeToolsTest : public test_serve::SharedServer<ServeToolsTest> {
+ public:
+  static ServerOptions options() {
     ServerOptions o = test_serve::stories_options();
     o.n_ctx = 512;
     o.chat_template = test::source_dir() + "/tests/data/chat/chatml-tools.jinja";
-    srv = new RunningServer(o);
+    return o;
   }
-  static void TearDownTestSuite() {
-    delete srv;
-    srv = nullptr;
-  }
-  static RunningServer* srv;
 };
-RunningServer* ServeToolsTest::srv = nullptr;
 
 TEST_F(ServeToolsTest, RequiredAndNamedToolChoiceGiveAValidCall) {
   const auto [status, reply] = srv->post("/v1/chat/completions", request("required"));

@@ -61,6 +61,20 @@ inline ServerOptions stories_options() {
   return o;
 }
 
+// A suite sharing one server for all its tests, made from Suite::options() (CRTP):
+//   class ServeChatTest : public test_serve::SharedServer<ServeChatTest> {
+//    public: static ServerOptions options() { ... } };
+template <class Suite>
+class SharedServer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { srv = new RunningServer(Suite::options()); }
+  static void TearDownTestSuite() {
+    delete srv;
+    srv = nullptr;
+  }
+  static inline RunningServer* srv = nullptr;
+};
+
 // One server-sent event: its `event:` name ("" when none) and `data:` text.
 struct Event {
   std::string name, data;
