@@ -286,6 +286,12 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "granitehybrid", .moe_norm_topk = true, .moe_if_experts = true, .mup = Mup::Granite,
              .rope_freqs = true, .rope_finetuned_switch = true, .per_layer_sizes = true, .skeleton_inits = kGraniteHybridInits,
              .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::NoKvHeads},
+    // Mamba-2 layers, attention layers without RoPE and ReLU² FFN layers interleaved, each block
+    // one sub-layer under attn_norm: feed_forward_length > 0 makes an FFN layer, else
+    // head_count_kv 0 a Mamba-2 one. Its graph passes the FFN's weight scales.
+    ArchSpec{.name = "nemotron_h", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .no_rope_every = 1,
+             .ffn_scales = true, .per_layer_sizes = true, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba2,
+             .recurrent_layers = RecurrentLayers::NoKvHeadsNoFfn, .single_sublayer = true},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {

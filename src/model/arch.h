@@ -66,9 +66,11 @@ enum class FfnKind : uint8_t { Gated, Plain, Moe, None };
 enum class Mixer : uint8_t { Attention, ShortConv, Mamba1, Mamba2, DeltaNet };
 // Which layers run the row's recurrent mixer, as the family's llama.cpp loader decides
 // (is_recr): None; All; NoKvHeads, the layers whose attention.head_count_kv (a per-layer array)
-// is 0 (lfm2, jamba, granitehybrid); Interval, all but every full_attention_interval-th layer
-// (1-based, default 4) unless attention.recurrent_layers lists them per layer (qwen3next).
-enum class RecurrentLayers : uint8_t { None, All, NoKvHeads, Interval };
+// is 0 (lfm2, jamba, granitehybrid); NoKvHeadsNoFfn, those whose head_count_kv and
+// feed_forward_length (per-layer arrays) are both 0 (nemotron_h); Interval, all but every
+// full_attention_interval-th layer (1-based, default 4) unless attention.recurrent_layers lists
+// them per layer (qwen3next).
+enum class RecurrentLayers : uint8_t { None, All, NoKvHeads, NoKvHeadsNoFfn, Interval };
 // Windows whose size llama.cpp's loader fixes: attention.sliding_window only says whether
 // (absent or > 0) the layers follow a local / global pattern (attention.sliding_window_pattern,
 // default 4); so is the pattern of the layers without RoPE.
@@ -285,6 +287,10 @@ struct ArchSpec {
   Mixer mixer = Mixer::Attention;
   RecurrentLayers recurrent_layers = RecurrentLayers::None;
   std::string_view output_norm = "output_norm";  // the final norm's tensor (lfm2: token_embd_norm)
+  // Each block is one sub-layer under attn_norm (nemotron_h): a layer whose
+  // feed_forward_length is > 0 is that FFN alone (no attention, no K/V cache, whatever its head
+  // counts say); the others are their mixer alone (attention, or the recurrent one), no FFN.
+  bool single_sublayer = false;
   DeltaNetKind delta_net = DeltaNetKind::None;
   // The attention's Q projection is twice as wide: per head head_dim queries, then head_dim
   // gate values; the attention's output is multiplied by their sigmoid (qwen3next, qwen35).

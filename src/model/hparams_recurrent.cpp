@@ -53,6 +53,12 @@ void read_recurrent(const GgufFile& f, const ArchSpec& arch, HParams& h) {
     case RecurrentLayers::NoKvHeads:
       for (int64_t l = 0; l < n; ++l) recr[size_t(l)] = h.layer_sizes[size_t(l)].n_head_kv == 0;
       break;
+    case RecurrentLayers::NoKvHeadsNoFfn:
+      for (int64_t l = 0; l < n; ++l) {
+        const LayerSizes& z = h.layer_sizes[size_t(l)];
+        recr[size_t(l)] = z.n_head_kv == 0 && z.n_ff == 0;
+      }
+      break;
     case RecurrentLayers::Interval: recr = interval_layers(f, p, n, n + h.n_layer_nextn); break;
   }
   for (int64_t l = 0; l < n; ++l) {

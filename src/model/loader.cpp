@@ -123,7 +123,10 @@ void WeightLoader::load_layer(int64_t l) {
   if (a.attn_sinks) L.attn_sinks = vec(b + "attn_sinks.weight", z.n_head, true);
   if (a.post_norm) L.post_attn_norm = vec(b + std::string(a.post_attn_norm) + ".weight", h.n_embd, true);
 
-  const std::string ffn_norm = b + std::string(a.ffn_norm);
+  // single_sublayer: a layer with an FFN has no mixer, and its FFN is normed by attn_norm.
+  const bool ffn_alone = a.single_sublayer && z.n_ff > 0;
+  L.has_mixer = !ffn_alone;
+  const std::string ffn_norm = b + std::string(ffn_alone ? "attn_norm" : a.ffn_norm);
   // The FFN norms its own input unless it shares the attention's (SharedNorm); stablelm's
   // layers are parallel exactly when they have no ffn_norm.
   L.parallel = a.parallel_by_key && !h.parallel_residual ? Parallel::None : a.parallel;
@@ -149,7 +152,7 @@ void WeightLoader::load_layer(int64_t l) {
 
   L.moe = h.layer_is_moe(l);
   // deci: llama.cpp's graph drops a layer without FFN whole (its attention output is unused).
-  L.has_ffn = a.ffn != FfnKind::None;
+  L.has_ffn = a.ffn != FfnKind::None && !(a.single_sublayer && z.n_ff == 0);
   L.skip = L.has_ffn && z.n_ff == 0;
   if (!a.moe() && !a.moe_if_experts && find(b + "ffn_gate_inp.weight"))
     fail("{}: layer {} is a mixture-of-experts layer ('{}ffn_gate_inp.weight'), which trident does not run for "

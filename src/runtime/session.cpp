@@ -234,26 +234,28 @@ void Session::layer(int64_t l, int64_t n) {
     run_projection(L.router, b.x.data(), d, n, b.router.data(), model_.hp().n_expert, cc_);
 
   if (L.moe_norm) std::copy_n(b.x.data(), size_t(n * d), b.block_in.data());
-  // attention sub-layer
-  if (a.pre_norm)
-    norm_rows(L.attn_norm, L.attn_norm_b, b.x.data(), b.cur.data(), n);
-  else
-    std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
-  if (L.sizes.recurrent())
-    recurrent_block(L, l, n);
-  else
-    attention_block(L, l, n);
-  if (L.parallel != Parallel::None) {
-    // x + attn(n1(x)) + ffn(n(x)): the FFN reads the same x (and, SharedNorm, the same cur).
-    std::copy_n(b.out.data(), size_t(n * d), b.par.data());
-    if (L.parallel == Parallel::OwnNorm) norm_rows(L.ffn_norm, L.ffn_norm_b, b.x.data(), b.cur.data(), n);
-    ffn(L, n);
-    add_inplace(b.out.data(), b.par.data(), n * d);
+  // attention (or recurrent mixer) sub-layer; none in nemotron_h's FFN layers
+  if (L.has_mixer) {
+    if (a.pre_norm)
+      norm_rows(L.attn_norm, L.attn_norm_b, b.x.data(), b.cur.data(), n);
+    else
+      std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
+    if (L.sizes.recurrent())
+      recurrent_block(L, l, n);
+    else
+      attention_block(L, l, n);
+    if (L.parallel != Parallel::None) {
+      // x + attn(n1(x)) + ffn(n(x)): the FFN reads the same x (and, SharedNorm, the same cur).
+      std::copy_n(b.out.data(), size_t(n * d), b.par.data());
+      if (L.parallel == Parallel::OwnNorm) norm_rows(L.ffn_norm, L.ffn_norm_b, b.x.data(), b.cur.data(), n);
+      ffn(L, n);
+      add_inplace(b.out.data(), b.par.data(), n * d);
+      add_residual(b.out.data(), n * d);
+      return;
+    }
+    if (a.post_norm) norm_rows(L.post_attn_norm, nullptr, b.out.data(), b.out.data(), n);
     add_residual(b.out.data(), n * d);
-    return;
   }
-  if (a.post_norm) norm_rows(L.post_attn_norm, nullptr, b.out.data(), b.out.data(), n);
-  add_residual(b.out.data(), n * d);
   if (!L.has_ffn) return;  // mamba: the mixer is the whole block
 
   // feed-forward sub-layer
