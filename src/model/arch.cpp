@@ -292,6 +292,10 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "nemotron_h", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .no_rope_every = 1,
              .ffn_scales = true, .per_layer_sizes = true, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba2,
              .recurrent_layers = RecurrentLayers::NoKvHeadsNoFfn, .single_sublayer = true},
+    // llama.cpp's nemotron_h model under another name (its loader and graph are nemotron_h's).
+    ArchSpec{.name = "nemotron_h_moe", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .no_rope_every = 1,
+             .ffn_scales = true, .per_layer_sizes = true, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba2,
+             .recurrent_layers = RecurrentLayers::NoKvHeadsNoFfn, .single_sublayer = true},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
