@@ -241,6 +241,7 @@ struct ArchSpec {
   bool clamp_kqv = false;       // reads attention.clamp_kqv: Q, K, V clamped to [-c, c] (0: none)
   bool gate_up_in_up = false;   // llama.cpp stores dense gate + up as one double-height ffn_up (phi3)
   std::string_view ffn_norm = "ffn_norm";  // the pre-FFN norm's tensor (seed_oss: post_attention_norm)
+  std::string_view ffn_norm_weight = ".weight";  // its weight's suffix (falcon-h1: none, blk.N.ffn_norm)
   // The family's real checkpoints (synth writes them so; the loader detects by presence).
   bool qkv_bias = false;        // Q/K/V biases (qwen2)
   int64_t typical_swa_window = 0;
@@ -291,6 +292,11 @@ struct ArchSpec {
   // feed_forward_length is > 0 is that FFN alone (no attention, no K/V cache, whatever its head
   // counts say); the others are their mixer alone (attention, or the recurrent one), no FFN.
   bool single_sublayer = false;
+  // Attention and the recurrent mixer side by side in every layer (falcon-h1): both read the
+  // normed input and their outputs are summed into the residual; the layers keep their heads
+  // and K/V cache.
+  bool attention_beside_mixer = false;
+  bool ssm_norm_optional = false;  // Mamba-2's grouped norm may be absent: no norm (falcon-h1)
   DeltaNetKind delta_net = DeltaNetKind::None;
   // The attention's Q projection is twice as wide: per head head_dim queries, then head_dim
   // gate values; the attention's output is multiplied by their sigmoid (qwen3next, qwen35).

@@ -408,10 +408,10 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   if (h.n_ctx_train < 0 || h.n_ctx_train > kMaxSize)
     fail("{}: key '{}': expected a context length from 0 to {}, found {}", f.path(), key("context_length"), kMaxSize,
          h.n_ctx_train);
-  // A family whose every layer is recurrent (mamba) has no attention: its files' head keys are
-  // 0 or absent, and llama.cpp reads none of the sizes below.
+  // A family whose every layer is recurrent (mamba) has no attention unless beside the mixer
+  // (falcon-h1): its files' head keys are 0 or absent, and llama.cpp reads none of the sizes below.
   int64_t v_len = 0;
-  if (arch.recurrent_layers != RecurrentLayers::All) {
+  if (arch.recurrent_layers != RecurrentLayers::All || arch.attention_beside_mixer) {
     if (arch.per_layer_sizes) {
       read_layer_heads(f, arch, h);
     } else {

@@ -107,7 +107,12 @@ struct HParams {
   bool ssm_dt_b_c_rms = false;
   int64_t shortconv_l_cache = 0;
 
-  bool layer_has_kv(int64_t l) const { return layer_sizes[size_t(l)].kv_source == l && !layer_sizes[size_t(l)].recurrent(); }
+  // Its own K/V cache: an attention layer (or falcon-h1's attention beside its mixer) not
+  // reading another layer's.
+  bool layer_has_kv(int64_t l) const {
+    const LayerSizes& s = layer_sizes[size_t(l)];
+    return s.kv_source == l && (!s.recurrent() || s.n_head_kv > 0);
+  }
   bool recurrent() const {
     return std::any_of(layer_sizes.begin(), layer_sizes.end(), [](const LayerSizes& s) { return s.recurrent(); });
   }

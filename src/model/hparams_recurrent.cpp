@@ -65,6 +65,7 @@ void read_recurrent(const GgufFile& f, const ArchSpec& arch, HParams& h) {
     if (!recr[size_t(l)]) continue;
     LayerSizes& z = h.layer_sizes[size_t(l)];
     z.mixer = arch.mixer;
+    if (arch.attention_beside_mixer) continue;
     z.n_head = z.n_head_kv = 0;  // no attention, no K/V rows
     h.layer_is_swa[size_t(l)] = false;
   }

@@ -132,7 +132,8 @@ void WeightLoader::load_layer(int64_t l) {
   L.parallel = a.parallel_by_key && !h.parallel_residual ? Parallel::None : a.parallel;
   const bool reads_ffn_norm = norms && z.n_ff > 0 && (a.parallel != Parallel::SharedNorm || a.parallel_if_no_ffn_norm);
   if (reads_ffn_norm) {
-    L.ffn_norm = vec(ffn_norm + ".weight", h.n_embd, a.pre_norm && a.parallel != Parallel::SharedNorm);
+    L.ffn_norm = vec(ffn_norm + std::string(ffn_alone ? ".weight" : a.ffn_norm_weight), h.n_embd,
+                     a.pre_norm && a.parallel != Parallel::SharedNorm);
     if (ln) L.ffn_norm_b = vec(ffn_norm + ".bias", h.n_embd, false);
     if (a.parallel_if_no_ffn_norm && L.ffn_norm) L.parallel = Parallel::None;
   }

@@ -100,7 +100,7 @@ void WeightLoader::load_recurrent(LayerWeights& L, const std::string& b, Mixer m
     r.dt_b = vec(b + "ssm_dt.bias", nh, true);
     r.a = floats(b + "ssm_a", {1, nh}, true);
     r.d = floats(b + "ssm_d", {1, nh}, true);
-    r.norm = floats(b + "ssm_norm.weight", {di / h.ssm_n_group, h.ssm_n_group}, true);
+    r.norm = floats(b + "ssm_norm.weight", {di / h.ssm_n_group, h.ssm_n_group}, !m_.arch_->ssm_norm_optional);
     r.out = projection(b + "ssm_out", di, h.n_embd, true);
     return;
   }

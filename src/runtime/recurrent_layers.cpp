@@ -114,7 +114,7 @@ void Session::short_conv_block(const LayerWeights& L, int64_t l, int64_t n) {
 
 // Mamba-1 and Mamba-2 (llama.cpp's build_mamba_layer / build_mamba2_layer): in_proj gives z and
 // the convolution's input (Mamba-2 also dt); conv + bias, silu; the selective scan with its skip
-// term; y * silu(z) (Mamba-2: then a grouped RMS norm); out_proj.
+// term; y * silu(z) (Mamba-2: then a grouped RMS norm, when the layer has one); out_proj.
 void Session::mamba_block(const LayerWeights& L, int64_t l, int64_t n) {
   const HParams& h = model_.hp();
   Buffers& b = *buf_;
@@ -172,7 +172,7 @@ void Session::mamba_block(const LayerWeights& L, int64_t l, int64_t n) {
   for (int64_t t = 0; t < n; ++t) {
     float* yt = y + t * di;
     cc_.kernels->silu_glu(z + t * w_in, yt, yt, di);
-    if (m2) group_rms_norm(yt, r.norm, false, yt, di, di / ng, h.norm_eps);
+    if (m2 && r.norm) group_rms_norm(yt, r.norm, false, yt, di, di / ng, h.norm_eps);
   }
   run_projection(r.out, y, di, n, b.out.data(), d, cc_);
 }
