@@ -67,6 +67,15 @@ constexpr std::array<SkeletonInit, 12> kFalconH1Inits = {
     {"ssm_out.weight", 0.0f, 10.0f},         {"ffn_norm", 1.0f, 1.0f},         {"attn_q.weight", 0.0f, 10.0f},
     {"attn_k.weight", 0.0f, 10.0f},          {"attn_v.weight", 0.0f, 10.0f},   {"attn_output.weight", 0.0f, 10.0f}};
 constexpr std::array<std::string_view, 2> kFalconH1Unused = {"attn_output.bias", "rope_freqs.weight"};
+// plamo2: its post norms and dt / B / C norms have no .weight suffix (all end in _norm).
+constexpr std::array<SkeletonInit, 10> kPlamo2Inits = {
+    SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
+    {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
+    {"ssm_a", -1.0f, 10.0f},                 {"ssm_d", 1.0f, 10.0f},           {"ssm_out.weight", 0.0f, 10.0f},
+    {"_norm", 1.0f, 1.0f}};
+// plamo2's graph passes no weight scale but attn_output's (its FFN's: ffn_scales).
+constexpr std::array<std::string_view, 5> kPlamo2Unused = {"attn_qkv.scale", "ssm_in.scale", "ssm_x.scale",
+                                                           "ssm_dt.scale", "ssm_out.scale"};
 
 constexpr uint8_t kAllMoeKeys =
     moe_keys::kDenseLead | moe_keys::kWeightsScale | moe_keys::kWeightsNorm | moe_keys::kGatingFunc;
@@ -307,6 +316,14 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "falcon-h1", .rope = R::Neox, .unused_tensors = kFalconH1Unused, .ffn_norm_weight = "",
              .skeleton_inits = kFalconH1Inits, .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::All,
              .attention_beside_mixer = true, .ssm_norm_optional = true},
+    // PLaMo-2's Mamba layers (Mixer::Plamo2) where head_count_kv is 0, attention layers with a Q/K
+    // norm per head; both sub-layers post-normed (norms stored without .weight); gate and up as
+    // one double-height ffn_up.
+    ArchSpec{.name = "plamo2", .post_norm = true, .post_attn_norm = "post_attention_norm",
+             .post_ffn_norm = "post_ffw_norm", .post_norm_weight = "", .rope = R::Neox,
+             .qk_norm = QkNormKind::PerHeadEach, .unused_tensors = kPlamo2Unused, .gate_up_in_up = true,
+             .per_layer_sizes = true, .skeleton_inits = kPlamo2Inits, .mixer = Mixer::Plamo2,
+             .recurrent_layers = RecurrentLayers::NoKvHeads},
     // llama.cpp's nemotron_h model under another name (its loader and graph are nemotron_h's).
     ArchSpec{.name = "nemotron_h_moe", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .no_rope_every = 1,
              .ffn_scales = true, .per_layer_sizes = true, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba2,

@@ -62,8 +62,10 @@ enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr, Relu, SwigluOai };
 enum class FfnKind : uint8_t { Gated, Plain, Moe, None };
 // What mixes tokens in a layer: attention over the K/V cache, or a recurrent block carrying a
 // per-sequence state (runtime/recurrent_layers.cpp): LFM2's gated short convolution, Mamba-1's
-// and Mamba-2's selective scans, the gated delta rule (Qwen3-Next / Qwen3.5).
-enum class Mixer : uint8_t { Attention, ShortConv, Mamba1, Mamba2, DeltaNet };
+// and Mamba-2's selective scans, the gated delta rule (Qwen3-Next / Qwen3.5). Plamo2: Mamba-2's
+// per-head scan (one group of B and C) fed Mamba-1's projections (ssm_x gives dt, B and C, each
+// RMS-normed with a weight; ssm_dt maps dt to the heads), no convolution bias, no group norm.
+enum class Mixer : uint8_t { Attention, ShortConv, Mamba1, Mamba2, DeltaNet, Plamo2 };
 // Which layers run the row's recurrent mixer, as the family's llama.cpp loader decides
 // (is_recr): None; All; NoKvHeads, the layers whose attention.head_count_kv (a per-layer array)
 // is 0 (lfm2, jamba, granitehybrid); NoKvHeadsNoFfn, those whose head_count_kv and
@@ -160,6 +162,7 @@ struct ArchSpec {
   std::string_view post_attn_norm = "post_attention_norm";  // their tensors (grok: attn_output_norm)
   std::string_view post_ffn_norm = "post_ffw_norm";
   std::string_view post_ffn_norm_alt = "";  // read when post_ffn_norm is absent (grok: post_ffw_norm)
+  std::string_view post_norm_weight = ".weight";  // the post norms' weight suffix (plamo2: none)
   RopeLayout rope = RopeLayout::Adjacent;
   QkNormKind qk_norm = QkNormKind::None;
   bool qk_norm_optional = false;  // the Q/K norm tensors may be absent (stablelm)

@@ -105,6 +105,7 @@ struct HParams {
   // shortconv.l_cache (its kernel width). 0 where the family has none.
   int64_t ssm_d_conv = 0, ssm_d_inner = 0, ssm_d_state = 0, ssm_dt_rank = 0, ssm_n_group = 0;
   bool ssm_dt_b_c_rms = false;
+  int64_t ssm_dt_dim = 0;  // Plamo2: dt's width before ssm_dt, max(64, n_embd / 16) as llama.cpp fixes it
   int64_t shortconv_l_cache = 0;
 
   // Its own K/V cache: an attention layer (or falcon-h1's attention beside its mixer) not

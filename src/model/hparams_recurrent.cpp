@@ -78,12 +78,23 @@ void read_recurrent(const GgufFile& f, const ArchSpec& arch, HParams& h) {
     case Mixer::Mamba1:
     case Mixer::Mamba2:
     case Mixer::DeltaNet:
+    case Mixer::Plamo2:
       break;
   }
   h.ssm_d_conv = size_key(f, p + "ssm.conv_kernel", 1);
   h.ssm_d_inner = size_key(f, p + "ssm.inner_size", 1);
   h.ssm_d_state = size_key(f, p + "ssm.state_size", 1);
   h.ssm_dt_rank = size_key(f, p + "ssm.time_step_rank", 1);
+  if (arch.mixer == Mixer::Plamo2) {
+    // llama.cpp asserts 0 groups: B and C are one group for all heads.
+    if (const int64_t g = size_key(f, p + "ssm.group_count", 0); g != 0)
+      fail("{}: key '{}': expected 0, found {}", f.path(), p + "ssm.group_count", g);
+    h.ssm_dt_dim = std::max<int64_t>(64, h.n_embd / 16);
+    if (h.ssm_d_inner % h.ssm_dt_rank != 0)
+      fail("{}: keys '{}' / '{}': inner size {} is not a multiple of the {} heads", f.path(), p + "ssm.inner_size",
+           p + "ssm.time_step_rank", h.ssm_d_inner, h.ssm_dt_rank);
+    return;
+  }
   if (arch.mixer != Mixer::Mamba1) h.ssm_n_group = size_key(f, p + "ssm.group_count", 1);
   if (arch.mixer == Mixer::Mamba1) {
     h.ssm_dt_b_c_rms = f.get_bool(p + "ssm.dt_b_c_rms").value_or(false);

@@ -121,7 +121,8 @@ void WeightLoader::load_layer(int64_t l) {
     }
   }
   if (a.attn_sinks) L.attn_sinks = vec(b + "attn_sinks.weight", z.n_head, true);
-  if (a.post_norm) L.post_attn_norm = vec(b + std::string(a.post_attn_norm) + ".weight", h.n_embd, true);
+  const std::string post_w(a.post_norm_weight);
+  if (a.post_norm) L.post_attn_norm = vec(b + std::string(a.post_attn_norm) + post_w, h.n_embd, true);
 
   // single_sublayer: a layer with an FFN has no mixer, and its FFN is normed by attn_norm.
   const bool ffn_alone = a.single_sublayer && z.n_ff > 0;
@@ -138,8 +139,8 @@ void WeightLoader::load_layer(int64_t l) {
     if (a.parallel_if_no_ffn_norm && L.ffn_norm) L.parallel = Parallel::None;
   }
   if (a.post_norm) {
-    const bool alt = !a.post_ffn_norm_alt.empty() && !find(b + std::string(a.post_ffn_norm) + ".weight");
-    L.post_ffn_norm = vec(b + std::string(alt ? a.post_ffn_norm_alt : a.post_ffn_norm) + ".weight", h.n_embd, true);
+    const bool alt = !a.post_ffn_norm_alt.empty() && !find(b + std::string(a.post_ffn_norm) + post_w);
+    L.post_ffn_norm = vec(b + std::string(alt ? a.post_ffn_norm_alt : a.post_ffn_norm) + post_w, h.n_embd, true);
   }
   if (a.attn_norm_2) {
     if (const float* n2 = vec(b + "attn_norm_2.weight", h.n_embd, false)) {
