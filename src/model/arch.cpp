@@ -322,7 +322,8 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "plamo2", .post_norm = true, .post_attn_norm = "post_attention_norm",
              .post_ffn_norm = "post_ffw_norm", .post_norm_weight = "", .rope = R::Neox,
              .qk_norm = QkNormKind::PerHeadEach, .unused_tensors = kPlamo2Unused, .gate_up_in_up = true,
-             .per_layer_sizes = true, .skeleton_inits = kPlamo2Inits, .mixer = Mixer::Plamo2,
+             .per_layer_sizes = true, .llamacpp_fused_qkv_only = true, .skeleton_inits = kPlamo2Inits,
+             .mixer = Mixer::Plamo2,
              .recurrent_layers = RecurrentLayers::NoKvHeads},
     // llama.cpp's nemotron_h model under another name (its loader and graph are nemotron_h's).
     ArchSpec{.name = "nemotron_h_moe", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .no_rope_every = 1,
@@ -399,6 +400,11 @@ bool llamacpp_reads_gate_up_exps(std::string_view arch) {
 bool llamacpp_reads_fused_qkv(std::string_view arch) {
   const ArchSpec* a = find_arch(arch);
   return !(a && a->llamacpp_separate_qkv);
+}
+
+bool llamacpp_reads_separate_qkv(std::string_view arch) {
+  const ArchSpec* a = find_arch(arch);
+  return !(a && a->llamacpp_fused_qkv_only);
 }
 
 bool llamacpp_dense_gate_up_in_up(std::string_view arch) {

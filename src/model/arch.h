@@ -286,6 +286,7 @@ struct ArchSpec {
   // (gemma2, exaone4, olmo2, gpt-oss, llama4 and smallthinker do; gemma3 and gemma4 do not).
   bool swa_rope_unscaled = false;
   bool llamacpp_separate_qkv = false;  // llama.cpp's loader reads attn_q/k/v only, never attn_qkv (gemma4)
+  bool llamacpp_fused_qkv_only = false;  // llama.cpp's loader reads attn_qkv only, never attn_q/k/v (plamo2)
   std::span<const SkeletonInit> skeleton_inits{};
   // Recurrent layers: which mixer (kernels/recurrent.h) and on which layers; the others attend.
   Mixer mixer = Mixer::Attention;
@@ -333,6 +334,9 @@ bool llamacpp_reads_gate_up_exps(std::string_view arch);
 // Whether llama.cpp's loader accepts a fused `attn_qkv` for this architecture (false for rows
 // with llamacpp_separate_qkv; true otherwise, as create_tensor_qkv reads it).
 bool llamacpp_reads_fused_qkv(std::string_view arch);
+// Whether llama.cpp's loader accepts separate `attn_q/k/v` for this architecture (false for rows
+// with llamacpp_fused_qkv_only: unfuse leaves their attn_qkv).
+bool llamacpp_reads_separate_qkv(std::string_view arch);
 // Whether llama.cpp stores this family's dense gate and up as one double-height `ffn_up`.
 bool llamacpp_dense_gate_up_in_up(std::string_view arch);
 
