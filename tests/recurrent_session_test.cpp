@@ -146,11 +146,23 @@ TEST_P(RecurrentSession, SavedSequenceContinuesWithTheSameBits) {
   EXPECT_EQ(u.seqs().n_active(), 0);
 }
 
+// llama.cpp's plamo2 loader reads attn_qkv only: unfuse leaves it fused, saying why.
+TEST(RecurrentFamilies, UnfuseLeavesPlamo2QkvFused) {
+  const std::string path = test::temp_path("plamo2-unfuse.gguf");
+  synth_from_skeleton(test::source_dir() + "/tests/data/archs/plamo2-dense.skel.gguf", 7, path, false);
+  const auto r = test::run_trident("unfuse " + path + " -o " + test::temp_path("plamo2-unfused.gguf"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("reads only attn_qkv for 'plamo2'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing to unfuse (1 group(s) left fused"), std::string::npos) << r.err;
+  std::filesystem::remove(path);
+}
+
 // Every fixture whose model has recurrent layers.
 std::vector<std::string> recurrent_fixtures() {
   std::vector<std::string> names;
   for (const char* n : {"lfm2-dense", "lfm2moe-moe", "mamba-dense", "mamba2-dense", "jamba-dense", "granitehybrid-dense",
-                        "qwen35-vheads4", "qwen35moe-moe", "qwen3next-ssmin-vheads4"})
+                        "nemotron_h-dense", "nemotron_h_moe-dense", "falcon-h1-dense", "plamo2-dense", "qwen35-vheads4",
+                        "qwen35moe-moe", "qwen3next-ssmin-vheads4"})
     if (std::filesystem::exists(test::source_dir() + "/tests/data/archs/" + n + ".skel.gguf")) names.push_back(n);
   return names;
 }

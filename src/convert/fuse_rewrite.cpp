@@ -250,6 +250,14 @@ class Planner {
       if (!any_fused) continue;
       // A delta-net layer's attn_qkv is its convolution's q|k|v input, not attention's.
       if (s.kind == Kind::Qkv && delta_net_layer(g.layer)) continue;
+      // plamo2: llama.cpp could not load the parts (and its graph ignores attn_qkv's scale,
+      // which the parts' scales would apply).
+      if (s.kind == Kind::Qkv && !llamacpp_reads_separate_qkv(arch_)) {
+        ++plan.groups_left;
+        plan.notes.push_back(fmt::format("{}: left fused: llama.cpp (3f545bec) reads only attn_qkv for '{}'",
+                                         g.label(), arch_));
+        continue;
+      }
       if (any_separate) {
         ++plan.groups_left;
         plan.notes.push_back(fmt::format("{}: {} is stored both fused and separate: left as is",
@@ -572,6 +580,8 @@ void write_rewrite(const GgufFile& in, const RewritePlan& plan, const std::strin
   if (plan.groups_rewritten == 0) {
     if (plan.operation == "quantize")
       fail("{}: nothing to quantize (every weight matrix already has its target type)", in.path());
+    if (plan.operation == "unfuse" && plan.groups_left > 0)
+      fail("{}: nothing to unfuse ({} group(s) left fused, see above)", in.path(), plan.groups_left);
     if (plan.operation == "unfuse")
       fail("{}: nothing to unfuse (no attn_qkv, ffn_gate_up_exps or ffn_gate_up tensors)", in.path());
     if (plan.groups_left > 0)

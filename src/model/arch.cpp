@@ -58,6 +58,24 @@ constexpr std::array<SkeletonInit, 10> kGraniteHybridInits = {
     {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
     {"ssm_a", -1.0f, 10.0f},                 {"ssm_d", 1.0f, 10.0f},           {"ssm_out.weight", 0.0f, 10.0f},
     {"rope_freqs.weight", 1.0f, 1.0f}};
+// falcon-h1's FFN norm is blk.N.ffn_norm, no .weight suffix; attention weights as large as the
+// mixer's, so that the sum of the two tests both (at std 0.01, dropping attention moved NMSE
+// to 7e-5 only).
+constexpr std::array<SkeletonInit, 12> kFalconH1Inits = {
+    SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
+    {"ssm_conv1d.weight", 0.0f, 30.0f},      {"ssm_a", -1.0f, 10.0f},          {"ssm_d", 1.0f, 10.0f},
+    {"ssm_out.weight", 0.0f, 10.0f},         {"ffn_norm", 1.0f, 1.0f},         {"attn_q.weight", 0.0f, 10.0f},
+    {"attn_k.weight", 0.0f, 10.0f},          {"attn_v.weight", 0.0f, 10.0f},   {"attn_output.weight", 0.0f, 10.0f}};
+constexpr std::array<std::string_view, 2> kFalconH1Unused = {"attn_output.bias", "rope_freqs.weight"};
+// plamo2: its post norms and dt / B / C norms have no .weight suffix (all end in _norm).
+constexpr std::array<SkeletonInit, 10> kPlamo2Inits = {
+    SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
+    {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
+    {"ssm_a", -1.0f, 10.0f},                 {"ssm_d", 1.0f, 10.0f},           {"ssm_out.weight", 0.0f, 10.0f},
+    {"_norm", 1.0f, 1.0f}};
+// plamo2's graph passes no weight scale but attn_output's (its FFN's: ffn_scales).
+constexpr std::array<std::string_view, 5> kPlamo2Unused = {"attn_qkv.scale", "ssm_in.scale", "ssm_x.scale",
+                                                           "ssm_dt.scale", "ssm_out.scale"};
 
 constexpr uint8_t kAllMoeKeys =
     moe_keys::kDenseLead | moe_keys::kWeightsScale | moe_keys::kWeightsNorm | moe_keys::kGatingFunc;
@@ -286,6 +304,31 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "granitehybrid", .moe_norm_topk = true, .moe_if_experts = true, .mup = Mup::Granite,
              .rope_freqs = true, .rope_finetuned_switch = true, .per_layer_sizes = true, .skeleton_inits = kGraniteHybridInits,
              .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::NoKvHeads},
+    // Mamba-2 layers, attention layers without RoPE and ReLU² FFN layers interleaved, each block
+    // one sub-layer under attn_norm: feed_forward_length > 0 makes an FFN layer, else
+    // head_count_kv 0 a Mamba-2 one. Its graph passes the FFN's weight scales.
+    ArchSpec{.name = "nemotron_h", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .no_rope_every = 1,
+             .ffn_scales = true, .per_layer_sizes = true, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba2,
+             .recurrent_layers = RecurrentLayers::NoKvHeadsNoFfn, .single_sublayer = true},
+    // Attention (NeoX RoPE) and Mamba-2 side by side in every layer, then a gated SiLU FFN
+    // whose norm is stored as blk.N.ffn_norm. Falcon-H1's µP multipliers are folded into the
+    // weights by llama.cpp's converter; its graph reads none, nor attn_output.bias or rope_freqs.
+    ArchSpec{.name = "falcon-h1", .rope = R::Neox, .unused_tensors = kFalconH1Unused, .ffn_norm_weight = "",
+             .skeleton_inits = kFalconH1Inits, .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::All,
+             .attention_beside_mixer = true, .ssm_norm_optional = true},
+    // PLaMo-2's Mamba layers (Mixer::Plamo2) where head_count_kv is 0, attention layers with a Q/K
+    // norm per head; both sub-layers post-normed (norms stored without .weight); gate and up as
+    // one double-height ffn_up.
+    ArchSpec{.name = "plamo2", .post_norm = true, .post_attn_norm = "post_attention_norm",
+             .post_ffn_norm = "post_ffw_norm", .post_norm_weight = "", .rope = R::Neox,
+             .qk_norm = QkNormKind::PerHeadEach, .unused_tensors = kPlamo2Unused, .gate_up_in_up = true,
+             .per_layer_sizes = true, .llamacpp_fused_qkv_only = true, .skeleton_inits = kPlamo2Inits,
+             .mixer = Mixer::Plamo2,
+             .recurrent_layers = RecurrentLayers::NoKvHeads},
+    // llama.cpp's nemotron_h model under another name (its loader and graph are nemotron_h's).
+    ArchSpec{.name = "nemotron_h_moe", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .no_rope_every = 1,
+             .ffn_scales = true, .per_layer_sizes = true, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba2,
+             .recurrent_layers = RecurrentLayers::NoKvHeadsNoFfn, .single_sublayer = true},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
@@ -357,6 +400,11 @@ bool llamacpp_reads_gate_up_exps(std::string_view arch) {
 bool llamacpp_reads_fused_qkv(std::string_view arch) {
   const ArchSpec* a = find_arch(arch);
   return !(a && a->llamacpp_separate_qkv);
+}
+
+bool llamacpp_reads_separate_qkv(std::string_view arch) {
+  const ArchSpec* a = find_arch(arch);
+  return !(a && a->llamacpp_fused_qkv_only);
 }
 
 bool llamacpp_dense_gate_up_in_up(std::string_view arch) {

@@ -62,13 +62,17 @@ enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr, Relu, SwigluOai };
 enum class FfnKind : uint8_t { Gated, Plain, Moe, None };
 // What mixes tokens in a layer: attention over the K/V cache, or a recurrent block carrying a
 // per-sequence state (runtime/recurrent_layers.cpp): LFM2's gated short convolution, Mamba-1's
-// and Mamba-2's selective scans, the gated delta rule (Qwen3-Next / Qwen3.5).
-enum class Mixer : uint8_t { Attention, ShortConv, Mamba1, Mamba2, DeltaNet };
+// and Mamba-2's selective scans, the gated delta rule (Qwen3-Next / Qwen3.5). Plamo2: Mamba-2's
+// per-head scan (one group of B and C) fed Mamba-1's projections (ssm_x gives dt, B and C, each
+// RMS-normed with a weight; ssm_dt maps dt to the heads), no convolution bias, no group norm.
+enum class Mixer : uint8_t { Attention, ShortConv, Mamba1, Mamba2, DeltaNet, Plamo2 };
 // Which layers run the row's recurrent mixer, as the family's llama.cpp loader decides
 // (is_recr): None; All; NoKvHeads, the layers whose attention.head_count_kv (a per-layer array)
-// is 0 (lfm2, jamba, granitehybrid); Interval, all but every full_attention_interval-th layer
-// (1-based, default 4) unless attention.recurrent_layers lists them per layer (qwen3next).
-enum class RecurrentLayers : uint8_t { None, All, NoKvHeads, Interval };
+// is 0 (lfm2, jamba, granitehybrid); NoKvHeadsNoFfn, those whose head_count_kv and
+// feed_forward_length (per-layer arrays) are both 0 (nemotron_h); Interval, all but every
+// full_attention_interval-th layer (1-based, default 4) unless attention.recurrent_layers lists
+// them per layer (qwen3next).
+enum class RecurrentLayers : uint8_t { None, All, NoKvHeads, NoKvHeadsNoFfn, Interval };
 // Windows whose size llama.cpp's loader fixes: attention.sliding_window only says whether
 // (absent or > 0) the layers follow a local / global pattern (attention.sliding_window_pattern,
 // default 4); so is the pattern of the layers without RoPE.
@@ -158,6 +162,7 @@ struct ArchSpec {
   std::string_view post_attn_norm = "post_attention_norm";  // their tensors (grok: attn_output_norm)
   std::string_view post_ffn_norm = "post_ffw_norm";
   std::string_view post_ffn_norm_alt = "";  // read when post_ffn_norm is absent (grok: post_ffw_norm)
+  std::string_view post_norm_weight = ".weight";  // the post norms' weight suffix (plamo2: none)
   RopeLayout rope = RopeLayout::Adjacent;
   QkNormKind qk_norm = QkNormKind::None;
   bool qk_norm_optional = false;  // the Q/K norm tensors may be absent (stablelm)
@@ -239,6 +244,7 @@ struct ArchSpec {
   bool clamp_kqv = false;       // reads attention.clamp_kqv: Q, K, V clamped to [-c, c] (0: none)
   bool gate_up_in_up = false;   // llama.cpp stores dense gate + up as one double-height ffn_up (phi3)
   std::string_view ffn_norm = "ffn_norm";  // the pre-FFN norm's tensor (seed_oss: post_attention_norm)
+  std::string_view ffn_norm_weight = ".weight";  // its weight's suffix (falcon-h1: none, blk.N.ffn_norm)
   // The family's real checkpoints (synth writes them so; the loader detects by presence).
   bool qkv_bias = false;        // Q/K/V biases (qwen2)
   int64_t typical_swa_window = 0;
@@ -280,11 +286,21 @@ struct ArchSpec {
   // (gemma2, exaone4, olmo2, gpt-oss, llama4 and smallthinker do; gemma3 and gemma4 do not).
   bool swa_rope_unscaled = false;
   bool llamacpp_separate_qkv = false;  // llama.cpp's loader reads attn_q/k/v only, never attn_qkv (gemma4)
+  bool llamacpp_fused_qkv_only = false;  // llama.cpp's loader reads attn_qkv only, never attn_q/k/v (plamo2)
   std::span<const SkeletonInit> skeleton_inits{};
   // Recurrent layers: which mixer (kernels/recurrent.h) and on which layers; the others attend.
   Mixer mixer = Mixer::Attention;
   RecurrentLayers recurrent_layers = RecurrentLayers::None;
   std::string_view output_norm = "output_norm";  // the final norm's tensor (lfm2: token_embd_norm)
+  // Each block is one sub-layer under attn_norm (nemotron_h): a layer whose
+  // feed_forward_length is > 0 is that FFN alone (no attention, no K/V cache, whatever its head
+  // counts say); the others are their mixer alone (attention, or the recurrent one), no FFN.
+  bool single_sublayer = false;
+  // Attention and the recurrent mixer side by side in every layer (falcon-h1): both read the
+  // normed input and their outputs are summed into the residual; the layers keep their heads
+  // and K/V cache.
+  bool attention_beside_mixer = false;
+  bool ssm_norm_optional = false;  // Mamba-2's grouped norm may be absent: no norm (falcon-h1)
   DeltaNetKind delta_net = DeltaNetKind::None;
   // The attention's Q projection is twice as wide: per head head_dim queries, then head_dim
   // gate values; the attention's output is multiplied by their sigmoid (qwen3next, qwen35).
@@ -318,6 +334,9 @@ bool llamacpp_reads_gate_up_exps(std::string_view arch);
 // Whether llama.cpp's loader accepts a fused `attn_qkv` for this architecture (false for rows
 // with llamacpp_separate_qkv; true otherwise, as create_tensor_qkv reads it).
 bool llamacpp_reads_fused_qkv(std::string_view arch);
+// Whether llama.cpp's loader accepts separate `attn_q/k/v` for this architecture (false for rows
+// with llamacpp_fused_qkv_only: unfuse leaves their attn_qkv).
+bool llamacpp_reads_separate_qkv(std::string_view arch);
 // Whether llama.cpp stores this family's dense gate and up as one double-height `ffn_up`.
 bool llamacpp_dense_gate_up_in_up(std::string_view arch);
 

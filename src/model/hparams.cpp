@@ -180,7 +180,10 @@ std::optional<std::vector<int64_t>> layer_values(const GgufFile& f, const std::s
 void read_layer_heads(const GgufFile& f, const ArchSpec& arch, HParams& h) {
   const std::string p = h.arch + ".";
   // 0 heads: deci's layers without attention, or the recurrent layers of a NoKvHeads row.
-  const int64_t min = arch.per_layer_zero || arch.recurrent_layers == RecurrentLayers::NoKvHeads ? 0 : 1;
+  const int64_t min = arch.per_layer_zero || arch.recurrent_layers == RecurrentLayers::NoKvHeads ||
+                              arch.recurrent_layers == RecurrentLayers::NoKvHeadsNoFfn
+                          ? 0
+                          : 1;
   const auto heads = layer_values(f, p + "attention.head_count", h.n_layer, true, min);
   if (!heads) fail("{}: missing required key '{}'", f.path(), p + "attention.head_count");
   const auto kv = layer_values(f, p + "attention.head_count_kv", h.n_layer, true, min).value_or(*heads);
@@ -405,10 +408,10 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   if (h.n_ctx_train < 0 || h.n_ctx_train > kMaxSize)
     fail("{}: key '{}': expected a context length from 0 to {}, found {}", f.path(), key("context_length"), kMaxSize,
          h.n_ctx_train);
-  // A family whose every layer is recurrent (mamba) has no attention: its files' head keys are
-  // 0 or absent, and llama.cpp reads none of the sizes below.
+  // A family whose every layer is recurrent (mamba) has no attention unless beside the mixer
+  // (falcon-h1): its files' head keys are 0 or absent, and llama.cpp reads none of the sizes below.
   int64_t v_len = 0;
-  if (arch.recurrent_layers != RecurrentLayers::All) {
+  if (arch.recurrent_layers != RecurrentLayers::All || arch.attention_beside_mixer) {
     if (arch.per_layer_sizes) {
       read_layer_heads(f, arch, h);
     } else {
@@ -566,11 +569,14 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   } else if (arch.ffn == FfnKind::None) {
     h.n_ff = 0;  // the blocks have no feed-forward sub-layer
   } else if (arch.per_layer_sizes) {
-    const auto ff = layer_values(f, key("feed_forward_length"), h.n_layer, true, arch.per_layer_zero ? 0 : 1);
+    const bool zeros = arch.per_layer_zero || arch.single_sublayer;
+    const auto ff = layer_values(f, key("feed_forward_length"), h.n_layer, true, zeros ? 0 : 1);
     if (!ff) fail("{}: missing required key '{}'", f.path(), key("feed_forward_length"));
     for (int64_t l = 0; l < h.n_layer; ++l) {
-      h.layer_sizes[size_t(l)].n_ff = (*ff)[size_t(l)];
-      h.n_ff = std::max(h.n_ff, (*ff)[size_t(l)]);
+      LayerSizes& z = h.layer_sizes[size_t(l)];
+      z.n_ff = (*ff)[size_t(l)];
+      h.n_ff = std::max(h.n_ff, z.n_ff);
+      if (arch.single_sublayer && z.n_ff > 0) z.n_head = z.n_head_kv = 0;  // an FFN layer: no attention
     }
     check_width(f, key("feed_forward_length"), h.n_ff, "2", 2);
   } else {

@@ -105,9 +105,15 @@ struct HParams {
   // shortconv.l_cache (its kernel width). 0 where the family has none.
   int64_t ssm_d_conv = 0, ssm_d_inner = 0, ssm_d_state = 0, ssm_dt_rank = 0, ssm_n_group = 0;
   bool ssm_dt_b_c_rms = false;
+  int64_t ssm_dt_dim = 0;  // Plamo2: dt's width before ssm_dt, max(64, n_embd / 16) as llama.cpp fixes it
   int64_t shortconv_l_cache = 0;
 
-  bool layer_has_kv(int64_t l) const { return layer_sizes[size_t(l)].kv_source == l && !layer_sizes[size_t(l)].recurrent(); }
+  // Its own K/V cache: an attention layer (or falcon-h1's attention beside its mixer) not
+  // reading another layer's.
+  bool layer_has_kv(int64_t l) const {
+    const LayerSizes& s = layer_sizes[size_t(l)];
+    return s.kv_source == l && (!s.recurrent() || s.n_head_kv > 0);
+  }
   bool recurrent() const {
     return std::any_of(layer_sizes.begin(), layer_sizes.end(), [](const LayerSizes& s) { return s.recurrent(); });
   }

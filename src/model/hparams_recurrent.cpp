@@ -53,12 +53,19 @@ void read_recurrent(const GgufFile& f, const ArchSpec& arch, HParams& h) {
     case RecurrentLayers::NoKvHeads:
       for (int64_t l = 0; l < n; ++l) recr[size_t(l)] = h.layer_sizes[size_t(l)].n_head_kv == 0;
       break;
+    case RecurrentLayers::NoKvHeadsNoFfn:
+      for (int64_t l = 0; l < n; ++l) {
+        const LayerSizes& z = h.layer_sizes[size_t(l)];
+        recr[size_t(l)] = z.n_head_kv == 0 && z.n_ff == 0;
+      }
+      break;
     case RecurrentLayers::Interval: recr = interval_layers(f, p, n, n + h.n_layer_nextn); break;
   }
   for (int64_t l = 0; l < n; ++l) {
     if (!recr[size_t(l)]) continue;
     LayerSizes& z = h.layer_sizes[size_t(l)];
     z.mixer = arch.mixer;
+    if (arch.attention_beside_mixer) continue;
     z.n_head = z.n_head_kv = 0;  // no attention, no K/V rows
     h.layer_is_swa[size_t(l)] = false;
   }
@@ -71,12 +78,23 @@ void read_recurrent(const GgufFile& f, const ArchSpec& arch, HParams& h) {
     case Mixer::Mamba1:
     case Mixer::Mamba2:
     case Mixer::DeltaNet:
+    case Mixer::Plamo2:
       break;
   }
   h.ssm_d_conv = size_key(f, p + "ssm.conv_kernel", 1);
   h.ssm_d_inner = size_key(f, p + "ssm.inner_size", 1);
   h.ssm_d_state = size_key(f, p + "ssm.state_size", 1);
   h.ssm_dt_rank = size_key(f, p + "ssm.time_step_rank", 1);
+  if (arch.mixer == Mixer::Plamo2) {
+    // llama.cpp asserts 0 groups: B and C are one group for all heads.
+    if (const int64_t g = size_key(f, p + "ssm.group_count", 0); g != 0)
+      fail("{}: key '{}': expected 0, found {}", f.path(), p + "ssm.group_count", g);
+    h.ssm_dt_dim = std::max<int64_t>(64, h.n_embd / 16);
+    if (h.ssm_d_inner % h.ssm_dt_rank != 0)
+      fail("{}: keys '{}' / '{}': inner size {} is not a multiple of the {} heads", f.path(), p + "ssm.inner_size",
+           p + "ssm.time_step_rank", h.ssm_d_inner, h.ssm_dt_rank);
+    return;
+  }
   if (arch.mixer != Mixer::Mamba1) h.ssm_n_group = size_key(f, p + "ssm.group_count", 1);
   if (arch.mixer == Mixer::Mamba1) {
     h.ssm_dt_b_c_rms = f.get_bool(p + "ssm.dt_b_c_rms").value_or(false);

@@ -121,21 +121,26 @@ void WeightLoader::load_layer(int64_t l) {
     }
   }
   if (a.attn_sinks) L.attn_sinks = vec(b + "attn_sinks.weight", z.n_head, true);
-  if (a.post_norm) L.post_attn_norm = vec(b + std::string(a.post_attn_norm) + ".weight", h.n_embd, true);
+  const std::string post_w(a.post_norm_weight);
+  if (a.post_norm) L.post_attn_norm = vec(b + std::string(a.post_attn_norm) + post_w, h.n_embd, true);
 
-  const std::string ffn_norm = b + std::string(a.ffn_norm);
+  // single_sublayer: a layer with an FFN has no mixer, and its FFN is normed by attn_norm.
+  const bool ffn_alone = a.single_sublayer && z.n_ff > 0;
+  L.has_mixer = !ffn_alone;
+  const std::string ffn_norm = b + std::string(ffn_alone ? "attn_norm" : a.ffn_norm);
   // The FFN norms its own input unless it shares the attention's (SharedNorm); stablelm's
   // layers are parallel exactly when they have no ffn_norm.
   L.parallel = a.parallel_by_key && !h.parallel_residual ? Parallel::None : a.parallel;
   const bool reads_ffn_norm = norms && z.n_ff > 0 && (a.parallel != Parallel::SharedNorm || a.parallel_if_no_ffn_norm);
   if (reads_ffn_norm) {
-    L.ffn_norm = vec(ffn_norm + ".weight", h.n_embd, a.pre_norm && a.parallel != Parallel::SharedNorm);
+    L.ffn_norm = vec(ffn_norm + std::string(ffn_alone ? ".weight" : a.ffn_norm_weight), h.n_embd,
+                     a.pre_norm && a.parallel != Parallel::SharedNorm);
     if (ln) L.ffn_norm_b = vec(ffn_norm + ".bias", h.n_embd, false);
     if (a.parallel_if_no_ffn_norm && L.ffn_norm) L.parallel = Parallel::None;
   }
   if (a.post_norm) {
-    const bool alt = !a.post_ffn_norm_alt.empty() && !find(b + std::string(a.post_ffn_norm) + ".weight");
-    L.post_ffn_norm = vec(b + std::string(alt ? a.post_ffn_norm_alt : a.post_ffn_norm) + ".weight", h.n_embd, true);
+    const bool alt = !a.post_ffn_norm_alt.empty() && !find(b + std::string(a.post_ffn_norm) + post_w);
+    L.post_ffn_norm = vec(b + std::string(alt ? a.post_ffn_norm_alt : a.post_ffn_norm) + post_w, h.n_embd, true);
   }
   if (a.attn_norm_2) {
     if (const float* n2 = vec(b + "attn_norm_2.weight", h.n_embd, false)) {
@@ -149,7 +154,7 @@ void WeightLoader::load_layer(int64_t l) {
 
   L.moe = h.layer_is_moe(l);
   // deci: llama.cpp's graph drops a layer without FFN whole (its attention output is unused).
-  L.has_ffn = a.ffn != FfnKind::None;
+  L.has_ffn = a.ffn != FfnKind::None && !(a.single_sublayer && z.n_ff == 0);
   L.skip = L.has_ffn && z.n_ff == 0;
   if (!a.moe() && !a.moe_if_experts && find(b + "ffn_gate_inp.weight"))
     fail("{}: layer {} is a mixture-of-experts layer ('{}ffn_gate_inp.weight'), which trident does not run for "

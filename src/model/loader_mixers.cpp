@@ -100,7 +100,32 @@ void WeightLoader::load_recurrent(LayerWeights& L, const std::string& b, Mixer m
     r.dt_b = vec(b + "ssm_dt.bias", nh, true);
     r.a = floats(b + "ssm_a", {1, nh}, true);
     r.d = floats(b + "ssm_d", {1, nh}, true);
-    r.norm = floats(b + "ssm_norm.weight", {di / h.ssm_n_group, h.ssm_n_group}, true);
+    r.norm = floats(b + "ssm_norm.weight", {di / h.ssm_n_group, h.ssm_n_group}, !m_.arch_->ssm_norm_optional);
+    r.out = projection(b + "ssm_out", di, h.n_embd, true);
+    return;
+  }
+  if (mixer == Mixer::Plamo2) {
+    // Rows reordered at load (views, no copies): ssm_in holds per head [z | x] (head_dim each),
+    // read as every head's x then every head's z (Mamba-1's x | z); ssm_x holds B | C | dt, read
+    // as dt | B | C (Mamba-1's order). Their weight scales are unused (ArchSpec::unused_tensors).
+    const int64_t nh = h.ssm_dt_rank, hd = di / nh, rank = h.ssm_dt_dim;
+    const GgufTensorInfo& in = require(b + "ssm_in.weight", {h.n_embd, 2 * di});
+    r.in.n_in = h.n_embd;
+    r.in.n_out = 2 * di;
+    for (int64_t part : {1, 0})
+      for (int64_t i = 0; i < nh; ++i) r.in.segments.push_back(segment(in, i * 2 * hd + part * hd, hd));
+    r.conv = conv(b + "ssm_conv1d.weight", di, h.ssm_d_conv);
+    const GgufTensorInfo& x = require(b + "ssm_x.weight", {di, rank + 2 * ds});
+    r.x.n_in = di;
+    r.x.n_out = rank + 2 * ds;
+    r.x.segments = {segment(x, 2 * ds, rank), segment(x, 0, 2 * ds)};
+    r.dt = projection(b + "ssm_dt", rank, nh, true);  // with its bias
+    if (!r.dt.bias) fail("{}: missing tensor '{}ssm_dt.bias' (required by architecture {})", f_.path(), b, h.arch);
+    r.dt_norm = vec(b + "ssm_dt_norm", rank, true);
+    r.b_norm = vec(b + "ssm_b_norm", ds, true);
+    r.c_norm = vec(b + "ssm_c_norm", ds, true);
+    r.a = vec(b + "ssm_a", nh, true);
+    r.d = vec(b + "ssm_d", nh, true);
     r.out = projection(b + "ssm_out", di, h.n_embd, true);
     return;
   }

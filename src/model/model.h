@@ -76,6 +76,7 @@ struct LayerWeights {
   LayerSizes sizes;                       // the layer's shape (per layer: openelm, deci, gemma4)
   bool skip = false;                      // the layer changes nothing (deci: no FFN)
   bool has_ffn = true;                    // false: no feed-forward sub-layer (mamba)
+  bool has_mixer = true;                  // false: no attention / mixer sub-layer (nemotron_h's FFN layers)
   // gemma4 (ArchSpec::per_layer_shapes and what comes with it)
   bool v_from_k = false;                  // no V projection: V is K's projection, before K's norm
   const float* out_scale = nullptr;       // [1] the layer's output times this (layer_output_scale)

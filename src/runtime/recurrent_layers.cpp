@@ -26,6 +26,7 @@ std::vector<RecurrentLayerShape> recurrent_shapes(const HParams& h) {
       case Mixer::ShortConv: r = short_conv_layer_shape(h.n_embd, h.shortconv_l_cache); break;
       case Mixer::Mamba1: r = mamba1_layer_shape(h.ssm_d_inner, h.ssm_d_state, h.ssm_d_conv); break;
       case Mixer::Mamba2:
+      case Mixer::Plamo2:  // 0 groups: the convolution covers x alone
         r = mamba2_layer_shape(h.ssm_d_inner, h.ssm_dt_rank, h.ssm_n_group, h.ssm_d_state, h.ssm_d_conv);
         break;
       case Mixer::DeltaNet:
@@ -57,6 +58,12 @@ RecurrentBufferSizes recurrent_buffer_sizes(const HParams& h) {
         z.y = std::max(z.y, di);
         z.dt = std::max(z.dt, h.ssm_dt_rank + 2 * ds + di);  // x_db, then dt
         break;
+      case Mixer::Plamo2:
+        z.in = std::max(z.in, 2 * di);
+        z.conv = std::max(z.conv, di);
+        z.y = std::max(z.y, di);
+        z.dt = std::max(z.dt, h.ssm_dt_dim + 2 * ds + h.ssm_dt_rank);  // dt | B | C, then dt per head
+        break;
       case Mixer::Mamba2:
       case Mixer::DeltaNet:
         z.in = std::max(z.in, di + ch + h.ssm_dt_rank);
@@ -73,7 +80,8 @@ void Session::recurrent_block(const LayerWeights& L, int64_t l, int64_t n) {
   switch (L.sizes.mixer) {
     case Mixer::ShortConv: return short_conv_block(L, l, n);
     case Mixer::Mamba1:
-    case Mixer::Mamba2: return mamba_block(L, l, n);
+    case Mixer::Mamba2:
+    case Mixer::Plamo2: return mamba_block(L, l, n);
     case Mixer::DeltaNet: return delta_net_block(L, l, n);  // runtime/delta_net_layer.cpp
     case Mixer::Attention: break;
   }
@@ -112,16 +120,18 @@ void Session::short_conv_block(const LayerWeights& L, int64_t l, int64_t n) {
   run_projection(r.out, conv, d, n, b.out.data(), d, cc_);
 }
 
-// Mamba-1 and Mamba-2 (llama.cpp's build_mamba_layer / build_mamba2_layer): in_proj gives z and
+// Mamba-1, Mamba-2 and PLaMo-2's (llama.cpp's build_mamba_layer, build_mamba2_layer,
+// build_plamo2_mamba_layer; Plamo2 runs Mamba-1's steps with Mamba-2's heads): in_proj gives z and
 // the convolution's input (Mamba-2 also dt); conv + bias, silu; the selective scan with its skip
-// term; y * silu(z) (Mamba-2: then a grouped RMS norm); out_proj.
+// term; y * silu(z) (Mamba-2: then a grouped RMS norm, when the layer has one); out_proj.
 void Session::mamba_block(const LayerWeights& L, int64_t l, int64_t n) {
   const HParams& h = model_.hp();
   Buffers& b = *buf_;
   const RecurrentWeights& r = L.rec;
-  const bool m2 = L.sizes.mixer == Mixer::Mamba2;
+  const bool m2 = L.sizes.mixer == Mixer::Mamba2, plamo = L.sizes.mixer == Mixer::Plamo2;
   const int64_t d = h.n_embd, di = h.ssm_d_inner, ds = h.ssm_d_state;
-  const int64_t ng = m2 ? h.ssm_n_group : 1, n_head = m2 ? h.ssm_dt_rank : di;
+  // Mamba-1: a "head" per channel with A per state; Mamba-2 and Plamo2: heads with A per head.
+  const int64_t ng = m2 ? h.ssm_n_group : 1, n_head = m2 || plamo ? h.ssm_dt_rank : di;
   const int64_t ch = m2 ? di + 2 * ng * ds : di;         // convolution channels: x (Mamba-2: x, B, C)
   const int64_t w_in = m2 ? di + ch + n_head : 2 * di;  // Mamba-1: x | z; Mamba-2: z | x B C | dt
   float* in = b.rec_in.data();
@@ -131,7 +141,7 @@ void Session::mamba_block(const LayerWeights& L, int64_t l, int64_t n) {
   conv_tiles(ShortConv{ch, int(h.ssm_d_conv), r.conv, r.conv_b}, l, m2 ? in + di : in, w_in, conv);
   silu_inplace(conv, n * ch);
 
-  SsmScan op{n_head, di / n_head, ds, ng, !m2, r.a, r.d};
+  SsmScan op{n_head, di / n_head, ds, ng, !m2 && !plamo, r.a, r.d};
   const float *dt, *B, *C;
   int64_t dt_stride, bc_stride;
   if (m2) {
@@ -141,20 +151,20 @@ void Session::mamba_block(const LayerWeights& L, int64_t l, int64_t n) {
     dt = dtb, dt_stride = n_head;
     B = conv + di, C = conv + di + ng * ds, bc_stride = ch;
   } else {
-    // x_db = ssm_x(x): dt_rank | B | C; then dt = ssm_dt(dt part) + bias, after them in rec_dt.
-    const int64_t rank = h.ssm_dt_rank, w_xdb = rank + 2 * ds;
+    // x_db = ssm_x(x): dt_rank | B | C; then dt = ssm_dt(dt part) + bias [n_head], after them in rec_dt.
+    const int64_t rank = plamo ? h.ssm_dt_dim : h.ssm_dt_rank, w_xdb = rank + 2 * ds;
     float* xdb = b.rec_dt.data();
     float* dtv = xdb + n * w_xdb;
     run_projection(r.x, conv, di, n, xdb, w_xdb, cc_);
-    if (h.ssm_dt_b_c_rms || r.dt_norm)  // falcon-mamba: without weights; jamba: with
+    if (h.ssm_dt_b_c_rms || r.dt_norm)  // falcon-mamba: without weights; jamba, plamo2: with
       for (int64_t t = 0; t < n; ++t) {
         float* row = xdb + t * w_xdb;
         rms_norm(row, r.dt_norm, row, rank, h.norm_eps);
         rms_norm(row + rank, r.b_norm, row + rank, ds, h.norm_eps);
         rms_norm(row + rank + ds, r.c_norm, row + rank + ds, ds, h.norm_eps);
       }
-    run_projection(r.dt, xdb, w_xdb, n, dtv, di, cc_);
-    dt = dtv, dt_stride = di;
+    run_projection(r.dt, xdb, w_xdb, n, dtv, n_head, cc_);
+    dt = dtv, dt_stride = n_head;
     B = xdb + rank, C = xdb + rank + ds, bc_stride = w_xdb;
   }
   float* y = b.rec_y.data();  // [n, di]
@@ -172,7 +182,7 @@ void Session::mamba_block(const LayerWeights& L, int64_t l, int64_t n) {
   for (int64_t t = 0; t < n; ++t) {
     float* yt = y + t * di;
     cc_.kernels->silu_glu(z + t * w_in, yt, yt, di);
-    if (m2) group_rms_norm(yt, r.norm, false, yt, di, di / ng, h.norm_eps);
+    if (m2 && r.norm) group_rms_norm(yt, r.norm, false, yt, di, di / ng, h.norm_eps);
   }
   run_projection(r.out, y, di, n, b.out.data(), d, cc_);
 }

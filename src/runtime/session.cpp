@@ -52,7 +52,9 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   b.x.resize(size_t(n * h.n_embd));
   b.cur.resize(b.x.size());
   b.out.resize(b.x.size());
-  if (std::any_of(model.layers().begin(), model.layers().end(), [](const LayerWeights& L) { return L.parallel != Parallel::None; }))
+  if (std::any_of(model.layers().begin(), model.layers().end(), [](const LayerWeights& L) {
+        return L.parallel != Parallel::None || (L.sizes.recurrent() && L.sizes.n_head > 0);
+      }))
     b.par.resize(b.x.size());
   if (std::any_of(model.layers().begin(), model.layers().end(), [](const LayerWeights& L) { return L.moe_norm; }))
     b.block_in.resize(b.x.size());
@@ -234,26 +236,25 @@ void Session::layer(int64_t l, int64_t n) {
     run_projection(L.router, b.x.data(), d, n, b.router.data(), model_.hp().n_expert, cc_);
 
   if (L.moe_norm) std::copy_n(b.x.data(), size_t(n * d), b.block_in.data());
-  // attention sub-layer
-  if (a.pre_norm)
-    norm_rows(L.attn_norm, L.attn_norm_b, b.x.data(), b.cur.data(), n);
-  else
-    std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
-  if (L.sizes.recurrent())
-    recurrent_block(L, l, n);
-  else
-    attention_block(L, l, n);
-  if (L.parallel != Parallel::None) {
-    // x + attn(n1(x)) + ffn(n(x)): the FFN reads the same x (and, SharedNorm, the same cur).
-    std::copy_n(b.out.data(), size_t(n * d), b.par.data());
-    if (L.parallel == Parallel::OwnNorm) norm_rows(L.ffn_norm, L.ffn_norm_b, b.x.data(), b.cur.data(), n);
-    ffn(L, n);
-    add_inplace(b.out.data(), b.par.data(), n * d);
+  // attention (or recurrent mixer) sub-layer; none in nemotron_h's FFN layers
+  if (L.has_mixer) {
+    if (a.pre_norm)
+      norm_rows(L.attn_norm, L.attn_norm_b, b.x.data(), b.cur.data(), n);
+    else
+      std::copy_n(b.x.data(), size_t(n * d), b.cur.data());
+    mixer_block(L, l, n);
+    if (L.parallel != Parallel::None) {
+      // x + attn(n1(x)) + ffn(n(x)): the FFN reads the same x (and, SharedNorm, the same cur).
+      std::copy_n(b.out.data(), size_t(n * d), b.par.data());
+      if (L.parallel == Parallel::OwnNorm) norm_rows(L.ffn_norm, L.ffn_norm_b, b.x.data(), b.cur.data(), n);
+      ffn(L, n);
+      add_inplace(b.out.data(), b.par.data(), n * d);
+      add_residual(b.out.data(), n * d);
+      return;
+    }
+    if (a.post_norm) norm_rows(L.post_attn_norm, nullptr, b.out.data(), b.out.data(), n);
     add_residual(b.out.data(), n * d);
-    return;
   }
-  if (a.post_norm) norm_rows(L.post_attn_norm, nullptr, b.out.data(), b.out.data(), n);
-  add_residual(b.out.data(), n * d);
   if (!L.has_ffn) return;  // mamba: the mixer is the whole block
 
   // feed-forward sub-layer
@@ -288,6 +289,19 @@ void Session::ffn(const LayerWeights& L, int64_t n) {
   ffn_block(L, n);
   const float s = float(std::sqrt(2.0) / 2);
   for (int64_t i = 0; i < m; ++i) b.out[size_t(i)] = (b.out[size_t(i)] + b.moe_x[size_t(i)]) * s;
+}
+
+// The layer's token mixer, b.cur -> b.out: attention, a recurrent mixer, or (falcon-h1) both
+// side by side, summed.
+void Session::mixer_block(const LayerWeights& L, int64_t l, int64_t n) {
+  if (!L.sizes.recurrent()) return attention_block(L, l, n);
+  if (L.sizes.n_head == 0) return recurrent_block(L, l, n);
+  Buffers& b = *buf_;
+  const int64_t m = n * model_.hp().n_embd;
+  attention_block(L, l, n);
+  std::copy_n(b.out.data(), size_t(m), b.par.data());
+  recurrent_block(L, l, n);
+  add_inplace(b.out.data(), b.par.data(), m);
 }
 
 // x += out, with µP's residual multiplier on the sub-layer's output first.

@@ -80,6 +80,7 @@ class Session {
   void keep_best_groups(float* sel);
   void embed(const int32_t* tokens, const int64_t* pos, int64_t n);
   void layer(int64_t l, int64_t n);
+  void mixer_block(const LayerWeights& L, int64_t l, int64_t n);
   void attention_block(const LayerWeights& L, int64_t l, int64_t n);
   bool attention_free(const LayerWeights& L, int64_t n);
   static float attn_temperature(const HParams& h, int64_t pos);
