@@ -318,10 +318,11 @@ constexpr std::array kArchs = {
     // head_count_kv 0 a Mamba-2 one. With expert_count > 0 every FFN layer is a mixture:
     // sigmoid router with selection bias, ungated ReLU² experts in an optional latent space
     // (moe_latent_size) and an ungated shared expert. Its graph passes the weight scales of the
-    // dense FFN, the experts and the shared expert.
+    // dense FFN, the experts and the shared expert. The multi-token-prediction blocks
+    // (nextn_predict_layers) are loaded and not run, as llama.cpp's forward pass.
     ArchSpec{.name = "nemotron_h", .act = Activation::ReluSqr, .ffn = FfnKind::Plain,
              .gating = ExpertGating::Sigmoid, .moe_keys = moe_keys::kWeightsScale | moe_keys::kWeightsNorm, .moe_if_experts = true,
-             .no_rope_every = 1, .ffn_scales = true, .expert_scales = true, .per_layer_sizes = true,
+             .nextn_layers = true, .no_rope_every = 1, .ffn_scales = true, .expert_scales = true, .per_layer_sizes = true,
              .skeleton_inits = kNemotronHInits, .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::NoKvHeadsNoFfn,
              .single_sublayer = true, .shexp_scales = true, .moe_latent = true},
     // Attention (NeoX RoPE) and Mamba-2 side by side in every layer, then a gated SiLU FFN
@@ -342,7 +343,7 @@ constexpr std::array kArchs = {
     // llama.cpp's nemotron_h model under another name (its loader and graph are nemotron_h's).
     ArchSpec{.name = "nemotron_h_moe", .act = Activation::ReluSqr, .ffn = FfnKind::Plain,
              .gating = ExpertGating::Sigmoid, .moe_keys = moe_keys::kWeightsScale | moe_keys::kWeightsNorm, .moe_if_experts = true,
-             .no_rope_every = 1, .ffn_scales = true, .expert_scales = true, .per_layer_sizes = true,
+             .nextn_layers = true, .no_rope_every = 1, .ffn_scales = true, .expert_scales = true, .per_layer_sizes = true,
              .skeleton_inits = kNemotronHInits, .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::NoKvHeadsNoFfn,
              .single_sublayer = true, .shexp_scales = true, .moe_latent = true},
 };

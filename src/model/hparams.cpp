@@ -151,13 +151,16 @@ void read_moe_routing(const GgufFile& f, const ArchSpec& arch, HParams& h) {
 
 // A size key as llama.cpp's get_key_or_arr reads it: one value for every layer, or (rows with
 // per_layer_sizes or per_layer_shapes) an array of one value per layer (integers or bools), each
-// from `min` up. nullopt: absent.
+// from `min` up. An array also covers the n_trailing multi-token-prediction blocks after the
+// forward pass's (llama.cpp reads it over block_count); their values are checked and dropped.
+// nullopt: absent.
 std::optional<std::vector<int64_t>> layer_values(const GgufFile& f, const std::string& key, int64_t n_layer,
-                                                 bool per_layer, int64_t min) {
+                                                 bool per_layer, int64_t min, int64_t n_trailing = 0) {
   const GgufValue* found = f.find(key);
   if (const GgufArray* a = per_layer && found ? found->as_array() : nullptr) {
-    if (a->size() != uint64_t(n_layer))
-      fail("{}: key '{}': expected {} values (one per layer), found {}", f.path(), key, n_layer, a->size());
+    if (a->size() != uint64_t(n_layer + n_trailing))
+      fail("{}: key '{}': expected {} values (one per layer), found {}", f.path(), key, n_layer + n_trailing,
+           a->size());
     std::vector<int64_t> v;
     for (uint64_t i = 0; i < a->size(); ++i) {
       const GgufValue e = a->at(i);
@@ -166,6 +169,7 @@ std::optional<std::vector<int64_t>> layer_values(const GgufFile& f, const std::s
         fail("{}: key '{}': layer {}: expected a size from {} to {}", f.path(), key, i, min, kMaxSize);
       v.push_back(*x);
     }
+    v.resize(size_t(n_layer));
     return v;
   }
   const auto x = f.get_int(key);
@@ -208,9 +212,10 @@ void read_layer_heads(const GgufFile& f, const ArchSpec& arch, HParams& h) {
                               arch.recurrent_layers == RecurrentLayers::NoKvHeadsNoFfn
                           ? 0
                           : 1;
-  const auto heads = layer_values(f, p + "attention.head_count", h.n_layer, true, min);
+  const int64_t mtp = h.n_layer_nextn;
+  const auto heads = layer_values(f, p + "attention.head_count", h.n_layer, true, min, mtp);
   if (!heads) fail("{}: missing required key '{}'", f.path(), p + "attention.head_count");
-  const auto kv = layer_values(f, p + "attention.head_count_kv", h.n_layer, true, min).value_or(*heads);
+  const auto kv = layer_values(f, p + "attention.head_count_kv", h.n_layer, true, min, mtp).value_or(*heads);
   h.layer_sizes.resize(size_t(h.n_layer));
   for (int64_t l = 0; l < h.n_layer; ++l) {
     const int64_t nh = (*heads)[size_t(l)], nkv = kv[size_t(l)];
@@ -582,7 +587,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
     h.n_ff = 0;  // the blocks have no feed-forward sub-layer
   } else if (arch.per_layer_sizes) {
     const bool zeros = arch.per_layer_zero || arch.single_sublayer;
-    const auto ff = layer_values(f, key("feed_forward_length"), h.n_layer, true, zeros ? 0 : 1);
+    const auto ff = layer_values(f, key("feed_forward_length"), h.n_layer, true, zeros ? 0 : 1, h.n_layer_nextn);
     if (!ff) fail("{}: missing required key '{}'", f.path(), key("feed_forward_length"));
     for (int64_t l = 0; l < h.n_layer; ++l) {
       LayerSizes& z = h.layer_sizes[size_t(l)];
