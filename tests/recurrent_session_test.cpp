@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "convert/synth_skeleton.h"
+#include "gguf_edit.h"
 #include "model/model.h"
 #include "runtime/session.h"
 #include "test_util.h"
@@ -157,12 +158,24 @@ TEST(RecurrentFamilies, UnfuseLeavesPlamo2QkvFused) {
   std::filesystem::remove(path);
 }
 
+// nemotron_h: a moe_latent_size other than n_embd needs both latent projections around the
+// experts (llama.cpp's graph could not run without them); refused naming the missing one.
+TEST(RecurrentFamilies, NemotronHLatentSizeWithoutItsProjectionsIsRefused) {
+  const std::string path = test::temp_path("nemotron_h-experts.gguf");
+  synth_from_skeleton(test::source_dir() + "/tests/data/archs/nemotron_h-experts.skel.gguf", 7, path, false);
+  const std::string bad = test::with_keys(
+      path, {{"nemotron_h.moe_latent_size", GgufValue{GgufValueType::UINT32, uint64_t(128)}}}, "nemotron_h-lat.gguf");
+  test::expect_cli_error("logits -m " + bad + " --tokens 1,2", "missing tensor 'blk.2.ffn_latent_down.weight'");
+  std::filesystem::remove(bad);
+  std::filesystem::remove(path);
+}
+
 // Every fixture whose model has recurrent layers.
 std::vector<std::string> recurrent_fixtures() {
   std::vector<std::string> names;
   for (const char* n : {"lfm2-dense", "lfm2moe-moe", "mamba-dense", "mamba2-dense", "jamba-dense", "granitehybrid-dense",
-                        "nemotron_h-dense", "nemotron_h_moe-dense", "falcon-h1-dense", "plamo2-dense", "qwen35-vheads4",
-                        "qwen35moe-moe", "qwen3next-ssmin-vheads4"})
+                        "nemotron_h-dense", "nemotron_h_moe-dense", "nemotron_h-experts", "nemotron_h_moe-latent",
+                        "falcon-h1-dense", "plamo2-dense", "qwen35-vheads4", "qwen35moe-moe", "qwen3next-ssmin-vheads4"})
     if (std::filesystem::exists(test::source_dir() + "/tests/data/archs/" + n + ".skel.gguf")) names.push_back(n);
   return names;
 }

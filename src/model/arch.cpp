@@ -53,6 +53,15 @@ constexpr std::array<SkeletonInit, 9> kMambaInits = {
     SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
     {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
     {"ssm_a", -1.0f, 10.0f},                 {"ssm_d", 1.0f, 10.0f},           {"ssm_out.weight", 0.0f, 10.0f}};
+// nemotron_h: the MoE layer's weights ten times test-llama-archs' draws, so that the router's
+// choice and every expert path move the logits well above the test's tolerance.
+constexpr std::array<SkeletonInit, 15> kNemotronHInits = {
+    SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
+    {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
+    {"ssm_a", -1.0f, 10.0f},                 {"ssm_d", 1.0f, 10.0f},           {"ssm_out.weight", 0.0f, 10.0f},
+    {"ffn_gate_inp.weight", 0.0f, 10.0f},    {"exp_probs_b.bias", 0.0f, 10.0f}, {"_exps.weight", 0.0f, 10.0f},
+    {"_shexp.weight", 0.0f, 10.0f},          {"ffn_latent_down.weight", 0.0f, 10.0f},
+    {"ffn_latent_up.weight", 0.0f, 10.0f}};
 constexpr std::array<SkeletonInit, 10> kGraniteHybridInits = {
     SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
     {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
@@ -306,10 +315,16 @@ constexpr std::array kArchs = {
              .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::NoKvHeads},
     // Mamba-2 layers, attention layers without RoPE and ReLU² FFN layers interleaved, each block
     // one sub-layer under attn_norm: feed_forward_length > 0 makes an FFN layer, else
-    // head_count_kv 0 a Mamba-2 one. Its graph passes the FFN's weight scales.
-    ArchSpec{.name = "nemotron_h", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .no_rope_every = 1,
-             .ffn_scales = true, .per_layer_sizes = true, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba2,
-             .recurrent_layers = RecurrentLayers::NoKvHeadsNoFfn, .single_sublayer = true},
+    // head_count_kv 0 a Mamba-2 one. With expert_count > 0 every FFN layer is a mixture:
+    // sigmoid router with selection bias, ungated ReLU² experts in an optional latent space
+    // (moe_latent_size) and an ungated shared expert. Its graph passes the weight scales of the
+    // dense FFN, the experts and the shared expert. The multi-token-prediction blocks
+    // (nextn_predict_layers) are loaded and not run, as llama.cpp's forward pass.
+    ArchSpec{.name = "nemotron_h", .act = Activation::ReluSqr, .ffn = FfnKind::Plain,
+             .gating = ExpertGating::Sigmoid, .moe_keys = moe_keys::kWeightsScale | moe_keys::kWeightsNorm, .moe_if_experts = true,
+             .nextn_layers = true, .no_rope_every = 1, .ffn_scales = true, .expert_scales = true, .per_layer_sizes = true,
+             .skeleton_inits = kNemotronHInits, .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::NoKvHeadsNoFfn,
+             .single_sublayer = true, .shexp_scales = true, .moe_latent = true},
     // Attention (NeoX RoPE) and Mamba-2 side by side in every layer, then a gated SiLU FFN
     // whose norm is stored as blk.N.ffn_norm. Falcon-H1's µP multipliers are folded into the
     // weights by llama.cpp's converter; its graph reads none, nor attn_output.bias or rope_freqs.
@@ -326,9 +341,11 @@ constexpr std::array kArchs = {
              .mixer = Mixer::Plamo2,
              .recurrent_layers = RecurrentLayers::NoKvHeads},
     // llama.cpp's nemotron_h model under another name (its loader and graph are nemotron_h's).
-    ArchSpec{.name = "nemotron_h_moe", .act = Activation::ReluSqr, .ffn = FfnKind::Plain, .no_rope_every = 1,
-             .ffn_scales = true, .per_layer_sizes = true, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba2,
-             .recurrent_layers = RecurrentLayers::NoKvHeadsNoFfn, .single_sublayer = true},
+    ArchSpec{.name = "nemotron_h_moe", .act = Activation::ReluSqr, .ffn = FfnKind::Plain,
+             .gating = ExpertGating::Sigmoid, .moe_keys = moe_keys::kWeightsScale | moe_keys::kWeightsNorm, .moe_if_experts = true,
+             .nextn_layers = true, .no_rope_every = 1, .ffn_scales = true, .expert_scales = true, .per_layer_sizes = true,
+             .skeleton_inits = kNemotronHInits, .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::NoKvHeadsNoFfn,
+             .single_sublayer = true, .shexp_scales = true, .moe_latent = true},
 };
 
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {

@@ -59,6 +59,7 @@ enum class MoeDense : uint8_t { None, ScaledSum, Residual };
 // gated FFNs only.
 enum class Activation : uint8_t { Silu, GeluTanh, ReluSqr, Relu, SwigluOai };
 // None: the blocks have no feed-forward sub-layer (mamba: the mixer is the whole block).
+// A Plain row's routed and shared experts are plain too (up, act, down: nemotron_h's ReLU²).
 enum class FfnKind : uint8_t { Gated, Plain, Moe, None };
 // What mixes tokens in a layer: attention over the K/V cache, or a recurrent block carrying a
 // per-sequence state (runtime/recurrent_layers.cpp): LFM2's gated short convolution, Mamba-1's
@@ -306,6 +307,10 @@ struct ArchSpec {
   // gate values; the attention's output is multiplied by their sigmoid (qwen3next, qwen35).
   bool gated_q = false;
   bool shexp_scales = false;  // the shared experts' weight scales apply (qwen3next, qwen35moe)
+  // The routed experts may run in a narrower latent space (nemotron_h): moe_latent_size (0 or
+  // absent: n_embd) is their width; ffn_latent_down maps the expert input into it and
+  // ffn_latent_up maps their weighted sum back, both required when it differs from n_embd.
+  bool moe_latent = false;
   HfFacts hf{};
 
   bool moe() const { return ffn == FfnKind::Moe; }

@@ -151,13 +151,16 @@ void read_moe_routing(const GgufFile& f, const ArchSpec& arch, HParams& h) {
 
 // A size key as llama.cpp's get_key_or_arr reads it: one value for every layer, or (rows with
 // per_layer_sizes or per_layer_shapes) an array of one value per layer (integers or bools), each
-// from `min` up. nullopt: absent.
+// from `min` up. An array also covers the n_trailing multi-token-prediction blocks after the
+// forward pass's (llama.cpp reads it over block_count); their values are checked and dropped.
+// nullopt: absent.
 std::optional<std::vector<int64_t>> layer_values(const GgufFile& f, const std::string& key, int64_t n_layer,
-                                                 bool per_layer, int64_t min) {
+                                                 bool per_layer, int64_t min, int64_t n_trailing = 0) {
   const GgufValue* found = f.find(key);
   if (const GgufArray* a = per_layer && found ? found->as_array() : nullptr) {
-    if (a->size() != uint64_t(n_layer))
-      fail("{}: key '{}': expected {} values (one per layer), found {}", f.path(), key, n_layer, a->size());
+    if (a->size() != uint64_t(n_layer + n_trailing))
+      fail("{}: key '{}': expected {} values (one per layer), found {}", f.path(), key, n_layer + n_trailing,
+           a->size());
     std::vector<int64_t> v;
     for (uint64_t i = 0; i < a->size(); ++i) {
       const GgufValue e = a->at(i);
@@ -166,6 +169,7 @@ std::optional<std::vector<int64_t>> layer_values(const GgufFile& f, const std::s
         fail("{}: key '{}': layer {}: expected a size from {} to {}", f.path(), key, i, min, kMaxSize);
       v.push_back(*x);
     }
+    v.resize(size_t(n_layer));
     return v;
   }
   const auto x = f.get_int(key);
@@ -173,6 +177,30 @@ std::optional<std::vector<int64_t>> layer_values(const GgufFile& f, const std::s
   if (*x < min || *x > kMaxSize)
     fail("{}: key '{}': expected a size from {} to {}, found {}", f.path(), key, min, kMaxSize, *x);
   return std::vector<int64_t>(size_t(n_layer), *x);
+}
+
+// Expert counts, widths and routing of a MoE file. The experts' width falls back to
+// feed_forward_length (Mixtral-style files: llama, mistral3, granite; 0 means "not set", as
+// llama.cpp reads it), or for single_sublayer rows to layer 0's width over the experts used, as
+// llama.cpp's nemotron_h loader.
+void read_experts(const GgufFile& f, const ArchSpec& arch, HParams& h) {
+  const std::string p = h.arch + ".";
+  h.n_expert = positive(f, p + "expert_count", f.get_int(p + "expert_count"));
+  h.n_expert_used = positive(f, p + "expert_used_count", f.get_int(p + "expert_used_count"));
+  if (h.n_expert_used > h.n_expert)
+    fail("{}: key '{}': {} experts used but only {} exist", f.path(), p + "expert_used_count", h.n_expert_used,
+         h.n_expert);
+  int64_t n_ff_exp = f.get_int(p + "expert_feed_forward_length").value_or(0);
+  if (n_ff_exp == 0)
+    n_ff_exp = arch.single_sublayer ? h.layer_sizes[0].n_ff / h.n_expert_used
+                                    : f.get_int(p + "feed_forward_length").value_or(0);
+  h.n_ff_expert = positive(f, p + "expert_feed_forward_length", n_ff_exp);
+  check_width(f, p + "expert_count", h.n_expert, p + "expert_feed_forward_length", 2 * h.n_ff_expert);
+  h.n_embd_moe = h.n_embd;
+  if (arch.moe_latent && f.get_int(p + "moe_latent_size").value_or(0) != 0)
+    h.n_embd_moe = positive(f, p + "moe_latent_size", f.get_int(p + "moe_latent_size"));
+  check_width(f, p + "expert_count", h.n_expert, p + "moe_latent_size", h.n_embd_moe);
+  read_moe_routing(f, arch, h);
 }
 
 // Per-layer head counts (openelm, deci): the largest sizes the buffers; each layer's own must
@@ -184,9 +212,10 @@ void read_layer_heads(const GgufFile& f, const ArchSpec& arch, HParams& h) {
                               arch.recurrent_layers == RecurrentLayers::NoKvHeadsNoFfn
                           ? 0
                           : 1;
-  const auto heads = layer_values(f, p + "attention.head_count", h.n_layer, true, min);
+  const int64_t mtp = h.n_layer_nextn;
+  const auto heads = layer_values(f, p + "attention.head_count", h.n_layer, true, min, mtp);
   if (!heads) fail("{}: missing required key '{}'", f.path(), p + "attention.head_count");
-  const auto kv = layer_values(f, p + "attention.head_count_kv", h.n_layer, true, min).value_or(*heads);
+  const auto kv = layer_values(f, p + "attention.head_count_kv", h.n_layer, true, min, mtp).value_or(*heads);
   h.layer_sizes.resize(size_t(h.n_layer));
   for (int64_t l = 0; l < h.n_layer; ++l) {
     const int64_t nh = (*heads)[size_t(l)], nkv = kv[size_t(l)];
@@ -551,26 +580,14 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   if (arch.embd_head_scale_at_n_layer != 0 && h.n_layer == arch.embd_head_scale_at_n_layer)
     h.attn_scale = float(1.0 / std::sqrt(double(h.n_embd / h.n_head)));
   h.moe = arch.ffn == FfnKind::Moe || (arch.moe_if_experts && f.get_int(key("expert_count")).value_or(0) > 0);
-  if (h.moe) {
-    h.n_expert = positive(f, key("expert_count"), f.get_int(key("expert_count")));
-    h.n_expert_used = positive(f, key("expert_used_count"), f.get_int(key("expert_used_count")));
-    if (h.n_expert_used > h.n_expert)
-      fail("{}: key '{}': {} experts used but only {} exist", f.path(), key("expert_used_count"),
-           h.n_expert_used, h.n_expert);
-    // Mixtral-style files (llama, mistral3) give the experts' width as feed_forward_length.
-    // Mixtral-style files (llama, mistral3, granite) give the experts' width as
-    // feed_forward_length; 0 means "not set", as llama.cpp reads it.
-    int64_t n_ff_exp = f.get_int(key("expert_feed_forward_length")).value_or(0);
-    if (n_ff_exp == 0) n_ff_exp = f.get_int(key("feed_forward_length")).value_or(0);
-    h.n_ff_expert = positive(f, key("expert_feed_forward_length"), n_ff_exp);
+  if (h.moe && !arch.single_sublayer) {
+    read_experts(f, arch, h);
     h.n_ff = f.get_int(key("feed_forward_length")).value_or(h.n_ff_expert);
-    check_width(f, key("expert_count"), h.n_expert, key("expert_feed_forward_length"), 2 * h.n_ff_expert);
-    read_moe_routing(f, arch, h);
   } else if (arch.ffn == FfnKind::None) {
     h.n_ff = 0;  // the blocks have no feed-forward sub-layer
   } else if (arch.per_layer_sizes) {
     const bool zeros = arch.per_layer_zero || arch.single_sublayer;
-    const auto ff = layer_values(f, key("feed_forward_length"), h.n_layer, true, zeros ? 0 : 1);
+    const auto ff = layer_values(f, key("feed_forward_length"), h.n_layer, true, zeros ? 0 : 1, h.n_layer_nextn);
     if (!ff) fail("{}: missing required key '{}'", f.path(), key("feed_forward_length"));
     for (int64_t l = 0; l < h.n_layer; ++l) {
       LayerSizes& z = h.layer_sizes[size_t(l)];
@@ -589,8 +606,10 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   }
 
   if (!arch.per_layer_sizes) h.layer_sizes.assign(size_t(h.n_layer), LayerSizes{h.n_head, h.n_head_kv, h.n_ff});
-  else if (h.moe)  // the dense layers before the experts (lfm2moe)
+  else if (h.moe && !arch.single_sublayer)  // the dense layers before the experts (lfm2moe)
     for (LayerSizes& z : h.layer_sizes) z.n_ff = h.n_ff;
+  // nemotron_h: every FFN layer (feed_forward_length > 0, read above) is a mixture.
+  if (h.moe && arch.single_sublayer) read_experts(f, arch, h);
   // Head size and rotary count are the model's (after read_mla: the cache's head size) unless
   // read_layer_shapes below sets them; every layer has its own K/V cache unless it shares one.
   for (int64_t l = 0; l < h.n_layer; ++l) {

@@ -70,6 +70,7 @@ struct HParams {
   int64_t n_expert = 0;
   int64_t n_expert_used = 0;
   int64_t n_ff_expert = 0;
+  int64_t n_embd_moe = 0;         // the routed experts' input / output width (moe_latent_size; else n_embd)
   int64_t n_layer_dense_lead = 0;  // the first blocks have a dense FFN (deepseek, glm4moe)
   int64_t moe_layer_step = 1;      // after those, every step-th block is MoE, the others dense
   ExpertGating gating = ExpertGating::Softmax;

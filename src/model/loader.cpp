@@ -152,9 +152,9 @@ void WeightLoader::load_layer(int64_t l) {
     }
   }
 
-  L.moe = h.layer_is_moe(l);
   // deci: llama.cpp's graph drops a layer without FFN whole (its attention output is unused).
   L.has_ffn = a.ffn != FfnKind::None && !(a.single_sublayer && z.n_ff == 0);
+  L.moe = h.layer_is_moe(l) && L.has_ffn;  // nemotron_h: its FFN layers only
   L.skip = L.has_ffn && z.n_ff == 0;
   if (!a.moe() && !a.moe_if_experts && find(b + "ffn_gate_inp.weight"))
     fail("{}: layer {} is a mixture-of-experts layer ('{}ffn_gate_inp.weight'), which trident does not run for "

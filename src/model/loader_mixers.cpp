@@ -164,11 +164,16 @@ void WeightLoader::load_mla(LayerWeights& L, const std::string& b) {
 
 void WeightLoader::load_moe(LayerWeights& L, const std::string& b) {
   const HParams& h = m_.hp_;
-  const int64_t ne = h.n_expert, nf = h.n_ff_expert;
-  scales_ignored_ = true;  // no graph scales the router
+  const int64_t ne = h.n_expert, nf = h.n_ff_expert, dm = h.n_embd_moe;
+  scales_ignored_ = true;  // no graph scales the router or the latent projections
   L.router = projection(b + "ffn_gate_inp", h.n_embd, ne, true);
   L.expert_bias = vec(b + "exp_probs_b.bias", ne, false);
+  if (m_.arch_->moe_latent) {
+    L.latent_down = projection(b + "ffn_latent_down", h.n_embd, dm, dm != h.n_embd);
+    L.latent_up = projection(b + "ffn_latent_up", dm, h.n_embd, dm != h.n_embd);
+  }
   scales_ignored_ = !m_.arch_->expert_scales;
+  if (m_.arch_->ffn == FfnKind::Plain) return load_plain_experts(L, b);
   const GgufTensorInfo* gu = find(b + "ffn_gate_up_exps.weight");
   const GgufTensorInfo* gate = gu ? nullptr : &require(b + "ffn_gate_exps.weight", {h.n_embd, nf, ne});
   const GgufTensorInfo* up = gu ? nullptr : &require(b + "ffn_up_exps.weight", {h.n_embd, nf, ne});
@@ -244,6 +249,39 @@ void WeightLoader::load_moe(LayerWeights& L, const std::string& b) {
   scales_ignored_ = true;
 }
 
+// Ungated experts (a Plain row's: up, activation, down), n_embd_moe wide; expert e is rows
+// [e * height, (e + 1) * height) of each 3-D tensor's 2-D view.
+void WeightLoader::load_plain_experts(LayerWeights& L, const std::string& b) {
+  const HParams& h = m_.hp_;
+  const int64_t ne = h.n_expert, nf = h.n_ff_expert, dm = h.n_embd_moe;
+  const GgufTensorInfo& up = require(b + "ffn_up_exps.weight", {dm, nf, ne});
+  const GgufTensorInfo& down = require(b + "ffn_down_exps.weight", {nf, dm, ne});
+  for (int64_t e = 0; e < ne; ++e) {
+    Projection p;
+    p.n_in = dm;
+    p.n_out = nf;
+    p.segments = {segment(up, e * nf, nf)};
+    p.segments.back().scale = weight_scale(b + "ffn_up_exps", ne, e);
+    ProjectionGroup g;
+    g.part_col = {0};
+    g.part_names = {fmt::format("{}ffn_up_exps[{}]", b, e)};
+    g.fused = p;
+    g.parts = {std::move(p)};
+    g.fusable = false;
+    g.why_not = "plain experts have no gate";
+    L.expert_gate_up.push_back(std::move(g));
+    Projection d;
+    d.n_in = nf;
+    d.n_out = dm;
+    d.segments = {segment(down, e * dm, dm)};
+    d.segments.back().scale = weight_scale(b + "ffn_down_exps", ne, e);
+    L.expert_down.push_back(std::move(d));
+  }
+  scales_ignored_ = !m_.arch_->shexp_scales;
+  load_shared_experts(L, b);
+  scales_ignored_ = true;
+}
+
 void WeightLoader::load_shared_experts(LayerWeights& L, const std::string& b) {
   const GgufTensorInfo* up = find(b + "ffn_up_shexp.weight");
   if (!up) return;
@@ -252,7 +290,13 @@ void WeightLoader::load_shared_experts(LayerWeights& L, const std::string& b) {
   if (h.n_ff_shared != 0 && h.n_ff_shared != nf)
     fail("{}: tensor '{}': expected {} rows as in earlier layers, found {}", f_.path(), up->name, h.n_ff_shared, nf);
   h.n_ff_shared = nf;
-  L.shared_gate_up = group("", {{b + "ffn_gate_shexp", nf}, {b + "ffn_up_shexp", nf}}, h.n_embd, "shared gate/up");
+  if (m_.arch_->ffn == FfnKind::Plain) {  // ungated, as the row's dense FFN
+    L.shared_gate_up = group("", {{b + "ffn_up_shexp", nf}}, h.n_embd, "shared up");
+    L.shared_gate_up.fusable = false;
+    L.shared_gate_up.why_not = "plain feed-forward has no gate";
+  } else {
+    L.shared_gate_up = group("", {{b + "ffn_gate_shexp", nf}, {b + "ffn_up_shexp", nf}}, h.n_embd, "shared gate/up");
+  }
   L.shared_down = projection(b + "ffn_down_shexp", nf, h.n_embd, true);
   bias_before_scale(L.shared_gate_up, L.shared_down);
   // qwen2moe: the shared experts' output is weighed by sigmoid(x . ffn_gate_inp_shexp).

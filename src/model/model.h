@@ -64,8 +64,10 @@ struct LayerWeights {
   const float* moe_norm = nullptr;        // the experts' own norm of the block input (arctic)
   Projection router;                      // [n_embd] -> [n_expert]
   const float* expert_bias = nullptr;     // [n_expert] added to the scores for selection only (exp_probs_b)
-  std::vector<ProjectionGroup> expert_gate_up;  // per expert: gate, up [n_ff_expert each]
-  std::vector<Projection> expert_down;    // per expert: [n_ff_expert] -> [n_embd]
+  std::vector<ProjectionGroup> expert_gate_up;  // per expert: gate, up [n_ff_expert each] (plain rows: up only)
+  std::vector<Projection> expert_down;    // per expert: [n_ff_expert] -> [n_embd_moe]
+  Projection latent_down;                 // [n_embd] -> [n_embd_moe] before the experts; none: no segments
+  Projection latent_up;                   // [n_embd_moe] -> [n_embd] after their weighted sum
   ProjectionGroup shared_gate_up;         // shared experts (ffn_*_shexp), run on every token
   Projection shared_down;                 // [n_ff_shared] -> [n_embd]; no segments: none
   Projection shared_gate;                 // [n_embd] -> 1: sigmoid weight of the shared experts

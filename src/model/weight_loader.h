@@ -308,6 +308,7 @@ class WeightLoader {
   void load_mla(LayerWeights& L, const std::string& b);
 
   void load_moe(LayerWeights& L, const std::string& b);
+  void load_plain_experts(LayerWeights& L, const std::string& b);  // a Plain row's: up and down only
 
   // Shared experts (ffn_{gate,up,down}_shexp), found by presence: a dense gated FFN every
   // token runs beside the routed experts.

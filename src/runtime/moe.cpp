@@ -16,6 +16,8 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
   const HParams& h = model_.hp();
   Buffers& b = *buf_;
   const int64_t ne = h.n_expert, k = h.n_expert_used, nf = h.n_ff_expert, d = h.n_embd;
+  const bool latent = !L.latent_down.segments.empty();
+  const int64_t dm = latent ? h.n_embd_moe : d;  // the experts' width
 
   // Routing, as llama.cpp's build_moe_ffn: gate the logits (softmax, sigmoid, or none until
   // after the choice); choose the top k by score plus the selection bias (ties to the lower
@@ -55,6 +57,12 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
       for (int64_t j = 0; j < k; ++j) w[j] *= h.expert_weights_scale;
   }
 
+  // nemotron_h: the experts run in a latent space (the router read the full-width input).
+  const float* in = b.cur.data();
+  if (latent) {
+    run_projection(L.latent_down, b.cur.data(), d, n, b.moe_lat.data(), dm, cc_);
+    in = b.moe_lat.data();
+  }
   // Each expert over its tokens; output row (t, rank) goes to moe_y[t * k + rank].
   for (int64_t e = 0; e < ne; ++e) {
     int64_t m = 0;
@@ -62,31 +70,30 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
       for (int64_t j = 0; j < k; ++j)
         if (b.chosen[size_t(t * k + j)] == e) {
           b.moe_rows[size_t(m)] = int32_t(t * k + j);
-          std::memcpy(b.moe_x.data() + m * d, b.cur.data() + t * d, sizeof(float) * size_t(d));
+          std::memcpy(b.moe_x.data() + m * dm, in + t * dm, sizeof(float) * size_t(dm));
           if (a.moe_weight_input)
-            for (int64_t i = 0; i < d; ++i) b.moe_x[size_t(m * d + i)] *= b.chosen_w[size_t(t * k + j)];
+            for (int64_t i = 0; i < dm; ++i) b.moe_x[size_t(m * dm + i)] *= b.chosen_w[size_t(t * k + j)];
           ++m;
         }
     if (m == 0) continue;
-    run_group(L.expert_gate_up[size_t(e)], fusion_.fuse_gate_up(L.expert_gate_up[size_t(e)], m, cc_), b.moe_x.data(), d, m,
-              b.gu.data(), 2 * nf, cc_);
-    for (int64_t i = 0; i < m; ++i)
-      gated_act(b.gu.data() + i * 2 * nf, b.gu.data() + i * 2 * nf + nf, b.act.data() + i * nf, nf);
+    expert_hidden(L.expert_gate_up[size_t(e)], b.moe_x.data(), dm, m, nf);
     // Down-project into the gathered rows, then scatter to (token, rank) slots.
-    run_projection(L.expert_down[size_t(e)], b.act.data(), nf, m, b.moe_x.data(), d, cc_);
+    run_projection(L.expert_down[size_t(e)], b.act.data(), nf, m, b.moe_x.data(), dm, cc_);
     for (int64_t i = 0; i < m; ++i)
-      std::memcpy(b.moe_y.data() + int64_t(b.moe_rows[size_t(i)]) * d, b.moe_x.data() + i * d,
-                  sizeof(float) * size_t(d));
+      std::memcpy(b.moe_y.data() + int64_t(b.moe_rows[size_t(i)]) * dm, b.moe_x.data() + i * dm,
+                  sizeof(float) * size_t(dm));
   }
 
-  weigh_experts(n, !a.moe_weight_input);
+  if (latent) {  // the weighted sum in the latent space, then back to n_embd
+    weigh_experts(n, !a.moe_weight_input, b.moe_lat.data(), dm);
+    run_projection(L.latent_up, b.moe_lat.data(), dm, n, b.out.data(), d, cc_);
+  } else {
+    weigh_experts(n, !a.moe_weight_input, b.out.data(), d);
+  }
   if (!L.shared_down.segments.empty()) {
-    // Shared experts: a dense gated FFN on every token, added to the routed experts' sum.
+    // Shared experts: a dense FFN on every token, added to the routed experts' sum.
     const int64_t nf_sh = h.n_ff_shared;
-    run_group(L.shared_gate_up, fusion_.fuse_gate_up(L.shared_gate_up, n, cc_), b.cur.data(), d, n, b.gu.data(),
-              2 * nf_sh, cc_);
-    for (int64_t t = 0; t < n; ++t)
-      gated_act(b.gu.data() + t * 2 * nf_sh, b.gu.data() + t * 2 * nf_sh + nf_sh, b.act.data() + t * nf_sh, nf_sh);
+    expert_hidden(L.shared_gate_up, b.cur.data(), d, n, nf_sh);
     run_projection(L.shared_down, b.act.data(), nf_sh, n, b.moe_x.data(), d, cc_);
     if (!L.shared_gate.segments.empty()) {
       run_projection(L.shared_gate, b.cur.data(), d, n, b.router.data(), 1, cc_);
@@ -121,13 +128,25 @@ void Session::keep_best_groups(float* sel) {
     std::fill(sel + groups[size_t(r)] * per, sel + (groups[size_t(r)] + 1) * per, -INFINITY);
 }
 
-// out[t] = sum over ranks j of w[t, j] * y[t, j] (y[t, j] when the inputs were weighed), in rank order.
-void Session::weigh_experts(int64_t n, bool weighted) {
+void Session::expert_hidden(const ProjectionGroup& g, const float* x, int64_t width, int64_t m, int64_t nf) {
+  Buffers& b = *buf_;
+  if (model_.arch().ffn == FfnKind::Plain) {
+    run_group(g, false, x, width, m, b.act.data(), nf, cc_);
+    return plain_act(b.act.data(), m * nf);
+  }
+  run_group(g, fusion_.fuse_gate_up(g, m, cc_), x, width, m, b.gu.data(), 2 * nf, cc_);
+  for (int64_t i = 0; i < m; ++i)
+    gated_act(b.gu.data() + i * 2 * nf, b.gu.data() + i * 2 * nf + nf, b.act.data() + i * nf, nf);
+}
+
+// out_rows[t] (d wide) = sum over ranks j of w[t, j] * y[t, j] (y[t, j] when the inputs were
+// weighed), in rank order.
+void Session::weigh_experts(int64_t n, bool weighted, float* out_rows, int64_t d) {
   const HParams& h = model_.hp();
   Buffers& b = *buf_;
-  const int64_t k = h.n_expert_used, d = h.n_embd;
+  const int64_t k = h.n_expert_used;
   for (int64_t t = 0; t < n; ++t) {
-    float* out = b.out.data() + t * d;
+    float* out = out_rows + t * d;
     for (int64_t j = 0; j < k; ++j) {
       const float w = weighted ? b.chosen_w[size_t(t * k + j)] : 1.0f;
       const float* y = b.moe_y.data() + (t * k + j) * d;

@@ -92,8 +92,12 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     b.router.resize(size_t(n * h.n_expert));
     b.chosen.resize(size_t(n * h.n_expert_used));
     b.chosen_w.resize(b.chosen.size());
-    b.moe_x.resize(b.x.size());
-    b.moe_y.resize(size_t(n * h.n_expert_used * h.n_embd));
+    const int64_t dm = std::max(h.n_embd, h.n_embd_moe);
+    b.moe_x.resize(size_t(n * dm));
+    b.moe_y.resize(size_t(n * h.n_expert_used * dm));
+    if (std::any_of(model.layers().begin(), model.layers().end(),
+                    [](const LayerWeights& L) { return !L.latent_down.segments.empty(); }))
+      b.moe_lat.resize(size_t(n * h.n_embd_moe));
     b.moe_rows.resize(size_t(n));
     b.moe_order.resize(size_t(h.n_expert));
     b.moe_sel.resize(size_t(h.n_expert));
@@ -465,16 +469,10 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
   const HParams& h = model_.hp();
   const ArchSpec& a = model_.arch();
   Buffers& b = *buf_;
-  const bool gelu = a.act == Activation::GeluTanh;
   const int64_t nf = L.down.n_in;
   if (a.ffn == FfnKind::Plain) {
     run_group(L.gate_up, false, b.cur.data(), h.n_embd, n, b.act.data(), nf, cc_);
-    if (gelu)
-      gelu_inplace(b.act.data(), n * nf, true);
-    else if (a.act == Activation::ReluSqr)
-      relu_sqr_inplace(b.act.data(), n * nf);
-    else
-      silu_inplace(b.act.data(), n * nf);
+    plain_act(b.act.data(), n * nf);
     if (L.act_scales)  // mpt: the activation divided by per-channel scales
       for (int64_t t = 0; t < n; ++t)
         for (int64_t i = 0; i < nf; ++i) b.act[size_t(t * nf + i)] /= L.act_scales[i];
@@ -491,6 +489,16 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
     }, n * nf >= kMinParallelElements);
   }
   run_projection(L.down, b.act.data(), nf, n, b.out.data(), h.n_embd, cc_);
+}
+
+void Session::plain_act(float* x, int64_t n) const {
+  const Activation act = model_.arch().act;
+  if (act == Activation::GeluTanh)
+    gelu_inplace(x, n, true);
+  else if (act == Activation::ReluSqr)
+    relu_sqr_inplace(x, n);
+  else
+    silu_inplace(x, n);
 }
 
 void Session::gated_act(const float* gate, const float* up, float* out, int64_t n) const {

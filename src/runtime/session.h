@@ -102,7 +102,12 @@ class Session {
   // out = act(gate) * up over n values, with the architecture's activation.
   void gated_act(const float* gate, const float* up, float* out, int64_t n) const;
   void moe_block(const LayerWeights& L, int64_t n);
-  void weigh_experts(int64_t n, bool weighted);
+  void weigh_experts(int64_t n, bool weighted, float* out, int64_t width);
+  // An expert's (or the shared experts') activated hidden rows: x [m, width] -> b.act [m, nf],
+  // through up alone (Plain rows) or gate and up.
+  void expert_hidden(const ProjectionGroup& g, const float* x, int64_t width, int64_t m, int64_t nf);
+  // x = act(x) over n values: a Plain FFN's activation.
+  void plain_act(float* x, int64_t n) const;
   void add_residual(float* out, int64_t n);
   void norm_rows(const float* w, const float* b, const float* x, float* y, int64_t n);
   void norm_vec(const float* w, const float* b, const float* x, float* y, int64_t n) const;

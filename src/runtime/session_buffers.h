@@ -60,8 +60,9 @@ struct Session::Buffers {
   std::vector<float> router;  // [n_ub, n_expert]
   std::vector<int32_t> chosen;     // [n_ub, n_expert_used]
   std::vector<float> chosen_w;     // [n_ub, n_expert_used]
-  std::vector<float> moe_x;        // [n_ub, n_embd] gathered inputs of one expert
-  std::vector<float> moe_y;        // [n_ub * n_expert_used, n_embd] expert outputs
+  std::vector<float> moe_x;        // [n_ub, max(n_embd, n_embd_moe)] gathered inputs of one expert
+  std::vector<float> moe_y;        // [n_ub * n_expert_used, n_embd_moe] expert outputs
+  std::vector<float> moe_lat;      // [n_ub, n_embd_moe] latent input, then weighted sum (latent rows)
   std::vector<int32_t> moe_rows;   // tokens routed to the current expert
   std::vector<int32_t> moe_order;  // [n_expert] experts sorted by router probability
   std::vector<float> moe_sel;      // [n_expert] selection scores of one token

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Writes nemotron_h skeletons with MoE layers, which test-llama-archs has no model for
+(tests/data/archs/README.md): from the nemotron_h_moe-dense skeleton (layers: attention,
+Mamba-2, FFN), the FFN layer becomes a mixture of 4 ungated ReLU² experts (2 used, 48 wide) with
+a sigmoid router, selection bias, normalized and scaled weights, and one ungated shared expert
+(96 wide). nemotron_h_moe-latent runs the experts in a 128-wide latent space (moe_latent_size,
+ffn_latent_down / ffn_latent_up); nemotron_h-experts runs them at n_embd; nemotron_h_moe-mtp is
+nemotron_h_moe-latent plus a trailing multi-token-prediction block, which llama.cpp loads and does
+not run (its logits are nemotron_h_moe-latent's).
+
+Usage: PYTHONPATH=LLAMA/gguf-py make-nemotron-moe-skeletons.py DIR   (DIR: tests/data/archs)"""
+import sys
+
+from gguf import GGUFReader, GGUFValueType, GGUFWriter
+
+SKEL = "trident.skeleton.tensors"
+N_EXPERT, N_USED, N_FF_EXP, N_FF_SHEXP = 4, 2, 48, 96
+U32, F32, BOOL = GGUFValueType.UINT32, GGUFValueType.FLOAT32, GGUFValueType.BOOL
+
+
+def read(path):
+    r = GGUFReader(path)
+    fields = [(k, f) for k, f in r.fields.items() if not k.startswith("GGUF.")]
+    tensors = [s.split(" ") for s in r.fields[SKEL].contents()]
+    return fields, tensors
+
+
+def write(path, arch, src_arch, fields, tensors, set_keys):
+    w = GGUFWriter(path, arch)
+    for k, f in fields:
+        if k in ("general.architecture", SKEL):
+            continue
+        if k.startswith(src_arch + "."):
+            k = arch + k[len(src_arch):]
+        v = set_keys.pop(k, (f.contents(), None))[0]
+        t = f.types[0]
+        if t == GGUFValueType.ARRAY:
+            if len(v) == 0:
+                continue  # gguf-py writes no empty array; absent reads as the same default
+            w.add_key_value(k, v, t, sub_type=f.types[-1])
+        else:
+            w.add_key_value(k, v, t)
+    for k, (v, t) in set_keys.items():
+        w.add_key_value(k, v, t)
+    w.add_key_value(SKEL, [" ".join(t) for t in tensors], GGUFValueType.ARRAY, sub_type=GGUFValueType.STRING)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def variant(src, dst, arch, latent):
+    fields, tensors = read(src)
+    src_arch = dict(fields)["general.architecture"].contents()
+    n_embd = int(dict(fields)[src_arch + ".embedding_length"].contents())
+    dm = latent or n_embd
+    moe = [
+        ("ffn_gate_inp.weight", [n_embd, N_EXPERT]), ("exp_probs_b.bias", [N_EXPERT]),
+        ("ffn_up_exps.weight", [dm, N_FF_EXP, N_EXPERT]), ("ffn_down_exps.weight", [N_FF_EXP, dm, N_EXPERT]),
+        ("ffn_up_exps.scale", [N_EXPERT]), ("ffn_down_exps.scale", [N_EXPERT]),
+        ("ffn_up_shexp.weight", [n_embd, N_FF_SHEXP]), ("ffn_down_shexp.weight", [N_FF_SHEXP, n_embd]),
+        ("ffn_up_shexp.scale", [1]), ("ffn_down_shexp.scale", [1]),
+    ]
+    if latent:
+        moe += [("ffn_latent_down.weight", [n_embd, dm]), ("ffn_latent_up.weight", [dm, n_embd])]
+    # Layer 2's dense FFN tensors give way to the mixture's.
+    out = [t for t in tensors if not (t[0].startswith("blk.2.ffn_"))]
+    out += [[f"blk.2.{name}", "f32", ",".join(str(x) for x in ne)] for name, ne in moe]
+    p = arch + "."
+    set_keys = {
+        p + "feed_forward_length": ([0, 0, N_FF_EXP], None),
+        p + "expert_count": (N_EXPERT, None), p + "expert_used_count": (N_USED, None),
+        p + "expert_feed_forward_length": (N_FF_EXP, None),
+        p + "expert_shared_feed_forward_length": (N_FF_SHEXP, None), p + "expert_shared_count": (1, None),
+        p + "expert_weights_norm": (True, None), p + "expert_weights_scale": (2.5, None),
+    }
+    if latent:
+        set_keys[p + "moe_latent_size"] = (latent, U32)
+    write(dst, arch, src_arch, fields, out, set_keys)
+
+
+def mtp_variant(src, dst):
+    """src's model plus one trailing multi-token-prediction block (nextn_predict_layers 1), as
+    real nemotron_h_moe files carry: attention and a mixture behind the nextn input fusion."""
+    fields, tensors = read(src)
+    get = dict(fields)
+    arch = get["general.architecture"].contents()
+    p = arch + "."
+    n_embd = int(get[p + "embedding_length"].contents())
+    dm = int(get[p + "moe_latent_size"].contents())
+    n_q = int(get[p + "attention.key_length"].contents()) * 2
+    mtp = [
+        ("nextn.enorm.weight", [n_embd]), ("nextn.hnorm.weight", [n_embd]),
+        ("nextn.eh_proj.weight", [2 * n_embd, n_embd]), ("nextn.shared_head_norm.weight", [n_embd]),
+        ("attn_norm.weight", [n_embd]), ("attn_q.weight", [n_embd, n_q]), ("attn_k.weight", [n_embd, n_q]),
+        ("attn_v.weight", [n_embd, n_q]), ("attn_output.weight", [n_q, n_embd]),
+        ("post_attention_norm.weight", [n_embd]),
+        ("ffn_gate_inp.weight", [n_embd, N_EXPERT]), ("exp_probs_b.bias", [N_EXPERT]),
+        ("ffn_up_exps.weight", [dm, N_FF_EXP, N_EXPERT]), ("ffn_down_exps.weight", [N_FF_EXP, dm, N_EXPERT]),
+        ("ffn_up_shexp.weight", [n_embd, N_FF_SHEXP]), ("ffn_down_shexp.weight", [N_FF_SHEXP, n_embd]),
+    ]
+    out = tensors + [[f"blk.3.{name}", "f32", ",".join(str(x) for x in ne)] for name, ne in mtp]
+    # Per-layer arrays cover the MTP block too (llama.cpp reads them over block_count).
+    set_keys = {p + "block_count": (4, None), p + "nextn_predict_layers": (1, None)}
+    extra = {"feed_forward_length": N_FF_EXP, "attention.head_count": 2, "attention.head_count_kv": 2,
+             "attention.recurrent_layers": 0, "swiglu_clamp_exp": 0.0, "swiglu_clamp_shexp": 0.0}
+    for k, v in extra.items():
+        set_keys[p + k] = (list(get[p + k].contents()) + [v], None)
+    write(dst, arch, arch, fields, out, set_keys)
+
+
+d = sys.argv[1]
+variant(f"{d}/nemotron_h_moe-dense.skel.gguf", f"{d}/nemotron_h_moe-latent.skel.gguf", "nemotron_h_moe", 128)
+variant(f"{d}/nemotron_h_moe-dense.skel.gguf", f"{d}/nemotron_h-experts.skel.gguf", "nemotron_h", 0)
+mtp_variant(f"{d}/nemotron_h_moe-latent.skel.gguf", f"{d}/nemotron_h_moe-mtp.skel.gguf")
