@@ -100,9 +100,12 @@ using Q5_1W = Q5W<0, true>;
 // rows xs bytes apart. Prompt tiles take one half (C accumulators and 8 weight registers fill
 // the 16 ymm); a single token takes both halves in one pass, so decode reads each weight line
 // once.
+// stream: this pass is the first over a group the call reads only a few times (a handful of
+// tokens: decode of several sequences), so its weights come from DRAM and are prefetched; the
+// later passes, and a long prompt's, find them in cache.
 template <class W, int C, int H>
 void tile(int64_t nb, const uint8_t* group, int h0, const uint8_t* x, size_t xs,
-          const PackedActInfo* info, const __m256i* rows, float* y, int64_t ldy) {
+          const PackedActInfo* info, const __m256i* rows, float* y, int64_t ldy, bool stream = false) {
   constexpr size_t kBlock = kPackRows * W::kQuantBytes;
   // Both activation blocks end in their 32 quants.
   constexpr size_t kXBlock = W::kMin ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
@@ -116,7 +119,7 @@ void tile(int64_t nb, const uint8_t* group, int h0, const uint8_t* x, size_t xs,
     for (int c = 0; c < C; ++c) acc[hh][c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* q = group + size_t(b) * kBlock;
-    if constexpr (C == 1) {  // decode streams weights from DRAM: ask for them a few blocks ahead
+    if (C == 1 || stream) {  // weights streamed from DRAM: ask for them a few blocks ahead
 #pragma GCC unroll 8
       for (size_t l = 0; l < kBlock; l += 64)
         _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kBlock + l), _MM_HINT_T0);
@@ -182,9 +185,11 @@ void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
                            _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nrows - 8)), lane)};
   const int halves = nrows > 8 ? 2 : 1;
   const int64_t tiled = nc / kTokens * kTokens;
+  const bool few = nc <= 8;
   for (int h = 0; h < halves; ++h)
     for (int64_t c = 0; c < tiled; c += kTokens)
-      tile<W, kTokens, 1>(nb, group, h, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+      tile<W, kTokens, 1>(nb, group, h, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy,
+                          few && h == 0 && c == 0);
   for (int64_t c = tiled; c < nc; ++c) {
     if (halves == 2)
       tile<W, 1, 2>(nb, group, 0, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);

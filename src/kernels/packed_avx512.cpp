@@ -91,9 +91,12 @@ using Q5_1W = Q5W<0, true>;
 
 // 16 rows x C tokens. x: C Q8_0 (W::kMin: Q8_1) rows xs bytes apart; info: C rows of nb
 // entries.
+// stream: the group is read once for all tokens of the call (decode of one token, or of a few
+// sequences at once), so it comes from DRAM and is prefetched; a longer prompt reads it once
+// per tile, mostly from cache.
 template <class W, int C>
 void tile(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs, const PackedActInfo* info,
-          __mmask16 rows, float* y, int64_t ldy) {
+          __mmask16 rows, float* y, int64_t ldy, bool stream) {
   constexpr size_t kBlock = kPackRows * W::kQuantBytes;
   // Both activation blocks end in their 32 quants.
   constexpr size_t kXBlock = W::kMin ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
@@ -105,7 +108,7 @@ void tile(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs, const P
   for (int64_t b = 0; b < nb; ++b) {
     __m512i w[8];
     const uint8_t* q = group + size_t(b) * kBlock;
-    if constexpr (C == 1) {  // decode streams weights from DRAM: ask for them a few blocks ahead
+    if (C == 1 || stream) {  // weights streamed from DRAM: ask for them a few blocks ahead
 #pragma GCC unroll 8
       for (size_t l = 0; l < kBlock; l += 64)
         _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kBlock + l), _MM_HINT_T0);
@@ -143,8 +146,9 @@ void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
   // 8 tokens: 8 float accumulators + 8 weight registers + temporaries fit the 32 zmm; the
   // weights of a block are unpacked once per 8 tokens. Remainders take 4, then 1.
   const __mmask16 rows = __mmask16((1u << nrows) - 1);
+  const bool stream = nc <= 8;
   over_token_tiles<8, 4, 1>(nc, [&]<int C>(int64_t c) {
-    tile<W, C>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy);
+    tile<W, C>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy, stream);
   });
 }
 
