@@ -9,45 +9,15 @@ Usage: PYTHONPATH=LLAMA/gguf-py make-delta-net-skeletons.py DIR   (DIR: tests/da
 import sys
 
 import numpy as np
-from gguf import GGUFReader, GGUFValueType, GGUFWriter
+from skeleton_gguf import read, write
 
-SKEL = "trident.skeleton.tensors"
 N_V, N_LAYER = 4, 4
 
 
-def read(path):
-    r = GGUFReader(path)
-    arch = r.fields["general.architecture"].contents()
-    fields = [(k, f) for k, f in r.fields.items() if not k.startswith("GGUF.")]
-    tensors = [s.split(" ") for s in r.fields[SKEL].contents()]
-    return arch, fields, tensors
-
-
-def write(path, arch, fields, tensors, set_keys, drop_keys):
-    w = GGUFWriter(path, arch)
-    for k, f in fields:
-        if k in ("general.architecture", SKEL) or k in drop_keys:
-            continue
-        v = set_keys.pop(k, f.contents())
-        t = f.types[0]
-        if t == GGUFValueType.ARRAY:
-            if len(v) == 0:
-                continue  # gguf-py writes no empty array; absent reads as the same default
-            w.add_key_value(k, v, t, sub_type=f.types[-1])
-        else:
-            w.add_key_value(k, v, t)
-    for k, (v, t) in set_keys.items():
-        w.add_key_value(k, v, t)
-    w.add_key_value(SKEL, [" ".join(t) for t in tensors], GGUFValueType.ARRAY, sub_type=GGUFValueType.STRING)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-
-
 def variant(src, dst, legacy_in):
-    arch, fields, tensors = read(src)
+    fields, tensors = read(src)
     get = dict(fields)
+    arch = get["general.architecture"].contents()
     d_state = int(get[arch + ".ssm.state_size"].contents())
     n_k = int(get[arch + ".ssm.group_count"].contents())
     n_embd = int(get[arch + ".embedding_length"].contents())
@@ -70,7 +40,8 @@ def variant(src, dst, legacy_in):
             if base in shapes:
                 ne = ",".join(str(x) for x in shapes[base])
             out.append([f"blk.{layer}.{base}", typ, ne])
-    set_keys = {arch + ".ssm.time_step_rank": N_V, arch + ".ssm.inner_size": vd, arch + ".block_count": N_LAYER}
+    set_keys = {arch + ".ssm.time_step_rank": (N_V, None), arch + ".ssm.inner_size": (vd, None),
+                arch + ".block_count": (N_LAYER, None)}
     write(dst, arch, fields, out, set_keys, {arch + ".attention.recurrent_layers"})
 
 

@@ -11,42 +11,11 @@ not run (its logits are nemotron_h_moe-latent's).
 Usage: PYTHONPATH=LLAMA/gguf-py make-nemotron-moe-skeletons.py DIR   (DIR: tests/data/archs)"""
 import sys
 
-from gguf import GGUFReader, GGUFValueType, GGUFWriter
+from gguf import GGUFValueType
+from skeleton_gguf import read, write
 
-SKEL = "trident.skeleton.tensors"
 N_EXPERT, N_USED, N_FF_EXP, N_FF_SHEXP = 4, 2, 48, 96
 U32, F32, BOOL = GGUFValueType.UINT32, GGUFValueType.FLOAT32, GGUFValueType.BOOL
-
-
-def read(path):
-    r = GGUFReader(path)
-    fields = [(k, f) for k, f in r.fields.items() if not k.startswith("GGUF.")]
-    tensors = [s.split(" ") for s in r.fields[SKEL].contents()]
-    return fields, tensors
-
-
-def write(path, arch, src_arch, fields, tensors, set_keys):
-    w = GGUFWriter(path, arch)
-    for k, f in fields:
-        if k in ("general.architecture", SKEL):
-            continue
-        if k.startswith(src_arch + "."):
-            k = arch + k[len(src_arch):]
-        v = set_keys.pop(k, (f.contents(), None))[0]
-        t = f.types[0]
-        if t == GGUFValueType.ARRAY:
-            if len(v) == 0:
-                continue  # gguf-py writes no empty array; absent reads as the same default
-            w.add_key_value(k, v, t, sub_type=f.types[-1])
-        else:
-            w.add_key_value(k, v, t)
-    for k, (v, t) in set_keys.items():
-        w.add_key_value(k, v, t)
-    w.add_key_value(SKEL, [" ".join(t) for t in tensors], GGUFValueType.ARRAY, sub_type=GGUFValueType.STRING)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
 
 
 def variant(src, dst, arch, latent):
@@ -76,7 +45,7 @@ def variant(src, dst, arch, latent):
     }
     if latent:
         set_keys[p + "moe_latent_size"] = (latent, U32)
-    write(dst, arch, src_arch, fields, out, set_keys)
+    write(dst, arch, fields, out, set_keys, src_arch=src_arch)
 
 
 def mtp_variant(src, dst):
@@ -106,7 +75,7 @@ def mtp_variant(src, dst):
              "attention.recurrent_layers": 0, "swiglu_clamp_exp": 0.0, "swiglu_clamp_shexp": 0.0}
     for k, v in extra.items():
         set_keys[p + k] = (list(get[p + k].contents()) + [v], None)
-    write(dst, arch, arch, fields, out, set_keys)
+    write(dst, arch, fields, out, set_keys)
 
 
 d = sys.argv[1]
