@@ -23,7 +23,7 @@ std::string string_arg(Interpreter& in, const Value& v, const char* method) {
   return v.as_string();
 }
 
-int64_t int_arg(Interpreter& in, const Value& v, const char* method, int64_t fallback) {
+int64_t method_int_arg(Interpreter& in, const Value& v, const char* method, int64_t fallback) {
   if (v.is_undefined() || v.is_none()) return fallback;
   if (!(v.is_int() || v.is_bool())) in.error(0, fmt::format("{}() expects an integer argument, found {}", method, type_name(v)));
   return v.int_value();
@@ -61,7 +61,7 @@ Value string_method(const std::string& s, const std::string& name) {
       const Value sep = argument(a, 0, "sep");
       if (sep.is_string() && sep.as_string().empty()) in.error(0, "empty separator");
       in.charge(s.size());
-      return list_of_strings(py_split(s, sep, int_arg(in, argument(a, 1, "maxsplit"), name.c_str(), -1), right));
+      return list_of_strings(py_split(s, sep, method_int_arg(in, argument(a, 1, "maxsplit"), name.c_str(), -1), right));
     };
   } else if (name == "splitlines") {
     f = [s](Interpreter& in, CallArgs&) {
@@ -86,7 +86,7 @@ Value string_method(const std::string& s, const std::string& name) {
     f = [s](Interpreter& in, CallArgs& a) {
       return Value(py_replace(in, s, string_arg(in, argument(a, 0, "old"), "replace"),
                               string_arg(in, argument(a, 1, "new"), "replace"),
-                              int_arg(in, argument(a, 2, "count"), "replace", -1), 0));
+                              method_int_arg(in, argument(a, 2, "count"), "replace", -1), 0));
     };
   } else if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") {
     f = [s, name](Interpreter&, CallArgs&) {
@@ -231,11 +231,11 @@ void add_builtins(Scope& globals) {
   globals.vars["range"] = bound("range", [](Interpreter& in, CallArgs& a) {
     int64_t start = 0, stop = 0, step = 1;
     if (a.positional.size() == 1) {
-      stop = int_arg(in, a.positional[0], "range", 0);
+      stop = method_int_arg(in, a.positional[0], "range", 0);
     } else if (a.positional.size() == 2 || a.positional.size() == 3) {
-      start = int_arg(in, a.positional[0], "range", 0);
-      stop = int_arg(in, a.positional[1], "range", 0);
-      if (a.positional.size() == 3) step = int_arg(in, a.positional[2], "range", 1);
+      start = method_int_arg(in, a.positional[0], "range", 0);
+      stop = method_int_arg(in, a.positional[1], "range", 0);
+      if (a.positional.size() == 3) step = method_int_arg(in, a.positional[2], "range", 1);
     } else {
       in.error(0, "range() expects 1 to 3 integer arguments");
     }

@@ -158,7 +158,7 @@ std::vector<std::vector<size_t>> fusion_groups(const std::vector<BenchCase>& cas
   return groups;
 }
 
-void run(const BenchFlags& f) {
+void run_bench(const BenchFlags& f) {
   check_bench_format(f.output);
   if (f.repetitions < 1) fail("-r: expected a repetition count >= 1, found {}", f.repetitions);
   if (f.membw_mib < 1) fail("--membw-mib: expected a size >= 1, found {}", f.membw_mib);
@@ -276,7 +276,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--no-warmup", f->no_warmup, "skip the untimed warm-up run");
   cmd->add_option("--repack", f->repack, "copy the weights the packed kernels read into their layout at load: on or off")
       ->capture_default_str();
-  cmd->callback([f] { run(*f); });
+  cmd->callback([f] { run_bench(*f); });
 }
 
 }  // namespace trident::cli

@@ -143,7 +143,7 @@ std::string csv_quote(const std::string& s) {
   return q + "\"";
 }
 
-std::string value_text(const nlohmann::ordered_json& v) {
+std::string json_value_text(const nlohmann::ordered_json& v) {
   return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump();
 }
 
@@ -196,7 +196,7 @@ std::string BenchPrinter::row(const BenchReport& r, const BenchResult& x) {
   std::string names, values;  // csv
   for (const auto& [k, v] : j.items()) {
     names += (names.empty() ? "" : ",") + k;
-    values += (values.empty() ? "" : ",") + csv_quote(value_text(v));
+    values += (values.empty() ? "" : ",") + csv_quote(json_value_text(v));
   }
   return (first ? names + "\n" : "") + values + "\n";
 }

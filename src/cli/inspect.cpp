@@ -10,12 +10,12 @@
 namespace trident::cli {
 namespace {
 
-std::string value_text(const GgufValue& v) {
+std::string gguf_value_text(const GgufValue& v) {
   if (const GgufArray* a = v.as_array()) {
     std::string s = fmt::format("[{} x {}]", a->size(), gguf_value_type_name(a->elem_type));
     if (!a->empty() && a->elem_type != GgufValueType::ARRAY) {
       s += " ";
-      for (uint64_t i = 0; i < std::min<uint64_t>(a->size(), 4); ++i) s += (i ? ", " : "") + value_text(a->at(i));
+      for (uint64_t i = 0; i < std::min<uint64_t>(a->size(), 4); ++i) s += (i ? ", " : "") + gguf_value_text(a->at(i));
       if (a->size() > 4) s += ", ...";
     }
     return s;
@@ -77,7 +77,7 @@ void add_inspect_command(CLI::App& app) {
                *path, f->version(), f->metadata().size(), f->tensors().size(), f->alignment(), f->data_offset());
     fmt::print("metadata:\n");
     for (const GgufKv& kv : f->metadata())
-      fmt::print("  {:<44} {:<8} {}\n", kv.key, gguf_value_type_name(kv.value.type), value_text(kv.value));
+      fmt::print("  {:<44} {:<8} {}\n", kv.key, gguf_value_type_name(kv.value.type), gguf_value_text(kv.value));
     fmt::print("\ntensors:\n  {:<36} {:<8} {:<24} {:>12} {:>12}\n", "name", "type", "shape", "bytes", "offset");
     uint64_t bytes = 0, params = 0;
     for (const GgufTensorInfo& t : f->tensors()) {

@@ -71,7 +71,7 @@ bool hit_stop(const std::string& text, size_t added, const std::vector<std::stri
   return false;
 }
 
-void run(const RunFlags& f) {
+void run_generation(const RunFlags& f) {
   if (f.n_predict < -1 || f.n_predict > kMaxContextFlag)
     fail("-n: expected a token count from 0 to {}, or -1 for until the end of text or context, found {}",
          kMaxContextFlag, f.n_predict);
@@ -216,7 +216,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_flag("--special", f->show_special, "print special/control tokens");
   add_grammar_flags(cmd, f->grammar);
   cmd->add_flag("--no-display-prompt", f->no_display_prompt, "print only the generated text, not the prompt first");
-  cmd->callback([f] { run(*f); });
+  cmd->callback([f] { run_generation(*f); });
 }
 
 }  // namespace trident::cli

@@ -21,7 +21,7 @@ struct SynthFlags {
   bool force = false;
 };
 
-void run(const SynthFlags& f) {
+void run_synth(const SynthFlags& f) {
   if (!f.skeleton_of.empty()) {
     write_skeleton(f.skeleton_of, f.out, f.force);
     fmt::print("{}: skeleton of {}\n", f.out, f.skeleton_of);
@@ -73,7 +73,7 @@ void add_synth_command(CLI::App& app) {
   cmd->add_option("--vocab", f->vocab, "vocabulary size (default: the model's; >= 259)");
   cmd->add_option("--layers", f->layers, "layer count (default: the model's)");
   cmd->add_flag("--force", f->force, "overwrite an existing output file");
-  cmd->callback([f] { run(*f); });
+  cmd->callback([f] { run_synth(*f); });
 }
 
 }  // namespace trident::cli

@@ -153,9 +153,9 @@ std::vector<RewriteTensor> split(const GgufFile& f, const GgufTensorInfo& fused,
   return out;
 }
 
-class Planner {
+class FusePlanner {
  public:
-  Planner(const GgufFile& f) : f_(f) {
+  FusePlanner(const GgufFile& f) : f_(f) {
     arch_ = f.get_string("general.architecture").value_or("");
     for (const GgufTensorInfo& t : f.tensors()) {
       int64_t layer;
@@ -568,9 +568,9 @@ void emit_tensor(const GgufFile& f, const RewriteTensor& t,
 
 }  // namespace
 
-RewritePlan plan_fuse(const GgufFile& in, const FuseOptions& opt) { return Planner(in).fuse(opt); }
+RewritePlan plan_fuse(const GgufFile& in, const FuseOptions& opt) { return FusePlanner(in).fuse(opt); }
 
-RewritePlan plan_unfuse(const GgufFile& in) { return Planner(in).unfuse(); }
+RewritePlan plan_unfuse(const GgufFile& in) { return FusePlanner(in).unfuse(); }
 
 void write_rewrite(const GgufFile& in, const RewritePlan& plan, const std::string& out_path,
                    const GgufWriteOptions& opt) {

@@ -34,14 +34,9 @@ std::string shape_str(const std::vector<int64_t>& s) {
   return r + "]";
 }
 
-std::string replace_all(std::string s, std::string_view from, const std::string& to) {
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
-  return s;
-}
-
-class Planner {
+class HfPlanner {
  public:
-  Planner(const HfModelConfig& cfg, const ArchSpec& arch, const SafetensorsModel& st, HfHParams& hp)
+  HfPlanner(const HfModelConfig& cfg, const ArchSpec& arch, const SafetensorsModel& st, HfHParams& hp)
       : cfg_(cfg), arch_(arch), st_(st), hp_(hp) {}
 
   // Finds the tensors, checks them against the config, and lists the GGUF tensors in order.
@@ -161,9 +156,9 @@ class Planner {
     // Experts: one HF tensor each, or (newer transformers) stacked 3-D tensors.
     const int64_t n_exp = s.n_expert;
     t.ne = {cols, rows, n_exp};
-    if (st_.find(hf_prefix + replace_all(std::string(r.hf), "{e}", "0"))) {
+    if (st_.find(hf_prefix + hf_name_for_expert(r.hf, 0))) {
       for (int64_t e = 0; e < n_exp; ++e) {
-        const StTensor& st = require(hf_prefix + replace_all(std::string(r.hf), "{e}", std::to_string(e)));
+        const StTensor& st = require(hf_prefix + hf_name_for_expert(r.hf, e));
         const RowSource& src = use(st, {rows, cols});
         t.pieces.push_back(piece(src, 0, rows, RopePerm::None));
       }
@@ -171,7 +166,7 @@ class Planner {
       const bool down = r.gguf.starts_with("ffn_down");
       const std::string base = hf_prefix + (down ? "mlp.experts.down_proj" : "mlp.experts.gate_up_proj");
       const StTensor* st = st_.find(base) ? st_.find(base) : st_.find(base + ".weight");
-      if (!st) require(hf_prefix + replace_all(std::string(r.hf), "{e}", "0"));
+      if (!st) require(hf_prefix + hf_name_for_expert(r.hf, 0));
       // gate_up_proj is [experts, 2 * ff, embd]: gate rows then up rows per expert.
       const RowSource& src = used_.count(st->name) ? *find_source(st->name)
                                                    : use(*st, down ? std::vector<int64_t>{n_exp, rows, cols}
@@ -263,7 +258,7 @@ ConvertResult convert_hf_to_gguf(const std::string& model_dir, const std::string
          cfg.architecture, supported_hf_archs());
   HfHParams hp = read_hf_hparams(cfg, *arch);
   const auto st = SafetensorsModel::open_dir(model_dir);
-  Planner planner(cfg, *arch, *st, hp);
+  HfPlanner planner(cfg, *arch, *st, hp);
   std::vector<OutTensor> tensors = planner.plan();
   const HfTokenizer tok = read_hf_tokenizer(cfg, hp.sizes.n_vocab);
 

@@ -40,6 +40,14 @@ struct TensorRule {
 std::vector<TensorRule> hf_layer_rules(const ArchSpec& a);
 std::vector<TensorRule> hf_global_rules(const ArchSpec& a);  // embeddings, final norm, output
 
+// A rule's HF name with "{e}" replaced by the expert index `e` (names without it unchanged).
+inline std::string hf_name_for_expert(std::string_view hf, int64_t e) {
+  std::string s(hf);
+  const std::string index = std::to_string(e);
+  for (size_t p = s.find("{e}"); p != std::string::npos; p = s.find("{e}", p + index.size())) s.replace(p, 3, index);
+  return s;
+}
+
 // Row permutation between HF's rotate-half layout and GGUF llama's interleaved pairs, within
 // one head of `head_rows` rows: GGUF row 2j+k holds HF row k*head_rows/2 + j.
 inline int64_t hf_row_for_gguf_row(int64_t r, int64_t head_rows) {

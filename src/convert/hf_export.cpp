@@ -34,11 +34,6 @@ struct HfOut {
   GgmlType type = GgmlType::F32;
 };
 
-std::string replace_all(std::string s, std::string_view from, const std::string& to) {
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
-  return s;
-}
-
 // The shared expert's width (qwen2moe), which no key states: its gate's rows; 0 without one.
 int64_t shared_expert_width(const GgufFile& f) {
   const GgufTensorInfo* t = f.find_tensor("blk.0.ffn_gate_shexp.weight");
@@ -152,7 +147,7 @@ class ExportPlanner {
       if (!own && !fused) fail("{}: missing tensor '{}' (required to export {})", f_.path(), gname, a_.name);
       const bool up = r.gguf.starts_with("ffn_up");
       for (int64_t e = 0; e < ne; ++e) {
-        HfOut o{hf_prefix + replace_all(std::string(r.hf), "{e}", std::to_string(e)), {rows, cols}, {}};
+        HfOut o{hf_prefix + hf_name_for_expert(r.hf, e), {rows, cols}, {}};
         o.pieces.push_back(own ? piece(own, e * rows, rows, RopePerm::None)
                                : piece(fused, e * 2 * rows + (up ? rows : 0), rows, RopePerm::None));
         out.push_back(std::move(o));

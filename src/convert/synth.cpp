@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <numbers>
 
+#include "convert/synth_random.h"
 #include "format/error.h"
 #include "format/gguf_writer.h"
 #include "kernels/dispatch.h"
@@ -314,19 +315,6 @@ void set_hparams(GgufWriter& w, const Resolved& r, const SynthOptions& opt) {
 }
 
 // ---- random values ---------------------------------------------------------------------
-
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
 
 // x[i] ~ zero-mean, unit-variance, bell-shaped: the sum of four 16-bit uniforms from one
 // 64-bit draw (Irwin-Hall), which is several times cheaper than Box-Muller and bounded at

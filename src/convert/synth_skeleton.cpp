@@ -7,6 +7,7 @@
 #include <sstream>
 #include <vector>
 
+#include "convert/synth_random.h"
 #include "format/error.h"
 #include "format/gguf.h"
 #include "format/gguf_writer.h"
@@ -17,23 +18,10 @@
 namespace trident {
 namespace {
 
-uint64_t splitmix64(uint64_t& s) {
-  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-uint64_t name_hash(const std::string& s) {  // FNV-1a
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 // Normal(0, 0.01) by Box-Muller in double, one stream per (seed, tensor name).
 class Normal {
  public:
-  Normal(uint64_t seed, const std::string& name) : s_(seed ^ name_hash(name)) {}
+  Normal(uint64_t seed, const std::string& name) : s_(seed ^ fnv1a(name)) {}
   float next() {
     const double u1 = (double(splitmix64(s_) >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
     const double u2 = double(splitmix64(s_) >> 11) * 0x1.0p-53;

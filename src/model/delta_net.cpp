@@ -8,7 +8,7 @@
 namespace trident {
 namespace {
 
-constexpr int64_t kMaxSize = int64_t(1) << 20;  // any of these sizes; products stay far from overflow
+constexpr int64_t kMaxDeltaNetSize = int64_t(1) << 20;  // any of these sizes; products stay far from overflow
 
 }  // namespace
 
@@ -24,8 +24,8 @@ void read_delta_net_hparams(const GgufFile& f, const ArchSpec& arch, HParams& h)
   if (h.ssm_d_inner != s.value_dim())
     fail("{}: key '{}': expected {} (time_step_rank {} x state_size {}), found {}", f.path(), p + "ssm.inner_size",
          s.value_dim(), s.n_v_heads, s.head_v_dim, h.ssm_d_inner);
-  if (s.head_k_dim > kMaxSize || s.n_v_heads > kMaxSize)
-    fail("{}: keys '{}' / '{}': sizes above {}", f.path(), p + "ssm.state_size", p + "ssm.time_step_rank", kMaxSize);
+  if (s.head_k_dim > kMaxDeltaNetSize || s.n_v_heads > kMaxDeltaNetSize)
+    fail("{}: keys '{}' / '{}': sizes above {}", f.path(), p + "ssm.state_size", p + "ssm.time_step_rank", kMaxDeltaNetSize);
 }
 
 }  // namespace trident

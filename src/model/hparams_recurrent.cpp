@@ -8,12 +8,12 @@
 namespace trident {
 namespace {
 
-constexpr int64_t kMaxSize = int64_t(1) << 32;
+constexpr int64_t kMaxRecurrentSize = int64_t(1) << 32;
 
 int64_t size_key(const GgufFile& f, const std::string& key, int64_t min) {
   const std::optional<int64_t> v = f.get_int(key);
   if (!v) fail("{}: missing required key '{}'", f.path(), key);
-  if (*v < min || *v > kMaxSize) fail("{}: key '{}': expected a size from {} to {}, found {}", f.path(), key, min, kMaxSize, *v);
+  if (*v < min || *v > kMaxRecurrentSize) fail("{}: key '{}': expected a size from {} to {}, found {}", f.path(), key, min, kMaxRecurrentSize, *v);
   return *v;
 }
 

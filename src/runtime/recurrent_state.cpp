@@ -11,8 +11,8 @@
 namespace trident {
 namespace {
 
-constexpr char kMagic[8] = {'T', 'R', 'I', 'D', 'R', 'E', 'C', '1'};
-constexpr uint32_t kVersion = 1;
+constexpr char kStateMagic[8] = {'T', 'R', 'I', 'D', 'R', 'E', 'C', '1'};
+constexpr uint32_t kStateVersion = 1;
 
 struct StreamHeader {
   char magic[8];
@@ -109,8 +109,8 @@ uint64_t RecurrentState::serialized_size() const {
 template <class Put>
 void RecurrentState::write(Put&& put) const {
   StreamHeader hd{};
-  std::memcpy(hd.magic, kMagic, sizeof kMagic);
-  hd.version = kVersion;
+  std::memcpy(hd.magic, kStateMagic, sizeof kStateMagic);
+  hd.version = kStateVersion;
   hd.n_layer = uint32_t(layers_.size());
   put(&hd, sizeof hd);
   for (const Layer& l : layers_) {
@@ -136,10 +136,10 @@ std::vector<uint8_t> RecurrentState::save() const {
 
 void RecurrentState::restore(std::span<const uint8_t> bytes, std::string_view what) {
   StreamHeader hd{};
-  if (bytes.size() < sizeof hd || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+  if (bytes.size() < sizeof hd || std::memcmp(bytes.data(), kStateMagic, sizeof kStateMagic) != 0)
     fail("{}: not a trident recurrent state (expected the magic TRIDREC1)", what);
   std::memcpy(&hd, bytes.data(), sizeof hd);
-  if (hd.version != kVersion) fail("{}: recurrent state version {} (expected {})", what, hd.version, kVersion);
+  if (hd.version != kStateVersion) fail("{}: recurrent state version {} (expected {})", what, hd.version, kStateVersion);
   if (hd.n_layer != layers_.size())
     fail("{}: recurrent state of {} layers, this model has {}", what, hd.n_layer, layers_.size());
   const size_t shapes_end = sizeof hd + layers_.size() * sizeof(StreamShape);

@@ -25,8 +25,8 @@
 namespace trident {
 namespace {
 
-constexpr char kMagic[8] = {'T', 'R', 'I', 'D', 'S', 'E', 'Q', '1'};
-constexpr uint32_t kVersion = 1;
+constexpr char kSeqMagic[8] = {'T', 'R', 'I', 'D', 'S', 'E', 'Q', '1'};
+constexpr uint32_t kSeqVersion = 1;
 
 struct SeqFileHeader {
   char magic[8];
@@ -63,8 +63,8 @@ void Session::save_sequence(int32_t id, const std::string& path) const {
   const KvCache& kv = seqs_->cache(id);
   const std::span<const int32_t> tokens = seqs_->tokens(id);
   SeqFileHeader hd{};
-  std::memcpy(hd.magic, kMagic, sizeof kMagic);
-  hd.version = kVersion;
+  std::memcpy(hd.magic, kSeqMagic, sizeof kSeqMagic);
+  hd.version = kSeqVersion;
   hd.k_type = uint32_t(seqs_->k_type());
   hd.v_type = uint32_t(seqs_->v_type());
   hd.n_layer = uint32_t(kv.n_layer());
@@ -86,10 +86,10 @@ void Session::save_sequence(int32_t id, const std::string& path) const {
 int32_t Session::restore_sequence(const std::string& path) {
   MappedFile file(path);
   SeqFileHeader hd{};
-  if (file.size() < sizeof hd || std::memcmp(file.data(), kMagic, sizeof kMagic) != 0)
+  if (file.size() < sizeof hd || std::memcmp(file.data(), kSeqMagic, sizeof kSeqMagic) != 0)
     fail("{}: not a trident sequence file (expected the magic TRIDSEQ1)", path);
   std::memcpy(&hd, file.data(), sizeof hd);
-  if (hd.version != kVersion) fail("{}: sequence file version {} (expected {})", path, hd.version, kVersion);
+  if (hd.version != kSeqVersion) fail("{}: sequence file version {} (expected {})", path, hd.version, kSeqVersion);
   if (hd.model_id != model_identity(model_) || hd.n_layer != uint64_t(model_.hp().n_layer) ||
       hd.row_elems != uint64_t(model_.hp().kv_row_elems()))
     fail("{}: saved from a different model than {}", path, model_.file().path());

@@ -11,12 +11,12 @@
 namespace trident {
 namespace {
 
-struct Candidate {
+struct BpeCandidate {
   int32_t rank;
   int32_t left, right;
   uint32_t size;  // bytes of the pair when queued; a mismatch later means it is stale
 
-  bool operator<(const Candidate& o) const {  // priority_queue pops the "largest"
+  bool operator<(const BpeCandidate& o) const {  // priority_queue pops the "largest"
     return rank > o.rank || (rank == o.rank && left > o.left);
   }
 };
@@ -57,7 +57,7 @@ void BpeEncoder::encode_word(std::string_view word, std::vector<int32_t>& out) c
     off += n;
   }
 
-  std::priority_queue<Candidate> queue;
+  std::priority_queue<BpeCandidate> queue;
   std::string key;
   auto try_pair = [&](int32_t l, int32_t r) {
     if (l < 0 || r < 0) return;

@@ -12,12 +12,12 @@
 namespace trident {
 namespace {
 
-struct Candidate {
+struct SpmCandidate {
   float score;
   int32_t left, right;
   uint32_t size;  // bytes of the pair when queued; a mismatch later means it is stale
 
-  bool operator<(const Candidate& o) const {  // priority_queue pops the "largest"
+  bool operator<(const SpmCandidate& o) const {  // priority_queue pops the "largest"
     return score < o.score || (score == o.score && left > o.left);
   }
 };
@@ -35,7 +35,7 @@ void SpmEncoder::encode(std::string_view text, std::vector<int32_t>& out) const 
     off += n;
   }
 
-  std::priority_queue<Candidate> queue;
+  std::priority_queue<SpmCandidate> queue;
   auto try_pair = [&](int32_t l, int32_t r) {
     if (l < 0 || r < 0) return;
     const uint32_t size = syms[l].n + syms[r].n;
