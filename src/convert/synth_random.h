@@ -15,9 +15,9 @@ inline uint64_t splitmix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-// 64-bit FNV-1a of a tensor name.
-inline uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ull;
+// 64-bit FNV-1a of a tensor name, from FNV's offset basis unless another start is given.
+inline uint64_t fnv1a(std::string_view s, uint64_t basis = 0xcbf29ce484222325ull) {
+  uint64_t h = basis;
   for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
   return h;
 }
