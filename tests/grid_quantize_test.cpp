@@ -197,6 +197,25 @@ TEST(GridQuantize, RefusesMissingImportanceWhereLlamaCppDoes) {
   EXPECT_THROW(quantize_iq3_s(m.x.data(), nullptr, 1, 100, nullptr), std::invalid_argument);  // not whole blocks
 }
 
+// NaN and infinity in a row (llama-quantize refuses such tensors before quantizing): each
+// quantizer either writes its bytes or throws std::invalid_argument; it never crashes.
+TEST(GridQuantize, NonFiniteValuesNeverCrash) {
+  Matrix m = make_matrix(0);
+  m.x[3] = std::nanf("");
+  m.x[600] = INFINITY;
+  m.x[1100] = -INFINITY;
+  for (const GridQuantizer& q : kQuantizers) {
+    for (bool use_imatrix : {true, false}) {
+      if (q.needs_imatrix && !use_imatrix) continue;
+      std::vector<uint8_t> out(row_bytes(q.type, m.ncol) * size_t(m.nrow));
+      try {
+        q.fn(m.x.data(), out.data(), m.nrow, m.ncol, use_imatrix ? m.imatrix.data() : nullptr);
+      } catch (const std::invalid_argument&) {
+      }
+    }
+  }
+}
+
 // Round trip on matrix 0 (bell-shaped values in [-2, 2]) through trident's dequantizer: relative
 // RMS error, with the importance matrix. The limits are 1.25x what these quantizers give here
 // (measured: IQ1_S 0.506, IQ1_M 0.476, IQ2_XXS 0.382, IQ2_XS 0.340, IQ2_S 0.262, IQ3_XXS 0.216,

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "tensor/fp16.h"
+
 namespace trident {
 
 // One codebook. A point is `dim` coordinates, each a level l in [0, 2^bits) standing for the
@@ -46,6 +48,10 @@ struct GroupSearch {
   bool track_on_grid;    // false (IQ2_XXS): re-fit every point at the best scale
   bool init_on_grid;     // before any trial is kept: IQ3_S assumes points off the grid
   bool refit_off_only;   // re-fit only the points that were off the grid
+  bool even_parity;      // 7 sign bits per 8 elements (see fold_signs)
+  float eps;             // a group whose largest |x| is below this is stored empty
+  bool qp_start;         // IQ2_XXS: first scale from make_qp_quants, trials over 3 x that
+  bool iq2s_weights;     // without importance: 0.25 sigma2 + x^2 (IQ2_S), not x^2
 };
 
 // xval: |x| (one element may be negated for the sign parity); weight, waux = sqrt(weight).
@@ -54,16 +60,41 @@ struct GroupSearch {
 float search_group(const GridSearch& g, const GroupSearch& p, const float* xval, const float* weight,
                    const float* waux, float scale, float denom, uint16_t* idx);
 
+// One group of an IQ2 / IQ3 type fitted: the signs of its 8-element pieces (7 or 8 bits), the
+// point of each dim-group and the scale (>= 0; a negative fit flips the signs instead).
+struct GroupFit {
+  float scale;
+  uint8_t signs[4];
+  uint16_t idx[8];
+};
+// false: the group is (near) zero or has no fit, and is stored as zeros with scale 0.
+bool fit_group(const GridSearch& g, const GroupSearch& p, const float* xb, const float* weight, const float* waux,
+               GroupFit& fit);
+
+// Every group of one super-block x[256] fitted in order, weights from the importance qw[256]
+// (or null) and sigma2 (grid_weights). fitted[ib] false: group ib is empty, fits[ib].scale 0.
+// Returns the largest scale.
+float fit_groups(const GridSearch& g, const GroupSearch& p, const float* x, const float* qw, float sigma2,
+                 GroupFit* fits, bool* fitted);
+
 // Signs of 8 elements as a bit mask (bit i: x[i] < 0) and their absolute values into xval. With
 // even_parity (IQ2_XXS, IQ2_XS, IQ3_XXS store 7 sign bits), an odd count of negatives flips the
 // element of least weight * x^2 to a negative xval, making the count even; the mask's bit 7 is
 // then implied and dropped.
 uint8_t fold_signs(const float* x, const float* weight, bool even_parity, float* xval);
 
+// Element weights of a group: the importance qw times sqrt(sigma2 + x^2), or x^2 without one;
+// waux (if not null) their square roots.
+void grid_weights(const float* x, const float* qw, float sigma2, int n, float* weight, float* waux);
+
 // Squares summed in element order, as ggml does.
 float sum_squares(const float* x, int n);
 
-// ggml's 4-bit sub-block scale: round(0.5 (id s - 1)) clamped to [0, lmax].
+// The super-block scale d = max_scale / divisor, stored times ggml's fudge factor in *d16;
+// returns 1 / d.
+float super_scale(float max_scale, float divisor, float factor, f16_bits* d16);
+
+// ggml's sub-block scale code: round(0.5 (id s - 1)) clamped to [0, lmax].
 int scale_code(float id, float s, int lmax);
 
 // One row of super-blocks through `block` (bytes per block), for quantize_<type>'s row loop.

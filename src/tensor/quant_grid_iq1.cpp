@@ -16,7 +16,6 @@
 #include "tensor/blocks.h"
 #include "tensor/grid_search.h"
 #include "tensor/quant_fns.h"
-#include "tensor/quant_kquant_internal.h"
 
 namespace trident {
 namespace {
@@ -83,199 +82,176 @@ uint32_t key_of(const int8_t* L) {
   return key;
 }
 
+// The n_pts points of levels L (8 each; xs[k]: point k's shifted values) into index, each off
+// the codebook replaced by its nearest neighbour at `scale`; if any was, returns the scale
+// re-fitted to the points (kept unless positive), else `scale`.
+float snap_to_codebook(const GridSearch& g, int n_pts, const float* xb, const float* weight, const float* const* xs,
+                       float scale, int8_t* L, uint16_t* index) {
+  bool all_on_grid = true;
+  for (int k = 0; k < n_pts; ++k) {
+    const uint32_t key = key_of(L + 8 * k);
+    int point = g.map[key];
+    if (point < 0) {
+      all_on_grid = false;
+      point = nearest_neighbour_iq1(g, key, xb + 8 * k, weight + 8 * k, scale, xs[k], L + 8 * k);
+    }
+    index[k] = uint16_t(point);
+  }
+  if (all_on_grid) return scale;
+  float sumqx = 0, sumq2 = 0;
+  for (int k = 0; k < n_pts; ++k) {
+    const int8_t* pt = g.point(index[k]);
+    for (int j = 0; j < 8; ++j) {
+      const float w = weight[8 * k + j], q = xs[k][pt[j]];
+      sumqx += w * q * xb[8 * k + j];
+      sumq2 += w * q * q;
+    }
+  }
+  return sumqx > 0 && sumq2 > 0 ? sumqx / sumq2 : scale;
+}
+
+// Shift patterns: bit k set when point k of the group has the shift -1/8 (IQ1_S: all or none;
+// IQ1_M: per point), and the best split of the sorted elements found under them.
+const float* shift_values(unsigned minus, int point) { return minus >> point & 1 ? kShiftMinus : kShiftPlus; }
+struct Split {
+  int i1 = -1, i2 = -1;
+  unsigned minus = 0;
+  float scale;
+};
+
+// The candidate (sumqx, sumq2) of a split under one pattern replaces the best if it explains
+// more of sum w x^2, ggml's test.
+void consider(float sumqx, float sumq2, int i1, int i2, unsigned minus, float& best_score, Split& best) {
+  if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
+    best.scale = sumqx / sumq2;
+    best_score = best.scale * sumqx;
+    best.i1 = i1;
+    best.i2 = i2;
+    best.minus = minus;
+  }
+}
+
+// IQ1_S (32 elements, one shift): prefix sums of w x and w over the sorted elements, and per
+// split the shift +1/8 then -1/8.
+void best_split_s(const float* xb, const float* weight, const int* order, Split& best) {
+  constexpr int n = 32;
+  float sumx[n + 1], sumw[n + 1];
+  sumx[0] = sumw[0] = 0;
+  for (int j = 0; j < n; ++j) {
+    sumx[j + 1] = sumx[j] + weight[order[j]] * xb[order[j]];
+    sumw[j + 1] = sumw[j] + weight[order[j]];
+  }
+  float best_score = -FLT_MAX;
+  for (int i1 = 0; i1 <= n; ++i1)
+    for (int i2 = i1; i2 <= n; ++i2)
+      for (unsigned minus : {0u, 15u}) {
+        const float* v = shift_values(minus, 0);
+        const float sumqx = (sumx[i1] - sumx[0]) * v[0] + (sumx[i2] - sumx[i1]) * v[1] + (sumx[n] - sumx[i2]) * v[2];
+        const float sumq2 =
+            (sumw[i1] - sumw[0]) * v[0] * v[0] + (sumw[i2] - sumw[i1]) * v[1] * v[1] + (sumw[n] - sumw[i2]) * v[2] * v[2];
+        consider(sumqx, sumq2, i1, i2, minus, best_score, best);
+      }
+}
+
+// IQ1_M (16 elements, a shift per 8): per split, the four patterns' sums accumulated over the
+// sorted elements, in ggml's pattern order (none, second, first, both shifted down).
+void best_split_m(const float* xb, const float* weight, const int* order, Split& best) {
+  constexpr int n = 16;
+  constexpr unsigned kPatterns[4] = {0, 2, 1, 3};
+  float best_score = -FLT_MAX;
+  for (int i1 = 0; i1 <= n; ++i1) {
+    for (int i2 = i1; i2 <= n; ++i2) {
+      float sumqx[4] = {}, sumq2[4] = {};
+      for (int j = 0; j < n; ++j) {
+        const int i = order[j], level = j < i1 ? 0 : j < i2 ? 1 : 2;
+        for (int k = 0; k < 4; ++k) {
+          const float v = shift_values(kPatterns[k], i / 8)[level];
+          sumqx[k] += weight[i] * v * xb[i];
+          sumq2[k] += weight[i] * v * v;
+        }
+      }
+      for (int k = 0; k < 4; ++k) consider(sumqx[k], sumq2[k], i1, i2, kPatterns[k], best_score, best);
+    }
+  }
+}
+
+// One group of n elements (32 or 16) fitted: its points, shift pattern and scale (>= 0).
+struct Iq1Fit {
+  float scale;
+  unsigned minus;
+  uint16_t index[4];
+};
+using SplitFn = void (*)(const float* xb, const float* weight, const int* order, Split& best);
+
+// false: the group is (near) zero or no split fits; it is stored as point 0 with scale 0.
+bool fit_iq1_group(const GridSearch& g, int n, float eps, SplitFn split, const float* xb, const float* weight,
+                   Iq1Fit& fit) {
+  float max = std::fabs(xb[0]);
+  for (int i = 1; i < n; ++i) max = max > std::fabs(xb[i]) ? max : std::fabs(xb[i]);
+  if (max < eps) return false;
+  int order[32];
+  sort_order(xb, n, order);
+  Split best;
+  best.scale = max;
+  split(xb, weight, order, best);
+  if (best.i1 < 0 || best.i2 < 0) return false;
+  int8_t L[32];
+  split_levels(order, n, best.i1, best.i2, L);
+  const unsigned all = (1u << (n / 8)) - 1;
+  if (best.scale < 0) {  // mirror: levels and every shift change sign
+    for (int i = 0; i < n; ++i) L[i] = int8_t(2 - L[i]);
+    best.scale = -best.scale;
+    best.minus ^= all;
+  }
+  const float* xs[4];
+  for (int k = 0; k < n / 8; ++k) xs[k] = shift_values(best.minus, k);
+  fit.scale = snap_to_codebook(g, n / 8, xb, weight, xs, best.scale, L, fit.index);
+  fit.minus = best.minus;
+  return true;
+}
+
 void block_iq1_s(const float* x, const float* qw, void* out) {
-  constexpr int kBlock = 32;
   const GridSearch& g = grid_search_iq1();
   auto& y = *static_cast<BlockIQ1_S*>(out);
   std::memset(&y, 0, sizeof y);
-  float scales[QK_K / kBlock], weight[kBlock], sumx[kBlock + 1], sumw[kBlock + 1];
-  int8_t shifts[QK_K / kBlock], L[kBlock];
-  int order[kBlock];
-  float max_scale = 0;
+  Iq1Fit f[QK_K / 32];
+  float weight[32], max_scale = 0;
   const float sigma2 = 2 * sum_squares(x, QK_K) / QK_K;
-  for (int ib = 0; ib < QK_K / kBlock; ++ib) {
-    const float* xb = x + kBlock * ib;
-    for (int i = 0; i < kBlock; ++i) weight[i] = qw[kBlock * ib + i] * std::sqrt(sigma2 + xb[i] * xb[i]);
-    float max = std::fabs(xb[0]);
-    for (int i = 1; i < kBlock; ++i) max = max > std::fabs(xb[i]) ? max : std::fabs(xb[i]);
-    scales[ib] = 0;
-    shifts[ib] = 1;
-    if (max < kGroupMaxEpsIQ1S) continue;
-    sort_order(xb, kBlock, order);
-    sumx[0] = sumw[0] = 0;
-    for (int j = 0; j < kBlock; ++j) {
-      const int i = order[j];
-      sumx[j + 1] = sumx[j] + weight[i] * xb[i];
-      sumw[j + 1] = sumw[j] + weight[i];
+  for (int ib = 0; ib < QK_K / 32; ++ib) {
+    grid_weights(x + 32 * ib, qw + 32 * ib, sigma2, 32, weight, nullptr);
+    if (!fit_iq1_group(g, 32, kGroupMaxEpsIQ1S, best_split_s, x + 32 * ib, weight, f[ib])) {
+      f[ib] = Iq1Fit{0, 0, {}};
+      continue;
     }
-    float best_score = -FLT_MAX, scale = max;
-    int besti1 = -1, besti2 = -1, best_shift = 0;
-    for (int i1 = 0; i1 <= kBlock; ++i1) {
-      for (int i2 = i1; i2 <= kBlock; ++i2) {
-        for (int shift : {1, -1}) {
-          const float* xs = shift == 1 ? kShiftPlus : kShiftMinus;
-          const float sumqx = (sumx[i1] - sumx[0]) * xs[0] + (sumx[i2] - sumx[i1]) * xs[1] + (sumx[kBlock] - sumx[i2]) * xs[2];
-          const float sumq2 = (sumw[i1] - sumw[0]) * xs[0] * xs[0] + (sumw[i2] - sumw[i1]) * xs[1] * xs[1] +
-                              (sumw[kBlock] - sumw[i2]) * xs[2] * xs[2];
-          if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
-            scale = sumqx / sumq2;
-            best_score = scale * sumqx;
-            besti1 = i1;
-            besti2 = i2;
-            best_shift = shift;
-          }
-        }
-      }
+    for (int k = 0; k < 4; ++k) {
+      y.qs[4 * ib + k] = uint8_t(f[ib].index[k] & 255);
+      y.qh[ib] = uint16_t(y.qh[ib] | (f[ib].index[k] >> 8) << 3 * k);
     }
-    if (besti1 < 0 || besti2 < 0 || best_shift == 0) continue;
-    split_levels(order, kBlock, besti1, besti2, L);
-    if (scale < 0) {
-      for (int8_t& l : L) l = int8_t(2 - l);
-      scale = -scale;
-      best_shift = -best_shift;
-    }
-    const float* xs = best_shift == 1 ? kShiftPlus : kShiftMinus;
-    bool all_on_grid = true;
-    uint16_t index[kBlock / 8];
-    for (int k = 0; k < kBlock / 8; ++k) {
-      const uint32_t key = key_of(L + 8 * k);
-      int point = g.map[key];
-      if (point < 0) {
-        all_on_grid = false;
-        point = nearest_neighbour_iq1(g, key, xb + 8 * k, weight + 8 * k, scale, xs, L + 8 * k);
-      }
-      index[k] = uint16_t(point);
-    }
-    if (!all_on_grid) {
-      float sumqx = 0, sumq2 = 0;
-      for (int k = 0; k < kBlock / 8; ++k) {
-        const int8_t* pt = g.point(index[k]);
-        for (int j = 0; j < 8; ++j) {
-          const float w = weight[8 * k + j], q = xs[pt[j]];
-          sumqx += w * q * xb[8 * k + j];
-          sumq2 += w * q * q;
-        }
-      }
-      if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
-    }
-    uint16_t h = 0;
-    for (int k = 0; k < kBlock / 8; ++k) {
-      y.qs[(kBlock / 8) * ib + k] = uint8_t(index[k] & 255);
-      h = uint16_t(h | (index[k] >> 8) << 3 * k);
-    }
-    y.qh[ib] = h;
-    scales[ib] = scale;
-    shifts[ib] = int8_t(best_shift);
-    max_scale = max_scale > scale ? max_scale : scale;
+    max_scale = max_scale > f[ib].scale ? max_scale : f[ib].scale;
   }
   if (!max_scale) return;
-  const float d = max_scale / 15;
-  y.d = fp32_to_fp16(d * 1.125f);  // ggml's factor
-  const float id = 1 / d;
-  for (int ib = 0; ib < QK_K / kBlock; ++ib) {
-    int l = scale_code(id, scales[ib], 7);
-    if (shifts[ib] == -1) l |= 8;
-    y.qh[ib] = uint16_t(y.qh[ib] | l << 12);
-  }
-}
-
-// IQ1_M's four shift patterns of a 16-element group (bit 1: first 8 shifted down, bit 0: the
-// second 8), and the qh bits that store them.
-const float* shift_values(int pattern, int half) {
-  const bool minus = half == 0 ? pattern >= 2 : pattern % 2 == 1;
-  return minus ? kShiftMinus : kShiftPlus;
-}
-constexpr uint8_t kShiftMasks[4] = {0x00, 0x80, 0x08, 0x88};
-
-void iq1_m_weights(const float* xb, const float* qw, float sigma2, float* weight) {
-  if (qw) {
-    for (int i = 0; i < 16; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
-  } else {
-    for (int i = 0; i < 16; ++i) weight[i] = xb[i] * xb[i];
-  }
+  const float id = super_scale(max_scale, 15, 1.125f, &y.d);
+  for (int ib = 0; ib < QK_K / 32; ++ib)
+    y.qh[ib] = uint16_t(y.qh[ib] | (scale_code(id, f[ib].scale, 7) | (f[ib].minus ? 8 : 0)) << 12);
 }
 
 void block_iq1_m(const float* x, const float* qw, void* out) {
-  constexpr int kBlock = 16;
   const GridSearch& g = grid_search_iq1();
   auto& y = *static_cast<BlockIQ1_M*>(out);
   std::memset(&y, 0, sizeof y);
-  float scales[QK_K / kBlock], weight[kBlock];
-  int8_t shifts[QK_K / kBlock], L[kBlock];
-  int order[kBlock];
-  float max_scale = 0;
+  Iq1Fit f[QK_K / 16];
+  float weight[16], max_scale = 0;
   const float sigma2 = 2 * sum_squares(x, QK_K) / QK_K;
-  for (int ib = 0; ib < QK_K / kBlock; ++ib) {
-    const float* xb = x + kBlock * ib;
-    iq1_m_weights(xb, qw ? qw + kBlock * ib : nullptr, sigma2, weight);
-    float max = std::fabs(xb[0]);
-    for (int i = 1; i < kBlock; ++i) max = max > std::fabs(xb[i]) ? max : std::fabs(xb[i]);
-    scales[ib] = 0;
-    shifts[ib] = 0;
-    if (max < kGroupMaxEpsIQ1M) continue;
-    sort_order(xb, kBlock, order);
-    float best_score = -FLT_MAX, scale = max;
-    int besti1 = -1, besti2 = -1, best_k = -1;
-    for (int i1 = 0; i1 <= kBlock; ++i1) {
-      for (int i2 = i1; i2 <= kBlock; ++i2) {
-        // The four patterns' sums, accumulated over the sorted elements as ggml does.
-        float sumqx[4] = {}, sumq2[4] = {};
-        for (int j = 0; j < kBlock; ++j) {
-          const int i = order[j], level = j < i1 ? 0 : j < i2 ? 1 : 2;
-          for (int k = 0; k < 4; ++k) {
-            const float v = shift_values(k, i < kBlock / 2 ? 0 : 1)[level];
-            sumqx[k] += weight[i] * v * xb[i];
-            sumq2[k] += weight[i] * v * v;
-          }
-        }
-        for (int k = 0; k < 4; ++k) {
-          if (sumq2[k] > 0 && sumqx[k] * sumqx[k] > best_score * sumq2[k]) {
-            scale = sumqx[k] / sumq2[k];
-            best_score = scale * sumqx[k];
-            besti1 = i1;
-            besti2 = i2;
-            best_k = k;
-          }
-        }
-      }
+  for (int ib = 0; ib < QK_K / 16; ++ib) {
+    grid_weights(x + 16 * ib, qw ? qw + 16 * ib : nullptr, sigma2, 16, weight, nullptr);
+    if (!fit_iq1_group(g, 16, kGroupMaxEpsIQ1M, best_split_m, x + 16 * ib, weight, f[ib])) {
+      f[ib] = Iq1Fit{0, 0, {}};
+      continue;
     }
-    if (besti1 < 0 || besti2 < 0 || best_k < 0) continue;
-    split_levels(order, kBlock, besti1, besti2, L);
-    if (scale < 0) {
-      for (int8_t& l : L) l = int8_t(2 - l);
-      scale = -scale;
-      best_k = 3 - best_k;  // both shifts change sign
-    }
-    bool all_on_grid = true;
-    uint16_t index[2];
-    for (int k = 0; k < 2; ++k) {
-      const uint32_t key = key_of(L + 8 * k);
-      int point = g.map[key];
-      if (point < 0) {
-        all_on_grid = false;
-        point = nearest_neighbour_iq1(g, key, xb + 8 * k, weight + 8 * k, scale, shift_values(best_k, k), L + 8 * k);
-      }
-      index[k] = uint16_t(point);
-    }
-    if (!all_on_grid) {
-      float sumqx = 0, sumq2 = 0;
-      for (int k = 0; k < 2; ++k) {
-        const float* xs = shift_values(best_k, k);
-        const int8_t* pt = g.point(index[k]);
-        for (int j = 0; j < 8; ++j) {
-          const float w = weight[8 * k + j], q = xs[pt[j]];
-          sumqx += w * q * xb[8 * k + j];
-          sumq2 += w * q * q;
-        }
-      }
-      if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
-    }
-    y.qs[2 * ib] = uint8_t(index[0] & 255);
-    y.qs[2 * ib + 1] = uint8_t(index[1] & 255);
-    y.qh[ib] = uint8_t((index[0] >> 8) | (index[1] >> 8) << 4);
-    scales[ib] = scale;
-    shifts[ib] = int8_t(best_k);
-    max_scale = max_scale > scale ? max_scale : scale;
+    y.qs[2 * ib] = uint8_t(f[ib].index[0] & 255);
+    y.qs[2 * ib + 1] = uint8_t(f[ib].index[1] & 255);
+    y.qh[ib] = uint8_t((f[ib].index[0] >> 8) | (f[ib].index[1] >> 8) << 4);
+    max_scale = max_scale > f[ib].scale ? max_scale : f[ib].scale;
   }
   if (!max_scale) return;
   // The sub-block scales, then d re-fitted to the quantized values over the whole super-block.
@@ -283,14 +259,14 @@ void block_iq1_m(const float* x, const float* qw, void* out) {
   float d = max_scale / 15;
   const float id = 1 / d;
   float sumqx = 0, sumq2 = 0;
-  for (int ib = 0; ib < QK_K / kBlock; ++ib) {
-    const int l = scale_code(id, scales[ib], 7);
+  for (int ib = 0; ib < QK_K / 16; ++ib) {
+    const int l = scale_code(id, f[ib].scale, 7);
     sc[ib / 4] = uint16_t(sc[ib / 4] | l << 3 * (ib % 4));
-    y.qh[ib] |= kShiftMasks[shifts[ib]];
-    const float* xb = x + kBlock * ib;
-    iq1_m_weights(xb, qw ? qw + kBlock * ib : nullptr, sigma2, weight);
+    y.qh[ib] = uint8_t(y.qh[ib] | (f[ib].minus & 1) << 3 | (f[ib].minus & 2) << 6);  // a point's shift: bit 3 of its nibble
+    const float* xb = x + 16 * ib;
+    grid_weights(xb, qw ? qw + 16 * ib : nullptr, sigma2, 16, weight, nullptr);
     for (int k = 0; k < 2; ++k) {
-      const float* xs = shift_values(shifts[ib], k);
+      const float* xs = shift_values(f[ib].minus, k);
       const int8_t* pt = g.point(y.qs[2 * ib + k] | (y.qh[ib] >> 4 * k & 7) << 8);
       for (int j = 0; j < 8; ++j) {
         const float w = weight[8 * k + j], q = xs[pt[j]] * float(2 * l + 1);

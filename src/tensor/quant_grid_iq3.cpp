@@ -3,7 +3,7 @@
 // is a codebook point of levels {1, 3, .., 15} times the scale of its 32 elements, with a sign
 // per element (IQ3_XXS: 7 per 8, the eighth implied by parity). Both accept a null importance
 // matrix (weights x^2 then).
-#include <cmath>
+#include <limits>
 #include <cstring>
 
 #include "tensor/blocks.h"
@@ -13,106 +13,50 @@
 namespace trident {
 namespace {
 
-constexpr float kGroupMaxEpsIQ3XXS = 1e-8f;  // ggml's GROUP_MAX_EPS_IQ3_XXS
-
 // IQ3_XXS: 31 trials from max / 15 in steps of 0.2, re-fitting only points that were off the
 // grid; IQ3_S: 19 trials, and every point is re-fitted unless a trial found all on the grid.
-constexpr GroupSearch kSearchXXS = {32, 8, 15, 0.2f, true, true, true};
-constexpr GroupSearch kSearchS = {32, 8, 9, 0.2f, true, false, false};
-
-// weight: the importance times sqrt(sigma2 + x^2), or x^2 without one; waux = sqrt(weight).
-void group_weights(const float* x, const float* qw, float sigma2, float* weight, float* waux) {
-  if (qw) {
-    for (int i = 0; i < 32; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + x[i] * x[i]);
-  } else {
-    for (int i = 0; i < 32; ++i) weight[i] = x[i] * x[i];
-  }
-  for (int i = 0; i < 32; ++i) waux[i] = std::sqrt(weight[i]);
-}
-
-float max_of(const float* v, int n) {
-  float m = v[0];
-  for (int i = 1; i < n; ++i) m = m > v[i] ? m : v[i];
-  return m;
-}
+// IQ3_S skips only an exactly zero group: below the smallest float, for |x| >= 0.
+constexpr GroupSearch kSearchXXS = {32, 8, 15, 0.2f, true, true, true, true, 1e-8f, false, false};
+constexpr GroupSearch kSearchS = {32, 8, 9, 0.2f, true, false, false, false, std::numeric_limits<float>::denorm_min(),
+                                  false, false};
 
 void block_iq3_xxs(const float* x, const float* qw, void* out) {
-  const GridSearch& g = grid_search_iq3_xxs();
   auto& y = *static_cast<BlockIQ3_XXS*>(out);
-  y.d = fp32_to_fp16(0.f);
+  std::memset(&y, 0, sizeof y);
+  GroupFit f[QK_K / 32];
+  bool fitted[QK_K / 32];
+  const float max_scale = fit_groups(grid_search_iq3_xxs(), kSearchXXS, x, qw, 2 * sum_squares(x, QK_K) / QK_K, f, fitted);
+  if (!max_scale) return;
   // qs[0..63]: a point index per 4 elements; then per 32 elements a u32 of 4 x 7 signs and the
   // 4-bit scale in the top bits.
-  uint8_t q3[sizeof y.qs] = {};
-  uint32_t signs_scale[QK_K / 32] = {};
-  float scales[QK_K / 32], weight[32], waux[32], xval[32];
-  float max_scale = 0;
-  const float sigma2 = 2 * sum_squares(x, QK_K) / QK_K;
+  const float id = super_scale(max_scale, 31, 1.0125f, &y.d);
   for (int ib = 0; ib < QK_K / 32; ++ib) {
-    const float* xb = x + 32 * ib;
-    group_weights(xb, qw ? qw + 32 * ib : nullptr, sigma2, weight, waux);
-    uint8_t signs[4];
-    for (int k = 0; k < 4; ++k) signs[k] = fold_signs(xb + 8 * k, weight + 8 * k, true, xval + 8 * k);
-    scales[ib] = 0;
-    const float max = max_of(xval, 32);
-    if (max < kGroupMaxEpsIQ3XXS) continue;
-    uint16_t idx[8];
-    float scale = search_group(g, kSearchXXS, xval, weight, waux, max / float(2 * kSearchXXS.kmax - 1), max, idx);
-    if (scale < 0) {  // the scale is stored unsigned: flip the signs instead
-      scale = -scale;
-      for (uint8_t& s : signs) s = uint8_t(~s & 127);
-    }
-    for (int k = 0; k < 8; ++k) q3[8 * ib + k] = uint8_t(idx[k]);
-    signs_scale[ib] = uint32_t(signs[0]) | uint32_t(signs[1]) << 7 | uint32_t(signs[2]) << 14 | uint32_t(signs[3]) << 21;
-    scales[ib] = scale;
-    max_scale = max_scale > scale ? max_scale : scale;
+    uint32_t signs_scale = uint32_t(scale_code(id, f[ib].scale, 15)) << 28;
+    for (int k = 0; fitted[ib] && k < 8; ++k) y.qs[8 * ib + k] = uint8_t(f[ib].idx[k]);
+    for (int k = 0; fitted[ib] && k < 4; ++k) signs_scale |= uint32_t(f[ib].signs[k]) << 7 * k;
+    std::memcpy(y.qs + QK_K / 4 + 4 * ib, &signs_scale, 4);
   }
-  if (!max_scale) {
-    std::memset(y.qs, 0, sizeof y.qs);
-    return;
-  }
-  const float d = max_scale / 31;
-  y.d = fp32_to_fp16(d * 1.0125f);  // ggml's factor
-  const float id = 1 / d;
-  for (int ib = 0; ib < QK_K / 32; ++ib) signs_scale[ib] |= uint32_t(scale_code(id, scales[ib], 15)) << 28;
-  std::memcpy(y.qs, q3, QK_K / 4);
-  std::memcpy(y.qs + QK_K / 4, signs_scale, sizeof signs_scale);
 }
 
+// Like IQ2_S, a block whose groups all fit to scale 0 keeps its points (ggml's).
 void block_iq3_s(const float* x, const float* qw, void* out) {
-  const GridSearch& g = grid_search_iq3_s();
   auto& y = *static_cast<BlockIQ3_S*>(out);
   std::memset(&y, 0, sizeof y);
-  float scales[QK_K / 32], weight[32], waux[32], xval[32];
-  float max_scale = 0;
-  const float sigma2 = 2 * sum_squares(x, QK_K) / QK_K;
+  GroupFit f[QK_K / 32];
+  bool fitted[QK_K / 32];
+  const float max_scale = fit_groups(grid_search_iq3_s(), kSearchS, x, qw, 2 * sum_squares(x, QK_K) / QK_K, f, fitted);
   for (int ib = 0; ib < QK_K / 32; ++ib) {
-    const float* xb = x + 32 * ib;
-    group_weights(xb, qw ? qw + 32 * ib : nullptr, sigma2, weight, waux);
-    uint8_t signs[4];
-    for (int k = 0; k < 4; ++k) signs[k] = fold_signs(xb + 8 * k, weight + 8 * k, false, xval + 8 * k);
-    scales[ib] = 0;
-    const float max = max_of(xval, 32);
-    if (!max) continue;  // ggml tests for exactly 0 here
-    uint16_t idx[8];
-    float scale = search_group(g, kSearchS, xval, weight, waux, max / float(2 * kSearchS.kmax - 1), max, idx);
-    if (scale < 0) {
-      scale = -scale;
-      for (uint8_t& s : signs) s = uint8_t(~s);
-    }
+    if (!fitted[ib]) continue;
     for (int k = 0; k < 8; ++k) {
-      y.qs[8 * ib + k] = uint8_t(idx[k] & 255);
-      y.qh[ib] |= uint8_t((idx[k] >> 8) << k);
+      y.qs[8 * ib + k] = uint8_t(f[ib].idx[k] & 255);
+      y.qh[ib] |= uint8_t((f[ib].idx[k] >> 8) << k);
     }
-    std::memcpy(y.signs + 4 * ib, signs, 4);
-    scales[ib] = scale;
-    max_scale = max_scale > scale ? max_scale : scale;
+    std::memcpy(y.signs + 4 * ib, f[ib].signs, 4);
   }
   if (!max_scale) return;
-  const float d = max_scale / 31;
-  y.d = fp32_to_fp16(d * 1.033f);  // ggml's factor
-  const float id = 1 / d;
+  const float id = super_scale(max_scale, 31, 1.033f, &y.d);
   for (int ib = 0; ib < QK_K / 32; ib += 2)
-    y.scales[ib / 2] = uint8_t(scale_code(id, scales[ib], 15) | scale_code(id, scales[ib + 1], 15) << 4);
+    y.scales[ib / 2] = uint8_t(scale_code(id, f[ib].scale, 15) | scale_code(id, f[ib + 1].scale, 15) << 4);
 }
 
 }  // namespace

@@ -39,6 +39,76 @@ void fit_sums(const float* x, const float* w, const int8_t* L, int n, float& sum
   }
 }
 
+constexpr float kGroupMaxEps = 1e-15f;  // ggml's GROUP_MAX_EPS
+
+// ggml's make_qp_quants(n, nmax, x, L, w): a weighted fit of x >= 0 to levels 0..nmax, used by
+// IQ2_XXS only for its first scale. L is bytes as in ggml, so a negative level (one x may be
+// negated by the sign parity) wraps to 255 where ggml reads it back from L, and stays negative
+// where ggml uses the int; both are kept.
+float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* w) {
+  float max = 0;
+  for (int i = 0; i < n; ++i) max = max > x[i] ? max : x[i];
+  if (max < kGroupMaxEps) {
+    std::memset(L, 0, size_t(n));
+    return 0.f;
+  }
+  float iscale = float(nmax) / max;
+  for (int i = 0; i < n; ++i) L[i] = uint8_t(nearest_int(iscale * x[i]));
+  const float scale = 1 / iscale;
+  float best_mse = 0;
+  for (int i = 0; i < n; ++i) {
+    const float diff = x[i] - scale * float(L[i]);
+    best_mse += w[i] * diff * diff;
+  }
+  for (int is = -4; is <= 4; ++is) {
+    if (is == 0) continue;
+    const float iscale_is = (0.1f * float(is) + float(nmax)) / max;
+    const float scale_is = 1 / iscale_is;
+    float mse = 0;
+    for (int i = 0; i < n; ++i) {
+      int l = nearest_int(iscale_is * x[i]);
+      l = l < nmax ? l : nmax;
+      const float diff = x[i] - scale_is * float(l);
+      mse += w[i] * diff * diff;
+    }
+    if (mse < best_mse) {
+      best_mse = mse;
+      iscale = iscale_is;
+    }
+  }
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    int l = nearest_int(iscale * x[i]);
+    l = l < nmax ? l : nmax;
+    L[i] = uint8_t(l);
+    sumlx += w[i] * x[i] * float(l);
+    suml2 += w[i] * float(l) * float(l);
+  }
+  for (int itry = 0; itry < 5; ++itry) {
+    int n_changed = 0;
+    for (int i = 0; i < n; ++i) {
+      float slx = sumlx - w[i] * x[i] * float(L[i]);
+      float sl2 = suml2 - w[i] * float(L[i]) * float(L[i]);
+      if (slx > 0 && sl2 > 0) {
+        int new_l = nearest_int(x[i] * sl2 / slx);
+        new_l = new_l < nmax ? new_l : nmax;
+        if (new_l != L[i]) {
+          slx += w[i] * x[i] * float(new_l);
+          sl2 += w[i] * float(new_l) * float(new_l);
+          if (slx * slx * suml2 > sumlx * sumlx * sl2) {
+            L[i] = uint8_t(new_l);
+            sumlx = slx;
+            suml2 = sl2;
+            ++n_changed;
+          }
+        }
+      }
+    }
+    if (!n_changed) break;
+  }
+  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+
 }  // namespace
 
 int nearest_neighbour(const GridSearch& g, uint32_t key, const float* x, const float* w, float scale, int8_t* L) {
@@ -112,6 +182,60 @@ float search_group(const GridSearch& g, const GroupSearch& p, const float* xval,
   return scale;
 }
 
+bool fit_group(const GridSearch& g, const GroupSearch& p, const float* xb, const float* weight, const float* waux,
+               GroupFit& fit) {
+  float xval[32];
+  for (int k = 0; k < p.n / 8; ++k) fit.signs[k] = fold_signs(xb + 8 * k, weight + 8 * k, p.even_parity, xval + 8 * k);
+  float max = xval[0];
+  for (int i = 1; i < p.n; ++i) max = max > xval[i] ? max : xval[i];
+  if (max < p.eps) return false;
+  float scale = max / float(2 * p.kmax - 1), denom = max;
+  if (p.qp_start) {
+    uint8_t L[32];
+    scale = make_qp_quants(p.n, p.kmax + 1, xval, L, weight);
+    denom = scale * float(p.kmax);
+    if (denom <= 0) return false;
+  }
+  scale = search_group(g, p, xval, weight, waux, scale, denom, fit.idx);
+  if (scale < 0) {  // the scale is stored unsigned: flip the signs instead
+    scale = -scale;
+    for (int k = 0; k < p.n / 8; ++k) fit.signs[k] = uint8_t(~fit.signs[k] & (p.even_parity ? 127 : 255));
+  }
+  fit.scale = scale;
+  return true;
+}
+
+float fit_groups(const GridSearch& g, const GroupSearch& p, const float* x, const float* qw, float sigma2,
+                 GroupFit* fits, bool* fitted) {
+  float weight[32], waux[32], max_scale = 0;
+  for (int ib = 0; ib < QK_K / p.n; ++ib) {
+    const float* xb = x + p.n * ib;
+    if (!qw && p.iq2s_weights) {
+      for (int i = 0; i < p.n; ++i) weight[i] = 0.25f * sigma2 + xb[i] * xb[i];
+      for (int i = 0; i < p.n; ++i) waux[i] = std::sqrt(weight[i]);
+    } else {
+      grid_weights(xb, qw ? qw + p.n * ib : nullptr, sigma2, p.n, weight, waux);
+    }
+    fitted[ib] = fit_group(g, p, xb, weight, waux, fits[ib]);
+    if (!fitted[ib]) {
+      fits[ib].scale = 0;
+      continue;
+    }
+    max_scale = max_scale > fits[ib].scale ? max_scale : fits[ib].scale;
+  }
+  return max_scale;
+}
+
+void grid_weights(const float* x, const float* qw, float sigma2, int n, float* weight, float* waux) {
+  if (qw) {
+    for (int i = 0; i < n; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + x[i] * x[i]);
+  } else {
+    for (int i = 0; i < n; ++i) weight[i] = x[i] * x[i];
+  }
+  if (waux)
+    for (int i = 0; i < n; ++i) waux[i] = std::sqrt(weight[i]);
+}
+
 uint8_t fold_signs(const float* x, const float* weight, bool even_parity, float* xval) {
   int nflip = 0;
   uint8_t s = 0;
@@ -145,6 +269,12 @@ float sum_squares(const float* x, int n) {
   float s = 0;
   for (int i = 0; i < n; ++i) s += x[i] * x[i];
   return s;
+}
+
+float super_scale(float max_scale, float divisor, float factor, f16_bits* d16) {
+  const float d = max_scale / divisor;
+  *d16 = fp32_to_fp16(d * factor);
+  return 1 / d;
 }
 
 int scale_code(float id, float s, int lmax) {
