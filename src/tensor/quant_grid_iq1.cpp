@@ -76,7 +76,7 @@ void split_levels(const int* order, int n, int i1, int i2, int8_t* L) {
   for (int j = 0; j < n; ++j) L[order[j]] = int8_t(j < i1 ? 0 : j < i2 ? 1 : 2);
 }
 
-uint32_t key_of(const int8_t* L) {
+uint32_t iq1_key(const int8_t* L) {
   uint32_t key = 0;
   for (int i = 0; i < 8; ++i) key |= uint32_t(L[i]) << 2 * i;
   return key;
@@ -89,7 +89,7 @@ float snap_to_codebook(const GridSearch& g, int n_pts, const float* xb, const fl
                        float scale, int8_t* L, uint16_t* index) {
   bool all_on_grid = true;
   for (int k = 0; k < n_pts; ++k) {
-    const uint32_t key = key_of(L + 8 * k);
+    const uint32_t key = iq1_key(L + 8 * k);
     int point = g.map[key];
     if (point < 0) {
       all_on_grid = false;

@@ -14,9 +14,9 @@ namespace {
 
 // IQ2_XXS: the first scale from make_qp_quants, 13 trials, every point re-fitted. IQ2_XS, IQ2_S:
 // 19 trials from max / 5, only points that were off the grid re-fitted.
-constexpr GroupSearch kSearchXXS = {32, 3, 6, 0.1f, false, false, false, true, 1e-15f, true, false};
-constexpr GroupSearch kSearchXS = {16, 3, 9, 0.1f, true, true, true, true, 1e-15f, false, false};
-constexpr GroupSearch kSearchS = {16, 3, 9, 0.1f, true, true, true, false, 1e-8f, false, true};
+constexpr GroupSearch kSearchIQ2XXS = {32, 3, 6, 0.1f, false, false, false, true, 1e-15f, true, false};
+constexpr GroupSearch kSearchIQ2XS = {16, 3, 9, 0.1f, true, true, true, true, 1e-15f, false, false};
+constexpr GroupSearch kSearchIQ2S = {16, 3, 9, 0.1f, true, true, true, false, 1e-8f, false, true};
 
 void block_iq2_xxs(const float* x, const float* qw, void* out) {
   auto& y = *static_cast<BlockIQ2_XXS*>(out);
@@ -24,7 +24,7 @@ void block_iq2_xxs(const float* x, const float* qw, void* out) {
   uint32_t q2[QK_K / 16] = {};  // per 32 elements: 4 point indices, then 4 x 7 signs and the scale
   GroupFit f[QK_K / 32];
   bool fitted[QK_K / 32];
-  const float max_scale = fit_groups(grid_search_iq2_xxs(), kSearchXXS, x, qw, sum_squares(x, QK_K) / QK_K, f, fitted);
+  const float max_scale = fit_groups(grid_search_iq2_xxs(), kSearchIQ2XXS, x, qw, sum_squares(x, QK_K) / QK_K, f, fitted);
   if (max_scale) {
     const float id = super_scale(max_scale, 31, 1.f, &y.d);
     for (int ib = 0; ib < QK_K / 32; ++ib) {
@@ -45,7 +45,7 @@ void block_iq2_xs(const float* x, const float* qw, void* out) {
   uint16_t q2[QK_K / 8] = {};  // per 8 elements: 9-bit point index, 7 signs
   GroupFit f[QK_K / 16];
   bool fitted[QK_K / 16];
-  const float max_scale = fit_groups(grid_search_iq2_xs(), kSearchXS, x, qw, sum_squares(x, QK_K) / QK_K, f, fitted);
+  const float max_scale = fit_groups(grid_search_iq2_xs(), kSearchIQ2XS, x, qw, sum_squares(x, QK_K) / QK_K, f, fitted);
   if (max_scale) {
     const float id = super_scale(max_scale, 31, 1.f, &y.d);
     for (int ib = 0; ib < QK_K / 16; ++ib) {
@@ -63,7 +63,7 @@ void block_iq2_s(const float* x, const float* qw, void* out) {
   uint8_t* sign_bytes = y.qs + QK_K / 8;
   GroupFit f[QK_K / 16];
   bool fitted[QK_K / 16];
-  const float max_scale = fit_groups(grid_search_iq2_s(), kSearchS, x, qw, 2 * sum_squares(x, QK_K) / QK_K, f, fitted);
+  const float max_scale = fit_groups(grid_search_iq2_s(), kSearchIQ2S, x, qw, 2 * sum_squares(x, QK_K) / QK_K, f, fitted);
   for (int i8 = 0; i8 < QK_K / 8; ++i8) {
     const GroupFit& fi = f[i8 / 2];
     if (!fitted[i8 / 2]) continue;

@@ -16,8 +16,8 @@ namespace {
 // IQ3_XXS: 31 trials from max / 15 in steps of 0.2, re-fitting only points that were off the
 // grid; IQ3_S: 19 trials, and every point is re-fitted unless a trial found all on the grid.
 // IQ3_S skips only an exactly zero group: below the smallest float, for |x| >= 0.
-constexpr GroupSearch kSearchXXS = {32, 8, 15, 0.2f, true, true, true, true, 1e-8f, false, false};
-constexpr GroupSearch kSearchS = {32, 8, 9, 0.2f, true, false, false, false, std::numeric_limits<float>::denorm_min(),
+constexpr GroupSearch kSearchIQ3XXS = {32, 8, 15, 0.2f, true, true, true, true, 1e-8f, false, false};
+constexpr GroupSearch kSearchIQ3S = {32, 8, 9, 0.2f, true, false, false, false, std::numeric_limits<float>::denorm_min(),
                                   false, false};
 
 void block_iq3_xxs(const float* x, const float* qw, void* out) {
@@ -25,7 +25,7 @@ void block_iq3_xxs(const float* x, const float* qw, void* out) {
   std::memset(&y, 0, sizeof y);
   GroupFit f[QK_K / 32];
   bool fitted[QK_K / 32];
-  const float max_scale = fit_groups(grid_search_iq3_xxs(), kSearchXXS, x, qw, 2 * sum_squares(x, QK_K) / QK_K, f, fitted);
+  const float max_scale = fit_groups(grid_search_iq3_xxs(), kSearchIQ3XXS, x, qw, 2 * sum_squares(x, QK_K) / QK_K, f, fitted);
   if (!max_scale) return;
   // qs[0..63]: a point index per 4 elements; then per 32 elements a u32 of 4 x 7 signs and the
   // 4-bit scale in the top bits.
@@ -44,7 +44,7 @@ void block_iq3_s(const float* x, const float* qw, void* out) {
   std::memset(&y, 0, sizeof y);
   GroupFit f[QK_K / 32];
   bool fitted[QK_K / 32];
-  const float max_scale = fit_groups(grid_search_iq3_s(), kSearchS, x, qw, 2 * sum_squares(x, QK_K) / QK_K, f, fitted);
+  const float max_scale = fit_groups(grid_search_iq3_s(), kSearchIQ3S, x, qw, 2 * sum_squares(x, QK_K) / QK_K, f, fitted);
   for (int ib = 0; ib < QK_K / 32; ++ib) {
     if (!fitted[ib]) continue;
     for (int k = 0; k < 8; ++k) {
