@@ -6,6 +6,7 @@
 // reference quantizers (round-half-away-from-zero where ggml uses roundf, etc.), and for
 // IQ4_NL / IQ4_XS ggml's quantize_iq4_nl / quantize_iq4_xs (a 15-candidate scale search).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace trident {
@@ -39,8 +40,7 @@ TRIDENT_ROW_FNS(q1_0)    // quant_lowbit.cpp
 TRIDENT_ROW_FNS(q2_0)
 #undef TRIDENT_ROW_FNS
 
-// Grid i-quants (quant_grid.cpp): dequantization only; llama.cpp's quantizers for them need an
-// importance matrix and are not written yet.
+// Grid i-quants: dequantization in quant_grid.cpp.
 void dequantize_row_iq2_xxs(const void* src, float* dst, int64_t n);
 void dequantize_row_iq2_xs(const void* src, float* dst, int64_t n);
 void dequantize_row_iq2_s(const void* src, float* dst, int64_t n);
@@ -48,5 +48,22 @@ void dequantize_row_iq3_xxs(const void* src, float* dst, int64_t n);
 void dequantize_row_iq3_s(const void* src, float* dst, int64_t n);
 void dequantize_row_iq1_s(const void* src, float* dst, int64_t n);
 void dequantize_row_iq1_m(const void* src, float* dst, int64_t n);
+
+// Grid i-quant quantizers with llama.cpp's quantize_<type> semantics, bit-exact with llama.cpp
+// 3f545bec (quant_grid_iq2.cpp, quant_grid_iq3.cpp, quant_grid_iq1.cpp): src is nrow rows of
+// n_per_row floats (a multiple of 256), imatrix n_per_row importance values or null; writes
+// nrow rows of blocks to dst and returns the bytes written. IQ2_XXS, IQ2_XS and IQ1_S need an
+// importance matrix (std::invalid_argument "<TYPE> needs an importance matrix" without one, where
+// llama.cpp asserts); so do non-whole rows. Thread-safe: the codebook searches are built once.
+#define TRIDENT_GRID_QUANTIZER(t) \
+  size_t quantize_##t(const float* src, void* dst, int64_t nrow, int64_t n_per_row, const float* imatrix);
+TRIDENT_GRID_QUANTIZER(iq2_xxs)
+TRIDENT_GRID_QUANTIZER(iq2_xs)
+TRIDENT_GRID_QUANTIZER(iq2_s)
+TRIDENT_GRID_QUANTIZER(iq3_xxs)
+TRIDENT_GRID_QUANTIZER(iq3_s)
+TRIDENT_GRID_QUANTIZER(iq1_s)
+TRIDENT_GRID_QUANTIZER(iq1_m)
+#undef TRIDENT_GRID_QUANTIZER
 
 }  // namespace trident

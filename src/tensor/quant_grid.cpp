@@ -4,7 +4,7 @@
 // float expression, then y = db * grid * sign, which equals db * (signed grid) since a product's
 // rounding is symmetric in sign; for IQ1 y = db * (grid + shift), the shift +-1/8 making the sum
 // exact, so it equals db * (w / 8) with w = 8 * grid + sign.
-// No quantizers: llama.cpp's need an importance matrix and a neighbour search (issue 15).
+// The quantizers are in quant_grid_iq1.cpp, quant_grid_iq2.cpp and quant_grid_iq3.cpp.
 #include <cstring>
 
 #include "tensor/grids.h"
