@@ -301,15 +301,11 @@ void delta_head(const DeltaStep& st, int64_t dk, int64_t dv, float scale) {
 }
 
 void delta_net(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1) {
-  const float scale = rec_delta_scale(op);
-  rec_delta_heads(op, io, h0, h1,
-                  [&](const DeltaStep& st) { delta_head<false>(st, op.head_k_dim, op.head_v_dim, scale); });
+  rec_delta_kernel<false>(op, io, h0, h1, delta_head<false>);
 }
 
 void kda(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1) {
-  const float scale = rec_delta_scale(op);
-  rec_kda_heads(op, io, h0, h1,
-                [&](const DeltaStep& st) { delta_head<true>(st, op.head_k_dim, op.head_v_dim, scale); });
+  rec_delta_kernel<true>(op, io, h0, h1, delta_head<true>);
 }
 
 }  // namespace

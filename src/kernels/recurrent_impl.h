@@ -95,6 +95,18 @@ static void rec_kda_heads(const DeltaNet& op, const DeltaNetRows& io, int64_t h0
     }
 }
 
+// The SIMD files' delta_net (PerChannel false) and kda (true), from their one step function
+// head(st, head_k_dim, head_v_dim, scale).
+template <bool PerChannel, class Head>
+static void rec_delta_kernel(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1, Head&& head) {
+  const float scale = rec_delta_scale(op);
+  auto step = [&](const DeltaStep& st) { head(st, op.head_k_dim, op.head_v_dim, scale); };
+  if constexpr (PerChannel)
+    rec_kda_heads(op, io, h0, h1, step);
+  else
+    rec_delta_heads(op, io, h0, h1, step);
+}
+
 // The loops of the SIMD scans: head_step(st, h, x, y) runs head h of one token, whose rows
 // x and y hold the head's channels at h * head_dim; heads in tokens' order.
 template <class HeadStep>

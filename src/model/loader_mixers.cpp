@@ -58,6 +58,51 @@ void WeightLoader::load_delta_net(LayerWeights& L, const std::string& b) {
   scales_ignored_ = false;
 }
 
+void WeightLoader::load_kda(LayerWeights& L, const std::string& b) {
+  const HParams& h = m_.hp_;
+  const DeltaNetSizes& s = h.delta;
+  KdaWeights& K = L.kda;
+  const int64_t vd = s.value_dim(), hd = s.head_k_dim, nh = s.n_v_heads, d = h.n_embd;
+  // llama.cpp's kimi-linear graph multiplies by the bare weights of this layer: their scales
+  // are loaded and change nothing.
+  scales_ignored_ = true;
+  const std::vector<PartSpec> rest = {{b + "ssm_f_a", hd}, {b + "ssm_g_a", hd}, {b + "ssm_beta", nh}};
+  if (const GgufTensorInfo* qkv = find(b + "attn_qkv.weight")) {
+    // One fused q|k|v (create_tensor_qkv reads either form): its rows, then the other parts'.
+    check_shape(*qkv, {d, 3 * vd});
+    std::vector<std::vector<RowSegment>> parts = {{segment(*qkv, 0, vd)}, {segment(*qkv, vd, vd)}, {segment(*qkv, 2 * vd, vd)}};
+    std::vector<int64_t> widths = {vd, vd, vd};
+    std::vector<std::string> names = {b + "attn_qkv.q", b + "attn_qkv.k", b + "attn_qkv.v"};
+    for (const PartSpec& p : rest) {
+      parts.push_back({projection(p.name, d, p.width, true).segments});
+      widths.push_back(p.width);
+      names.push_back(p.name);
+    }
+    K.in = segments_group(parts, widths, d, names);
+  } else {
+    std::vector<PartSpec> parts = {{b + "attn_q", vd}, {b + "attn_k", vd}, {b + "attn_v", vd}};
+    parts.insert(parts.end(), rest.begin(), rest.end());
+    K.in = group("", parts, d, "Kimi delta attention input");
+  }
+  // The three convolutions ([d_conv, 1, value_dim], a trailing 1 or not) as one over q|k|v:
+  // channels are independent, so the joined kernel computes each as its own.
+  K.conv_w.resize(size_t(s.d_conv * s.conv_dim()));
+  std::vector<float> part(size_t(s.d_conv * vd));
+  for (int64_t i = 0; i < 3; ++i) {
+    const std::string name = b + "ssm_conv1d_" + "qkv"[i] + ".weight";
+    conv_weight_time_major(floats(name, {s.d_conv, 1, vd}, true), vd, s.d_conv, part.data());
+    for (int k = 0; k < s.d_conv; ++k)
+      std::copy_n(part.data() + k * vd, vd, K.conv_w.data() + k * s.conv_dim() + i * vd);
+  }
+  K.f_b = projection(b + "ssm_f_b", hd, vd, true);
+  K.g_b = projection(b + "ssm_g_b", hd, vd, true);
+  K.dt_bias = vec(b + "ssm_dt.bias", vd, true);
+  K.a = floats(b + "ssm_a", {1, nh}, true);
+  K.norm = vec(b + "ssm_norm.weight", hd, true);
+  K.out = projection(b + "attn_output", vd, d, true);
+  scales_ignored_ = false;
+}
+
 void WeightLoader::load_recurrent(LayerWeights& L, const std::string& b, Mixer mixer) {
   const HParams& h = m_.hp_;
   RecurrentWeights& r = L.rec;
@@ -130,6 +175,7 @@ void WeightLoader::load_recurrent(LayerWeights& L, const std::string& b, Mixer m
     return;
   }
   if (mixer == Mixer::DeltaNet) return load_delta_net(L, b);
+  if (mixer == Mixer::Kda) return load_kda(L, b);
   fail("{}: layer {}: the {} mixer is not supported yet", f_.path(), b, h.arch);
 }
 
