@@ -66,24 +66,24 @@ void WeightLoader::load_kda(LayerWeights& L, const std::string& b) {
   // llama.cpp's kimi-linear graph multiplies by the bare weights of this layer: their scales
   // are loaded and change nothing.
   scales_ignored_ = true;
-  const std::vector<PartSpec> rest = {{b + "ssm_f_a", hd}, {b + "ssm_g_a", hd}, {b + "ssm_beta", nh}};
-  if (const GgufTensorInfo* qkv = find(b + "attn_qkv.weight")) {
-    // One fused q|k|v (create_tensor_qkv reads either form): its rows, then the other parts'.
-    check_shape(*qkv, {d, 3 * vd});
-    std::vector<std::vector<RowSegment>> parts = {{segment(*qkv, 0, vd)}, {segment(*qkv, vd, vd)}, {segment(*qkv, 2 * vd, vd)}};
-    std::vector<int64_t> widths = {vd, vd, vd};
-    std::vector<std::string> names = {b + "attn_qkv.q", b + "attn_qkv.k", b + "attn_qkv.v"};
-    for (const PartSpec& p : rest) {
-      parts.push_back({projection(p.name, d, p.width, true).segments});
-      widths.push_back(p.width);
-      names.push_back(p.name);
-    }
-    K.in = segments_group(parts, widths, d, names);
-  } else {
-    std::vector<PartSpec> parts = {{b + "attn_q", vd}, {b + "attn_k", vd}, {b + "attn_v", vd}};
-    parts.insert(parts.end(), rest.begin(), rest.end());
-    K.in = group("", parts, d, "Kimi delta attention input");
+  // q, k, v as llama.cpp's create_tensor_qkv reads them (apart or one attn_qkv; their biases
+  // are loaded and unused: its KDA graph adds none), then f_a, g_a and beta, in one group.
+  ProjectionGroup qkv = group(b + "attn_qkv", {{b + "attn_q", vd}, {b + "attn_k", vd}, {b + "attn_v", vd}}, d, "Q/K/V");
+  std::vector<std::vector<RowSegment>> parts;
+  std::vector<int64_t> widths;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < 3; ++i) {
+    parts.push_back(qkv.parts[i].segments);
+    widths.push_back(vd);
+    names.push_back(qkv.part_names[i]);
   }
+  for (const auto& [name, width] : std::vector<std::pair<std::string, int64_t>>{
+           {b + "ssm_f_a", hd}, {b + "ssm_g_a", hd}, {b + "ssm_beta", nh}}) {
+    parts.push_back(projection(name, d, width, true).segments);
+    widths.push_back(width);
+    names.push_back(name);
+  }
+  K.in = segments_group(parts, widths, d, names);
   // The three convolutions ([d_conv, 1, value_dim], a trailing 1 or not) as one over q|k|v:
   // channels are independent, so the joined kernel computes each as its own.
   K.conv_w.resize(size_t(s.d_conv * s.conv_dim()));
@@ -183,6 +183,9 @@ void WeightLoader::load_mla(LayerWeights& L, const std::string& b) {
   const HParams& h = m_.hp_;
   const int64_t kv_a = h.n_lora_kv + h.n_rot, nope = h.head_dim_k_mla - h.n_rot, dv = h.head_dim_v_mla;
   const int64_t n_q = h.n_head * h.head_dim_k_mla;
+  // llama.cpp's latent-attention graphs multiply by the bare Q / KV projections (their scales
+  // are loaded and change nothing); the attention output's scale applies.
+  scales_ignored_ = true;
   if (h.n_lora_q > 0) {
     L.qkv = group("", {{b + "attn_q_a", h.n_lora_q}, {b + "attn_kv_a_mqa", kv_a}}, h.n_embd, "Q_a/KV_a");
     L.q_a_norm = vec(b + "attn_q_a_norm.weight", h.n_lora_q, true);
@@ -205,6 +208,7 @@ void WeightLoader::load_mla(LayerWeights& L, const std::string& b) {
   } else {
     L.kv_b = projection(b + "attn_kv_b", h.n_lora_kv, h.n_head * (nope + dv), true);
   }
+  scales_ignored_ = false;
   L.wo = projection(b + "attn_output", h.n_head * dv, h.n_embd, true);
 }
 
