@@ -379,7 +379,7 @@ constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
 constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kUnsupported = {{
     {"deepseek32", "DeepSeek sparse attention (an indexer picks the keys each query sees)"},
     {"glm-dsa", "DeepSeek sparse attention (an indexer picks the keys each query sees)"},
-    {"kimi-k3", "Kimi delta attention (linear, recurrent) layers between its latent-attention layers"},
+    {"kimi-k3", "cross-layer residual attention, the situ activation and KDA's gate lower bound (beyond kimi-linear's Kimi delta attention)"},
 }};
 
 template <typename Keep, typename Name>
