@@ -175,7 +175,8 @@ std::vector<std::string> recurrent_fixtures() {
   std::vector<std::string> names;
   for (const char* n : {"lfm2-dense", "lfm2moe-moe", "mamba-dense", "mamba2-dense", "jamba-dense", "granitehybrid-dense",
                         "nemotron_h-dense", "nemotron_h_moe-dense", "nemotron_h-experts", "nemotron_h_moe-latent",
-                        "falcon-h1-dense", "plamo2-dense", "qwen35-vheads4", "qwen35moe-moe", "qwen3next-ssmin-vheads4"})
+                        "falcon-h1-dense", "plamo2-dense", "qwen35-vheads4", "qwen35moe-moe", "qwen3next-ssmin-vheads4",
+                        "jamba-moe", "kimi-linear-moe", "kimi-linear-heads2"})
     if (std::filesystem::exists(test::source_dir() + "/tests/data/archs/" + n + ".skel.gguf")) names.push_back(n);
   return names;
 }

@@ -3,6 +3,7 @@
 //    on shapes that take every SIMD tail, strided rows, and a channel/head range split in two;
 //  - the drivers: a prompt in one call equals the same tokens one call each and in uneven
 //    chunks, and 1 thread equals 2, bit for bit (the state carries across calls);
+//  - Kimi delta attention (kda): the same checks, and its decay per key channel by hand;
 //  - the row helpers (L2 norm, gates, group and gated RMS norm) against their formulas.
 // The reference against llama.cpp's own ops is tests/recurrent_oracle_test.cpp.
 #include <gtest/gtest.h>
@@ -322,6 +323,72 @@ TEST(DeltaNet, ChunksEqualTokenByTokenAndThreads) {
   EXPECT_TRUE(same_bits(chunks.state, whole.state));
 }
 
+// ---- Kimi delta attention: the delta rule with a decay per key channel ----
+
+// delta_data plus a gate per key channel (g rows of n_v_heads * head_k_dim, padded).
+DeltaData kda_data(const DeltaNet& op, int64_t n_tokens, uint32_t seed, int64_t& g_stride) {
+  DeltaData d = delta_data(op, n_tokens, seed);
+  std::mt19937 rng(seed + 1);
+  g_stride = op.n_v_heads * op.head_k_dim + 5;
+  d.g = uniform(size_t(n_tokens * g_stride), rng, -2, 0);
+  return d;
+}
+
+DeltaNetRows kda_rows(DeltaData& d, const DeltaNet& op, int64_t t0, int64_t n, int64_t g_stride) {
+  DeltaNetRows io = delta_rows(d, op, t0, n);
+  io.g = d.g.data() + t0 * g_stride;
+  io.g_stride = g_stride;
+  return io;
+}
+
+TEST(Kda, SimdMatchesReferenceBitwise) {
+  for (const KernelTable* kt : supported_kernel_tables())
+    for (const DeltaNet& op : delta_shapes())
+      for (int64_t n_tokens : {1, 3}) {
+        int64_t gs = 0;
+        DeltaData want = kda_data(op, n_tokens, uint32_t(op.head_k_dim), gs);
+        DeltaData got = want;
+        kda_reference(op, kda_rows(want, op, 0, n_tokens, gs), 0, op.n_v_heads);
+        const int64_t mid = op.n_v_heads / 2;
+        kt->recurrent.kda(op, kda_rows(got, op, 0, n_tokens, gs), 0, mid);
+        kt->recurrent.kda(op, kda_rows(got, op, 0, n_tokens, gs), mid, op.n_v_heads);
+        EXPECT_TRUE(same_bits(got.out, want.out)) << kt->isa << " dk=" << op.head_k_dim;
+        EXPECT_TRUE(same_bits(got.state, want.state)) << kt->isa << " dk=" << op.head_k_dim;
+      }
+}
+
+TEST(Kda, DecayIsPerKeyChannel) {
+  // k = 0 and beta = 0 leave only the decay: out[j] = sum_i M[j][i] exp(g[i]) q[i] / sqrt(dk),
+  // and the state becomes M[j][i] exp(g[i]) (column i of S scaled by key channel i's decay).
+  const int64_t dk = 2, dv = 2;
+  const float q[4] = {1, 2, 0, 0}, v[2] = {5, 6}, g[2] = {0.0f, -1.0f}, beta[1] = {0};
+  std::vector<float> state = {1, 1, 2, 3}, out(2);
+  DeltaNetRows io{q, 4, q + 2, 4, v, 2, g, beta, 1, out.data(), 2, 1, state.data()};
+  io.g_stride = 2;
+  kda_reference(DeltaNet{1, 1, dk, dv}, io, 0, 1);
+  const float e = std::exp(-1.0f), s = 1.0f / std::sqrt(2.0f);
+  EXPECT_EQ(state, (std::vector<float>{1, e, 2, 3 * e}));
+  EXPECT_FLOAT_EQ(out[0], (1 + e * 2) * s);
+  EXPECT_FLOAT_EQ(out[1], (2 + 3 * e * 2) * s);
+}
+
+TEST(Kda, ChunksEqualTokenByTokenAndThreads) {
+  ThreadPool pool(2);
+  const DeltaNet op{8, 8, 128, 128, KHeadMap::Tiled};  // Kimi-Linear's head size
+  const int64_t n = 5;
+  int64_t gs = 0;
+  DeltaData whole = kda_data(op, n, 3, gs);
+  DeltaData steps = whole, chunks = whole;
+  kda(op, kda_rows(whole, op, 0, n, gs), nullptr);
+  for (int64_t t = 0; t < n; ++t) kda(op, kda_rows(steps, op, t, 1, gs), &pool);
+  kda(op, kda_rows(chunks, op, 0, 3, gs), &pool);
+  kda(op, kda_rows(chunks, op, 3, 2, gs), &pool);
+  EXPECT_TRUE(same_bits(steps.out, whole.out));
+  EXPECT_TRUE(same_bits(steps.state, whole.state));
+  EXPECT_TRUE(same_bits(chunks.out, whole.out));
+  EXPECT_TRUE(same_bits(chunks.state, whole.state));
+}
+
 TEST(RecurrentDrivers, RefuseShapesTheKernelsCannotTake) {
   auto error_of = [](auto&& f) {
     try {
@@ -341,6 +408,8 @@ TEST(RecurrentDrivers, RefuseShapesTheKernelsCannotTake) {
             "delta net: 6 value heads are not a multiple of 4 key heads");
   EXPECT_EQ(error_of([] { delta_net(DeltaNet{6, 0, 8, 8}, DeltaNetRows{}, nullptr); }),
             "delta net: 6 value heads are not a multiple of 0 key heads");
+  EXPECT_EQ(error_of([] { kda(DeltaNet{6, 4, 8, 8}, DeltaNetRows{}, nullptr); }),
+            "delta net: 6 value heads are not a multiple of 4 key heads");
 }
 
 // ---- row helpers ----

@@ -56,6 +56,8 @@ void print_fusion(const Model& m) {
     const LayerWeights& L = m.layers()[l];
     if (L.delta.present())  // the delta net's qkv, z, beta and alpha projections
       fmt::print("  blk.{:<3} delta-net input: {}\n", l, group_text(L.delta.in));
+    else if (L.kda.present())  // Kimi delta attention's q, k, v, f_a, g_a and beta projections
+      fmt::print("  blk.{:<3} kda input: {}\n", l, group_text(L.kda.in));
     else
       fmt::print("  blk.{:<3} qkv: {}\n", l, group_text(L.qkv));
     if (!L.expert_gate_up.empty())

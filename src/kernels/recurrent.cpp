@@ -65,4 +65,11 @@ void delta_net(const DeltaNet& op, const DeltaNetRows& io, ThreadPool* pool) {
              [&](int64_t h0, int64_t h1) { fn(op, io, h0, h1); });
 }
 
+void kda(const DeltaNet& op, const DeltaNetRows& io, ThreadPool* pool) {
+  check(op);
+  const KdaFn fn = kernel_table().recurrent.kda;
+  for_blocks(pool, op.n_v_heads, 1, op.n_v_heads * op.head_v_dim * op.head_k_dim * io.n_tokens,
+             [&](int64_t h0, int64_t h1) { fn(op, io, h0, h1); });
+}
+
 }  // namespace trident

@@ -1,8 +1,9 @@
 // Operations of the recurrent layers (Mamba-1/2, LFM2's short convolution, the gated delta
-// rule of Qwen3-Next / Qwen3.5): each has a scalar reference (the definition, recurrent_ref.cpp),
-// SIMD variants in the kernel table (recurrent_{avx2,avx512}.cpp) that give the reference's bits,
-// and a driver here that splits channels or heads over the thread pool. docs/recurrent.md gives
-// each op's definition, shapes and the llama.cpp op it matches.
+// rule of Qwen3-Next / Qwen3.5 and Kimi's per-key-channel variant): each has a scalar reference
+// (the definition, recurrent_ref.cpp), SIMD variants in the kernel table
+// (recurrent_{avx2,avx512}.cpp) that give the reference's bits, and a driver here that splits
+// channels or heads over the thread pool. docs/recurrent.md gives each op's definition, shapes
+// and the llama.cpp op it matches.
 //
 // All tensors are f32 and row-major: a "row" is one token's values; rows are `*_stride` floats
 // apart so they may be views into a wider projection output. States are owned by the caller
@@ -98,6 +99,7 @@ struct DeltaNetRows {
   int64_t out_stride = 0;
   int64_t n_tokens = 0;
   float* state = nullptr;    // [n_v_heads][head_v_dim][head_k_dim]: row j is column j of S
+  int64_t g_stride = 0;      // kda only: g's rows hold n_v_heads * head_k_dim, g_stride apart
 };
 // For value heads [h0, h1), per token, with M = the head's state, kh its key head:
 //   M *= std::exp(g[h])                                  (every element)
@@ -107,11 +109,20 @@ struct DeltaNetRows {
 using DeltaNetFn = void (*)(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1);
 void delta_net_reference(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1);
 
+// ---- Kimi delta attention (ggml_gated_delta_net with a gate per key channel) ----
+// The gated delta rule whose decay is per key channel: g holds head_k_dim values per value head
+// (rows g_stride apart), and the first step becomes
+//   M[j][i] *= std::exp(g[h][i])                          (every row j)
+// the others as delta_net's. llama.cpp's kimi-linear graph (its KDA layers) runs this op.
+using KdaFn = void (*)(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1);
+void kda_reference(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1);
+
 // The kernel table's entries for these ops (kernels/dispatch.h).
 struct RecurrentKernels {
   ShortConvFn short_conv = short_conv_reference;
   SsmScanFn ssm_scan = ssm_scan_reference;
   DeltaNetFn delta_net = delta_net_reference;
+  KdaFn kda = kda_reference;
 };
 
 // Drivers: the whole op with the selected kernel table, channels / heads split over `pool`
@@ -121,6 +132,7 @@ struct RecurrentKernels {
 void short_conv(const ShortConv& cv, const ShortConvRows& io, ThreadPool* pool);
 void ssm_scan(const SsmScan& op, const SsmScanRows& io, ThreadPool* pool);
 void delta_net(const DeltaNet& op, const DeltaNetRows& io, ThreadPool* pool);
+void kda(const DeltaNet& op, const DeltaNetRows& io, ThreadPool* pool);
 
 // ---- Row helpers (scalar; not hot) ----
 // softplus as ggml computes it.

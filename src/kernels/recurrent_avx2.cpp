@@ -86,12 +86,12 @@ void ssm_scan(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1) 
   });
 }
 
-// Decays one row of the state (row *= decay), then dot16(row, k).
-inline float decay_dot(float* row, const float* k, int64_t dk, __m256 decay) {
+// Decays one row of the state (row *= decay, kda: decay_k[i] per channel), then dot16(row, k).
+inline float decay_dot(float* row, const float* k, int64_t dk, __m256 decay, const float* decay_k) {
   __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   for (int64_t i = 0; i < dk; i += 8) {
     const int64_t cnt = dk - i;
-    const __m256 r = keep8(_mm256_mul_ps(load8(row + i, cnt), decay), cnt);
+    const __m256 r = keep8(_mm256_mul_ps(load8(row + i, cnt), decay_k ? load8(decay_k + i, cnt) : decay), cnt);
     store8(row + i, cnt, r);
     acc[i / 8 % 2] = _mm256_fmadd_ps(r, load8(k + i, cnt), acc[i / 8 % 2]);
   }
@@ -113,7 +113,7 @@ inline float update_dot(float* row, const float* k, const float* q, int64_t dk, 
 // decay_dot and update_dot for R rows j.. at once when head_k_dim is a multiple of 16: the R
 // rows' fma-chains interleave (one row's chain is a latency-bound sequence). Each row's
 // operations are the one-row functions', in their order.
-template <int R>
+template <int R, bool PerChannel>
 inline void delta_rows_x16(const DeltaStep& st, int64_t j, int64_t dk, float scale) {
   const __m256 decay = _mm256_set1_ps(st.decay);
   float* row[R];
@@ -122,9 +122,10 @@ inline void delta_rows_x16(const DeltaStep& st, int64_t j, int64_t dk, float sca
   for (int r = 0; r < R; ++r) row[r] = st.state + (j + r) * dk, acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (int64_t i = 0; i < dk; i += 8) {
     const __m256 k = _mm256_loadu_ps(st.k + i);
+    const __m256 d = PerChannel ? _mm256_loadu_ps(st.decay_k + i) : decay;
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const __m256 x = _mm256_mul_ps(_mm256_loadu_ps(row[r] + i), decay);
+      const __m256 x = _mm256_mul_ps(_mm256_loadu_ps(row[r] + i), d);
       _mm256_storeu_ps(row[r] + i, x);
       acc[r][i / 8 % 2] = _mm256_fmadd_ps(x, k, acc[r][i / 8 % 2]);
     }
@@ -147,19 +148,25 @@ inline void delta_rows_x16(const DeltaStep& st, int64_t j, int64_t dk, float sca
   for (int r = 0; r < R; ++r) st.out[j + r] = reduce16(acc[r][0], acc[r][1]) * scale;
 }
 
+// One (token, value head) step, either kind of decay.
+template <bool PerChannel>
+void delta_head(const DeltaStep& st, int64_t dk, int64_t dv, float scale) {
+  int64_t j = 0;
+  if (dk % 16 == 0)
+    for (; j + 4 <= dv; j += 4) delta_rows_x16<4, PerChannel>(st, j, dk, scale);
+  for (; j < dv; ++j) {  // row by row: each row's steps depend on that row only
+    float* row = st.state + j * dk;
+    const float delta = (st.v[j] - decay_dot(row, st.k, dk, _mm256_set1_ps(st.decay), st.decay_k)) * st.beta;
+    st.out[j] = update_dot(row, st.k, st.q, dk, _mm256_set1_ps(delta)) * scale;
+  }
+}
+
 void delta_net(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1) {
-  const int64_t dk = op.head_k_dim, dv = op.head_v_dim;
-  const float scale = rec_delta_scale(op);
-  rec_delta_heads(op, io, h0, h1, [&](const DeltaStep& st) {
-    int64_t j = 0;
-    if (dk % 16 == 0)
-      for (; j + 4 <= dv; j += 4) delta_rows_x16<4>(st, j, dk, scale);
-    for (; j < dv; ++j) {  // row by row: each row's steps depend on that row only
-      float* row = st.state + j * dk;
-      const float delta = (st.v[j] - decay_dot(row, st.k, dk, _mm256_set1_ps(st.decay))) * st.beta;
-      st.out[j] = update_dot(row, st.k, st.q, dk, _mm256_set1_ps(delta)) * scale;
-    }
-  });
+  rec_delta_kernel<false>(op, io, h0, h1, delta_head<false>);
+}
+
+void kda(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1) {
+  rec_delta_kernel<true>(op, io, h0, h1, delta_head<true>);
 }
 
 }  // namespace
@@ -168,6 +175,7 @@ __attribute__((target("arch=x86-64"))) void register_recurrent_avx2(KernelTable&
   t.recurrent.short_conv = short_conv;
   t.recurrent.ssm_scan = ssm_scan;
   t.recurrent.delta_net = delta_net;
+  t.recurrent.kda = kda;
 }
 
 }  // namespace trident

@@ -216,14 +216,15 @@ void ssm_scan(const SsmScan& op, const SsmScanRows& io, int64_t h0, int64_t h1) 
   }
 }
 
-// One row of the delta rule, any head_k_dim: row *= decay; delta = (v - dot16(row, k)) * beta;
-// row += k * delta; returns dot16(row, q).
+// One row of the delta rule, any head_k_dim: row *= decay (kda: decay_k[i] per channel);
+// delta = (v - dot16(row, k)) * beta; row += k * delta; returns dot16(row, q).
 float delta_row(float* row, const DeltaStep& st, int64_t j, int64_t dk) {
   const __m512 decay = _mm512_set1_ps(st.decay);
   __m512 acc = _mm512_setzero_ps();
   for (int64_t i = 0; i < dk; i += 16) {
     const __mmask16 m = mask16(dk - i);
-    const __m512 r = _mm512_maskz_mul_ps(m, _mm512_maskz_loadu_ps(m, row + i), decay);
+    const __m512 d = st.decay_k ? _mm512_maskz_loadu_ps(m, st.decay_k + i) : decay;
+    const __m512 r = _mm512_maskz_mul_ps(m, _mm512_maskz_loadu_ps(m, row + i), d);
     _mm512_mask_storeu_ps(row + i, m, r);
     acc = _mm512_fmadd_ps(r, _mm512_maskz_loadu_ps(m, st.k + i), acc);
   }
@@ -239,11 +240,12 @@ float delta_row(float* row, const DeltaStep& st, int64_t j, int64_t dk) {
   return reduce16(acc);
 }
 
-// The same steps for R rows j.. at once with head_k_dim = 16 NV: k and q stay in registers and
-// the R rows' fma-chains interleave (one row's chain is a latency-bound sequence). Each row's
-// operations are delta_row's, in its order.
-template <int NV, int R>
-inline void delta_rows_fixed(const DeltaStep& st, int64_t j, const __m512 (&k)[NV], const __m512 (&q)[NV], float scale) {
+// The same steps for R rows j.. at once with head_k_dim = 16 NV: k and q (kda: and the decays)
+// stay in registers and the R rows' fma-chains interleave (one row's chain is a latency-bound
+// sequence). Each row's operations are delta_row's, in its order.
+template <int NV, int R, bool PerChannel>
+inline void delta_rows_fixed(const DeltaStep& st, int64_t j, const __m512 (&k)[NV], const __m512 (&q)[NV],
+                             const __m512 (&dec)[NV], float scale) {
   const __m512 decay = _mm512_set1_ps(st.decay);
   float* row[R];
   __m512 acc[R], delta[R];
@@ -253,7 +255,7 @@ inline void delta_rows_fixed(const DeltaStep& st, int64_t j, const __m512 (&k)[N
   for (int i = 0; i < NV; ++i)
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(row[r] + 16 * i), decay);
+      const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(row[r] + 16 * i), PerChannel ? dec[i] : decay);
       _mm512_storeu_ps(row[r] + 16 * i, x);
       acc[r] = _mm512_fmadd_ps(x, k[i], acc[r]);
     }
@@ -274,27 +276,36 @@ inline void delta_rows_fixed(const DeltaStep& st, int64_t j, const __m512 (&k)[N
   for (int r = 0; r < R; ++r) st.out[j + r] = reduce16(acc[r]) * scale;
 }
 
-template <int NV>
+template <int NV, bool PerChannel>
 void delta_head_fixed(const DeltaStep& st, int64_t dv, float scale) {
-  __m512 k[NV], q[NV];
+  __m512 k[NV], q[NV], dec[NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < NV; ++i) k[i] = _mm512_loadu_ps(st.k + 16 * i), q[i] = _mm512_loadu_ps(st.q + 16 * i);
+  for (int i = 0; i < NV; ++i) {
+    k[i] = _mm512_loadu_ps(st.k + 16 * i), q[i] = _mm512_loadu_ps(st.q + 16 * i);
+    dec[i] = PerChannel ? _mm512_loadu_ps(st.decay_k + 16 * i) : _mm512_setzero_ps();
+  }
   int64_t j = 0;
-  for (; j + 4 <= dv; j += 4) delta_rows_fixed<NV, 4>(st, j, k, q, scale);
-  for (; j < dv; ++j) delta_rows_fixed<NV, 1>(st, j, k, q, scale);
+  for (; j + 4 <= dv; j += 4) delta_rows_fixed<NV, 4, PerChannel>(st, j, k, q, dec, scale);
+  for (; j < dv; ++j) delta_rows_fixed<NV, 1, PerChannel>(st, j, k, q, dec, scale);
+}
+
+// One (token, value head) step, either kind of decay.
+template <bool PerChannel>
+void delta_head(const DeltaStep& st, int64_t dk, int64_t dv, float scale) {
+  switch (dk) {  // the head sizes of the Qwen3-Next / Qwen3.5 / Kimi-Linear files
+    case 64: return delta_head_fixed<4, PerChannel>(st, dv, scale);
+    case 128: return delta_head_fixed<8, PerChannel>(st, dv, scale);
+    default:
+      for (int64_t j = 0; j < dv; ++j) st.out[j] = delta_row(st.state + j * dk, st, j, dk) * scale;
+  }
 }
 
 void delta_net(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1) {
-  const int64_t dk = op.head_k_dim, dv = op.head_v_dim;
-  const float scale = rec_delta_scale(op);
-  rec_delta_heads(op, io, h0, h1, [&](const DeltaStep& st) {
-    switch (dk) {  // the head sizes of the Qwen3-Next / Qwen3.5 / Kimi-Linear files
-      case 64: return delta_head_fixed<4>(st, dv, scale);
-      case 128: return delta_head_fixed<8>(st, dv, scale);
-      default:
-        for (int64_t j = 0; j < dv; ++j) st.out[j] = delta_row(st.state + j * dk, st, j, dk) * scale;
-    }
-  });
+  rec_delta_kernel<false>(op, io, h0, h1, delta_head<false>);
+}
+
+void kda(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1) {
+  rec_delta_kernel<true>(op, io, h0, h1, delta_head<true>);
 }
 
 }  // namespace
@@ -303,6 +314,7 @@ __attribute__((target("arch=x86-64"))) void register_recurrent_avx512(KernelTabl
   t.recurrent.short_conv = short_conv;
   t.recurrent.ssm_scan = ssm_scan;
   t.recurrent.delta_net = delta_net;
+  t.recurrent.kda = kda;
 }
 
 }  // namespace trident

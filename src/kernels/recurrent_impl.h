@@ -5,6 +5,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/recurrent.h"
 
@@ -36,20 +37,30 @@ struct DeltaStep {
   const float* q;  // [head_k_dim] of the key head
   const float* k;  // [head_k_dim]
   const float* v;  // [head_v_dim]
-  float decay;     // std::exp(g)
+  float decay;     // std::exp(g) (delta_net)
   float beta;
   float* out;    // [head_v_dim]
   float* state;  // [head_v_dim][head_k_dim]
+  const float* decay_k;  // kda: [head_k_dim] std::exp(g[i]) per key channel (decay unused); else null
 };
-static inline DeltaStep rec_delta_step(const DeltaNet& op, const DeltaNetRows& io, int64_t t, int64_t h) {
+// decay_k: kda's per-channel decays for this step (null: delta_net's one per head, from g).
+static inline DeltaStep rec_delta_step(const DeltaNet& op, const DeltaNetRows& io, int64_t t, int64_t h,
+                                       const float* decay_k = nullptr) {
   const int64_t kh = rec_k_head(op, h), dk = op.head_k_dim, dv = op.head_v_dim;
   return {io.q + t * io.q_stride + kh * dk,
           io.k + t * io.k_stride + kh * dk,
           io.v + t * io.v_stride + h * dv,
-          std::exp(io.g[t * io.gate_stride + h]),
+          decay_k ? 1.0f : std::exp(io.g[t * io.gate_stride + h]),
           io.beta[t * io.gate_stride + h],
           io.out + t * io.out_stride + h * dv,
-          io.state + h * dv * dk};
+          io.state + h * dv * dk,
+          decay_k};
+}
+
+// kda's decays of (token t, value head h): decay[i] = std::exp(g[h][i]).
+static inline void rec_kda_decay(const DeltaNet& op, const DeltaNetRows& io, int64_t t, int64_t h, float* decay) {
+  const float* g = io.g + t * io.g_stride + h * op.head_k_dim;
+  for (int64_t i = 0; i < op.head_k_dim; ++i) decay[i] = std::exp(g[i]);
 }
 
 // What one (token t, head h) step of the scan reads: softplus(dt), and B, C of h's group.
@@ -70,6 +81,30 @@ template <class HeadStep>
 static void rec_delta_heads(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1, HeadStep&& head_step) {
   for (int64_t t = 0; t < io.n_tokens; ++t)
     for (int64_t h = h0; h < h1; ++h) head_step(rec_delta_step(op, io, t, h));
+}
+
+// The same for kda: each step's per-channel decays computed first (scalar std::exp, the same
+// bits in every variant) into a buffer the step points to.
+template <class HeadStep>
+static void rec_kda_heads(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1, HeadStep&& head_step) {
+  std::vector<float> decay(static_cast<size_t>(op.head_k_dim));
+  for (int64_t t = 0; t < io.n_tokens; ++t)
+    for (int64_t h = h0; h < h1; ++h) {
+      rec_kda_decay(op, io, t, h, decay.data());
+      head_step(rec_delta_step(op, io, t, h, decay.data()));
+    }
+}
+
+// The SIMD files' delta_net (PerChannel false) and kda (true), from their one step function
+// head(st, head_k_dim, head_v_dim, scale).
+template <bool PerChannel, class Head>
+static void rec_delta_kernel(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1, Head&& head) {
+  const float scale = rec_delta_scale(op);
+  auto step = [&](const DeltaStep& st) { head(st, op.head_k_dim, op.head_v_dim, scale); };
+  if constexpr (PerChannel)
+    rec_kda_heads(op, io, h0, h1, step);
+  else
+    rec_delta_heads(op, io, h0, h1, step);
 }
 
 // The loops of the SIMD scans: head_step(st, h, x, y) runs head h of one token, whose rows

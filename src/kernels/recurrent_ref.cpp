@@ -66,19 +66,41 @@ void ssm_scan_reference(const SsmScan& op, const SsmScanRows& io, int64_t h0, in
   }
 }
 
+namespace {
+
+// One (token, value head) step of the delta rule on the head's state M, after its decay:
+// delta = (v - M k) * beta; M += k delta^T; out = M q * scale.
+void delta_rule_update(const DeltaStep& st, int64_t dk, int64_t dv, float scale, float* delta) {
+  float* M = st.state;
+  for (int64_t j = 0; j < dv; ++j) delta[j] = (st.v[j] - rec_dot16(M + j * dk, st.k, dk)) * st.beta;
+  for (int64_t j = 0; j < dv; ++j)
+    for (int64_t i = 0; i < dk; ++i) M[j * dk + i] = std::fma(st.k[i], delta[j], M[j * dk + i]);
+  for (int64_t j = 0; j < dv; ++j) st.out[j] = rec_dot16(M + j * dk, st.q, dk) * scale;
+}
+
+}  // namespace
+
 void delta_net_reference(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1) {
   const int64_t dk = op.head_k_dim, dv = op.head_v_dim;
-  const float scale = rec_delta_scale(op);
   std::vector<float> delta(static_cast<size_t>(dv));
   for (int64_t t = 0; t < io.n_tokens; ++t)
     for (int64_t h = h0; h < h1; ++h) {
       const DeltaStep st = rec_delta_step(op, io, t, h);
-      float* M = st.state;
-      for (int64_t e = 0; e < dv * dk; ++e) M[e] = M[e] * st.decay;
-      for (int64_t j = 0; j < dv; ++j) delta[size_t(j)] = (st.v[j] - rec_dot16(M + j * dk, st.k, dk)) * st.beta;
+      for (int64_t e = 0; e < dv * dk; ++e) st.state[e] = st.state[e] * st.decay;
+      delta_rule_update(st, dk, dv, rec_delta_scale(op), delta.data());
+    }
+}
+
+void kda_reference(const DeltaNet& op, const DeltaNetRows& io, int64_t h0, int64_t h1) {
+  const int64_t dk = op.head_k_dim, dv = op.head_v_dim;
+  std::vector<float> delta(static_cast<size_t>(dv)), decay(static_cast<size_t>(dk));
+  for (int64_t t = 0; t < io.n_tokens; ++t)
+    for (int64_t h = h0; h < h1; ++h) {
+      rec_kda_decay(op, io, t, h, decay.data());
+      const DeltaStep st = rec_delta_step(op, io, t, h, decay.data());
       for (int64_t j = 0; j < dv; ++j)
-        for (int64_t i = 0; i < dk; ++i) M[j * dk + i] = std::fma(st.k[i], delta[size_t(j)], M[j * dk + i]);
-      for (int64_t j = 0; j < dv; ++j) st.out[j] = rec_dot16(M + j * dk, st.q, dk) * scale;
+        for (int64_t i = 0; i < dk; ++i) st.state[j * dk + i] = st.state[j * dk + i] * decay[size_t(i)];
+      delta_rule_update(st, dk, dv, rec_delta_scale(op), delta.data());
     }
 }
 

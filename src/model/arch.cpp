@@ -53,6 +53,21 @@ constexpr std::array<SkeletonInit, 9> kMambaInits = {
     SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
     {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
     {"ssm_a", -1.0f, 10.0f},                 {"ssm_d", 1.0f, 10.0f},           {"ssm_out.weight", 0.0f, 10.0f}};
+// jamba: Mamba's, and its MoE layers' router and experts ten times test-llama-archs' draws, so
+// that the router's choice and the experts move the logits.
+constexpr std::array<SkeletonInit, 11> kJambaInits = {
+    SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},           {"ssm_in.weight", 0.0f, 10.0f},
+    {"ssm_x.weight", 0.0f, 10.0f},           {"ssm_dt.weight", 0.0f, 10.0f},   {"ssm_conv1d.weight", 0.0f, 30.0f},
+    {"ssm_a", -1.0f, 10.0f},                 {"ssm_d", 1.0f, 10.0f},           {"ssm_out.weight", 0.0f, 10.0f},
+    {"ffn_gate_inp.weight", 0.0f, 10.0f},    {"_exps.weight", 0.0f, 10.0f}};
+// kimi-linear: the KDA layers' projections, convolutions and gates large enough that the mixer
+// dominates its layer's output; A around -1 (decays around exp(-1) per step).
+constexpr std::array<SkeletonInit, 15> kKdaInits = {
+    SkeletonInit{"norm.weight", 1.0f, 1.0f}, {".scale", 1.0f, 0.0f},             {"attn_q.weight", 0.0f, 10.0f},
+    {"attn_k.weight", 0.0f, 10.0f},          {"attn_v.weight", 0.0f, 10.0f},     {"ssm_conv1d_q.weight", 0.0f, 30.0f},
+    {"ssm_conv1d_k.weight", 0.0f, 30.0f},    {"ssm_conv1d_v.weight", 0.0f, 30.0f}, {"ssm_f_a.weight", 0.0f, 10.0f},
+    {"ssm_f_b.weight", 0.0f, 10.0f},         {"ssm_g_a.weight", 0.0f, 10.0f},    {"ssm_g_b.weight", 0.0f, 10.0f},
+    {"ssm_beta.weight", 0.0f, 10.0f},        {"ssm_a", -1.0f, 50.0f},            {"attn_output.weight", 0.0f, 10.0f}};
 // nemotron_h: the MoE layer's weights ten times test-llama-archs' draws, so that the router's
 // choice and every expert path move the logits well above the test's tolerance.
 constexpr std::array<SkeletonInit, 15> kNemotronHInits = {
@@ -304,10 +319,19 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "mamba", .ffn = FfnKind::None, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba1, .recurrent_layers = RecurrentLayers::All},
     ArchSpec{.name = "mamba2", .ffn = FfnKind::None, .skeleton_inits = kMambaInits, .mixer = Mixer::Mamba2, .recurrent_layers = RecurrentLayers::All},
     // Mamba-1 layers (no KV heads; dt, B and C RMS-normed with weights) between attention layers
-    // without RoPE. Its MoE layers (ffn_gate_inp by presence) are not run yet: such files are
-    // refused naming the tensor.
-    ArchSpec{.name = "jamba", .no_rope_every = 1, .per_layer_sizes = true, .skeleton_inits = kMambaInits,
-             .mixer = Mixer::Mamba1, .recurrent_layers = RecurrentLayers::NoKvHeads},
+    // without RoPE. With experts, the layers with a router (ffn_gate_inp) are mixtures of
+    // feed_forward_length-wide experts: softmax over all, the chosen weights neither
+    // renormalised nor scaled (llama.cpp's jamba loader reads no expert_weights_* key).
+    ArchSpec{.name = "jamba", .moe_if_experts = true, .moe_by_router = true, .no_rope_every = 1,
+             .per_layer_sizes = true, .skeleton_inits = kJambaInits, .mixer = Mixer::Mamba1,
+             .recurrent_layers = RecurrentLayers::NoKvHeads},
+    // Kimi delta attention layers (no KV heads) between latent-attention layers without RoPE
+    // (always one attn_q, no q_lora_rank), deepseek2's sigmoid-routed experts with renormalised,
+    // scaled weights and a shared expert after the leading dense blocks.
+    ArchSpec{.name = "kimi-linear", .ffn = FfnKind::Moe, .moe_norm_topk = true, .gating = ExpertGating::Sigmoid,
+             .moe_keys = moe_keys::kDenseLead | moe_keys::kWeightsScale | moe_keys::kGatingFunc,
+             .mla = Mla::AbsorbedIfSet, .mla_q_lora = false, .no_rope_every = 1, .per_layer_sizes = true,
+             .skeleton_inits = kKdaInits, .mixer = Mixer::Kda, .recurrent_layers = RecurrentLayers::NoKvHeads},
     // granite's µP block (biases, optional experts with shared ones) with Mamba-2 layers where
     // head_count_kv is 0.
     ArchSpec{.name = "granitehybrid", .moe_norm_topk = true, .moe_if_experts = true, .mup = Mup::Granite,
@@ -355,7 +379,7 @@ constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
 constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kUnsupported = {{
     {"deepseek32", "DeepSeek sparse attention (an indexer picks the keys each query sees)"},
     {"glm-dsa", "DeepSeek sparse attention (an indexer picks the keys each query sees)"},
-    {"kimi-k3", "Kimi delta attention (linear, recurrent) layers between its latent-attention layers"},
+    {"kimi-k3", "cross-layer residual attention, the situ activation and KDA's gate lower bound (beyond kimi-linear's Kimi delta attention)"},
 }};
 
 template <typename Keep, typename Name>

@@ -66,7 +66,9 @@ enum class FfnKind : uint8_t { Gated, Plain, Moe, None };
 // and Mamba-2's selective scans, the gated delta rule (Qwen3-Next / Qwen3.5). Plamo2: Mamba-2's
 // per-head scan (one group of B and C) fed Mamba-1's projections (ssm_x gives dt, B and C, each
 // RMS-normed with a weight; ssm_dt maps dt to the heads), no convolution bias, no group norm.
-enum class Mixer : uint8_t { Attention, ShortConv, Mamba1, Mamba2, DeltaNet, Plamo2 };
+// Kda: Kimi delta attention (kimi-linear; runtime/kda_layer.cpp), the delta rule with a decay
+// per key channel, short convolutions on q, k and v, and a sigmoid-gated output norm.
+enum class Mixer : uint8_t { Attention, ShortConv, Mamba1, Mamba2, DeltaNet, Plamo2, Kda };
 // Which layers run the row's recurrent mixer, as the family's llama.cpp loader decides
 // (is_recr): None; All; NoKvHeads, the layers whose attention.head_count_kv (a per-layer array)
 // is 0 (lfm2, jamba, granitehybrid); NoKvHeadsNoFfn, those whose head_count_kv and
@@ -188,6 +190,9 @@ struct ArchSpec {
   MoeDense moe_dense = MoeDense::None;
   bool shared_expert_gate = false;  // shared experts weighed by sigmoid(x . ffn_gate_inp_shexp) (qwen2moe)
   bool moe_if_experts = false;  // a dense family whose files may be MoE: expert_count > 0 (llama, mistral3)
+  // With experts, a layer is a mixture exactly when it has a router (blk.N.ffn_gate_inp), the
+  // others dense (jamba).
+  bool moe_by_router = false;
   bool logit_scale_mult = false;  // logits times logit_scale (command-r; 0 means none)
   Mup mup = Mup::None;
   Mla mla = Mla::None;
@@ -197,6 +202,7 @@ struct ArchSpec {
   // Sizes at which the loader reads no attention.q_lora_rank and Q is one attn_q (deepseek2:
   // DeepSeek-V2-Lite, GigaChat3, Kanana-2); elsewhere the key is required.
   std::span<const LayerVocab> no_q_lora_at{};
+  bool mla_q_lora = true;  // false: no attention.q_lora_rank read at any size, Q is one attn_q (kimi-linear)
   MRope mrope = MRope::None;
   // Reads nextn_predict_layers: the last that many blocks are multi-token-prediction layers,
   // which llama.cpp loads and never runs (glm4, exaone4).

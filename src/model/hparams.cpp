@@ -285,6 +285,7 @@ void read_mla(const GgufFile& f, const ArchSpec& arch, HParams& h, int64_t v_len
     for (const LayerVocab& lv : arch.no_q_lora_at)
       lite |= blocks == lv.n_layer && (lv.n_vocab == 0 || n_vocab == lv.n_vocab);
   }
+  lite |= !arch.mla_q_lora;
   h.n_lora_q = lite ? 0 : positive(f, key("attention.q_lora_rank"), f.get_int(key("attention.q_lora_rank")));
   const int64_t k_mla = deepseek ? f.get_int(key("attention.key_length_mla")).value_or(0) : 0;
   const int64_t v_mla = deepseek ? f.get_int(key("attention.value_length_mla")).value_or(0) : 0;
@@ -292,6 +293,11 @@ void read_mla(const GgufFile& f, const ArchSpec& arch, HParams& h, int64_t v_len
     fail("{}: keys '{}' and '{}': set both or neither (found {} and {})", f.path(), key("attention.key_length_mla"),
          key("attention.value_length_mla"), k_mla, v_mla);
   h.mla_absorbed = k_mla != 0;
+  // kimi-linear (the row without q_lora): llama.cpp's graph for its older files without the MLA
+  // key lengths puts k_pe before k_nope in the expanded keys, which the Expanded path does not.
+  if (!arch.mla_q_lora && !h.mla_absorbed)
+    fail("{}: keys '{}' / '{}': required by {} (files without them cache expanded K/V heads, not supported yet)",
+         f.path(), key("attention.key_length_mla"), key("attention.value_length_mla"), h.arch);
   if (h.mla_absorbed) {
     h.head_dim_k_mla = positive(f, key("attention.key_length_mla"), k_mla);
     h.head_dim_v_mla = positive(f, key("attention.value_length_mla"), v_mla);
@@ -304,6 +310,8 @@ void read_mla(const GgufFile& f, const ArchSpec& arch, HParams& h, int64_t v_len
       fail("{}: key '{}': {} rope dimensions leave no unroped part of the {}-wide query heads", f.path(),
            key("rope.dimension_count"), h.n_rot, h.head_dim_k_mla);
     h.n_head_kv = 1;  // one latent for all heads (MQA)
+    for (LayerSizes& z : h.layer_sizes)  // per-layer head counts (kimi-linear): every attention layer's
+      if (z.n_head_kv > 0) z.n_head_kv = 1;
   } else {
     h.head_dim_k_mla = h.head_dim;
     h.head_dim_v_mla = positive(f, key("attention.value_length"), v_len);

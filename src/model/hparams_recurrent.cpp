@@ -46,6 +46,8 @@ std::vector<bool> interval_layers(const GgufFile& f, const std::string& p, int64
 void read_recurrent(const GgufFile& f, const ArchSpec& arch, HParams& h) {
   const std::string p = h.arch + ".";
   const int64_t n = h.n_layer;
+  // llama.cpp's n_head(): layer 0's head count, before the recurrent layers' are zeroed below.
+  const int64_t n_head_first = h.layer_sizes.empty() ? h.n_head : h.layer_sizes[0].n_head;
   std::vector<bool> recr(size_t(n), false);
   switch (arch.recurrent_layers) {
     case RecurrentLayers::None: return;
@@ -75,6 +77,19 @@ void read_recurrent(const GgufFile& f, const ArchSpec& arch, HParams& h) {
       // llama.cpp asserts a state of at least one input (l_cache > 1).
       h.shortconv_l_cache = size_key(f, p + "shortconv.l_cache", 2);
       return;
+    case Mixer::Kda: {
+      // As llama.cpp's kimi-linear loader: n_head() heads of kda.head_dim for q, k and v.
+      DeltaNetSizes& s = h.delta;
+      s.kda = true;
+      s.d_conv = int(size_key(f, p + "ssm.conv_kernel", 1));
+      s.head_k_dim = s.head_v_dim = size_key(f, p + "kda.head_dim", 1);
+      s.n_k_heads = s.n_v_heads = n_head_first;
+      if (n_head_first < 1 || s.head_k_dim > (int64_t(1) << 20) || n_head_first > (int64_t(1) << 20))
+        fail("{}: keys '{}' / '{}': {} heads of {} (Kimi delta attention takes the first layer's head count)",
+             f.path(), p + "attention.head_count", p + "kda.head_dim", n_head_first, s.head_k_dim);
+      h.ssm_d_conv = s.d_conv;
+      return;
+    }
     case Mixer::Mamba1:
     case Mixer::Mamba2:
     case Mixer::DeltaNet:

@@ -71,7 +71,7 @@ void WeightLoader::load_layer(int64_t l) {
   if (norms && ln) L.attn_norm_b = vec(b + "attn_norm.bias", h.n_embd, false);
   // gated_q: per head head_dim queries, then head_dim gate values.
   const int64_t nq_rows = a.gated_q ? 2 * nq : nq;
-  if (a.mla != Mla::None) {
+  if (a.mla != Mla::None && z.n_head > 0) {
     load_mla(L, b);
   } else if (z.n_head_kv > 0) {
     std::vector<PartSpec> qkv = {{b + "attn_q", nq_rows}, {b + "attn_k", nkv}, {b + "attn_v", nkv}};
@@ -154,7 +154,8 @@ void WeightLoader::load_layer(int64_t l) {
 
   // deci: llama.cpp's graph drops a layer without FFN whole (its attention output is unused).
   L.has_ffn = a.ffn != FfnKind::None && !(a.single_sublayer && z.n_ff == 0);
-  L.moe = h.layer_is_moe(l) && L.has_ffn;  // nemotron_h: its FFN layers only
+  // nemotron_h: its FFN layers only; jamba: the layers with a router.
+  L.moe = (a.moe_by_router ? h.moe && find(b + "ffn_gate_inp.weight") : h.layer_is_moe(l)) && L.has_ffn;
   L.skip = L.has_ffn && z.n_ff == 0;
   if (!a.moe() && !a.moe_if_experts && find(b + "ffn_gate_inp.weight"))
     fail("{}: layer {} is a mixture-of-experts layer ('{}ffn_gate_inp.weight'), which trident does not run for "

@@ -58,6 +58,51 @@ void WeightLoader::load_delta_net(LayerWeights& L, const std::string& b) {
   scales_ignored_ = false;
 }
 
+void WeightLoader::load_kda(LayerWeights& L, const std::string& b) {
+  const HParams& h = m_.hp_;
+  const DeltaNetSizes& s = h.delta;
+  KdaWeights& K = L.kda;
+  const int64_t vd = s.value_dim(), hd = s.head_k_dim, nh = s.n_v_heads, d = h.n_embd;
+  // llama.cpp's kimi-linear graph multiplies by the bare weights of this layer: their scales
+  // are loaded and change nothing.
+  scales_ignored_ = true;
+  // q, k, v as llama.cpp's create_tensor_qkv reads them (apart or one attn_qkv; their biases
+  // are loaded and unused: its KDA graph adds none), then f_a, g_a and beta, in one group.
+  ProjectionGroup qkv = group(b + "attn_qkv", {{b + "attn_q", vd}, {b + "attn_k", vd}, {b + "attn_v", vd}}, d, "Q/K/V");
+  std::vector<std::vector<RowSegment>> parts;
+  std::vector<int64_t> widths;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < 3; ++i) {
+    parts.push_back(qkv.parts[i].segments);
+    widths.push_back(vd);
+    names.push_back(qkv.part_names[i]);
+  }
+  for (const auto& [name, width] : std::vector<std::pair<std::string, int64_t>>{
+           {b + "ssm_f_a", hd}, {b + "ssm_g_a", hd}, {b + "ssm_beta", nh}}) {
+    parts.push_back(projection(name, d, width, true).segments);
+    widths.push_back(width);
+    names.push_back(name);
+  }
+  K.in = segments_group(parts, widths, d, names);
+  // The three convolutions ([d_conv, 1, value_dim], a trailing 1 or not) as one over q|k|v:
+  // channels are independent, so the joined kernel computes each as its own.
+  K.conv_w.resize(size_t(s.d_conv * s.conv_dim()));
+  std::vector<float> part(size_t(s.d_conv * vd));
+  for (int64_t i = 0; i < 3; ++i) {
+    const std::string name = b + "ssm_conv1d_" + "qkv"[i] + ".weight";
+    conv_weight_time_major(floats(name, {s.d_conv, 1, vd}, true), vd, s.d_conv, part.data());
+    for (int k = 0; k < s.d_conv; ++k)
+      std::copy_n(part.data() + k * vd, vd, K.conv_w.data() + k * s.conv_dim() + i * vd);
+  }
+  K.f_b = projection(b + "ssm_f_b", hd, vd, true);
+  K.g_b = projection(b + "ssm_g_b", hd, vd, true);
+  K.dt_bias = vec(b + "ssm_dt.bias", vd, true);
+  K.a = floats(b + "ssm_a", {1, nh}, true);
+  K.norm = vec(b + "ssm_norm.weight", hd, true);
+  K.out = projection(b + "attn_output", vd, d, true);
+  scales_ignored_ = false;
+}
+
 void WeightLoader::load_recurrent(LayerWeights& L, const std::string& b, Mixer mixer) {
   const HParams& h = m_.hp_;
   RecurrentWeights& r = L.rec;
@@ -130,6 +175,7 @@ void WeightLoader::load_recurrent(LayerWeights& L, const std::string& b, Mixer m
     return;
   }
   if (mixer == Mixer::DeltaNet) return load_delta_net(L, b);
+  if (mixer == Mixer::Kda) return load_kda(L, b);
   fail("{}: layer {}: the {} mixer is not supported yet", f_.path(), b, h.arch);
 }
 
@@ -137,6 +183,9 @@ void WeightLoader::load_mla(LayerWeights& L, const std::string& b) {
   const HParams& h = m_.hp_;
   const int64_t kv_a = h.n_lora_kv + h.n_rot, nope = h.head_dim_k_mla - h.n_rot, dv = h.head_dim_v_mla;
   const int64_t n_q = h.n_head * h.head_dim_k_mla;
+  // llama.cpp's latent-attention graphs multiply by the bare Q / KV projections (their scales
+  // are loaded and change nothing); the attention output's scale applies.
+  scales_ignored_ = true;
   if (h.n_lora_q > 0) {
     L.qkv = group("", {{b + "attn_q_a", h.n_lora_q}, {b + "attn_kv_a_mqa", kv_a}}, h.n_embd, "Q_a/KV_a");
     L.q_a_norm = vec(b + "attn_q_a_norm.weight", h.n_lora_q, true);
@@ -159,6 +208,7 @@ void WeightLoader::load_mla(LayerWeights& L, const std::string& b) {
   } else {
     L.kv_b = projection(b + "attn_kv_b", h.n_lora_kv, h.n_head * (nope + dv), true);
   }
+  scales_ignored_ = false;
   L.wo = projection(b + "attn_output", h.n_head * dv, h.n_embd, true);
 }
 

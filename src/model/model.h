@@ -73,6 +73,7 @@ struct LayerWeights {
   Projection shared_gate;                 // [n_embd] -> 1: sigmoid weight of the shared experts
 
   DeltaNetWeights delta;                  // a gated delta-net layer's (none: an attention layer)
+  KdaWeights kda;                         // a Kimi delta attention layer's
 
   RecurrentWeights rec;                   // the mixer when sizes.mixer is recurrent
   LayerSizes sizes;                       // the layer's shape (per layer: openelm, deci, gemma4)

@@ -276,6 +276,8 @@ class WeightLoader {
 
   // A gated delta-net layer's weights (model/delta_net.h), in place of attention.
   void load_delta_net(LayerWeights& L, const std::string& b);
+  // A Kimi delta attention layer's weights (model/delta_net.h), in place of attention.
+  void load_kda(LayerWeights& L, const std::string& b);
 
   // A group whose parts are lists of row segments (widths: their row counts).
   static ProjectionGroup segments_group(const std::vector<std::vector<RowSegment>>& parts,

@@ -17,7 +17,7 @@ void Session::delta_net_block(const LayerWeights& L, int64_t l, int64_t n) {
   const DeltaNetSizes& s = h.delta;
   const DeltaNetWeights& D = L.delta;
   Buffers& b = *buf_;
-  const int64_t d = h.n_embd, wi = s.in_width(), cd = s.conv_dim(), kd = s.key_dim(), vd = s.value_dim();
+  const int64_t d = h.n_embd, wi = s.in_width(), cd = s.conv_dim(), vd = s.value_dim();
   const int64_t nv = s.n_v_heads, nk = s.n_k_heads;
   const float eps = h.norm_eps;
   run_group(D.in, fusion_.fuse_qkv(D.in, n, cc_), b.cur.data(), d, n, b.dn_in.data(), wi, cc_);
@@ -37,21 +37,7 @@ void Session::delta_net_block(const LayerWeights& L, int64_t l, int64_t n) {
 
   const DeltaNet op{nv, nk, s.head_k_dim, s.head_v_dim,
                     model_.arch().delta_net == DeltaNetKind::PerKeyHead ? KHeadMap::Interleaved : KHeadMap::Tiled};
-  for (const Buffers::Tile& tl : b.tiles) {
-    DeltaNetRows io;
-    io.q = b.dn_conv.data() + tl.row0 * cd;
-    io.k = io.q + kd;
-    io.v = io.q + 2 * kd;
-    io.q_stride = io.k_stride = io.v_stride = cd;
-    io.g = b.dn_gates.data() + tl.row0 * 2 * nv;
-    io.beta = io.g + nv;
-    io.gate_stride = 2 * nv;
-    io.out = b.dn_out.data() + tl.row0 * vd;
-    io.out_stride = vd;
-    io.n_tokens = tl.n;
-    io.state = seqs_->state(tl.seq).ssm(l);
-    delta_net(op, io, cc_.pool);
-  }
+  for (const Buffers::Tile& tl : b.tiles) delta_net(op, delta_tile_rows(b, tl, s, seqs_->state(tl.seq).ssm(l)), cc_.pool);
   // norm(out) * silu(z) per value head, then the output projection.
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* y = b.dn_out.data() + t * vd;

@@ -2,6 +2,7 @@
 // deepseek2 and minicpm3 graphs compute it:
 //   q     = q_b(rms(q_a(x))) (or q(x)), per head [nope | rope]
 //   kv_a  = kv_a_mqa(x) = [latent (n_lora_kv) | k_pe (n_rot)]; latent = rms(latent); k_pe roped
+//   (kimi-linear: no RoPE, the rope parts of q and k_pe as projected)
 // Absorbed (the file has attn_k_b / attn_v_b): each head's query becomes
 // [k_b_h^T q_nope_h | q_pe_h], attention runs over the cached [latent | k_pe] rows with the
 // latent as values (one KV head), and v_b_h up-projects each head's output. Only the latent and
@@ -46,11 +47,16 @@ void Session::mla_attention(const LayerWeights& L, int64_t l, int64_t n) {
     q = b.mla_q.data(), q_stride = nq;
   }
 
-  // Per token: RoPE on each head's rope part and on k_pe, the latent's norm.
+  // Per token: RoPE on each head's rope part and on k_pe (not on kimi-linear's: its layers
+  // have none, and those parts stay as projected), the latent's norm.
   const float* factors = model_.rope_factors(opt_.n_ctx);
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* latent = b.qkv.data() + t * w + w_q;
     float* cs = b.rope.data() + t * n_rot;
+    if (!L.rope) {
+      rms_norm(latent, L.kv_a_norm, latent, rank, h.norm_eps);
+      return;
+    }
     if (h.rope_ext_factor != 0.0f)
       rope_angles_yarn(b.pos[size_t(t)], int(n_rot), L.rope_base, h.rope_freq_scale, factors, h.rope_attn_factor,
                        h.rope_ext_factor, h.yarn_corr, cs);

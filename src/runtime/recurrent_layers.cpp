@@ -34,6 +34,10 @@ std::vector<RecurrentLayerShape> recurrent_shapes(const HParams& h) {
         r = delta_net_layer_shape(h.ssm_n_group, h.ssm_dt_rank, h.ssm_d_state, h.ssm_d_inner / h.ssm_dt_rank,
                                   h.ssm_d_conv);
         break;
+      case Mixer::Kda:  // q, k and v heads alike (model/delta_net.h)
+        r = delta_net_layer_shape(h.delta.n_k_heads, h.delta.n_v_heads, h.delta.head_k_dim, h.delta.head_v_dim,
+                                  h.delta.d_conv);
+        break;
     }
   }
   return s;
@@ -64,6 +68,7 @@ RecurrentBufferSizes recurrent_buffer_sizes(const HParams& h) {
         z.y = std::max(z.y, di);
         z.dt = std::max(z.dt, h.ssm_dt_dim + 2 * ds + h.ssm_dt_rank);  // dt | B | C, then dt per head
         break;
+      case Mixer::Kda: break;  // the delta-net buffers (Session::Buffers dn_*)
       case Mixer::Mamba2:
       case Mixer::DeltaNet:
         z.in = std::max(z.in, di + ch + h.ssm_dt_rank);
@@ -83,6 +88,7 @@ void Session::recurrent_block(const LayerWeights& L, int64_t l, int64_t n) {
     case Mixer::Mamba2:
     case Mixer::Plamo2: return mamba_block(L, l, n);
     case Mixer::DeltaNet: return delta_net_block(L, l, n);  // runtime/delta_net_layer.cpp
+    case Mixer::Kda: return kda_block(L, l, n);  // runtime/kda_layer.cpp
     case Mixer::Attention: break;
   }
   fail("layer {}: this recurrent mixer is not supported yet", l);

@@ -71,7 +71,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     const DeltaNetSizes& dn = h.delta;
     b.dn_in.resize(size_t(n * dn.in_width()));
     b.dn_conv.resize(size_t(n * dn.conv_dim()));
-    b.dn_gates.resize(size_t(n * 2 * dn.n_v_heads));
+    b.dn_gates.resize(size_t(n * dn.gates_width()));
     b.dn_out.resize(size_t(n * dn.value_dim()));
   }
   b.gu.resize(size_t(n * 2 * n_ff));

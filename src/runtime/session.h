@@ -87,6 +87,7 @@ class Session {
   void attend(const LayerWeights& L, int64_t l, const float* q, int64_t q_stride);
   void mla_attention(const LayerWeights& L, int64_t l, int64_t n);  // runtime/mla.cpp
   void delta_net_block(const LayerWeights& L, int64_t l, int64_t n);  // runtime/delta_net_layer.cpp
+  void kda_block(const LayerWeights& L, int64_t l, int64_t n);        // runtime/kda_layer.cpp
   // Recurrent mixers (runtime/recurrent_layers.cpp): b.cur -> b.out, carrying each sequence's state.
   void recurrent_block(const LayerWeights& L, int64_t l, int64_t n);
   void conv_tiles(const ShortConv& cv, int64_t l, const float* x, int64_t x_stride, float* y);

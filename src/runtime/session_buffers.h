@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/recurrent.h"
 #include "runtime/session.h"
 
 namespace trident {
@@ -47,9 +48,9 @@ struct Session::Buffers {
   std::vector<float> pl_in;   // [n_ub, n_layer, n_embd_per_layer] per-layer inputs (empty: none)
   std::vector<float> pl_act;  // [n_ub, n_embd_per_layer] one layer's gated per-layer input
   // Gated delta-net layers (runtime/delta_net_layer.cpp)
-  std::vector<float> dn_in;     // [n_ub, in_width] qkv | z | beta | alpha projections
+  std::vector<float> dn_in;     // [n_ub, in_width] qkv | z | beta | alpha projections (kda: qkv | f_a | g_a | beta)
   std::vector<float> dn_conv;   // [n_ub, conv_dim] q | k | v after the convolution
-  std::vector<float> dn_gates;  // [n_ub, 2 n_v_heads] g | beta
+  std::vector<float> dn_gates;  // [n_ub, gates_width] g | beta (kda: g | output gate | beta)
   std::vector<float> dn_out;    // [n_ub, value_dim] the delta rule's output, then gated-normed
   // Recurrent mixers (runtime/recurrent_layers.cpp; widths: recurrent_buffer_sizes)
   std::vector<float> rec_in;    // [n_ub, in] the input projection's output
@@ -69,5 +70,27 @@ struct Session::Buffers {
   std::vector<float> moe_group_score;     // [n_expert_groups] (grouped experts)
   std::vector<int32_t> moe_group_order;   // [n_expert_groups]
 };
+
+// The delta rule's rows (kernels/recurrent.h) of one tile for the gated delta net and Kimi delta
+// attention alike: q | k | v from dn_conv, g and beta from dn_gates (beta last in both layouts),
+// the output into dn_out; `state` is the tile's sequence's. (A template: Session::Buffers and
+// its Tile are private to Session, whose members call this.)
+template <class Buffers, class Tile>
+DeltaNetRows delta_tile_rows(Buffers& b, const Tile& tl, const DeltaNetSizes& s, float* state) {
+  const int64_t cd = s.conv_dim(), gw = s.gates_width(), vd = s.value_dim();
+  DeltaNetRows io;
+  io.q = b.dn_conv.data() + tl.row0 * cd;
+  io.k = io.q + s.key_dim();
+  io.v = io.q + 2 * s.key_dim();
+  io.q_stride = io.k_stride = io.v_stride = cd;
+  io.g = b.dn_gates.data() + tl.row0 * gw;
+  io.beta = io.g + gw - s.n_v_heads;
+  io.gate_stride = io.g_stride = gw;
+  io.out = b.dn_out.data() + tl.row0 * vd;
+  io.out_stride = vd;
+  io.n_tokens = tl.n;
+  io.state = state;
+  return io;
+}
 
 }  // namespace trident

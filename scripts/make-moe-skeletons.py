@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""Writes nemotron_h skeletons with MoE layers, which test-llama-archs has no model for
-(tests/data/archs/README.md): from the nemotron_h_moe-dense skeleton (layers: attention,
-Mamba-2, FFN), the FFN layer becomes a mixture of 4 ungated ReLU² experts (2 used, 48 wide) with
-a sigmoid router, selection bias, normalized and scaled weights, and one ungated shared expert
-(96 wide). nemotron_h_moe-latent runs the experts in a 128-wide latent space (moe_latent_size,
+"""Writes skeletons with MoE layers of families whose test-llama-archs models are dense
+(tests/data/archs/README.md).
+
+nemotron_h: from the nemotron_h_moe-dense skeleton (layers: attention, Mamba-2, FFN), the FFN
+layer becomes a mixture of 4 ungated ReLU² experts (2 used, 48 wide) with a sigmoid router,
+selection bias, normalized and scaled weights, and one ungated shared expert (96 wide).
+nemotron_h_moe-latent runs the experts in a 128-wide latent space (moe_latent_size,
 ffn_latent_down / ffn_latent_up); nemotron_h-experts runs them at n_embd; nemotron_h_moe-mtp is
 nemotron_h_moe-latent plus a trailing multi-token-prediction block, which llama.cpp loads and does
 not run (its logits are nemotron_h_moe-latent's).
 
-Usage: PYTHONPATH=LLAMA/gguf-py make-nemotron-moe-skeletons.py DIR   (DIR: tests/data/archs)"""
+jamba-moe: from the jamba-dense skeleton (attention, Mamba), 4 blocks: attention + dense FFN,
+Mamba + MoE, Mamba + dense FFN, attention + MoE, as real Jamba files mix them (a layer is a
+mixture when it has ffn_gate_inp): 4 gated SiLU experts of feed_forward_length, 2 used.
+
+Usage: PYTHONPATH=LLAMA/gguf-py make-moe-skeletons.py DIR   (DIR: tests/data/archs)"""
 import sys
 
 from gguf import GGUFValueType
@@ -78,7 +84,39 @@ def mtp_variant(src, dst):
     write(dst, arch, fields, out, set_keys)
 
 
+def jamba_variant(src, dst):
+    fields, tensors = read(src)
+    get = dict(fields)
+    p = "jamba."
+    n_embd = int(get[p + "embedding_length"].contents())
+    n_ff = int(get[p + "feed_forward_length"].contents())
+    moe = [("ffn_gate_inp.weight", [n_embd, N_EXPERT]), ("ffn_gate_exps.weight", [n_embd, n_ff, N_EXPERT]),
+           ("ffn_up_exps.weight", [n_embd, n_ff, N_EXPERT]), ("ffn_down_exps.weight", [n_ff, n_embd, N_EXPERT])]
+    # Block 0 is attention, block 1 Mamba: they become blocks 0 and 3, and 1 and 2; 1 and 3 are MoE.
+    out = [t for t in tensors if not t[0].startswith("blk.")]
+    for layer, src_layer, is_moe in ((0, 0, False), (1, 1, True), (2, 1, False), (3, 0, True)):
+        for name, typ, ne in tensors:
+            if not name.startswith(f"blk.{src_layer}."):
+                continue
+            base = name.split(".", 2)[2]
+            if is_moe and base.startswith("ffn_") and not base.startswith("ffn_norm"):
+                continue
+            out.append([f"blk.{layer}.{base}", typ, ne])
+        if is_moe:
+            out += [[f"blk.{layer}.{name}", "f32", ",".join(str(x) for x in ne)] for name, ne in moe]
+    heads = int(get[p + "attention.head_count"].contents()[0])
+    set_keys = {
+        p + "block_count": (4, None), p + "expert_count": (N_EXPERT, None), p + "expert_used_count": (N_USED, None),
+        p + "attention.head_count": ([heads, 0, 0, heads], None),
+        p + "attention.head_count_kv": ([heads, 0, 0, heads], None),
+        p + "attention.recurrent_layers": ([0, 1, 1, 0], None),
+        p + "swiglu_clamp_exp": ([0.0] * 4, None), p + "swiglu_clamp_shexp": ([0.0] * 4, None),
+    }
+    write(dst, "jamba", fields, out, set_keys)
+
+
 d = sys.argv[1]
 variant(f"{d}/nemotron_h_moe-dense.skel.gguf", f"{d}/nemotron_h_moe-latent.skel.gguf", "nemotron_h_moe", 128)
 variant(f"{d}/nemotron_h_moe-dense.skel.gguf", f"{d}/nemotron_h-experts.skel.gguf", "nemotron_h", 0)
 mtp_variant(f"{d}/nemotron_h_moe-latent.skel.gguf", f"{d}/nemotron_h_moe-mtp.skel.gguf")
+jamba_variant(f"{d}/jamba-dense.skel.gguf", f"{d}/jamba-moe.skel.gguf")
