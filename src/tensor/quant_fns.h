@@ -6,6 +6,7 @@
 // reference quantizers (round-half-away-from-zero where ggml uses roundf, etc.), and for
 // IQ4_NL / IQ4_XS ggml's quantize_iq4_nl / quantize_iq4_xs (a 15-candidate scale search).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace trident {
@@ -38,6 +39,23 @@ TRIDENT_ROW_FNS(tq2_0)
 TRIDENT_ROW_FNS(q1_0)    // quant_lowbit.cpp
 TRIDENT_ROW_FNS(q2_0)
 #undef TRIDENT_ROW_FNS
+
+// Importance-weighted quantizers with llama.cpp's quantize_<type> semantics (TypeTraits::
+// quantize_rows): nrow rows of n_per_row; imatrix: n_per_row weights or nullptr (then the
+// reference quantizer). Returns the bytes written. quant_weighted.cpp; IQ4 in quant_nonlinear.cpp.
+#define TRIDENT_ROWS_FN(t) size_t quantize_##t(const float* src, void* dst, int64_t nrow, int64_t n_per_row, const float* imatrix);
+TRIDENT_ROWS_FN(q4_0)
+TRIDENT_ROWS_FN(q4_1)
+TRIDENT_ROWS_FN(q5_0)
+TRIDENT_ROWS_FN(q5_1)
+TRIDENT_ROWS_FN(q2_K)
+TRIDENT_ROWS_FN(q3_K)
+TRIDENT_ROWS_FN(q4_K)
+TRIDENT_ROWS_FN(q5_K)
+TRIDENT_ROWS_FN(q6_K)
+TRIDENT_ROWS_FN(iq4_nl)
+TRIDENT_ROWS_FN(iq4_xs)
+#undef TRIDENT_ROWS_FN
 
 // Grid i-quants (quant_grid.cpp): dequantization only; llama.cpp's quantizers for them need an
 // importance matrix and are not written yet.
