@@ -55,7 +55,7 @@ void run_quantize(const QuantizeFlags& f) {
           fail("{}: already quantized (tensor '{}' is {}); quantizing it again loses quality: pass "
                "--allow-requantize to do it anyway",
                f.input, t.name, layout_of(p.src->type).name);
-  for (const std::string& n : plan.notes) fmt::print(stderr, "{}\n", n);
+  for (const std::string& n : plan.notes) fmt::print("{}\n", n);
   GgufWriteOptions wo;
   wo.overwrite = f.force;
   wo.progress = progress_line("quantize");
