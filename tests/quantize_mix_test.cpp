@@ -164,14 +164,23 @@ TEST(QuantizeMix, RulesForShapesTheTinyModelsLack) {
   EXPECT_EQ(s.choose(QuantMix::Q4_K_S, m)["blk.10.attn_v.weight"], T::Q5_K);
   m.is_70b = false;
   // Options: --pure, --output-tensor-type, --token-embedding-type, --leave-output-tensor.
-  q = s.choose(QuantMix::Q4_K_M, m, {.pure = true});
+  MixOptions pure;
+  pure.pure = true;
+  q = s.choose(QuantMix::Q4_K_M, m, pure);
   EXPECT_EQ(q["output.weight"], T::Q4_K);
   EXPECT_EQ(q["blk.0.attn_v.weight"], T::Q4_K);
-  q = s.choose(QuantMix::Q4_K_M, m, {.output_type = T::Q8_0, .embd_type = T::F16});
+  MixOptions types;
+  types.output_type = T::Q8_0;
+  types.embd_type = T::F16;
+  q = s.choose(QuantMix::Q4_K_M, m, types);
   EXPECT_EQ(q["output.weight"], T::Q8_0);
   EXPECT_EQ(q["token_embd.weight"], T::F16);
-  EXPECT_EQ(s.choose(QuantMix::Q4_K_M, m, {.leave_output = true})["output.weight"], T::F32);
-  EXPECT_EQ(s.choose(QuantMix::F16, m, {.output_type = T::Q8_0})["output.weight"], T::Q8_0);
+  MixOptions leave;
+  leave.leave_output = true;
+  EXPECT_EQ(s.choose(QuantMix::Q4_K_M, m, leave)["output.weight"], T::F32);
+  MixOptions out_q8;
+  out_q8.output_type = T::Q8_0;
+  EXPECT_EQ(s.choose(QuantMix::F16, m, out_q8)["output.weight"], T::Q8_0);
 }
 
 TEST(QuantizeMix, MoeRulesReadTheLayerFromTheName) {
@@ -220,7 +229,9 @@ TEST(QuantizeMix, EveryMixChoosesLlamaQuantizesTypesAndBytes) {
         const auto mix = quant_mix_from_name(mix_name);
         ASSERT_TRUE(mix) << mix_name;
         EXPECT_EQ(quant_mix_file_type(*mix), entry["file_type"].get<uint32_t>()) << mix_name;
-        QuantizeOptions o{.mix = *mix, .imatrix = im.empty() ? nullptr : &imatrix, .imatrix_path = "x"};
+        QuantizeOptions o;
+        o.mix = *mix;
+        if (!im.empty()) o.imatrix = &imatrix, o.imatrix_path = "x";
         const RewritePlan plan = plan_quantize(*in, o);
         bool writable = plan.groups_rewritten > 0;
         for (const RewriteTensor& t : plan.tensors) {
@@ -293,7 +304,9 @@ TEST(QuantizeImatrix, CliWritesTheSameBytesOnAnyThreadCount) {
         EXPECT_EQ(sha_of(*f, *f->find_tensor(name)).substr(0, 16), sha.get<std::string>()) << type << " " << name;
       std::string all;
       for (const auto& t : f->tensors()) all += sha_of(*f, t);
-      if (!prev.empty()) EXPECT_EQ(all, prev) << type;
+      if (!prev.empty()) {
+        EXPECT_EQ(all, prev) << type;
+      }
       prev = all;
       fs::remove(out);
     }
@@ -352,7 +365,7 @@ TEST(QuantizeImatrix, RefusalsAreOneLine) {
   // An imatrix entry of the wrong size (tiny-llama's rows of 256 for stories260K's of 64).
   test::expect_cli_error("quantize " + test::golden_model("stories260K.gguf") + " " + out + " q8_0 --imatrix " +
                              data("tiny-llama-synthetic.imatrix.gguf"),
-                         "tensor 'blk.0.attn_q.weight': the importance matrix has 256 values for it, expected 64");
+                         "tensor 'output.weight': the importance matrix has 256 values for it, expected 64");
   const std::string bad = test::temp_path("bad.dat");
   std::ofstream(bad, std::ios::binary).write("\x02\0\0\0\x05\0\0\0ab", 10);
   test::expect_cli_error("quantize " + llama + " " + out + " q4_0 --imatrix " + bad, "entry 1: bad name length 5");

@@ -13,6 +13,7 @@
 
 #include "tensor/blocks.h"
 #include "tensor/fp16.h"
+#include "tensor/quant_fit.h"
 #include "tensor/quant_fns.h"
 #include "tensor/quant_kquant_internal.h"
 #include "tensor/types.h"
@@ -24,105 +25,10 @@ constexpr float kGroupMaxEps = 1e-15f;  // ggml's GROUP_MAX_EPS
 
 int clamp(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-// Symmetric levels l in [-nmax, nmax - 1] (stored as l + nmax) with weights w: the scale that
-// maps the largest magnitude to -nmax, then 18 nearby trial scales, keeping the best weighted
-// least-squares fit. Returns the scale (x ~ scale * l). (ggml: make_qx_quants, rmse_type 1.)
-float fit_symmetric(int n, int nmax, const float* x, int8_t* L, const float* w) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i)
-    if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), max = x[i];
-  if (amax < kGroupMaxEps) {
-    std::memset(L, 0, size_t(n));
-    return 0.f;
-  }
-  auto sums = [&](float iscale, float& sumlx, float& suml2, bool store) {
-    sumlx = suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-      if (store) L[i] = int8_t(l + nmax);
-      sumlx += w[i] * x[i] * float(l);
-      suml2 += w[i] * float(l) * float(l);
-    }
-  };
-  float sumlx, suml2;
-  sums(float(-nmax) / max, sumlx, suml2, true);
-  float scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
-  float best = scale * sumlx;
-  for (int is = -9; is <= 9; ++is) {
-    if (is == 0) continue;
-    const float iscale = -(float(nmax) + 0.1f * float(is)) / max;
-    sums(iscale, sumlx, suml2, false);
-    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      sums(iscale, sumlx, suml2, true);
-      scale = sumlx / suml2;
-      best = scale * sumlx;
-    }
-  }
-  return scale;
-}
-
-// Asymmetric levels l in [0, nmax] with weights w: x ~ scale * l - min. Starts from the
-// min/max fit, then 37 trial scales solving the weighted least squares for scale and min.
-// Writes min (positive: subtracted). (ggml: make_qkx3_quants with -0.9, 0.05, 36 steps, squared error.)
+// make_qkx3_quants as ggml's importance-weighted quantizers call it.
+constexpr AsymmetricSearch kQkx3{-0.9f, 0.05f, 36, false};
 float fit_asymmetric(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min, uint8_t* Laux) {
-  float min = x[0], max = x[0];
-  float sum_w = w[0];
-  float sum_x = sum_w * x[0];
-  for (int i = 1; i < n; ++i) {
-    if (x[i] < min) min = x[i];
-    if (x[i] > max) max = x[i];
-    sum_w += w[i];
-    sum_x += w[i] * x[i];
-  }
-  if (min > 0) min = 0;
-  if (max <= min) {
-    std::memset(L, 0, size_t(n));
-    *the_min = -min;
-    return 0.f;
-  }
-  float iscale = float(nmax) / (max - min);
-  float scale = 1 / iscale;
-  float best_mad = 0;
-  for (int i = 0; i < n; ++i) {
-    L[i] = uint8_t(clamp(nearest_int(iscale * (x[i] - min)), 0, nmax));
-    float diff = scale * float(L[i]) + min - x[i];
-    diff = diff * diff;
-    best_mad += w[i] * diff;
-  }
-  for (int is = 0; is <= 36; ++is) {
-    iscale = (-0.9f + 0.05f * float(is) + float(nmax)) / (max - min);
-    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = clamp(nearest_int(iscale * (x[i] - min)), 0, nmax);
-      Laux[i] = uint8_t(l);
-      sum_l += w[i] * float(l);
-      sum_l2 += w[i] * float(l) * float(l);
-      sum_xl += w[i] * float(l) * x[i];
-    }
-    const float D = sum_w * sum_l2 - sum_l * sum_l;
-    if (D > 0) {
-      float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-      float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-      if (this_min > 0) {
-        this_min = 0;
-        this_scale = sum_xl / sum_l2;
-      }
-      float mad = 0;
-      for (int i = 0; i < n; ++i) {
-        float diff = this_scale * float(Laux[i]) + this_min - x[i];
-        diff = diff * diff;
-        mad += w[i] * diff;
-      }
-      if (mad < best_mad) {
-        std::memcpy(L, Laux, size_t(n));
-        best_mad = mad;
-        scale = this_scale;
-        min = this_min;
-      }
-    }
-  }
-  *the_min = -min;
-  return scale;
+  return fit_asymmetric_scale(n, nmax, x, w, L, the_min, Laux, kQkx3);
 }
 
 // Non-negative values (sub-block scales or mins) to levels in [0, nmax] with weights w: 9
@@ -224,7 +130,7 @@ void legacy_row(const float* x, Block* y, int64_t n, const float* qw) {
       y[ib].d = fp32_to_fp16(d);
       y[ib].m = fp32_to_fp16(-min);
     } else {
-      const float d = fit_symmetric(32, (nmax + 1) / 2, xb, reinterpret_cast<int8_t*>(L), w);
+      const float d = fit_symmetric_weighted(32, (nmax + 1) / 2, xb, reinterpret_cast<int8_t*>(L), w);
       y[ib].d = fp32_to_fp16(d);
     }
     pack_nibbles(L, y[ib].qs);
@@ -285,10 +191,10 @@ void q3_K_block(const float* x, BlockQ3_K* y, const float* qw) {
     float sumw = 0;
     for (int l = 0; l < 16; ++l) sumw += weight[l];
     sw[j] = sumw;
-    scales[j] = fit_symmetric(16, 4, x + 16 * j, L + 16 * j, weight);
+    scales[j] = fit_symmetric_weighted(16, 4, x + 16 * j, L + 16 * j, weight);
   }
   std::memset(y->scales, 0, 12);
-  const float d_block = fit_symmetric(16, 32, scales, Ls, sw);
+  const float d_block = fit_symmetric_weighted(16, 32, scales, Ls, sw);
   for (int j = 0; j < 16; ++j) {
     int l = Ls[j];
     if (j < 8)
@@ -377,7 +283,7 @@ void q6_K_block(const float* x, BlockQ6_K* y, const float* qw) {
   float max_scale = 0, max_abs_scale = 0;
   for (int ib = 0; ib < 16; ++ib) {
     // ggml weighs Q6_K's elements by the importance alone (no sigma term).
-    const float scale = fit_symmetric(16, 32, x + 16 * ib, L + 16 * ib, qw + 16 * ib);
+    const float scale = fit_symmetric_weighted(16, 32, x + 16 * ib, L + 16 * ib, qw + 16 * ib);
     scales[ib] = scale;
     if (std::fabs(scale) > max_abs_scale) max_abs_scale = std::fabs(scale), max_scale = scale;
   }
@@ -421,6 +327,40 @@ size_t quantize_kquant(const float* src, void* dst, int64_t nrow, int64_t n, con
 }
 
 }  // namespace
+
+float fit_symmetric_weighted(int n, int nmax, const float* x, int8_t* L, const float* w) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i)
+    if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), max = x[i];
+  if (amax < kGroupMaxEps) {
+    std::memset(L, 0, size_t(n));
+    return 0.f;
+  }
+  auto sums = [&](float iscale, float& sumlx, float& suml2, bool store) {
+    sumlx = suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+      if (store) L[i] = int8_t(l + nmax);
+      sumlx += w[i] * x[i] * float(l);
+      suml2 += w[i] * float(l) * float(l);
+    }
+  };
+  float sumlx, suml2;
+  sums(float(-nmax) / max, sumlx, suml2, true);
+  float scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
+  float best = scale * sumlx;
+  for (int is = -9; is <= 9; ++is) {
+    if (is == 0) continue;
+    const float iscale = -(float(nmax) + 0.1f * float(is)) / max;
+    sums(iscale, sumlx, suml2, false);
+    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+      sums(iscale, sumlx, suml2, true);
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
 
 size_t quantize_q4_0(const float* src, void* dst, int64_t nrow, int64_t n, const float* qw) {
   return quantize_legacy<BlockQ4_0, false, 4, GgmlType::Q4_0, quantize_row_q4_0>(src, dst, nrow, n, qw);
