@@ -98,9 +98,12 @@ float mean_square(const float* x, int64_t n) {
   return s;
 }
 
-// Element weights of one block: qw[j] * sqrt(sigma2 + x[j]^2).
-void block_weights(const float* x, const float* qw, float sigma2, int n, float* w) {
+// Element weights of one block: qw[j] * sqrt(sigma2 + x[j]^2). Returns their sum (in order).
+float block_weights(const float* x, const float* qw, float sigma2, int n, float* w) {
+  float sum = 0;
   for (int j = 0; j < n; ++j) w[j] = qw[j] * std::sqrt(sigma2 + x[j] * x[j]);
+  for (int j = 0; j < n; ++j) sum += w[j];
+  return sum;
 }
 
 // Nibbles of 32 levels: element j low, element j + 16 high.
@@ -163,9 +166,7 @@ void q2_K_block(const float* x, BlockQ2_K* y, const float* qw) {
   float mins[16], scales[16], sw[16], weight[16];
   const float sigma2 = mean_square(x, QK_K) / float(QK_K);
   for (int j = 0; j < QK_K / 16; ++j) {
-    block_weights(x + 16 * j, qw + 16 * j, sigma2, 16, weight);
-    sw[j] = 0;
-    for (int l = 0; l < 16; ++l) sw[j] += weight[l];
+    sw[j] = block_weights(x + 16 * j, qw + 16 * j, sigma2, 16, weight);
     scales[j] = fit_asymmetric(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], Laux);
   }
   y->d = fp32_to_fp16(fit_positive(16, 15, scales, Ls, sw));
@@ -187,10 +188,7 @@ void q3_K_block(const float* x, BlockQ3_K* y, const float* qw) {
   float scales[16], weight[16], sw[16];
   const float sigma2 = 2 * mean_square(x, QK_K) / float(QK_K);
   for (int j = 0; j < 16; ++j) {
-    block_weights(x + 16 * j, qw + 16 * j, sigma2, 16, weight);
-    float sumw = 0;
-    for (int l = 0; l < 16; ++l) sumw += weight[l];
-    sw[j] = sumw;
+    sw[j] = block_weights(x + 16 * j, qw + 16 * j, sigma2, 16, weight);
     scales[j] = fit_symmetric_weighted(16, 4, x + 16 * j, L + 16 * j, weight);
   }
   std::memset(y->scales, 0, 12);
@@ -234,10 +232,7 @@ void q45_K_block(const float* x, Block* y, const float* qw) {
   float weights[32], sw[8], mins[8], scales[8];
   const float sigma2 = 2 * mean_square(x, QK_K) / float(QK_K);
   for (int j = 0; j < 8; ++j) {
-    block_weights(x + 32 * j, qw + 32 * j, sigma2, 32, weights);
-    float sumw = 0;
-    for (int l = 0; l < 32; ++l) sumw += weights[l];
-    sw[j] = sumw;
+    sw[j] = block_weights(x + 32 * j, qw + 32 * j, sigma2, 32, weights);
     scales[j] = fit_asymmetric(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux);
   }
   const float d_block = fit_positive(8, 63, scales, Ls, sw);
