@@ -9,7 +9,6 @@
 #include <map>
 
 #include "format/error.h"
-#include "format/output_guard.h"
 #include "model/arch.h"
 #include "model/hparams.h"
 #include "tensor/types.h"
@@ -543,61 +542,10 @@ class FusePlanner {
   }
 };
 
-// Streams one planned tensor: pieces straight from the map, converted pieces one row at a time.
-void emit_tensor(const GgufFile& f, const RewriteTensor& t,
-                 const std::function<void(const void*, size_t)>& emit) {
-  std::vector<float> f32;
-  std::vector<uint8_t> q;
-  for (uint64_t o = 0; o < t.outer; ++o)
-    for (const RewritePiece& p : t.pieces) {
-      const uint8_t* base = f.tensor_data(*p.src) + o * p.src_slice_bytes + p.begin;
-      if (p.to == p.src->type) {
-        emit(base, size_t(p.len));
-        continue;
-      }
-      const size_t src_row = row_bytes(p.src->type, p.row_elems), dst_row = row_bytes(p.to, p.row_elems);
-      f32.resize(size_t(p.row_elems));
-      q.resize(dst_row);
-      for (uint64_t r = 0; r < p.len / src_row; ++r) {
-        type_traits(p.src->type)->dequantize_row(base + r * src_row, f32.data(), p.row_elems);
-        type_traits(p.to)->quantize_row(f32.data(), q.data(), p.row_elems);
-        emit(q.data(), dst_row);
-      }
-    }
-}
-
 }  // namespace
 
 RewritePlan plan_fuse(const GgufFile& in, const FuseOptions& opt) { return FusePlanner(in).fuse(opt); }
 
 RewritePlan plan_unfuse(const GgufFile& in) { return FusePlanner(in).unfuse(); }
-
-void write_rewrite(const GgufFile& in, const RewritePlan& plan, const std::string& out_path,
-                   const GgufWriteOptions& opt) {
-  GgufWriteOptions o = opt;
-  o.inputs.push_back(in.path());
-  check_output_file(out_path, {o.overwrite, o.inputs});  // before the "nothing to do" messages
-  if (plan.groups_rewritten == 0) {
-    if (plan.operation == "quantize")
-      fail("{}: nothing to quantize (every weight matrix already has its target type)", in.path());
-    if (plan.operation == "unfuse" && plan.groups_left > 0)
-      fail("{}: nothing to unfuse ({} group(s) left fused, see above)", in.path(), plan.groups_left);
-    if (plan.operation == "unfuse")
-      fail("{}: nothing to unfuse (no attn_qkv, ffn_gate_up_exps or ffn_gate_up tensors)", in.path());
-    if (plan.groups_left > 0)
-      fail("{}: nothing to fuse ({} group(s) left unfused, see above)", in.path(), plan.groups_left);
-    fail("{}: nothing to fuse (no layer stores Q/K/V or gate/up experts as separate tensors)", in.path());
-  }
-  GgufWriter w;
-  w.copy_metadata(in);
-  for (const auto& [key, v] : plan.set_u32) w.set_u32(key, v);
-  const GgufFile* fp = &in;
-  for (const RewriteTensor& t : plan.tensors) {
-    const RewriteTensor* tp = &t;
-    w.add_tensor({t.name, t.type, t.ne, [fp, tp](const auto& emit) { emit_tensor(*fp, *tp, emit); }});
-  }
-  o.alignment = in.alignment();
-  w.write(out_path, o);
-}
 
 }  // namespace trident

@@ -44,6 +44,10 @@ struct RewritePiece {
   uint64_t len = 0;
   GgmlType to = GgmlType::F32;   // src->type: copied as is; otherwise converted row by row
   int64_t row_elems = 0;         // elements per converted row
+  // Importance of each input column for the quantizer (convert/imatrix.h), or nullptr: row_elems
+  // floats per slice of imatrix_rows rows (one slice per expert of a 3-D stack).
+  const float* imatrix = nullptr;
+  int64_t imatrix_rows = 0;
 };
 
 struct RewriteTensor {
@@ -63,6 +67,7 @@ struct RewritePlan {
   int groups_left = 0;             // candidate groups left as they were
   std::vector<RewriteTensor> tensors;
   std::vector<std::pair<std::string, uint32_t>> set_u32;  // metadata to replace (general.file_type)
+  std::vector<std::pair<std::string, std::string>> set_string;
 };
 
 // Plans `trident fuse`. Throws Error for an unusable --requant type.
@@ -71,9 +76,11 @@ RewritePlan plan_fuse(const GgufFile& in, const FuseOptions& opt);
 // fused tensor does not match them.
 RewritePlan plan_unfuse(const GgufFile& in);
 
-// Writes the plan with every metadata key of `in` (atomically, see GgufWriter). Throws Error
-// when the plan changes nothing, when `out_path` is the input file, or when writing fails.
+// Writes the plan with every metadata key of `in` (atomically, see GgufWriter), in
+// rewrite_write.cpp. Converted rows are quantized on `threads` threads (0: every core); the
+// bytes do not depend on the count. Throws Error when the plan changes nothing, when
+// `out_path` is the input file, or when writing fails.
 void write_rewrite(const GgufFile& in, const RewritePlan& plan, const std::string& out_path,
-                   const GgufWriteOptions& opt);
+                   const GgufWriteOptions& opt, int threads = 1);
 
 }  // namespace trident

@@ -124,10 +124,17 @@ Resolved resolve(const SynthOptions& opt) {
   return r;
 }
 
-// The mix of model/quant_mix.h, "pure" (llama-quantize would make a q4_0 file's output
-// q6_K; here every matrix is the one type, so the file's speed is that type's).
-GgmlType tensor_type(const Resolved& r, WeightRole role, int64_t layer, int64_t row_len) {
-  return mix_tensor_type({r.type, r.n_layer, r.shape->tied_output, true}, role, layer, row_len);
+// The mix of convert/quant_mix.h, "pure" for the single-type mixes (llama-quantize would make a
+// q4_0 file's output q6_K; here every matrix is the one type, so the file's speed is that
+// type's); q4_k_m keeps llama-quantize's per-tensor rules, which are what makes it q4_k_m.
+GgmlType tensor_type(const Resolved& r, const std::string& name, WeightRole role, int64_t layer, int64_t row_len) {
+  if (role == WeightRole::Router) return GgmlType::F32;  // llama-quantize never converts the router
+  MixModel m;
+  m.n_layer = r.n_layer;
+  m.n_gqa = r.shape->n_head_kv > 0 ? r.shape->n_head / r.shape->n_head_kv : 0;
+  m.n_expert = r.moe ? r.shape->n_expert : 0;
+  m.tied_output = r.shape->tied_output;
+  return mix_tensor_type(r.type, m, r.type != QuantMix::Q4_K_M, name, layer, row_len);
 }
 
 // One layer's attention and FFN shape as synth lays it out.
@@ -158,7 +165,7 @@ std::vector<Planned> build_plan(const Resolved& r) {
   };
   // Weights: std 1/sqrt(fan_in) keeps each projection's output at the scale of its input.
   auto mat = [&](std::string name, std::vector<int64_t> ne, WeightRole role, int64_t layer) {
-    const GgmlType t = tensor_type(r, role, layer, ne[0]);
+    const GgmlType t = tensor_type(r, name, role, layer, ne[0]);
     const float std = 1.0f / std::sqrt(float(ne[0]));
     plan.push_back({{std::move(name), t, std::move(ne)}, Init::Matrix, std});
   };

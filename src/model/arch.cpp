@@ -375,6 +375,16 @@ constexpr std::array kArchs = {
 constexpr std::array<std::string_view, 7> kLlamaCppGateUpExpsArchs = {
     "cohere2moe", "deepseek2", "deepseek2-ocr", "granite_swa", "hy_v3", "qwen35moe", "qwen3next"};
 
+// llama.cpp's LLM_TYPE_70B: the families whose load_hparams give that size, and at which block
+// count (llama only with grouped K/V heads; with n_head == n_head_kv it is the 65B).
+struct LlamaCpp70B {
+  std::string_view arch;
+  int64_t n_layer;
+  bool needs_gqa;
+};
+constexpr std::array<LlamaCpp70B, 5> kLlamaCpp70B = {{
+    {"llama", 80, true}, {"qwen2", 80, false}, {"deci", 80, false}, {"olmo", 80, false}, {"jais2", 68, false}}};
+
 // Latent-attention relatives whose attention is more than MLA (llama.cpp's src/models/).
 constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kUnsupported = {{
     {"deepseek32", "DeepSeek sparse attention (an indexer picks the keys each query sees)"},
@@ -451,6 +461,15 @@ bool llamacpp_reads_separate_qkv(std::string_view arch) {
 bool llamacpp_dense_gate_up_in_up(std::string_view arch) {
   const ArchSpec* a = find_arch(arch);
   return a && a->gate_up_in_up;
+}
+
+LlamaCppQuantFacts llamacpp_quant_facts(std::string_view arch, int64_t n_layer, int64_t n_head, int64_t n_head_kv) {
+  LlamaCppQuantFacts f;
+  f.falcon = arch == "falcon";
+  f.mxfp4_experts_only = arch == "bailingmoe3";
+  for (const LlamaCpp70B& r : kLlamaCpp70B)
+    if (r.arch == arch && r.n_layer == n_layer && (!r.needs_gqa || n_head != n_head_kv)) f.is_70b = true;
+  return f;
 }
 
 }  // namespace trident

@@ -351,4 +351,12 @@ bool llamacpp_reads_separate_qkv(std::string_view arch);
 // Whether llama.cpp stores this family's dense gate and up as one double-height `ffn_up`.
 bool llamacpp_dense_gate_up_in_up(std::string_view arch);
 
+// What llama-quantize's per-tensor rules (src/llama-quant.cpp at 3f545bec) know of a family.
+struct LlamaCppQuantFacts {
+  bool falcon = false;              // falcon's own attn_output / ffn_down / output rules
+  bool is_70b = false;              // LLM_TYPE_70B: attn_v gets more bits
+  bool mxfp4_experts_only = false;  // MXFP4_MOE: only FFN expert stacks are MXFP4 (bailingmoe3)
+};
+LlamaCppQuantFacts llamacpp_quant_facts(std::string_view arch, int64_t n_layer, int64_t n_head, int64_t n_head_kv);
+
 }  // namespace trident

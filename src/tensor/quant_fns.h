@@ -40,6 +40,22 @@ TRIDENT_ROW_FNS(q1_0)    // quant_lowbit.cpp
 TRIDENT_ROW_FNS(q2_0)
 #undef TRIDENT_ROW_FNS
 
+// Importance-weighted quantizers with llama.cpp's quantize_<type> semantics (TypeTraits::
+// quantize_rows): nrow rows of n_per_row; imatrix: n_per_row weights or nullptr (then the
+// reference quantizer). Returns the bytes written. quant_weighted.cpp; IQ4 in quant_nonlinear.cpp.
+#define TRIDENT_ROWS_FN(t) size_t quantize_##t(const float* src, void* dst, int64_t nrow, int64_t n_per_row, const float* imatrix);
+TRIDENT_ROWS_FN(q4_0)
+TRIDENT_ROWS_FN(q4_1)
+TRIDENT_ROWS_FN(q5_0)
+TRIDENT_ROWS_FN(q5_1)
+TRIDENT_ROWS_FN(q2_K)
+TRIDENT_ROWS_FN(q3_K)
+TRIDENT_ROWS_FN(q4_K)
+TRIDENT_ROWS_FN(q5_K)
+TRIDENT_ROWS_FN(q6_K)
+TRIDENT_ROWS_FN(iq4_nl)
+TRIDENT_ROWS_FN(iq4_xs)
+
 // Grid i-quants: dequantization in quant_grid.cpp.
 void dequantize_row_iq2_xxs(const void* src, float* dst, int64_t n);
 void dequantize_row_iq2_xs(const void* src, float* dst, int64_t n);
@@ -55,15 +71,13 @@ void dequantize_row_iq1_m(const void* src, float* dst, int64_t n);
 // nrow rows of blocks to dst and returns the bytes written. IQ2_XXS, IQ2_XS and IQ1_S need an
 // importance matrix (std::invalid_argument "<TYPE> needs an importance matrix" without one, where
 // llama.cpp asserts); so do non-whole rows. Thread-safe: the codebook searches are built once.
-#define TRIDENT_GRID_QUANTIZER(t) \
-  size_t quantize_##t(const float* src, void* dst, int64_t nrow, int64_t n_per_row, const float* imatrix);
-TRIDENT_GRID_QUANTIZER(iq2_xxs)
-TRIDENT_GRID_QUANTIZER(iq2_xs)
-TRIDENT_GRID_QUANTIZER(iq2_s)
-TRIDENT_GRID_QUANTIZER(iq3_xxs)
-TRIDENT_GRID_QUANTIZER(iq3_s)
-TRIDENT_GRID_QUANTIZER(iq1_s)
-TRIDENT_GRID_QUANTIZER(iq1_m)
-#undef TRIDENT_GRID_QUANTIZER
+TRIDENT_ROWS_FN(iq2_xxs)
+TRIDENT_ROWS_FN(iq2_xs)
+TRIDENT_ROWS_FN(iq2_s)
+TRIDENT_ROWS_FN(iq3_xxs)
+TRIDENT_ROWS_FN(iq3_s)
+TRIDENT_ROWS_FN(iq1_s)
+TRIDENT_ROWS_FN(iq1_m)
+#undef TRIDENT_ROWS_FN
 
 }  // namespace trident

@@ -10,6 +10,7 @@
 
 #include "format/error.h"
 #include "tensor/blocks.h"
+#include "tensor/quant_fit.h"
 #include "tensor/quant_fns.h"
 #include "tensor/quant_kquant_internal.h"
 
@@ -25,51 +26,12 @@ int64_t super_blocks(int64_t n, const char* what) {
 
 int clamp_int(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-// Symmetric quants l in [-nmax, nmax - 1] for one sub-block, weights x^2, returned in L as
-// l + nmax. Starts from the scale that maps the largest-magnitude element to -nmax, then tries
-// 18 nearby scales and keeps the one with the best weighted least-squares fit.
-// Returns the fitted scale (x ~ scale * l); 0 and L = 0 for an all-zero sub-block.
-// (ggml: make_qx_quants with rmse_type 1 and no importance weights; used by Q6_K.)
+// Symmetric quants l in [-nmax, nmax - 1] for one sub-block (n <= 32), weights x^2, returned in
+// L as l + nmax (ggml: make_qx_quants with rmse_type 1 and no importance weights; used by Q6_K).
 float fit_symmetric_scale(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float a = std::fabs(x[i]);
-    if (a > amax) {
-      amax = a;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
-    std::memset(L, 0, size_t(n));
-    return 0.f;
-  }
-  // sumlx = sum w x l, suml2 = sum w l^2 for the quants of iscale.
-  auto fit = [&](float iscale, float& sumlx, float& suml2, bool store) {
-    sumlx = suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = clamp_int(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-      if (store) L[i] = int8_t(l + nmax);
-      const float w = x[i] * x[i];
-      sumlx += w * x[i] * float(l);
-      suml2 += w * float(l) * float(l);
-    }
-  };
-  float sumlx, suml2;
-  fit(float(-nmax) / max, sumlx, suml2, true);
-  float scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
-  float best = scale * sumlx;
-  for (int is = -9; is <= 9; ++is) {
-    if (is == 0) continue;
-    const float iscale = -(float(nmax) + 0.1f * float(is)) / max;
-    fit(iscale, sumlx, suml2, false);
-    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      for (int i = 0; i < n; ++i)
-        L[i] = int8_t(nmax + clamp_int(nearest_int(iscale * x[i]), -nmax, nmax - 1));
-      scale = sumlx / suml2;
-      best = scale * sumlx;
-    }
-  }
-  return scale;
+  float w[32];
+  for (int i = 0; i < n; ++i) w[i] = x[i] * x[i];
+  return fit_symmetric_weighted(n, nmax, x, L, w);
 }
 
 // Symmetric quants for Q3_K sub-blocks: start as fit_symmetric_scale does, then up to five
@@ -121,79 +83,6 @@ float fit_symmetric_scale_q3(int n, int nmax, const float* x, int8_t* L) {
   }
   for (int i = 0; i < n; ++i) L[i] = int8_t(L[i] + nmax);
   return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
-
-struct AsymmetricSearch {
-  float rmin, rdelta;  // candidate iscale k = (nmax + rmin + rdelta * k) / (max - min)
-  int nstep;           // k = 0..nstep
-  bool use_mad;        // weighted |error| instead of weighted error^2
-};
-
-// Asymmetric quants x ~ scale * l - the_min, l in [0, nmax], for one sub-block with the given
-// weights. Tries nstep + 1 scalings around nmax / (max - min); for each, solves the weighted
-// least-squares (scale, min) for its quants and keeps the best by the weighted error.
-// Returns scale; *the_min >= 0. (ggml: make_qkx2_quants.)
-float fit_asymmetric_scale(int n, int nmax, const float* x, const float* weights, uint8_t* L,
-                           float* the_min, uint8_t* Laux, const AsymmetricSearch& p) {
-  float min = x[0], max = x[0];
-  float sum_w = weights[0];
-  float sum_x = sum_w * x[0];
-  for (int i = 1; i < n; ++i) {
-    if (x[i] < min) min = x[i];
-    if (x[i] > max) max = x[i];
-    const float w = weights[i];
-    sum_w += w;
-    sum_x += w * x[i];
-  }
-  if (min > 0) min = 0;
-  if (max == min) {
-    std::memset(L, 0, size_t(n));
-    *the_min = -min;
-    return 0.f;
-  }
-  auto error_of = [&](float e) { return p.use_mad ? std::fabs(e) : e * e; };
-  float iscale = float(nmax) / (max - min);
-  float scale = 1 / iscale;
-  float best_error = 0;
-  for (int i = 0; i < n; ++i) {
-    L[i] = uint8_t(clamp_int(nearest_int(iscale * (x[i] - min)), 0, nmax));
-    const float diff = scale * float(L[i]) + min - x[i];
-    best_error += weights[i] * error_of(diff);
-  }
-  for (int is = 0; is <= p.nstep; ++is) {
-    iscale = (p.rmin + p.rdelta * float(is) + float(nmax)) / (max - min);
-    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = clamp_int(nearest_int(iscale * (x[i] - min)), 0, nmax);
-      Laux[i] = uint8_t(l);
-      const float w = weights[i];
-      sum_l += w * float(l);
-      sum_l2 += w * float(l) * float(l);
-      sum_xl += w * float(l) * x[i];
-    }
-    const float D = sum_w * sum_l2 - sum_l * sum_l;
-    if (D > 0) {
-      float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-      float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-      if (this_min > 0) {
-        this_min = 0;
-        this_scale = sum_xl / sum_l2;
-      }
-      float cur_error = 0;
-      for (int i = 0; i < n; ++i) {
-        const float diff = this_scale * float(Laux[i]) + this_min - x[i];
-        cur_error += weights[i] * error_of(diff);
-      }
-      if (cur_error < best_error) {
-        std::memcpy(L, Laux, size_t(n));
-        best_error = cur_error;
-        scale = this_scale;
-        min = this_min;
-      }
-    }
-  }
-  *the_min = -min;
-  return scale;
 }
 
 // Packs 2-bit quants L[0..255] (values 0..3) as Q2_K / Q3_K store them in qs[64].
@@ -261,6 +150,73 @@ void fit_k4_sub_blocks(const float* x, int nmax, const AsymmetricSearch& search,
 }
 
 }  // namespace
+
+// Asymmetric quants x ~ scale * l - the_min, l in [0, nmax], for one sub-block with the given
+// weights. Tries nstep + 1 scalings around nmax / (max - min); for each, solves the weighted
+// least-squares (scale, min) for its quants and keeps the best by the weighted error.
+// Returns scale; *the_min >= 0. (ggml: make_qkx2_quants.)
+float fit_asymmetric_scale(int n, int nmax, const float* x, const float* weights, uint8_t* L,
+                           float* the_min, uint8_t* Laux, const AsymmetricSearch& p) {
+  float min = x[0], max = x[0];
+  float sum_w = weights[0];
+  float sum_x = sum_w * x[0];
+  for (int i = 1; i < n; ++i) {
+    if (x[i] < min) min = x[i];
+    if (x[i] > max) max = x[i];
+    const float w = weights[i];
+    sum_w += w;
+    sum_x += w * x[i];
+  }
+  if (min > 0) min = 0;
+  if (max == min) {
+    std::memset(L, 0, size_t(n));
+    *the_min = -min;
+    return 0.f;
+  }
+  auto error_of = [&](float e) { return p.use_mad ? std::fabs(e) : e * e; };
+  float iscale = float(nmax) / (max - min);
+  float scale = 1 / iscale;
+  float best_error = 0;
+  for (int i = 0; i < n; ++i) {
+    L[i] = uint8_t(clamp_int(nearest_int(iscale * (x[i] - min)), 0, nmax));
+    const float diff = scale * float(L[i]) + min - x[i];
+    best_error += weights[i] * error_of(diff);
+  }
+  for (int is = 0; is <= p.nstep; ++is) {
+    iscale = (p.rmin + p.rdelta * float(is) + float(nmax)) / (max - min);
+    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = clamp_int(nearest_int(iscale * (x[i] - min)), 0, nmax);
+      Laux[i] = uint8_t(l);
+      const float w = weights[i];
+      sum_l += w * float(l);
+      sum_l2 += w * float(l) * float(l);
+      sum_xl += w * float(l) * x[i];
+    }
+    const float D = sum_w * sum_l2 - sum_l * sum_l;
+    if (D > 0) {
+      float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+      float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+      if (this_min > 0) {
+        this_min = 0;
+        this_scale = sum_xl / sum_l2;
+      }
+      float cur_error = 0;
+      for (int i = 0; i < n; ++i) {
+        const float diff = this_scale * float(Laux[i]) + this_min - x[i];
+        cur_error += weights[i] * error_of(diff);
+      }
+      if (cur_error < best_error) {
+        std::memcpy(L, Laux, size_t(n));
+        best_error = cur_error;
+        scale = this_scale;
+        min = this_min;
+      }
+    }
+  }
+  *the_min = -min;
+  return scale;
+}
 
 void quantize_row_q2_K(const float* src, void* dst, int64_t n) {
   auto* y = static_cast<BlockQ2_K*>(dst);

@@ -14,6 +14,7 @@
 #include "tensor/blocks.h"
 #include "tensor/codebooks.h"
 #include "tensor/quant_fns.h"
+#include "tensor/types.h"
 #include "tensor/quant_kquant_internal.h"
 
 namespace trident {
@@ -189,6 +190,23 @@ void quantize_row_iq4_xs(const float* x, void* dst, int64_t n) {
   auto* b = static_cast<BlockIQ4_XS*>(dst);
   for (int64_t i = 0; i < n / QK_K; ++i, ++b, x += QK_K)
     quantize_iq4_block(x, QK_K / 32, nullptr, &b->d, b->qs, &b->scales_h, b->scales_l);
+}
+
+// ggml's quantize_iq4_nl / quantize_iq4_xs: each block weighted by its slice of the importance matrix.
+size_t quantize_iq4_nl(const float* src, void* dst, int64_t nrow, int64_t n, const float* qw) {
+  auto* b = static_cast<BlockIQ4_NL*>(dst);
+  for (int64_t r = 0; r < nrow; ++r)
+    for (int64_t i = 0; i < n / QK4_NL; ++i, ++b, src += QK4_NL)
+      quantize_iq4_block(src, 1, qw ? qw + QK4_NL * i : nullptr, &b->d, b->qs, nullptr, nullptr);
+  return size_t(nrow) * row_bytes(GgmlType::IQ4_NL, n);
+}
+
+size_t quantize_iq4_xs(const float* src, void* dst, int64_t nrow, int64_t n, const float* qw) {
+  auto* b = static_cast<BlockIQ4_XS*>(dst);
+  for (int64_t r = 0; r < nrow; ++r)
+    for (int64_t i = 0; i < n / QK_K; ++i, ++b, src += QK_K)
+      quantize_iq4_block(src, QK_K / 32, qw ? qw + QK_K * i : nullptr, &b->d, b->qs, &b->scales_h, b->scales_l);
+  return size_t(nrow) * row_bytes(GgmlType::IQ4_XS, n);
 }
 
 void dequantize_row_mxfp4(const void* src, float* y, int64_t n) {
