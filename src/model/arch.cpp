@@ -132,8 +132,8 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "starcoder2", .norm = NormKind::Layer, .rope = R::Neox,
              .act = Activation::GeluTanh, .ffn = FfnKind::Plain},
     // Llama-block families that differ only in their converters and tokenizers.
-    ArchSpec{.name = "mistral3", .moe_norm_topk = true, .moe_if_experts = true, .rope_freqs = true, .ffn_scales = true,
-             .expert_scales = true},
+    ArchSpec{.name = "mistral3", .moe_norm_topk = true, .moe_if_experts = true, .yarn_keys = true, .rope_freqs = true,
+             .ffn_scales = true, .expert_scales = true},
     ArchSpec{.name = "internlm2"},
     ArchSpec{.name = "xverse"},
     ArchSpec{.name = "maincoder", .qk_norm = QkNormKind::PerHead},
@@ -251,7 +251,8 @@ constexpr std::array kArchs = {
     // grok: µP-style multipliers, soft-capped scores, post-norms, a dense FFN beside the experts.
     ArchSpec{.name = "grok", .post_norm = true, .post_attn_norm = "attn_output_norm",
              .post_ffn_norm = "layer_output_norm", .post_ffn_norm_alt = "post_ffw_norm", .rope = R::Neox, .act = Activation::GeluTanh,
-             .ffn = FfnKind::Moe, .moe_norm_topk = true, .moe_dense = MoeDense::ScaledSum, .mup = Mup::Grok},
+             .ffn = FfnKind::Moe, .moe_norm_topk = true, .moe_dense = MoeDense::ScaledSum, .mup = Mup::Grok,
+             .yarn_keys = true},
     // arctic: a dense residual FFN, then the experts on the block's input.
     ArchSpec{.name = "arctic", .ffn = FfnKind::Moe, .moe_norm_topk = true, .moe_dense = MoeDense::Residual},
     ArchSpec{.name = "refact", .alibi_bias = 8.0f, .unused_tensors = kUnusedRopeFreqsBiases},
