@@ -122,7 +122,7 @@ constexpr std::array kArchs = {
              .embd_scale = true, .sliding_window = true, .default_swa_pattern = 2, .default_rope_base_swa = 0.0f,
              .attn_softcap = true, .final_softcap = true, .default_final_softcap = 30.0f,
              .default_swa_window = 4096, .embd_head_scale_at_n_layer = 46,
-             .typical_swa_window = 4096,
+             .typical_swa_window = 4096, .synth = true,
              .hf = {.classes = kGemma2Classes, .model_type = "gemma2", .norm_offset = 1.0f, .default_n_ctx = 8192,
                     .default_n_head = 8, .default_n_head_kv = 4, .default_head_dim = 256, .write_head_dim = true,
                     .window = HfWindowKeys::Alternating, .drops_lm_head = true}},
@@ -234,7 +234,8 @@ constexpr std::array kArchs = {
              .pos_embd = Presence::Optional, .clamp_kqv = true},
     // Multi-head latent attention (runtime/mla.cpp). mistral4's llama.cpp model is deepseek2's.
     ArchSpec{.name = "deepseek2", .ffn = FfnKind::Moe, .moe_keys = kAllMoeKeys, .mla = Mla::AbsorbedIfSet,
-             .yarn_mscale_all_dims = true, .no_q_lora_at = kDeepseek2Lite, .nextn_layers = true},
+             .yarn_mscale_all_dims = true, .no_q_lora_at = kDeepseek2Lite, .nextn_layers = true,
+             .synth = true},
     ArchSpec{.name = "mistral4", .ffn = FfnKind::Moe, .moe_keys = kAllMoeKeys, .mla = Mla::AbsorbedIfSet,
              .no_q_lora_at = kDeepseek2Lite, .nextn_layers = true},
     ArchSpec{.name = "minicpm3", .rope = R::Neox, .mup = Mup::MiniCpm3, .mla = Mla::Expanded},
@@ -247,7 +248,7 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "gpt-oss", .rope = R::Neox, .act = Activation::SwigluOai, .ffn = FfnKind::Moe,
              .sliding_window = true, .default_swa_pattern = 2, .default_rope_base_swa = 0.0f,
              .gating = ExpertGating::SoftmaxWeight, .attn_sinks = true, .expert_biases = true,
-             .ffn_norm = "post_attention_norm"},
+             .ffn_norm = "post_attention_norm", .synth = true},
     // grok: µP-style multipliers, soft-capped scores, post-norms, a dense FFN beside the experts.
     ArchSpec{.name = "grok", .post_norm = true, .post_attn_norm = "attn_output_norm",
              .post_ffn_norm = "layer_output_norm", .post_ffn_norm_alt = "post_ffw_norm", .rope = R::Neox, .act = Activation::GeluTanh,
@@ -286,7 +287,7 @@ constexpr std::array kArchs = {
     // attention with a gated Q; the pre-FFN norm is post_attention_norm.
     ArchSpec{.name = "qwen35", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .mrope = MRope::Interleaved,
              .nextn_layers = true, .ffn_scales = true, .unused_tensors = kUnusedQkvBiases,
-             .ffn_norm = "post_attention_norm", .llamacpp_separate_qkv = true, .mixer = Mixer::DeltaNet,
+             .ffn_norm = "post_attention_norm", .synth = true, .llamacpp_separate_qkv = true, .mixer = Mixer::DeltaNet,
              .recurrent_layers = RecurrentLayers::Interval, .delta_net = DeltaNetKind::Separate,
              .gated_q = true},
     ArchSpec{.name = "qwen35moe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,
