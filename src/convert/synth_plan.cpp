@@ -331,22 +331,17 @@ void set_hparams(GgufWriter& w, const Resolved& r, const SynthOptions& opt) {
   w.set_u32(p + "block_count", uint32_t(r.n_layer));
   w.set_u32(p + "feed_forward_length", uint32_t(s.n_ff));
   w.set_u32(p + "attention.head_count", uint32_t(s.n_head));
-  if (a.mla == Mla::AbsorbedIfSet) {
-    // As llama.cpp's deepseek2 converter: one latent KV head; the cache's key is the latent
-    // plus the roped part, its value the latent; the per-head sizes are the _mla keys.
-    w.set_u32(p + "attention.head_count_kv", 1);
-    w.set_u32(p + "attention.key_length", uint32_t(s.kv_lora_rank + s.n_rot));
-    w.set_u32(p + "attention.value_length", uint32_t(s.kv_lora_rank));
+  // Absorbed latent attention, as llama.cpp's deepseek2 converter writes it: one latent KV
+  // head; the cache's key is the latent plus the roped part, its value the latent; the
+  // per-head sizes are the _mla keys.
+  const bool latent_cache = a.mla == Mla::AbsorbedIfSet;
+  const int64_t v_len = a.mla != Mla::None ? s.head_dim_v : s.head_dim;
+  w.set_u32(p + "attention.head_count_kv", uint32_t(latent_cache ? 1 : s.n_head_kv));
+  w.set_u32(p + "attention.key_length", uint32_t(latent_cache ? s.kv_lora_rank + s.n_rot : s.head_dim));
+  w.set_u32(p + "attention.value_length", uint32_t(latent_cache ? s.kv_lora_rank : v_len));
+  if (latent_cache) {
     w.set_u32(p + "attention.key_length_mla", uint32_t(s.head_dim));
     w.set_u32(p + "attention.value_length_mla", uint32_t(s.head_dim_v));
-  } else if (a.mla != Mla::None) {
-    w.set_u32(p + "attention.head_count_kv", uint32_t(s.n_head_kv));
-    w.set_u32(p + "attention.key_length", uint32_t(s.head_dim));
-    w.set_u32(p + "attention.value_length", uint32_t(s.head_dim_v));
-  } else {
-    w.set_u32(p + "attention.head_count_kv", uint32_t(s.n_head_kv));
-    w.set_u32(p + "attention.key_length", uint32_t(s.head_dim));
-    w.set_u32(p + "attention.value_length", uint32_t(s.head_dim));
   }
   if (a.mla != Mla::None) {
     w.set_u32(p + "attention.kv_lora_rank", uint32_t(s.kv_lora_rank));
