@@ -74,7 +74,8 @@ TEST(Synth, FullShapesMatchPublishedParameterCounts) {
   const std::map<std::string, uint64_t> expected = {
       {"llama-3.2-1b", 1235814400ull}, {"llama-3.1-8b", 8030261248ull}, {"qwen3-0.6b", 596049920ull},
       {"qwen3-4b", 4022468096ull},     {"qwen2.5-1.5b", 1543714304ull}, {"gemma3-1b", 999885952ull},
-      {"qwen3-30b-a3b", 30532122624ull}};
+      {"qwen3-30b-a3b", 30532122624ull}, {"gemma2-2b", 2614341888ull}, {"deepseek-v2-lite", 15706484224ull},
+      {"gpt-oss-20b", 20914757184ull}};
   for (const auto& [shape, n] : expected) {
     SynthOptions o;
     o.shape = shape;
@@ -169,11 +170,21 @@ TEST(Synth, CliWritesAFileAndRejectsBadValuesListingValidOnes) {
   r = test::run_trident("synth --shape llama-9b --type f16 -o " + out);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--shape: unknown shape 'llama-9b' (valid: llama-3.2-1b, llama-3.1-8b, qwen3-0.6b, "
-                       "qwen3-4b, qwen2.5-1.5b, gemma3-1b, qwen3-30b-a3b, gemma4-tiny)"), std::string::npos) << r.err;
-  r = test::run_trident("synth --shape qwen3-0.6b --type q5_k -o " + out);
-  EXPECT_NE(r.err.find("--type: unknown type 'q5_k' (valid: f32, f16, q8_0, q4_0, q4_k_m)"), std::string::npos) << r.err;
+                       "qwen3-4b, qwen2.5-1.5b, gemma3-1b, qwen3-30b-a3b, gemma4-tiny, qwen3-30b-a3b-24l, "
+                       "mixtral-8x7b-8l, gemma2-2b, deepseek-v2-lite, gpt-oss-20b, qwen3.5-0.8b)"),
+            std::string::npos) << r.err;
+  r = test::run_trident("synth --shape qwen3-0.6b --type q7_k -o " + out);
+  EXPECT_NE(r.err.find("--type: unknown type 'q7_k' (valid: f32, f16, q8_0, q4_0, q4_k_m, bf16, q4_1, q5_0, q5_1, "
+                       "q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs, mxfp4, nvfp4, tq1_0, tq2_0, q1_0, q2_0)"),
+            std::string::npos) << r.err;
   r = test::run_trident("synth --shape qwen3-0.6b --arch gpt2 --type f16 -o " + out);
-  EXPECT_NE(r.err.find("--arch: unknown architecture 'gpt2' (valid: llama, qwen2, qwen3, qwen3moe, gemma3, gemma4)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--arch: unknown architecture 'gpt2' (valid: llama, qwen2, qwen3, qwen3moe, gemma3, gemma4, "
+                       "gemma2, deepseek2, gpt-oss, qwen35)"), std::string::npos) << r.err;
+  r = test::run_trident("synth --shape qwen3-0.6b --type f16 --experts 2 -o " + out);
+  EXPECT_NE(r.err.find("--experts: shape 'qwen3-0.6b' has no experts as qwen3"), std::string::npos) << r.err;
+  r = test::run_trident("synth --shape deepseek-v2-lite --arch qwen3moe --type f16 -o " + out);
+  EXPECT_NE(r.err.find("--arch: qwen3moe has no latent attention and shape 'deepseek-v2-lite' has it"),
+            std::string::npos) << r.err;
   r = test::run_trident("synth --shape qwen3-0.6b --type f16 --vocab 100 -o " + out);
   EXPECT_NE(r.err.find("--vocab: expected 259 to"), std::string::npos) << r.err;
   r = test::run_trident("synth --shape qwen3-0.6b --arch qwen3moe --type f16 -o " + out);

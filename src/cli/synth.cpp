@@ -17,7 +17,7 @@ namespace {
 
 struct SynthFlags {
   std::string arch, shape, type, out, skeleton_of, from_skeleton;
-  int64_t seed = 0, vocab = 0, layers = 0;
+  int64_t seed = 0, vocab = 0, layers = 0, experts = 0;
   bool force = false;
 };
 
@@ -46,6 +46,7 @@ void run_synth(const SynthFlags& f) {
   if (f.layers < 0) fail("--layers: expected a layer count >= 1, found {}", f.layers);
   o.n_vocab = f.vocab;
   o.n_layer = f.layers;
+  o.n_expert = f.experts;
   o.overwrite = f.force;
   o.progress = progress_line("synth");
   const auto t0 = std::chrono::steady_clock::now();
@@ -72,6 +73,7 @@ void add_synth_command(CLI::App& app) {
   cmd->add_option("--seed", f->seed, "random seed")->capture_default_str();
   cmd->add_option("--vocab", f->vocab, "vocabulary size (default: the model's; >= 259)");
   cmd->add_option("--layers", f->layers, "layer count (default: the model's)");
+  cmd->add_option("--experts", f->experts, "routed experts per MoE layer (default: the model's; a reduced copy)");
   cmd->add_flag("--force", f->force, "overwrite an existing output file");
   cmd->callback([f] { run_synth(*f); });
 }

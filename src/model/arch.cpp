@@ -137,7 +137,7 @@ constexpr std::array kArchs = {
              .embd_scale = true, .sliding_window = true, .default_swa_pattern = 2, .default_rope_base_swa = 0.0f,
              .attn_softcap = true, .final_softcap = true, .default_final_softcap = 30.0f,
              .default_swa_window = 4096, .embd_head_scale_at_n_layer = 46,
-             .typical_swa_window = 4096,
+             .typical_swa_window = 4096, .synth = true,
              .hf = {.classes = kGemma2Classes, .model_type = "gemma2", .norm_offset = 1.0f, .default_n_ctx = 8192,
                     .default_n_head = 8, .default_n_head_kv = 4, .default_head_dim = 256, .write_head_dim = true,
                     .window = HfWindowKeys::Alternating, .drops_lm_head = true}},
@@ -147,8 +147,8 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "starcoder2", .norm = NormKind::Layer, .rope = R::Neox,
              .act = Activation::GeluTanh, .ffn = FfnKind::Plain},
     // Llama-block families that differ only in their converters and tokenizers.
-    ArchSpec{.name = "mistral3", .moe_norm_topk = true, .moe_if_experts = true, .rope_freqs = true, .ffn_scales = true,
-             .expert_scales = true},
+    ArchSpec{.name = "mistral3", .moe_norm_topk = true, .moe_if_experts = true, .yarn_keys = true, .rope_freqs = true,
+             .ffn_scales = true, .expert_scales = true},
     ArchSpec{.name = "internlm2"},
     ArchSpec{.name = "xverse"},
     ArchSpec{.name = "maincoder", .qk_norm = QkNormKind::PerHead},
@@ -249,7 +249,8 @@ constexpr std::array kArchs = {
              .pos_embd = Presence::Optional, .clamp_kqv = true},
     // Multi-head latent attention (runtime/mla.cpp). mistral4's llama.cpp model is deepseek2's.
     ArchSpec{.name = "deepseek2", .ffn = FfnKind::Moe, .moe_keys = kAllMoeKeys, .mla = Mla::AbsorbedIfSet,
-             .yarn_mscale_all_dims = true, .no_q_lora_at = kDeepseek2Lite, .nextn_layers = true},
+             .yarn_mscale_all_dims = true, .no_q_lora_at = kDeepseek2Lite, .nextn_layers = true,
+             .synth = true},
     ArchSpec{.name = "mistral4", .ffn = FfnKind::Moe, .moe_keys = kAllMoeKeys, .mla = Mla::AbsorbedIfSet,
              .no_q_lora_at = kDeepseek2Lite, .nextn_layers = true},
     ArchSpec{.name = "minicpm3", .rope = R::Neox, .mup = Mup::MiniCpm3, .mla = Mla::Expanded},
@@ -262,11 +263,12 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "gpt-oss", .rope = R::Neox, .act = Activation::SwigluOai, .ffn = FfnKind::Moe,
              .sliding_window = true, .default_swa_pattern = 2, .default_rope_base_swa = 0.0f,
              .gating = ExpertGating::SoftmaxWeight, .attn_sinks = true, .expert_biases = true,
-             .ffn_norm = "post_attention_norm"},
+             .ffn_norm = "post_attention_norm", .synth = true},
     // grok: µP-style multipliers, soft-capped scores, post-norms, a dense FFN beside the experts.
     ArchSpec{.name = "grok", .post_norm = true, .post_attn_norm = "attn_output_norm",
              .post_ffn_norm = "layer_output_norm", .post_ffn_norm_alt = "post_ffw_norm", .rope = R::Neox, .act = Activation::GeluTanh,
-             .ffn = FfnKind::Moe, .moe_norm_topk = true, .moe_dense = MoeDense::ScaledSum, .mup = Mup::Grok},
+             .ffn = FfnKind::Moe, .moe_norm_topk = true, .moe_dense = MoeDense::ScaledSum, .mup = Mup::Grok,
+             .yarn_keys = true},
     // arctic: a dense residual FFN, then the experts on the block's input.
     ArchSpec{.name = "arctic", .ffn = FfnKind::Moe, .moe_norm_topk = true, .moe_dense = MoeDense::Residual},
     ArchSpec{.name = "refact", .alibi_bias = 8.0f, .unused_tensors = kUnusedRopeFreqsBiases},
@@ -300,7 +302,7 @@ constexpr std::array kArchs = {
     // attention with a gated Q; the pre-FFN norm is post_attention_norm.
     ArchSpec{.name = "qwen35", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .mrope = MRope::Interleaved,
              .nextn_layers = true, .ffn_scales = true, .unused_tensors = kUnusedQkvBiases,
-             .ffn_norm = "post_attention_norm", .llamacpp_separate_qkv = true, .mixer = Mixer::DeltaNet,
+             .ffn_norm = "post_attention_norm", .synth = true, .llamacpp_separate_qkv = true, .mixer = Mixer::DeltaNet,
              .recurrent_layers = RecurrentLayers::Interval, .delta_net = DeltaNetKind::Separate,
              .gated_q = true},
     ArchSpec{.name = "qwen35moe", .rope = R::Neox, .qk_norm = QkNormKind::PerHead, .ffn = FfnKind::Moe,

@@ -199,6 +199,10 @@ struct ArchSpec {
   // YaRN's attention factor with rope.scaling.yarn_log_multiplier as both mscale and
   // mscale_all_dim (llama.cpp special-cases DEEPSEEK2 only; mistral4 keeps mscale 1).
   bool yarn_mscale_all_dims = false;
+  // llama.cpp's loader reads the family's own YaRN keys (rope.scaling.yarn_beta_fast, _slow,
+  // yarn_log_multiplier, ext / attn factors; grok also moves beta_fast to 8): YaRN files of
+  // these families are refused until those are followed (grok, mistral3).
+  bool yarn_keys = false;
   // Sizes at which the loader reads no attention.q_lora_rank and Q is one attn_q (deepseek2:
   // DeepSeek-V2-Lite, GigaChat3, Kanana-2); elsewhere the key is required.
   std::span<const LayerVocab> no_q_lora_at{};

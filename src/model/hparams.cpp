@@ -267,6 +267,25 @@ void read_fixed_window(const GgufFile& f, const ArchSpec& arch, HParams& h) {
   }
 }
 
+// YaRN as llama_context sets it up when rope.scaling.type is yarn (ext_factor 1): the ramp's
+// correction dims from beta_fast 32 and beta_slow 1 (llama.cpp's defaults, which only the
+// loaders of the rows with yarn_keys change) and the attention factor, whose
+// 1 + 0.1 ln(factor) ggml's rope multiplies back in. A no-op without YaRN.
+void finish_yarn(const ArchSpec& arch, HParams& h) {
+  if (h.rope_ext_factor == 0.0f) return;
+  rope_yarn_corr_dims(h.n_rot, h.n_ctx_orig, h.rope_base, h.yarn_beta_fast, h.yarn_beta_slow, h.yarn_corr);
+  const float factor = 1.0f / h.rope_freq_scale;
+  const auto get_mscale = [](float s, float m) { return s <= 1.0f ? 1.0f : 0.1f * m * std::log(s) + 1.0f; };
+  float attn = get_mscale(factor, 1.0f);
+  if (h.rope_yarn_log_mul != 0.0f) {
+    const float all_dims = h.rope_yarn_log_mul;
+    const float m = arch.yarn_mscale_all_dims && all_dims != 1.0f ? all_dims : 1.0f;
+    attn = get_mscale(factor, m) / get_mscale(factor, all_dims);
+  }
+  attn *= 1.0f / (1.0f + 0.1f * std::log(factor));
+  h.rope_attn_factor *= attn;
+}
+
 // Multi-head latent attention's sizes (ArchSpec::mla), as llama.cpp's deepseek2 and minicpm3
 // loaders read them, and the attention scale their graphs use. h.head_dim holds key_length
 // (or n_embd / n_head) on entry; on return it is the cached head size (hparams.h).
@@ -286,7 +305,9 @@ void read_mla(const GgufFile& f, const ArchSpec& arch, HParams& h, int64_t v_len
       lite |= blocks == lv.n_layer && (lv.n_vocab == 0 || n_vocab == lv.n_vocab);
   }
   lite |= !arch.mla_q_lora;
-  h.n_lora_q = lite ? 0 : positive(f, key("attention.q_lora_rank"), f.get_int(key("attention.q_lora_rank")));
+  // Elsewhere the key is required; 0 means no low rank there too (llama.cpp tests q_lora_rank > 0).
+  const std::optional<int64_t> q_lora = f.get_int(key("attention.q_lora_rank"));
+  h.n_lora_q = lite || q_lora == 0 ? 0 : positive(f, key("attention.q_lora_rank"), q_lora);
   const int64_t k_mla = deepseek ? f.get_int(key("attention.key_length_mla")).value_or(0) : 0;
   const int64_t v_mla = deepseek ? f.get_int(key("attention.value_length_mla")).value_or(0) : 0;
   if ((k_mla == 0) != (v_mla == 0))
@@ -329,22 +350,7 @@ void read_mla(const GgufFile& f, const ArchSpec& arch, HParams& h, int64_t v_len
            key("attention.temperature_scale"));
     // llama.cpp cancels the 0.1 its converter multiplies in ([TAG_DEEPSEEK2_YARN_LOG_MUL_FIX]).
     if (const auto m = f.get_float(key("rope.scaling.yarn_log_multiplier"))) h.rope_yarn_log_mul = float(*m) / 0.1f;
-    if (h.rope_ext_factor != 0.0f) {
-      // YaRN as llama_context sets it up: the ramp's dims (beta_fast 32, beta_slow 1, which
-      // deepseek2's loader leaves at their defaults) and the attention factor, whose
-      // 1 + 0.1 ln(factor) ggml's rope multiplies back in.
-      rope_yarn_corr_dims(h.n_rot, h.n_ctx_orig, h.rope_base, 32.0f, 1.0f, h.yarn_corr);
-      const float factor = 1.0f / h.rope_freq_scale;
-      const auto get_mscale = [](float s, float m) { return s <= 1.0f ? 1.0f : 0.1f * m * std::log(s) + 1.0f; };
-      float attn = get_mscale(factor, 1.0f);
-      if (h.rope_yarn_log_mul != 0.0f) {
-        const float all_dims = h.rope_yarn_log_mul;
-        const float m = arch.yarn_mscale_all_dims && all_dims != 1.0f ? all_dims : 1.0f;
-        attn = get_mscale(factor, m) / get_mscale(factor, all_dims);
-      }
-      attn *= 1.0f / (1.0f + 0.1f * std::log(factor));
-      h.rope_attn_factor *= attn;
-    }
+    finish_yarn(arch, h);
     // deepseek2's graph: kq_scale = mscale^2 / sqrt(key size), mscale from the attention
     // factor and the log multiplier under frequency scaling (1 without it).
     const float ln = std::log(1.0f / h.rope_freq_scale);
@@ -352,6 +358,7 @@ void read_mla(const GgufFile& f, const ArchSpec& arch, HParams& h, int64_t v_len
     const float mscale = attn_factor_org * (1.0f + 0.1f * h.rope_yarn_log_mul * ln);
     h.attn_scale = 1.0f * mscale * mscale / std::sqrt(float(h.head_dim_k_mla));
   } else {
+    finish_yarn(arch, h);
     h.attn_scale = 1.0f / std::sqrt(float(h.head_dim_k_mla));
   }
 }
@@ -493,9 +500,9 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
       fail("{}: key '{}': expected a positive factor (or 0: none), found {}", f.path(), key("rope.scaling.factor"), factor);
     if (factor > 0) h.rope_freq_scale = float(1.0 / factor);
   } else if (type == "yarn") {
-    // Verified against llama.cpp for latent attention only (read_mla finishes it).
-    if (arch.mla != Mla::AbsorbedIfSet)
-      fail("{}: key '{}': rope scaling 'yarn' is not supported yet for {} (supported: none, linear, longrope)",
+    // finish_yarn completes it (read_mla for latent attention, which reads the log multiplier first).
+    if (arch.yarn_keys)
+      fail("{}: key '{}': rope scaling 'yarn' is not supported yet for {}, whose loader reads its own YaRN keys",
            f.path(), key("rope.scaling.type"), h.arch);
     const double factor = f.get_float(key("rope.scaling.factor")).value_or(0.0);
     if (!(factor >= 0) || std::isinf(factor))
@@ -509,6 +516,7 @@ HParams read_hparams(const GgufFile& f, const ArchSpec& arch) {
   if (!(std::isfinite(h.rope_attn_factor) && h.rope_attn_factor > 0))
     fail("{}: key '{}': expected a positive factor, found {}", f.path(), key("rope.scaling.attn_factor"), h.rope_attn_factor);
   if (arch.mla != Mla::None) read_mla(f, arch, h, v_len);
+  else finish_yarn(arch, h);
 
   if (arch.mup == Mup::Granite) {
     // As llama.cpp's granite loader: logit_scale is required, the others default to "none".

@@ -54,7 +54,8 @@ struct HParams {
   float rope_freq_scale = 1.0f;   // 1 / rope.scaling.factor for linear scaling
   float rope_attn_factor = 1.0f;  // rope.scaling.attn_factor: scales RoPE's cos and sin (phi3 longrope; YaRN's too)
   float rope_ext_factor = 0.0f;   // YaRN (rope.scaling.type yarn): 1, the ramp's weight (kernels/ops.h)
-  float yarn_corr[2] = {0.0f, 0.0f};  // YaRN's correction dims
+  float yarn_corr[2] = {0.0f, 0.0f};  // YaRN's correction dims at rope_base and n_rot
+  float yarn_beta_fast = 32.0f, yarn_beta_slow = 1.0f;  // the ramp's ends (llama.cpp's defaults)
   int64_t n_ctx_orig = 0;         // rope.scaling.original_context_length, else n_ctx_train
   float attn_scale = 0.0f;        // 0: 1 / sqrt(head_dim)
   float clamp_kqv = 0.0f;         // Q, K and V clamped to [-this, this] (0: none)

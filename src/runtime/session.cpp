@@ -352,6 +352,12 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
   const int64_t n_q = s.n_q(), n_kv = s.n_kv(), n_qg = a.gated_q ? 2 * n_q : n_q, w = n_qg + 2 * n_kv;
   run_group(L.qkv, fusion_.fuse_qkv(L.qkv, n, cc_), b.cur.data(), h.n_embd, n, b.qkv.data(), w, cc_);
 
+  // YaRN's ramp (h.rope_ext_factor != 0) spans the pair dims its correction gives at this
+  // layer's base and rotary count, as ggml_rope_ext computes them per call.
+  float yarn_corr[2] = {0.0f, 0.0f};
+  if (h.rope_ext_factor != 0.0f)
+    rope_yarn_corr_dims(n_rot, h.n_ctx_orig, L.rope_base, h.yarn_beta_fast, h.yarn_beta_slow, yarn_corr);
+
   // Per token: clamp_kqv, QK-norm (after the split, before RoPE), RoPE, then K/V into the cache.
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* q = b.qkv.data() + t * w;
@@ -372,8 +378,12 @@ void Session::attention_block(const LayerWeights& L, int64_t l, int64_t n) {
     if (a.v_norm && own_kv)
       for (int64_t i = 0; i < n_head_kv; ++i) rms_norm(v + i * hd, nullptr, v + i * hd, hd, h.norm_eps);
     float* cs = b.rope.data() + t * n_rot;
-    rope_angles(b.pos[size_t(t)], n_rot, L.rope_base, L.rope_freq_scale,
-                L.rope_factors ? model_.rope_factors(opt_.n_ctx) : nullptr, h.rope_attn_factor, cs);
+    const float* factors = L.rope_factors ? model_.rope_factors(opt_.n_ctx) : nullptr;
+    if (h.rope_ext_factor != 0.0f)
+      rope_angles_yarn(b.pos[size_t(t)], n_rot, L.rope_base, L.rope_freq_scale, factors, h.rope_attn_factor,
+                       h.rope_ext_factor, yarn_corr, cs);
+    else
+      rope_angles(b.pos[size_t(t)], n_rot, L.rope_base, L.rope_freq_scale, factors, h.rope_attn_factor, cs);
     // M-RoPE's extra section sits at position 0 for text: cos 0 and sin 0, times attn_factor.
     for (size_t i = 0; i < h.rope_unrotated.size(); ++i)
       if (h.rope_unrotated[i]) cs[2 * i] = h.rope_attn_factor, cs[2 * i + 1] = 0.0f;
