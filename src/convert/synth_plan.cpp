@@ -27,30 +27,30 @@ struct TypeRow {
 };
 
 using S = SynthType;
-using G = GgmlType;
+using GT = GgmlType;
 constexpr std::array<TypeRow, 22> kTypes = {{
-    {"f32", S::F32, true, QuantMix::F32, G::F32, 0},
-    {"f16", S::F16, true, QuantMix::F16, G::F16, 1},
-    {"q8_0", S::Q8_0, true, QuantMix::Q8_0, G::Q8_0, 7},
-    {"q4_0", S::Q4_0, true, QuantMix::Q4_0, G::Q4_0, 2},
-    {"q4_k_m", S::Q4_K_M, true, QuantMix::Q4_K_M, G::Q4_K, 15},
-    {"bf16", S::BF16, false, QuantMix::F16, G::BF16, 32},
-    {"q4_1", S::Q4_1, false, QuantMix::F16, G::Q4_1, 3},
-    {"q5_0", S::Q5_0, false, QuantMix::F16, G::Q5_0, 8},
-    {"q5_1", S::Q5_1, false, QuantMix::F16, G::Q5_1, 9},
-    {"q2_k", S::Q2_K, false, QuantMix::F16, G::Q2_K, 10},
-    {"q3_k", S::Q3_K, false, QuantMix::F16, G::Q3_K, 11},
-    {"q4_k", S::Q4_K, false, QuantMix::F16, G::Q4_K, 14},
-    {"q5_k", S::Q5_K, false, QuantMix::F16, G::Q5_K, 16},
-    {"q6_k", S::Q6_K, false, QuantMix::F16, G::Q6_K, 18},
-    {"iq4_nl", S::IQ4_NL, false, QuantMix::F16, G::IQ4_NL, 25},
-    {"iq4_xs", S::IQ4_XS, false, QuantMix::F16, G::IQ4_XS, 30},
-    {"mxfp4", S::MXFP4, false, QuantMix::F16, G::MXFP4, 38},
-    {"nvfp4", S::NVFP4, false, QuantMix::F16, G::NVFP4, 39},
-    {"tq1_0", S::TQ1_0, false, QuantMix::F16, G::TQ1_0, 36},
-    {"tq2_0", S::TQ2_0, false, QuantMix::F16, G::TQ2_0, 37},
-    {"q1_0", S::Q1_0, false, QuantMix::F16, G::Q1_0, 40},
-    {"q2_0", S::Q2_0, false, QuantMix::F16, G::Q2_0, 41},
+    {"f32", S::F32, true, QuantMix::F32, GT::F32, 0},
+    {"f16", S::F16, true, QuantMix::F16, GT::F16, 1},
+    {"q8_0", S::Q8_0, true, QuantMix::Q8_0, GT::Q8_0, 7},
+    {"q4_0", S::Q4_0, true, QuantMix::Q4_0, GT::Q4_0, 2},
+    {"q4_k_m", S::Q4_K_M, true, QuantMix::Q4_K_M, GT::Q4_K, 15},
+    {"bf16", S::BF16, false, QuantMix::F16, GT::BF16, 32},
+    {"q4_1", S::Q4_1, false, QuantMix::F16, GT::Q4_1, 3},
+    {"q5_0", S::Q5_0, false, QuantMix::F16, GT::Q5_0, 8},
+    {"q5_1", S::Q5_1, false, QuantMix::F16, GT::Q5_1, 9},
+    {"q2_k", S::Q2_K, false, QuantMix::F16, GT::Q2_K, 10},
+    {"q3_k", S::Q3_K, false, QuantMix::F16, GT::Q3_K, 11},
+    {"q4_k", S::Q4_K, false, QuantMix::F16, GT::Q4_K, 14},
+    {"q5_k", S::Q5_K, false, QuantMix::F16, GT::Q5_K, 16},
+    {"q6_k", S::Q6_K, false, QuantMix::F16, GT::Q6_K, 18},
+    {"iq4_nl", S::IQ4_NL, false, QuantMix::F16, GT::IQ4_NL, 25},
+    {"iq4_xs", S::IQ4_XS, false, QuantMix::F16, GT::IQ4_XS, 30},
+    {"mxfp4", S::MXFP4, false, QuantMix::F16, GT::MXFP4, 38},
+    {"nvfp4", S::NVFP4, false, QuantMix::F16, GT::NVFP4, 39},
+    {"tq1_0", S::TQ1_0, false, QuantMix::F16, GT::TQ1_0, 36},
+    {"tq2_0", S::TQ2_0, false, QuantMix::F16, GT::TQ2_0, 37},
+    {"q1_0", S::Q1_0, false, QuantMix::F16, GT::Q1_0, 40},
+    {"q2_0", S::Q2_0, false, QuantMix::F16, GT::Q2_0, 41},
 }};
 
 const TypeRow& type_row(SynthType t) {
