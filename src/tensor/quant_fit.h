@@ -12,6 +12,12 @@ namespace trident {
 // block. (ggml: make_qx_quants, rmse_type 1.) In quant_weighted.cpp.
 float fit_symmetric_weighted(int n, int nmax, const float* x, int8_t* L, const float* w);
 
+// Non-negative values (sub-block scales or mins, IQ2_XXS's group magnitudes) to levels in
+// [0, nmax] with weights w: 9 trial scales, then up to 5 passes moving single levels while the
+// weighted fit improves. L holds bytes, as ggml's: a negative x (IQ2_XXS's sign parity may give
+// one) wraps there as in ggml. Returns the scale. (ggml: make_qp_quants.) In quant_weighted.cpp.
+float fit_positive(int n, int nmax, const float* x, uint8_t* L, const float* w);
+
 struct AsymmetricSearch {
   float rmin, rdelta;  // candidate iscale k = (nmax + rmin + rdelta * k) / (max - min)
   int nstep;           // k = 0..nstep

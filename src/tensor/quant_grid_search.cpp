@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tensor/blocks.h"
+#include "tensor/quant_fit.h"
 #include "tensor/grid_search.h"
 #include "tensor/quant_kquant_internal.h"
 
@@ -39,75 +40,7 @@ void fit_sums(const float* x, const float* w, const int8_t* L, int n, float& sum
   }
 }
 
-constexpr float kGroupMaxEps = 1e-15f;  // ggml's GROUP_MAX_EPS
 
-// ggml's make_qp_quants(n, nmax, x, L, w): a weighted fit of x >= 0 to levels 0..nmax, used by
-// IQ2_XXS only for its first scale. L is bytes as in ggml, so a negative level (one x may be
-// negated by the sign parity) wraps to 255 where ggml reads it back from L, and stays negative
-// where ggml uses the int; both are kept.
-float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* w) {
-  float max = 0;
-  for (int i = 0; i < n; ++i) max = max > x[i] ? max : x[i];
-  if (max < kGroupMaxEps) {
-    std::memset(L, 0, size_t(n));
-    return 0.f;
-  }
-  float iscale = float(nmax) / max;
-  for (int i = 0; i < n; ++i) L[i] = uint8_t(nearest_int(iscale * x[i]));
-  const float scale = 1 / iscale;
-  float best_mse = 0;
-  for (int i = 0; i < n; ++i) {
-    const float diff = x[i] - scale * float(L[i]);
-    best_mse += w[i] * diff * diff;
-  }
-  for (int is = -4; is <= 4; ++is) {
-    if (is == 0) continue;
-    const float iscale_is = (0.1f * float(is) + float(nmax)) / max;
-    const float scale_is = 1 / iscale_is;
-    float mse = 0;
-    for (int i = 0; i < n; ++i) {
-      int l = nearest_int(iscale_is * x[i]);
-      l = l < nmax ? l : nmax;
-      const float diff = x[i] - scale_is * float(l);
-      mse += w[i] * diff * diff;
-    }
-    if (mse < best_mse) {
-      best_mse = mse;
-      iscale = iscale_is;
-    }
-  }
-  float sumlx = 0, suml2 = 0;
-  for (int i = 0; i < n; ++i) {
-    int l = nearest_int(iscale * x[i]);
-    l = l < nmax ? l : nmax;
-    L[i] = uint8_t(l);
-    sumlx += w[i] * x[i] * float(l);
-    suml2 += w[i] * float(l) * float(l);
-  }
-  for (int itry = 0; itry < 5; ++itry) {
-    int n_changed = 0;
-    for (int i = 0; i < n; ++i) {
-      float slx = sumlx - w[i] * x[i] * float(L[i]);
-      float sl2 = suml2 - w[i] * float(L[i]) * float(L[i]);
-      if (slx > 0 && sl2 > 0) {
-        int new_l = nearest_int(x[i] * sl2 / slx);
-        new_l = new_l < nmax ? new_l : nmax;
-        if (new_l != L[i]) {
-          slx += w[i] * x[i] * float(new_l);
-          sl2 += w[i] * float(new_l) * float(new_l);
-          if (slx * slx * suml2 > sumlx * sumlx * sl2) {
-            L[i] = uint8_t(new_l);
-            sumlx = slx;
-            suml2 = sl2;
-            ++n_changed;
-          }
-        }
-      }
-    }
-    if (!n_changed) break;
-  }
-  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
 
 }  // namespace
 
@@ -192,7 +125,7 @@ bool fit_group(const GridSearch& g, const GroupSearch& p, const float* xb, const
   float scale = max / float(2 * p.kmax - 1), denom = max;
   if (p.qp_start) {
     uint8_t L[32];
-    scale = make_qp_quants(p.n, p.kmax + 1, xval, L, weight);
+    scale = fit_positive(p.n, p.kmax + 1, xval, L, weight);
     denom = scale * float(p.kmax);
     if (denom <= 0) return false;
   }

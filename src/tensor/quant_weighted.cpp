@@ -31,67 +31,6 @@ float fit_asymmetric(int n, int nmax, const float* x, const float* w, uint8_t* L
   return fit_asymmetric_scale(n, nmax, x, w, L, the_min, Laux, kQkx3);
 }
 
-// Non-negative values (sub-block scales or mins) to levels in [0, nmax] with weights w: 9
-// trial scales, then up to 5 passes moving single levels while the weighted fit improves.
-// (ggml: make_qp_quants.)
-float fit_positive(int n, int nmax, const float* x, uint8_t* L, const float* w) {
-  float max = 0;
-  for (int i = 0; i < n; ++i) max = max > x[i] ? max : x[i];
-  if (max < kGroupMaxEps) {
-    std::memset(L, 0, size_t(n));
-    return 0.f;
-  }
-  float iscale = float(nmax) / max;
-  for (int i = 0; i < n; ++i) L[i] = uint8_t(nearest_int(iscale * x[i]));
-  const float scale = 1 / iscale;
-  float best_mse = 0;
-  for (int i = 0; i < n; ++i) {
-    const float diff = x[i] - scale * float(L[i]);
-    best_mse += w[i] * diff * diff;
-  }
-  for (int is = -4; is <= 4; ++is) {
-    if (is == 0) continue;
-    const float iscale_is = (0.1f * float(is) + float(nmax)) / max;
-    const float scale_is = 1 / iscale_is;
-    float mse = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = std::min(nmax, nearest_int(iscale_is * x[i]));
-      const float diff = x[i] - scale_is * float(l);
-      mse += w[i] * diff * diff;
-    }
-    if (mse < best_mse) best_mse = mse, iscale = iscale_is;
-  }
-  float sumlx = 0, suml2 = 0;
-  for (int i = 0; i < n; ++i) {
-    const int l = std::min(nmax, nearest_int(iscale * x[i]));
-    L[i] = uint8_t(l);
-    sumlx += w[i] * x[i] * float(l);
-    suml2 += w[i] * float(l) * float(l);
-  }
-  for (int itry = 0; itry < 5; ++itry) {
-    int n_changed = 0;
-    for (int i = 0; i < n; ++i) {
-      float slx = sumlx - w[i] * x[i] * float(L[i]);
-      float sl2 = suml2 - w[i] * float(L[i]) * float(L[i]);
-      if (slx > 0 && sl2 > 0) {
-        const int new_l = std::min(nmax, nearest_int(x[i] * sl2 / slx));
-        if (new_l != L[i]) {
-          slx += w[i] * x[i] * float(new_l);
-          sl2 += w[i] * float(new_l) * float(new_l);
-          if (slx * slx * suml2 > sumlx * sumlx * sl2) {
-            L[i] = uint8_t(new_l);
-            sumlx = slx;
-            suml2 = sl2;
-            ++n_changed;
-          }
-        }
-      }
-    }
-    if (!n_changed) break;
-  }
-  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
-
 float mean_square(const float* x, int64_t n) {
   float s = 0;
   for (int64_t j = 0; j < n; ++j) s += x[j] * x[j];
@@ -322,6 +261,67 @@ size_t quantize_kquant(const float* src, void* dst, int64_t nrow, int64_t n, con
 }
 
 }  // namespace
+
+// Non-negative values (sub-block scales or mins) to levels in [0, nmax] with weights w: 9
+// trial scales, then up to 5 passes moving single levels while the weighted fit improves.
+// (ggml: make_qp_quants.)
+float fit_positive(int n, int nmax, const float* x, uint8_t* L, const float* w) {
+  float max = 0;
+  for (int i = 0; i < n; ++i) max = max > x[i] ? max : x[i];
+  if (max < kGroupMaxEps) {
+    std::memset(L, 0, size_t(n));
+    return 0.f;
+  }
+  float iscale = float(nmax) / max;
+  for (int i = 0; i < n; ++i) L[i] = uint8_t(nearest_int(iscale * x[i]));
+  const float scale = 1 / iscale;
+  float best_mse = 0;
+  for (int i = 0; i < n; ++i) {
+    const float diff = x[i] - scale * float(L[i]);
+    best_mse += w[i] * diff * diff;
+  }
+  for (int is = -4; is <= 4; ++is) {
+    if (is == 0) continue;
+    const float iscale_is = (0.1f * float(is) + float(nmax)) / max;
+    const float scale_is = 1 / iscale_is;
+    float mse = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::min(nmax, nearest_int(iscale_is * x[i]));
+      const float diff = x[i] - scale_is * float(l);
+      mse += w[i] * diff * diff;
+    }
+    if (mse < best_mse) best_mse = mse, iscale = iscale_is;
+  }
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::min(nmax, nearest_int(iscale * x[i]));
+    L[i] = uint8_t(l);
+    sumlx += w[i] * x[i] * float(l);
+    suml2 += w[i] * float(l) * float(l);
+  }
+  for (int itry = 0; itry < 5; ++itry) {
+    int n_changed = 0;
+    for (int i = 0; i < n; ++i) {
+      float slx = sumlx - w[i] * x[i] * float(L[i]);
+      float sl2 = suml2 - w[i] * float(L[i]) * float(L[i]);
+      if (slx > 0 && sl2 > 0) {
+        const int new_l = std::min(nmax, nearest_int(x[i] * sl2 / slx));
+        if (new_l != L[i]) {
+          slx += w[i] * x[i] * float(new_l);
+          sl2 += w[i] * float(new_l) * float(new_l);
+          if (slx * slx * suml2 > sumlx * sumlx * sl2) {
+            L[i] = uint8_t(new_l);
+            sumlx = slx;
+            suml2 = sl2;
+            ++n_changed;
+          }
+        }
+      }
+    }
+    if (!n_changed) break;
+  }
+  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
 
 float fit_symmetric_weighted(int n, int nmax, const float* x, int8_t* L, const float* w) {
   float max = 0, amax = 0;
