@@ -22,8 +22,10 @@ Imatrix read_gguf(const std::string& path) {
   auto f = GgufFile::open(path);
   Imatrix m;
   if (const GgufArray* a = f->get_array("imatrix.datasets"))
-    for (uint64_t i = 0; i < a->size(); ++i)
-      if (const std::string* s = a->at(i).as_string()) m.datasets.push_back(*s);
+    for (uint64_t i = 0; i < a->size(); ++i) {
+      const GgufValue v = a->at(i);  // held: as_string() points into it
+      if (const std::string* s = v.as_string()) m.datasets.push_back(*s);
+    }
   const auto chunks = f->get_int("imatrix.chunk_count");
   // llama-quantize refuses a GGUF imatrix without its three metadata keys.
   if (!f->find("imatrix.datasets") || !chunks || !f->get_int("imatrix.chunk_size"))
