@@ -22,10 +22,8 @@ Imatrix read_gguf(const std::string& path) {
   auto f = GgufFile::open(path);
   Imatrix m;
   if (const GgufArray* a = f->get_array("imatrix.datasets"))
-    for (uint64_t i = 0; i < a->size(); ++i) {
-      const GgufValue v = a->at(i);  // held: as_string() points into it
+    for (const GgufValue v : *a)
       if (const std::string* s = v.as_string()) m.datasets.push_back(*s);
-    }
   const auto chunks = f->get_int("imatrix.chunk_count");
   // llama-quantize refuses a GGUF imatrix without its three metadata keys.
   if (!f->find("imatrix.datasets") || !chunks || !f->get_int("imatrix.chunk_size"))
