@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "format/error.h"
+#include "kernels/packed_tiling.h"
 #include "tensor/repack.h"
 #include "tensor/types.h"
 
@@ -128,8 +129,18 @@ void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratc
   };
 
   // Tiles are claimed one at a time, so a thread slowed by another process delays the product
-  // by at most the tile it holds.
-  pool.parallel_for(int64_t(tiles.size()), [&](int64_t t) { run_tile(tiles[size_t(t)]); }, worth_threads);
+  // by at most the tile it holds. Decode (a few tokens: the weights stream from DRAM once)
+  // claims runs of consecutive tiles instead, two runs per thread: a thread then reads one
+  // long contiguous stream, which the hardware prefetchers and the kernels' software
+  // prefetch (stream_prefetch.h) keep ahead of, where single tiles taken in turn by two
+  // threads made each thread's reads jump every 16 rows. Llama-3.2-1B Q4_0 tg128, 2 threads,
+  // quiet 2-core Zen 4 host, with the prefetch change: 34-36 tok/s against 30-33 with 1 run
+  // per thread and 30-33 with 8.
+  const int64_t n_tiles = int64_t(tiles.size());
+  const int64_t run = a.n_tokens <= kStreamTokens ? std::max<int64_t>(1, (n_tiles + 2 * pool.size() - 1) / (2 * pool.size())) : 1;
+  pool.parallel_for((n_tiles + run - 1) / run, [&](int64_t r) {
+    for (int64_t t = r * run; t < std::min(n_tiles, (r + 1) * run); ++t) run_tile(tiles[size_t(t)]);
+  }, worth_threads);
 }
 
 }  // namespace trident

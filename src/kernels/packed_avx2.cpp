@@ -13,13 +13,13 @@
 #include <cstring>
 
 #include "kernels/dot_register.h"
+#include "kernels/packed_tiling.h"
+#include "kernels/stream_prefetch.h"
 #include "tensor/blocks.h"
 #include "tensor/repack.h"
 
 namespace trident {
 namespace {
-
-constexpr int kPrefetch = 24;  // blocks ahead
 
 __m256i load256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
@@ -119,11 +119,7 @@ void tile(int64_t nb, const uint8_t* group, int h0, const uint8_t* x, size_t xs,
     for (int c = 0; c < C; ++c) acc[hh][c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* q = group + size_t(b) * kBlock;
-    if (C == 1 || stream) {  // weights streamed from DRAM: ask for them a few blocks ahead
-#pragma GCC unroll 8
-      for (size_t l = 0; l < kBlock; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kBlock + l), _MM_HINT_T0);
-    }
+    if (C == 1 || stream) prefetch_stream<kBlock>(q);  // weights streamed from DRAM
 #pragma GCC unroll 2
     for (int hh = 0; hh < H; ++hh) {
       const int h = h0 + hh;
@@ -185,7 +181,7 @@ void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
                            _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nrows - 8)), lane)};
   const int halves = nrows > 8 ? 2 : 1;
   const int64_t tiled = nc / kTokens * kTokens;
-  const bool few = nc <= 8;
+  const bool few = nc <= kStreamTokens;
   for (int h = 0; h < halves; ++h)
     for (int64_t c = 0; c < tiled; c += kTokens)
       tile<W, kTokens, 1>(nb, group, h, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy,

@@ -21,13 +21,12 @@
 
 #include "kernels/dot_register.h"
 #include "kernels/packed_tiling.h"
+#include "kernels/stream_prefetch.h"
 #include "tensor/blocks.h"
 #include "tensor/repack.h"
 
 namespace trident {
 namespace {
-
-constexpr int kPrefetch = 24;  // blocks ahead
 
 __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 
@@ -108,11 +107,7 @@ void tile(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs, const P
   for (int64_t b = 0; b < nb; ++b) {
     __m512i w[8];
     const uint8_t* q = group + size_t(b) * kBlock;
-    if (C == 1 || stream) {  // weights streamed from DRAM: ask for them a few blocks ahead
-#pragma GCC unroll 8
-      for (size_t l = 0; l < kBlock; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kBlock + l), _MM_HINT_T0);
-    }
+    if (C == 1 || stream) prefetch_stream<kBlock>(q);  // weights streamed from DRAM
     W::load(q, w);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + size_t(b) * 32)));
     __m512 mw;
@@ -146,7 +141,7 @@ void packed_gemm(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs,
   // 8 tokens: 8 float accumulators + 8 weight registers + temporaries fit the 32 zmm; the
   // weights of a block are unpacked once per 8 tokens. Remainders take 4, then 1.
   const __mmask16 rows = __mmask16((1u << nrows) - 1);
-  const bool stream = nc <= 8;
+  const bool stream = nc <= kStreamTokens;
   over_token_tiles<8, 4, 1>(nc, [&]<int C>(int64_t c) {
     tile<W, C>(nb, group, x + size_t(c) * xs, xs, info + c * nb, rows, y + c * ldy, ldy, stream);
   });

@@ -30,6 +30,7 @@
 
 #include "kernels/dot_register.h"
 #include "kernels/packed_halves_avx2.h"
+#include "kernels/stream_prefetch.h"
 #include "tensor/blocks.h"
 #include "tensor/repack.h"
 
@@ -57,13 +58,6 @@ __m256i chained(__m256i sum) {
   return sum;
 }
 __m256 fp16x8(const uint8_t* p) { return _mm256_cvtph_ps(load128(p)); }
-
-// The first pass over a group streams it from DRAM (decode: the only one); that pass asks for
-// the super-group after next while this one runs. Later passes find the group in cache.
-template <size_t kBytes>
-void prefetch_ahead(const uint8_t* sg) {
-  for (size_t l = 0; l < kBytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(sg + 2 * kBytes + l), _MM_HINT_T0);
-}
 
 const BlockQ8_K* act_block(const uint8_t* x, size_t xs, int c, int64_t s) {
   return reinterpret_cast<const BlockQ8_K*>(x + size_t(c) * xs) + s;
@@ -409,7 +403,7 @@ void kquant_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, si
     for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* sg = group + size_t(s) * K::kBytes;
-    if (stream) prefetch_ahead<K::kBytes>(sg);
+    if (stream) prefetch_stream<K::kBytes>(sg);
     __m256i isum[H][C];
     for (int h = 0; h < H; ++h)
       for (int c = 0; c < C; ++c) isum[h][c] = _mm256_setzero_si256();

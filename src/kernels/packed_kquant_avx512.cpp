@@ -23,6 +23,7 @@
 
 #include "kernels/dot_register.h"
 #include "kernels/packed_tiling.h"
+#include "kernels/stream_prefetch.h"
 #include "tensor/blocks.h"
 #include "tensor/repack.h"
 
@@ -38,12 +39,6 @@ __m512i bcast32(const void* p) {
   return _mm512_set1_epi32(v);
 }
 __m512 fp16x16(const uint8_t* p) { return _mm512_cvtph_ps(load256(p)); }
-
-// Decode streams weights from DRAM: ask for the super-group after next while this one runs.
-template <size_t kBytes>
-void prefetch_ahead(const uint8_t* sg) {
-  for (size_t l = 0; l < kBytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(sg + 2 * kBytes + l), _MM_HINT_T0);
-}
 
 const BlockQ8_K* act_block(const uint8_t* x, size_t xs, int c, int64_t s) {
   return reinterpret_cast<const BlockQ8_K*>(x + size_t(c) * xs) + s;
@@ -285,7 +280,7 @@ void kquant_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs,
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* sg = group + size_t(s) * K::kBytes;
-    if constexpr (C == 1) prefetch_ahead<K::kBytes>(sg);
+    if constexpr (C == 1) prefetch_stream<K::kBytes>(sg);
     __m512i isum[C], summs[C];
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) isum[c] = summs[c] = _mm512_setzero_si512();

@@ -14,6 +14,7 @@
 
 #include "kernels/dot_register.h"
 #include "kernels/packed_tiling.h"
+#include "kernels/stream_prefetch.h"
 #include "tensor/blocks.h"
 #include "tensor/repack.h"
 
@@ -62,9 +63,7 @@ void tile(int64_t nbw, const uint8_t* group, const uint8_t* x, size_t xs, const 
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nbw; ++b) {
     const uint8_t* col = group + size_t(b) * 4 * 64;
-    if constexpr (C == 1)
-#pragma GCC unroll 4
-      for (int l = 0; l < 4; ++l) _mm_prefetch(reinterpret_cast<const char*>(col + 16 * 256 + 64 * l), _MM_HINT_T0);
+    if constexpr (C == 1) prefetch_stream<4 * 64>(col);
     __m512 inner[C];
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) inner[c] = _mm512_setzero_ps();

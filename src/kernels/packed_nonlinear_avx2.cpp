@@ -17,6 +17,7 @@
 
 #include "kernels/dot_register.h"
 #include "kernels/packed_halves_avx2.h"
+#include "kernels/stream_prefetch.h"
 #include "tensor/blocks.h"
 #include "tensor/codebooks.h"
 #include "tensor/repack.h"
@@ -25,7 +26,6 @@ namespace trident {
 namespace {
 
 constexpr int kTokens = 4;  // per prompt tile: 4 accumulators + 8 weights + temporaries in 16 ymm
-constexpr int kPrefetch = 16;  // blocks ahead (decode)
 
 __m128i load128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 __m256i load256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
@@ -131,8 +131,7 @@ void tile32(int64_t nb, const uint8_t* group, int h0, const uint8_t* x, size_t x
     for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* q = group + size_t(b) * kBlock;
-    if constexpr (C == 1)
-      for (size_t l = 0; l < kBlock; l += 64) _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kBlock + l), _MM_HINT_T0);
+    if constexpr (C == 1) prefetch_stream<kBlock>(q);
 #pragma GCC unroll 2
     for (int hh = 0; hh < H; ++hh) {
       const int h = h0 + hh;
@@ -164,9 +163,7 @@ void tile_nvfp4(int64_t nb64, const uint8_t* group, int h0, const uint8_t* x, si
     for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb64; ++b) {
     const uint8_t* col = group + size_t(b) * kPackedNVFP4Block;
-    if constexpr (C == 1)
-      for (size_t l = 0; l < kPackedNVFP4Block; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(col + kPrefetch / 2 * kPackedNVFP4Block + l), _MM_HINT_T0);
+    if constexpr (C == 1) prefetch_stream<kPackedNVFP4Block>(col);
 #pragma GCC unroll 2
     for (int hh = 0; hh < H; ++hh) {
       const int h = h0 + hh;
@@ -209,8 +206,7 @@ void tile_iq4_xs(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, si
     for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* sg = group + size_t(s) * L::kBytes;
-    if constexpr (C == 1)
-      for (size_t l = 0; l < L::kBytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(sg + 2 * L::kBytes + l), _MM_HINT_T0);
+    if constexpr (C == 1) prefetch_stream<L::kBytes>(sg);
 #pragma GCC unroll 2
     for (int hh = 0; hh < H; ++hh) {
       const int h = h0 + hh;

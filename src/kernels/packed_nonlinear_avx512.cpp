@@ -22,14 +22,13 @@
 
 #include "kernels/dot_register.h"
 #include "kernels/packed_tiling.h"
+#include "kernels/stream_prefetch.h"
 #include "tensor/blocks.h"
 #include "tensor/codebooks.h"
 #include "tensor/repack.h"
 
 namespace trident {
 namespace {
-
-constexpr int kPrefetch = 16;  // blocks ahead (decode)
 
 __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 __m128i load128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
@@ -112,9 +111,7 @@ void tile32(int64_t nb, const uint8_t* group, const uint8_t* x, size_t xs, const
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* q = group + size_t(b) * kBlock;
-    if constexpr (C == 1)
-#pragma GCC unroll 4
-      for (size_t l = 0; l < kBlock; l += 64) _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetch * kBlock + l), _MM_HINT_T0);
+    if constexpr (C == 1) prefetch_stream<kBlock>(q);
     const __m512 dw = kMx ? e8m0_half(scales + size_t(b) * kPackRows)
                           : _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + size_t(b) * 32)));
     int32_t sums[C];
@@ -141,10 +138,7 @@ void tile_nvfp4(int64_t nb64, const uint8_t* group, const uint8_t* x, size_t xs,
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb64; ++b) {
     const uint8_t* col = group + size_t(b) * kPackedNVFP4Block;
-    if constexpr (C == 1)
-#pragma GCC unroll 9
-      for (size_t l = 0; l < kPackedNVFP4Block; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(col + kPrefetch / 2 * kPackedNVFP4Block + l), _MM_HINT_T0);
+    if constexpr (C == 1) prefetch_stream<kPackedNVFP4Block>(col);
     const __m512i sc = load512(col);
 #pragma GCC unroll 4
     for (int s = 0; s < 4; ++s) {
@@ -185,8 +179,7 @@ void tile_iq4_xs(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs,
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* sg = group + size_t(s) * L::kBytes;
-    if constexpr (C == 1)
-      for (size_t l = 0; l < L::kBytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(sg + 2 * L::kBytes + l), _MM_HINT_T0);
+    if constexpr (C == 1) prefetch_stream<L::kBytes>(sg);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sg + L::kD)));
     for (int ib = 0; ib < 8; ++ib) {
       const __m512 ls = _mm512_cvtepi32_ps(

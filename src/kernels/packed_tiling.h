@@ -7,6 +7,11 @@
 
 namespace trident {
 
+// A matmul over at most this many tokens reads each weight group once for all of them, so its
+// weights stream from DRAM (decode, or a few sequences decoded together): the kernels
+// prefetch them (stream_prefetch.h) and matmul.cpp hands each thread long runs of groups.
+inline constexpr int64_t kStreamTokens = 8;
+
 // Calls tile.template operator()<W>(c) for consecutive token ranges [c, c + W) covering
 // [0, nc), widths taken in the order given.
 template <int... Widths, class Tile>
