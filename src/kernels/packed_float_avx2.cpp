@@ -6,6 +6,7 @@
 
 #include "kernels/dot_register.h"
 #include "kernels/packed_tiling.h"
+#include "kernels/stream_prefetch.h"
 #include "tensor/repack.h"
 
 namespace trident {
@@ -32,6 +33,8 @@ void tile(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs, int64_t 
   for (int c = 0; c < C; ++c) lo[c] = hi[c] = _mm256_setzero_ps();
   for (int64_t e = 0; e < n; ++e) {
     const uint8_t* p = group + size_t(e) * kStep;
+    // Decode: one prefetch per cache line of weights (F32's step is one line, F16's half).
+    if (C == 1 && (size_t(e) * kStep) % 64 == 0) prefetch_stream<64>(p);
     const __m256 w0 = weights<T>(p), w1 = weights<T>(p + kHalf);
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {

@@ -14,6 +14,7 @@
 
 #include "kernels/dot_register.h"
 #include "kernels/packed_tiling.h"
+#include "kernels/stream_prefetch.h"
 #include "tensor/repack.h"
 
 namespace trident {
@@ -38,6 +39,8 @@ void tile(int64_t n, const uint8_t* group, const uint8_t* x, size_t xs, __mmask1
 #pragma GCC unroll 8
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   for (int64_t e = 0; e < n; ++e) {
+    // Decode: one prefetch per cache line of weights (F32's step is one line, F16's half).
+    if (C == 1 && (size_t(e) * kStep) % 64 == 0) prefetch_stream<64>(group + size_t(e) * kStep);
     const __m512 w = weights<T>(group + size_t(e) * kStep);
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c)

@@ -12,6 +12,7 @@
 
 #include "kernels/dot_register.h"
 #include "kernels/packed_tiling.h"
+#include "kernels/stream_prefetch.h"
 #include "tensor/blocks.h"
 #include "tensor/grids.h"
 #include "tensor/repack.h"
@@ -227,6 +228,7 @@ void tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, int64_
     for (int c = 0; c < C; ++c) sum[c] = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < nsb; ++sb) {
       const uint8_t* sg = group + size_t(sb) * G::kWords * 64 + 32 * half;
+      if (C == 1 && half == 0) prefetch_stream<G::kWords * 64>(sg);  // the second half finds it cached
       __m256i isum[C];
       for (int c = 0; c < C; ++c) isum[c] = _mm256_setzero_si256();
       for (int ib = 0; ib < QK_K / 32; ++ib) {

@@ -14,6 +14,7 @@
 
 #include "kernels/dot_register.h"
 #include "kernels/packed_tiling.h"
+#include "kernels/stream_prefetch.h"
 #include "tensor/blocks.h"
 #include "tensor/grids.h"
 #include "tensor/repack.h"
@@ -256,6 +257,7 @@ void tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs, __mmas
   for (int c = 0; c < C; ++c) sum[c] = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* sg = group + size_t(sb) * G::kWords * 64;
+    if constexpr (C == 1) prefetch_stream<G::kWords * 64>(sg);
     __m512i isum[C];
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
