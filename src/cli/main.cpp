@@ -73,6 +73,7 @@ int run_cli(int argc, char** argv) {
   add_bench_command(app);
   add_synth_command(app);
   add_quantize_command(app);
+  add_imatrix_command(app);
   add_chat_template_command(app);
   add_serve_command(app);
   add_chat_command(app);

@@ -1,17 +1,24 @@
 #include "convert/imatrix.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 
 #include "format/error.h"
+#include "format/fd_sink.h"
 #include "format/gguf.h"
+#include "format/gguf_writer.h"
 
 namespace trident {
 namespace {
 
+// The format's names, shared by the reader and the writer.
 constexpr std::string_view kSums = ".in_sum2", kCounts = ".counts";
+constexpr const char* kDatasets = "imatrix.datasets";
+constexpr const char* kChunkCount = "imatrix.chunk_count";
+constexpr const char* kChunkSize = "imatrix.chunk_size";
 
 void check_finite(const std::string& path, const std::string& name, const std::vector<float>& v) {
   for (float f : v)
@@ -21,12 +28,12 @@ void check_finite(const std::string& path, const std::string& name, const std::v
 Imatrix read_gguf(const std::string& path) {
   auto f = GgufFile::open(path);
   Imatrix m;
-  if (const GgufArray* a = f->get_array("imatrix.datasets"))
+  if (const GgufArray* a = f->get_array(kDatasets))
     for (const GgufValue v : *a)
       if (const std::string* s = v.as_string()) m.datasets.push_back(*s);
-  const auto chunks = f->get_int("imatrix.chunk_count");
+  const auto chunks = f->get_int(kChunkCount);
   // llama-quantize refuses a GGUF imatrix without its three metadata keys.
-  if (!f->find("imatrix.datasets") || !chunks || !f->get_int("imatrix.chunk_size"))
+  if (!f->find(kDatasets) || !chunks || !f->get_int(kChunkSize))
     fail("{}: missing imatrix metadata (imatrix.datasets, imatrix.chunk_count, imatrix.chunk_size)", path);
   m.chunk_count = int32_t(*chunks);
   std::map<std::string, std::pair<const GgufTensorInfo*, const GgufTensorInfo*>> pairs;
@@ -128,7 +135,80 @@ Imatrix read_legacy(const std::string& path, std::vector<char> bytes) {
   return m;
 }
 
+// ggml writes a tensor's dimensions up to its last one above 1 (ggml_n_dims).
+std::vector<int64_t> ggml_dims(int64_t ne0, int64_t ne1) {
+  return ne1 > 1 ? std::vector<int64_t>{ne0, ne1} : std::vector<int64_t>{ne0};
+}
+
+void check_entry(const std::string& name, const ImatrixEntrySums& e) {
+  if (e.counts.empty() || e.sums.empty() || e.sums.size() % e.counts.size() != 0)
+    fail("imatrix: entry '{}': {} sums do not split into {} slices", name, e.sums.size(), e.counts.size());
+}
+
+void write_gguf(const ImatrixWriteData& d, const std::string& path, const OutputPolicy& policy) {
+  GgufWriter w;
+  w.set_string("general.type", "imatrix");
+  w.set_string_array(kDatasets, d.datasets);
+  w.set_u32(kChunkCount, uint32_t(d.chunk_count));
+  w.set_u32(kChunkSize, uint32_t(d.chunk_size));
+  for (const auto& [name, e] : d.entries) {
+    check_entry(name, e);
+    const int64_t n_mat = int64_t(e.counts.size()), per_row = int64_t(e.sums.size()) / n_mat;
+    const ImatrixEntrySums* ep = &e;
+    w.add_tensor({name + std::string(kSums), GgmlType::F32, ggml_dims(per_row, n_mat),
+                  [ep](const auto& emit) { emit(ep->sums.data(), ep->sums.size() * 4); }});
+    w.add_tensor({name + std::string(kCounts), GgmlType::F32, ggml_dims(1, n_mat), [ep](const auto& emit) {
+                    std::vector<float> c(ep->counts.begin(), ep->counts.end());
+                    emit(c.data(), c.size() * 4);
+                  }});
+  }
+  GgufWriteOptions o;
+  o.overwrite = policy.overwrite;
+  o.inputs = policy.inputs;
+  w.write(path, o);
+}
+
+// Values stored as (sum / count) * calls, calls being the chunks the most-used slice saw
+// (rounded up); a slice without tokens stores 1 * calls.
+void write_legacy(const ImatrixWriteData& d, const std::string& path, const OutputPolicy& policy) {
+  if (d.chunk_size < 1) fail("imatrix: chunk size {} (expected >= 1)", d.chunk_size);
+  std::vector<const std::pair<const std::string, ImatrixEntrySums>*> kept;
+  for (const auto& kv : d.entries) {
+    check_entry(kv.first, kv.second);
+    if (std::any_of(kv.second.counts.begin(), kv.second.counts.end(), [](int64_t c) { return c != 0; })) kept.push_back(&kv);
+  }
+  write_file_atomically(path, policy, [&](FdSink& out) {
+    out.pod<int32_t>(int32_t(kept.size()));
+    for (const auto* kv : kept) {
+      const auto& [name, e] = *kv;
+      out.pod<int32_t>(int32_t(name.size()));
+      out.put(name.data(), name.size());
+      const int64_t max_count = *std::max_element(e.counts.begin(), e.counts.end());
+      const int32_t ncall = int32_t((max_count + d.chunk_size - 1) / d.chunk_size);
+      out.pod<int32_t>(ncall);
+      out.pod<int32_t>(int32_t(e.sums.size()));
+      const size_t per = e.sums.size() / e.counts.size();
+      std::vector<float> v(e.sums.size());
+      for (size_t i = 0; i < v.size(); ++i) {
+        const float count = float(e.counts[i / per]);
+        v[i] = count == 0.0f ? 1.0f * float(ncall) : (e.sums[i] / count) * float(ncall);
+      }
+      out.put(v.data(), v.size() * 4);
+    }
+    out.pod<int32_t>(d.chunk_count);
+    const std::string dataset = d.datasets.empty() ? std::string() : d.datasets.back();
+    out.pod<int32_t>(int32_t(dataset.size()));
+    out.put(dataset.data(), dataset.size());
+  });
+}
+
 }  // namespace
+
+void write_imatrix(const ImatrixWriteData& d, const std::string& path, bool legacy, const OutputPolicy& policy) {
+  if (d.entries.empty()) fail("imatrix: no weight saw any activation: nothing to write to {}", path);
+  if (legacy) write_legacy(d, path, policy);
+  else write_gguf(d, path, policy);
+}
 
 Imatrix read_imatrix(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -1,5 +1,5 @@
 // Importance matrices as llama.cpp writes them (llama-imatrix at 3f545bec; reader
-// common/imatrix-loader.cpp), for `trident quantize --imatrix`:
+// common/imatrix-loader.cpp): read for `trident quantize --imatrix`, written by `trident imatrix`.
 //  * GGUF: per weight matrix `<name>.in_sum2` (F32, the sum of squared activations per input
 //    column, [n_per_row, n_expert]) and `<name>.counts` (F32, tokens seen, [1, n_expert]), with
 //    the keys imatrix.datasets, imatrix.chunk_count and imatrix.chunk_size;
@@ -11,6 +11,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "format/output_guard.h"
 
 namespace trident {
 
@@ -27,5 +29,24 @@ struct Imatrix {
 // Throws Error naming the file and what is wrong (not an imatrix, missing metadata, a sum
 // without its counts, non-finite values, truncated data).
 Imatrix read_imatrix(const std::string& path);
+
+// What llama-imatrix saves: per weight name the raw sums of squared activations, n_mat slices
+// of n_per_row, and the tokens summed per slice (one count for a plain weight).
+struct ImatrixEntrySums {
+  std::vector<float> sums;
+  std::vector<int64_t> counts;
+};
+struct ImatrixWriteData {
+  std::map<std::string, ImatrixEntrySums> entries;
+  std::vector<std::string> datasets;  // the text files the sums were computed from
+  int32_t chunk_count = 0;
+  int32_t chunk_size = 0;
+};
+
+// As llama-imatrix's save_imatrix (GGUF: general.type "imatrix", the three imatrix.* keys,
+// `<name>.in_sum2` [n_per_row, n_mat] and `<name>.counts` [1, n_mat] in name order) or, with
+// legacy, save_imatrix_legacy (.dat: entries whose every count is zero are left out). Written
+// to a temporary file and renamed (format/fd_sink.h); throws Error naming the path.
+void write_imatrix(const ImatrixWriteData& d, const std::string& path, bool legacy, const OutputPolicy& policy);
 
 }  // namespace trident

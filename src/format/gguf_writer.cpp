@@ -165,6 +165,9 @@ void GgufWriter::write(const std::string& path, const GgufWriteOptions& opt) con
       done += nb;
       if (opt.progress) opt.progress(i + 1, tensors_.size(), done, total_bytes);
     }
+    // ggml pads the last tensor too and reads the data section whole, padding included:
+    // llama.cpp refuses a file that ends at an unaligned last tensor (an imatrix's counts).
+    s.pad_to(opt.alignment);
   });
 }
 

@@ -149,7 +149,9 @@ bool FusionPlan::decide(FusionMode m, const char* what, const ProjectionGroup& g
 
 // Times the group both ways on its real weights with random activations, alternating in the
 // order F U U F F U U F ... so that a drift of the host's speed affects both sides alike.
-FusionVerdict FusionPlan::measure(const ProjectionGroup& g, int64_t n, const ComputeContext& cc) {
+FusionVerdict FusionPlan::measure(const ProjectionGroup& g, int64_t n, const ComputeContext& session_cc) {
+  ComputeContext cc = session_cc;
+  cc.observer = nullptr;  // random activations are not the model's: no observer sees them
   std::vector<float> x(size_t(n * g.fused.n_in)), y(size_t(n * g.fused.n_out));
   std::mt19937 rng(1234);
   std::normal_distribution<float> d(0.0f, 1.0f);

@@ -11,6 +11,22 @@
 #include "runtime/session_buffers.h"
 
 namespace trident {
+namespace {
+
+// Marks the projections run in its scope as one expert's over its routed tokens, which an
+// observer counts per expert (llama.cpp's imatrix counts MUL_MAT_ID rows so).
+class RoutedCalls {
+ public:
+  explicit RoutedCalls(ComputeContext& cc) : cc_(cc) { cc_.routed = true; }
+  ~RoutedCalls() { cc_.routed = false; }
+  RoutedCalls(const RoutedCalls&) = delete;
+  RoutedCalls& operator=(const RoutedCalls&) = delete;
+
+ private:
+  ComputeContext& cc_;
+};
+
+}  // namespace
 
 void Session::moe_block(const LayerWeights& L, int64_t n) {
   const HParams& h = model_.hp();
@@ -76,6 +92,7 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
           ++m;
         }
     if (m == 0) continue;
+    const RoutedCalls routed(cc_);
     expert_hidden(L.expert_gate_up[size_t(e)], b.moe_x.data(), dm, m, nf);
     // Down-project into the gathered rows, then scatter to (token, rank) slots.
     run_projection(L.expert_down[size_t(e)], b.act.data(), nf, m, b.moe_x.data(), dm, cc_);

@@ -13,8 +13,10 @@ const char* fusion_mode_name(FusionMode m) {
   return "?";
 }
 
-void run_projection(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens, float* y,
-                    int64_t ldy, const ComputeContext& cc) {
+namespace {
+
+void project(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens, float* y, int64_t ldy,
+             const ComputeContext& cc) {
   MatmulArgs a;
   a.segments = p.segments;
   a.n_in = p.n_in;
@@ -41,14 +43,24 @@ void run_projection(const Projection& p, const float* x, int64_t ldx, int64_t n_
   if (!p.bias_before_scale) add_bias();
 }
 
+}  // namespace
+
+void run_projection(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens, float* y,
+                    int64_t ldy, const ComputeContext& cc) {
+  if (cc.observer) cc.observer->observe(p.segments, p.n_in, x, ldx, n_tokens, cc.routed);
+  project(p, x, ldx, n_tokens, y, ldy, cc);
+}
+
 void run_group(const ProjectionGroup& g, bool fused, const float* x, int64_t ldx,
                int64_t n_tokens, float* y, int64_t ldy, const ComputeContext& cc) {
+  // The parts share the input: seen once, with every part's rows, fused or not.
+  if (cc.observer) cc.observer->observe(g.fused.segments, g.fused.n_in, x, ldx, n_tokens, cc.routed);
   if (fused && g.fusable) {
-    run_projection(g.fused, x, ldx, n_tokens, y, ldy, cc);
+    project(g.fused, x, ldx, n_tokens, y, ldy, cc);
     return;
   }
   for (size_t i = 0; i < g.parts.size(); ++i)
-    run_projection(g.parts[i], x, ldx, n_tokens, y + g.part_col[i], ldy, cc);
+    project(g.parts[i], x, ldx, n_tokens, y + g.part_col[i], ldy, cc);
 }
 
 }  // namespace trident

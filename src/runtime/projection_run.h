@@ -2,6 +2,7 @@
 // by part (model/projection.h holds the weights as views).
 #pragma once
 #include <cstdint>
+#include <span>
 
 #include "kernels/matmul.h"
 #include "model/projection.h"
@@ -11,11 +12,25 @@ namespace trident {
 enum class FusionMode : uint8_t { Off, On, Auto };
 const char* fusion_mode_name(FusionMode m);
 
+// Sees the input of every weight product (`trident imatrix` collects its statistics so).
+// Called on the calling thread before the product, once per input: a group is seen once with
+// all its parts' segments, whether it then runs fused or part by part.
+class ProjectionObserver {
+ public:
+  virtual ~ProjectionObserver() = default;
+  // x: [n_tokens, ldx], its first n_in columns multiplied with the rows of `segs`. routed: the
+  // tokens are those a router sent to the one expert the segments belong to.
+  virtual void observe(std::span<const RowSegment> segs, int64_t n_in, const float* x, int64_t ldx,
+                       int64_t n_tokens, bool routed) = 0;
+};
+
 // Everything one matmul call needs besides the weights.
 struct ComputeContext {
   const KernelTable* kernels = nullptr;
   ActivationScratch* scratch = nullptr;
   ThreadPool* pool = nullptr;  // runs every parallel loop of the session
+  ProjectionObserver* observer = nullptr;  // nullptr (always, but in `trident imatrix`)
+  bool routed = false;  // the calls run one expert over its routed tokens (for the observer)
 };
 
 // y[t, 0:n_out] = W x[t] (+ bias). x: [n_tokens, ldx]; y: [n_tokens, ldy].

@@ -29,6 +29,7 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
   cc_.scratch = &scratch_;
   pool_ = std::make_unique<ThreadPool>(opt_.n_threads);
   cc_.pool = pool_.get();
+  cc_.observer = opt_.observer;
   seqs_ = std::make_unique<SeqPool>(opt_.n_seq_max, h.n_layer, opt_.n_ctx, h.kv_row_elems(), h.kv_v_elems(),
                                     opt_.k_type, opt_.v_type, recurrent_shapes(h));
 

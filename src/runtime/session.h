@@ -31,6 +31,8 @@ struct SessionOptions {
   FusionMode fuse_qkv = FusionMode::Auto;
   FusionMode fuse_gate_up = FusionMode::Auto;
   bool verbose = false;     // print fusion verdicts to stderr as they are made
+  // Sees every projection's input (runtime/projection_run.h); not owned, outlives the session.
+  ProjectionObserver* observer = nullptr;
 };
 
 class Session {
