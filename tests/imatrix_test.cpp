@@ -93,7 +93,9 @@ TEST(Imatrix, DenseMatchesLlamaImatrix) {
   EXPECT_EQ(m.entries.size(), 2u * 7u);  // 2 layers x Q, K, V, O, gate, up, down
   auto f = GgufFile::open(out);
   for (const GgufTensorInfo& t : f->tensors()) {
-    if (t.name.ends_with(".counts")) EXPECT_EQ(floats_of(*f, t), std::vector<float>{384.0f}) << t.name;
+    if (t.name.ends_with(".counts")) {
+      EXPECT_EQ(floats_of(*f, t), std::vector<float>{384.0f}) << t.name;
+    }
   }
 }
 
