@@ -20,8 +20,8 @@ namespace trident {
 
 inline constexpr size_t kStreamAheadBytes = size_t(32) << 10;
 
-// Prefetches the `bytes` (a multiple of 64, or rounded up to one) that lie kStreamAheadBytes
-// after p.
+// Prefetches the kBytes bytes (whole 64-byte lines; a partial last line is fetched whole)
+// that start kStreamAheadBytes after p.
 template <size_t kBytes>
 inline void prefetch_stream(const void* p) {
   const char* a = static_cast<const char*>(p) + kStreamAheadBytes;

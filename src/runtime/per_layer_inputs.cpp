@@ -36,7 +36,7 @@ void Session::per_layer_inputs(int64_t n) {
     for (int64_t i = 0; i < width; ++i) row[i] *= proj_scale;
     for (int64_t l = 0; l < h.n_layer; ++l) rms_norm(row + l * n_pl, norm, row + l * n_pl, n_pl, h.norm_eps);
     for (int64_t i = 0; i < width; ++i) row[i] = (row[i] + tok[size_t(i)] * tok_scale) * input_scale;
-  }, n * width >= 16384);
+  }, n * width >= kMinParallelElements);
 }
 
 // x += rms_norm(proj(gelu(inp_gate x) * pl_in[.][l])) * post_norm, the layer's last step

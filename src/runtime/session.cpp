@@ -543,8 +543,9 @@ void Session::output_logits(const uint8_t* want, int64_t n, float* logits) {
   if (h.final_softcap != 0.0f) {
     const float inv = 1.0f / h.final_softcap;  // as llama.cpp: scale by 1 / cap, tanh, scale by cap
     // libm's tanh per logit (ggml's bits) costs ~4 ms per token over Gemma 2's 256k vocabulary:
-    // split it across the threads, 16k logits per index (elementwise, so the same bits).
-    constexpr int64_t kChunk = 16384;
+    // split it across the threads, the smallest parallel share per index (elementwise, so the
+    // same bits).
+    constexpr int64_t kChunk = kMinParallelElements;
     const int64_t total = n_rows * h.n_vocab;
     cc_.pool->parallel_for((total + kChunk - 1) / kChunk, [&](int64_t c) {
       for (int64_t i = c * kChunk; i < std::min(total, (c + 1) * kChunk); ++i)
