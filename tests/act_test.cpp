@@ -1,4 +1,4 @@
-// Activation kernels (KernelTable::silu_glu) for every kernel table this CPU supports:
+// Activation kernels (KernelTable::silu_glu, gelu_glu) for every kernel table this CPU supports:
 //  - every element bit-identical to silu_glu_reference on random and extreme inputs (large
 //    magnitudes where exp_poly clamps or flushes, zeros, infinities), every length 1..70 so
 //    each SIMD tail is taken, and an unaligned start;
@@ -14,6 +14,7 @@
 
 #include "kernels/dispatch.h"
 #include "kernels/ops.h"
+#include "tensor/fp16.h"
 
 namespace trident {
 namespace {
@@ -37,6 +38,49 @@ TEST(Activation, SiluGluMatchesReferenceBitwise) {
       EXPECT_EQ(std::memcmp(got.data(), want.data(), sizeof(float) * size_t(n)), 0) << k->isa << " n=" << n;
       EXPECT_EQ(got[size_t(n)], 42.0f) << k->isa << " wrote past n";
     }
+}
+
+TEST(Activation, GeluGluMatchesReferenceBitwise) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.0f, 4.0f);
+  const float extremes[] = {0.0f, -0.0f, 10.0f, -10.0f, 9.999f, -9.999f, 65504.0f, 70000.0f, -70000.0f,
+                            INFINITY, -INFINITY, 1e-20f, -6e-8f, NAN};
+  for (const KernelTable* k : supported_kernel_tables())
+    for (int n = 1; n <= 70; ++n) {
+      std::vector<float> gate(size_t(n) + 1), up(size_t(n) + 1), got(size_t(n) + 1);
+      std::vector<float> want(static_cast<size_t>(n));
+      for (int i = 0; i <= n; ++i) {
+        gate[size_t(i)] = i % 5 == 2 ? extremes[size_t(i / 5) % std::size(extremes)] : nd(rng);
+        up[size_t(i)] = nd(rng);
+      }
+      gelu_glu_reference(gate.data() + 1, up.data() + 1, want.data(), n);
+      got[size_t(n)] = 42.0f;
+      k->gelu_glu(gate.data() + 1, up.data() + 1, got.data(), n);
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), sizeof(float) * size_t(n)), 0) << k->isa << " n=" << n;
+      EXPECT_EQ(got[size_t(n)], 42.0f) << k->isa << " wrote past n";
+    }
+}
+
+// The table is ggml's: every half h maps to fp16(gelu_tanh(h)) computed with libm tanh (so a
+// lookup equals evaluating the formula on the rounded input), and every SIMD kernel reads each
+// of the 65536 entries the way the reference does.
+TEST(Activation, GeluTableIsTheFormulaForEveryHalf) {
+  const uint16_t* table = gelu_fp16_table();
+  std::vector<float> x, one;
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float v = fp16_to_fp32(uint16_t(h));
+    const float want = fp16_to_fp32(fp32_to_fp16(
+        0.5f * v * (1.0f + std::tanh(0.79788456080286535587989211986876f * v * (1.0f + 0.044715f * v * v)))));
+    const float got = fp16_to_fp32(table[h]);
+    ASSERT_TRUE(std::memcmp(&got, &want, 4) == 0 || (std::isnan(got) && std::isnan(want))) << "half 0x" << std::hex << h;
+    if (!std::isnan(v)) x.push_back(v), one.push_back(1.0f);
+  }
+  std::vector<float> want(x.size()), got(x.size());
+  gelu_glu_reference(x.data(), one.data(), want.data(), int64_t(x.size()));
+  for (const KernelTable* k : supported_kernel_tables()) {
+    k->gelu_glu(x.data(), one.data(), got.data(), int64_t(x.size()));
+    EXPECT_EQ(std::memcmp(got.data(), want.data(), 4 * x.size()), 0) << k->isa;
+  }
 }
 
 TEST(Activation, SiluCloseToExact) {

@@ -53,6 +53,8 @@ struct KernelTable {
   AttentionFn attention = attention_reference;  // kernels/attention.h
   // out[i] = silu(gate[i]) * up[i] for i < n (kernels/ops.h).
   void (*silu_glu)(const float* gate, const float* up, float* out, int64_t n) = silu_glu_reference;
+  // out[i] = gelu(gate[i]) * up[i] through ggml's fp16 table (kernels/ops.h).
+  void (*gelu_glu)(const float* gate, const float* up, float* out, int64_t n) = gelu_glu_reference;
   RecurrentKernels recurrent;  // short convolution, SSM scan, gated delta rule (kernels/recurrent.h)
 };
 

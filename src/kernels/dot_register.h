@@ -73,7 +73,7 @@ void register_grid_scalar(KernelTable& t);
 void register_grid_avx2(KernelTable& t);
 void register_packed_grid_avx2(KernelTable& t);
 void register_packed_grid_avx512(KernelTable& t);
-// Activation kernels (KernelTable::silu_glu; reference in ops.cpp): act_{avx2,avx512}.cpp.
+// Activation kernels (KernelTable::silu_glu, gelu_glu; references in ops.cpp): act_{avx2,avx512}.cpp.
 void register_act_avx2(KernelTable& t);
 void register_act_avx512(KernelTable& t);
 // Recurrent-layer kernels (KernelTable::recurrent; reference in recurrent_ref.cpp).

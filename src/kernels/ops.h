@@ -46,6 +46,11 @@ void gelu_inplace(float* x, int64_t n, bool fp16_table);
 void silu_glu_reference(const float* gate, const float* up, float* out, int64_t n);
 // out[i] = gelu(gate[i]) * up[i] (fp16_table as for gelu_inplace).
 void gelu_glu(const float* gate, const float* up, float* out, int64_t n, bool fp16_table);
+// gelu_glu with the fp16 table: the reference of KernelTable::gelu_glu.
+void gelu_glu_reference(const float* gate, const float* up, float* out, int64_t n);
+// ggml's GELU table: entry h is fp16(gelu_tanh(h)) for the half with bits h; one entry past
+// the end (0) so that SIMD gathers of 32 bits at entry 0xffff stay inside.
+const uint16_t* gelu_fp16_table();
 
 // gpt-oss's clamped SwiGLU, as ggml_swiglu_oai (libm exp): g = min(gate, limit),
 // u = clamp(up, -limit, limit), out = g / (1 + exp(-alpha g)) * (u + 1). Scalar only: it is

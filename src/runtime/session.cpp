@@ -514,7 +514,7 @@ void Session::plain_act(float* x, int64_t n) const {
 
 void Session::gated_act(const float* gate, const float* up, float* out, int64_t n) const {
   if (model_.arch().act == Activation::GeluTanh)
-    gelu_glu(gate, up, out, n, true);
+    cc_.kernels->gelu_glu(gate, up, out, n);
   else if (model_.arch().act == Activation::Relu)
     relu_glu(gate, up, out, n);
   else if (model_.arch().act == Activation::SwigluOai)
