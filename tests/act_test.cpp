@@ -1,4 +1,4 @@
-// Activation kernels (KernelTable::silu_glu, gelu_glu) for every kernel table this CPU supports:
+// Activation kernels (KernelTable::silu, silu_glu, gelu, gelu_glu) for every kernel table this CPU supports:
 //  - every element bit-identical to silu_glu_reference on random and extreme inputs (large
 //    magnitudes where exp_poly clamps or flushes, zeros, infinities), every length 1..70 so
 //    each SIMD tail is taken, and an unaligned start;
@@ -58,6 +58,25 @@ TEST(Activation, GeluGluMatchesReferenceBitwise) {
       k->gelu_glu(gate.data() + 1, up.data() + 1, got.data(), n);
       EXPECT_EQ(std::memcmp(got.data(), want.data(), sizeof(float) * size_t(n)), 0) << k->isa << " n=" << n;
       EXPECT_EQ(got[size_t(n)], 42.0f) << k->isa << " wrote past n";
+    }
+}
+
+// The in-place kernels against their references, every tail length, unaligned.
+TEST(Activation, SiluAndGeluInPlaceMatchReferenceBitwise) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 6.0f);
+  const float extremes[] = {0.0f, -0.0f, 88.5f, -88.5f, 10.0f, -10.0f, 200.0f, -200.0f, INFINITY, -INFINITY, 1e-20f};
+  for (const KernelTable* k : supported_kernel_tables())
+    for (int n = 1; n <= 70; ++n) {
+      std::vector<float> x(size_t(n) + 2);
+      for (int i = 0; i <= n + 1; ++i) x[size_t(i)] = i % 6 == 4 ? extremes[size_t(i / 6) % std::size(extremes)] : nd(rng);
+      std::vector<float> want_silu(x), want_gelu(x), got_silu(x), got_gelu(x);
+      silu_inplace(want_silu.data() + 1, n);
+      gelu_reference(want_gelu.data() + 1, n);
+      k->silu(got_silu.data() + 1, n);
+      k->gelu(got_gelu.data() + 1, n);
+      EXPECT_EQ(std::memcmp(got_silu.data(), want_silu.data(), 4 * x.size()), 0) << k->isa << " silu n=" << n;
+      EXPECT_EQ(std::memcmp(got_gelu.data(), want_gelu.data(), 4 * x.size()), 0) << k->isa << " gelu n=" << n;
     }
 }
 

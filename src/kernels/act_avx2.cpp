@@ -10,10 +10,22 @@
 namespace trident {
 namespace {
 
-__m256 silu_glu8(__m256 g, __m256 u) {
-  const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
-  return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
+__m256 silu8(__m256 g) { return _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(_mm256_sub_ps(_mm256_setzero_ps(), g)))); }
+__m256 silu_glu8(__m256 g, __m256 u) { return _mm256_mul_ps(silu8(g), u); }
+
+// x[i] = f(x[i]) 8 lanes at a time, the tail through masked loads (same lane arithmetic).
+template <class F>
+void map_inplace(float* x, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, f(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n - i)), lane);
+    _mm256_maskstore_ps(x + i, m, f(_mm256_maskload_ps(x + i, m)));
+  }
 }
+
+void silu(float* x, int64_t n) { map_inplace(x, n, silu8); }
 
 void silu_glu(const float* gate, const float* up, float* out, int64_t n) {
   int64_t i = 0;
@@ -39,6 +51,11 @@ __m256 gelu_glu8(__m256 g, __m256 u, const uint16_t* table) {
   return _mm256_mul_ps(r, u);
 }
 
+void gelu(float* x, int64_t n) {
+  const uint16_t* table = gelu_fp16_table();
+  map_inplace(x, n, [&](__m256 g) { return gelu_glu8(g, _mm256_set1_ps(1.0f), table); });
+}
+
 void gelu_glu(const float* gate, const float* up, float* out, int64_t n) {
   const uint16_t* table = gelu_fp16_table();
   int64_t i = 0;
@@ -54,7 +71,9 @@ void gelu_glu(const float* gate, const float* up, float* out, int64_t n) {
 }  // namespace
 
 __attribute__((target("arch=x86-64"))) void register_act_avx2(KernelTable& t) {
+  t.silu = silu;
   t.silu_glu = silu_glu;
+  t.gelu = gelu;
   t.gelu_glu = gelu_glu;
 }
 

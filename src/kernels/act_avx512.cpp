@@ -12,10 +12,21 @@
 namespace trident {
 namespace {
 
-__m512 silu_glu16(__m512 g, __m512 u) {
-  const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
-  return _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e)), u);
+__m512 silu16(__m512 g) { return _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), g)))); }
+__m512 silu_glu16(__m512 g, __m512 u) { return _mm512_mul_ps(silu16(g), u); }
+
+// x[i] = f(x[i]) 16 lanes at a time, the tail through masked loads (same lane arithmetic).
+template <class F>
+void map_inplace(float* x, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, f(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    const __mmask16 m = __mmask16((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(x + i, m, f(_mm512_maskz_loadu_ps(m, x + i)));
+  }
 }
+
+void silu(float* x, int64_t n) { map_inplace(x, n, silu16); }
 
 void silu_glu(const float* gate, const float* up, float* out, int64_t n) {
   int64_t i = 0;
@@ -39,6 +50,11 @@ __m512 gelu_glu16(__m512 g, __m512 u, const uint16_t* table) {
   return _mm512_mul_ps(r, u);
 }
 
+void gelu(float* x, int64_t n) {
+  const uint16_t* table = gelu_fp16_table();
+  map_inplace(x, n, [&](__m512 g) { return gelu_glu16(g, _mm512_set1_ps(1.0f), table); });
+}
+
 void gelu_glu(const float* gate, const float* up, float* out, int64_t n) {
   const uint16_t* table = gelu_fp16_table();
   int64_t i = 0;
@@ -53,7 +69,9 @@ void gelu_glu(const float* gate, const float* up, float* out, int64_t n) {
 }  // namespace
 
 __attribute__((target("arch=x86-64"))) void register_act_avx512(KernelTable& t) {
+  t.silu = silu;
   t.silu_glu = silu_glu;
+  t.gelu = gelu;
   t.gelu_glu = gelu_glu;
 }
 

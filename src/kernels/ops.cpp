@@ -170,6 +170,8 @@ void gelu_glu(const float* gate, const float* up, float* out, int64_t n, bool fp
   for (int64_t i = 0; i < n; ++i) out[i] = gelu_one(gate[i], fp16_table, table) * up[i];
 }
 
+void gelu_reference(float* x, int64_t n) { gelu_inplace(x, n, true); }
+
 void gelu_glu_reference(const float* gate, const float* up, float* out, int64_t n) {
   gelu_glu(gate, up, out, n, true);
 }

@@ -46,6 +46,8 @@ void gelu_inplace(float* x, int64_t n, bool fp16_table);
 void silu_glu_reference(const float* gate, const float* up, float* out, int64_t n);
 // out[i] = gelu(gate[i]) * up[i] (fp16_table as for gelu_inplace).
 void gelu_glu(const float* gate, const float* up, float* out, int64_t n, bool fp16_table);
+// gelu_inplace with the fp16 table: the reference of KernelTable::gelu.
+void gelu_reference(float* x, int64_t n);
 // gelu_glu with the fp16 table: the reference of KernelTable::gelu_glu.
 void gelu_glu_reference(const float* gate, const float* up, float* out, int64_t n);
 // ggml's GELU table: entry h is fp16(gelu_tanh(h)) for the half with bits h; one entry past

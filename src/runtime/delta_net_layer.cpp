@@ -28,7 +28,7 @@ void Session::delta_net_block(const LayerWeights& L, int64_t l, int64_t n) {
   // Per token: SiLU, the L2 norms of the q and k heads, the gates.
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* c = b.dn_conv.data() + t * cd;
-    silu_inplace(c, cd);
+    cc_.kernels->silu(c, cd);
     for (int64_t i = 0; i < 2 * nk; ++i) l2_norm(c + i * s.head_k_dim, c + i * s.head_k_dim, s.head_k_dim, eps);
     const float* beta = b.dn_in.data() + t * wi + cd + vd;
     float* g = b.dn_gates.data() + t * 2 * nv;

@@ -29,7 +29,7 @@ void Session::kda_block(const LayerWeights& L, int64_t l, int64_t n) {
   // Per token: SiLU, the L2 norms of the q and k heads, the gates.
   cc_.pool->parallel_for(n, [&](int64_t t) {
     float* c = b.dn_conv.data() + t * cd;
-    silu_inplace(c, cd);
+    cc_.kernels->silu(c, cd);
     for (int64_t i = 0; i < 2 * nh; ++i) l2_norm(c + i * hd, c + i * hd, hd, eps);
     float* g = b.dn_gates.data() + t * gw;
     for (int64_t i = 0; i < vd; ++i) g[i] = softplus(g[i] + K.dt_bias[i]) * K.a[i / hd];

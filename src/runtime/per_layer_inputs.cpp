@@ -46,7 +46,7 @@ void Session::per_layer_block(const LayerWeights& L, int64_t l, int64_t n) {
   Buffers& b = *buf_;
   const int64_t n_pl = h.n_embd_per_layer, width = n_pl * h.n_layer;
   run_projection(L.pl_gate, b.x.data(), h.n_embd, n, b.pl_act.data(), n_pl, cc_);
-  gelu_inplace(b.pl_act.data(), n * n_pl, true);
+  cc_.kernels->gelu(b.pl_act.data(), n * n_pl);
   for (int64_t t = 0; t < n; ++t) {
     float* g = b.pl_act.data() + t * n_pl;
     const float* in = b.pl_in.data() + t * width + l * n_pl;

@@ -145,7 +145,7 @@ void Session::mamba_block(const LayerWeights& L, int64_t l, int64_t n) {
   const float* z = m2 ? in : in + di;
   float* conv = b.rec_conv.data();  // [n, ch]
   conv_tiles(ShortConv{ch, int(h.ssm_d_conv), r.conv, r.conv_b}, l, m2 ? in + di : in, w_in, conv);
-  silu_inplace(conv, n * ch);
+  cc_.kernels->silu(conv, n * ch);
 
   SsmScan op{n_head, di / n_head, ds, ng, !m2 && !plamo, r.a, r.d};
   const float *dt, *B, *C;

@@ -505,11 +505,11 @@ void Session::ffn_block(const LayerWeights& L, int64_t n) {
 void Session::plain_act(float* x, int64_t n) const {
   const Activation act = model_.arch().act;
   if (act == Activation::GeluTanh)
-    gelu_inplace(x, n, true);
+    cc_.kernels->gelu(x, n);
   else if (act == Activation::ReluSqr)
     relu_sqr_inplace(x, n);
   else
-    silu_inplace(x, n);
+    cc_.kernels->silu(x, n);
 }
 
 void Session::gated_act(const float* gate, const float* up, float* out, int64_t n) const {
