@@ -265,5 +265,66 @@ TEST(PackedGemm, MatmulMixedActivationFormatsMatchReference) {
   }
 }
 
+// Several calls in one loop (the experts a token was routed to): widths, token counts and
+// activation formats differ between calls (and inside one), and each call's outputs have the
+// bits matmul gives it alone, at 1 and 2 threads.
+TEST(PackedGemm, MatmulManySameBitsAsSeparateCalls) {
+  struct Call {
+    std::vector<T> types;
+    int64_t n, tokens;
+  };
+  const Call spec[] = {{{T::Q5_0, T::Q5_1, T::Q4_0}, 256, 1},
+                       {{T::Q4_1}, 512, 3},
+                       {{T::Q4_0, T::Q8_0, T::F16}, 256, 9},
+                       {{T::Q4_K, T::Q6_K}, 512, 2},
+                       {{T::Q4_0}, 512, 1}};
+  for (const KernelTable* k : supported_kernel_tables()) {
+    std::mt19937 rng{5};
+    std::vector<std::vector<uint8_t>> w, packed;
+    std::vector<std::vector<RowSegment>> segs(std::size(spec));
+    std::vector<std::vector<float>> x, want, got;
+    std::vector<MatmulArgs> calls;
+    w.reserve(32);
+    packed.reserve(32);
+    for (size_t c = 0; c < std::size(spec); ++c) {
+      int64_t width = 0;
+      for (T t : spec[c].types) {
+        const int64_t rows = 40 + int64_t(rng() % 90);  // 3-8 groups: the 9-token call is worth 2 threads
+        const size_t rb = row_bytes(t, spec[c].n), gb = packed_group_bytes(t, spec[c].n);
+        w.push_back(weights(t, rows, spec[c].n, false, rng));
+        const int64_t groups = (rows + kPackRows - 1) / kPackRows;
+        packed.emplace_back(size_t(groups) * gb);
+        for (int64_t g = 0; g < groups; ++g)
+          pack_group(t, w.back().data() + size_t(g * kPackRows) * rb, rb, std::min(kPackRows, rows - g * kPackRows),
+                     spec[c].n, packed.back().data() + size_t(g) * gb);
+        segs[c].push_back({t, w.back().data(), rows, rb, rng() % 2 ? packed.back().data() : nullptr});
+        width += rows;
+      }
+      x.push_back(random_floats(spec[c].n * spec[c].tokens, rng));
+      want.emplace_back(size_t(width * spec[c].tokens));
+      got.emplace_back(size_t(width * spec[c].tokens));
+      calls.push_back({segs[c], spec[c].n, x[c].data(), spec[c].n, spec[c].tokens, nullptr, width});
+    }
+    ActivationScratch s;
+    ThreadPool one(1);
+    for (size_t c = 0; c < calls.size(); ++c) {
+      MatmulArgs a = calls[c];
+      a.y = want[c].data();
+      matmul(a, *k, s, one);
+    }
+    for (int threads : {1, 2}) {
+      ThreadPool pool(threads);
+      for (size_t c = 0; c < calls.size(); ++c) {
+        std::fill(got[c].begin(), got[c].end(), -1.0f);
+        calls[c].y = got[c].data();
+      }
+      matmul_many(calls, *k, s, pool);
+      for (size_t c = 0; c < calls.size(); ++c)
+        EXPECT_EQ(std::memcmp(got[c].data(), want[c].data(), 4 * want[c].size()), 0)
+            << k->isa << " call " << c << " threads=" << threads;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace trident

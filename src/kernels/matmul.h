@@ -60,6 +60,11 @@ struct MatmulArgs {
 // caller alone). Throws Error if a segment's type has no kernel. Precondition: n_in is a
 // multiple of every segment type's block size.
 void matmul(const MatmulArgs& a, const KernelTable& k, ActivationScratch& scratch, ThreadPool& pool);
+// Several independent products in one parallel loop (the experts a token was routed to):
+// each call's outputs have the bits matmul gives it alone, but no thread waits for the others
+// between the calls. The calls' x must not overlap any call's y.
+void matmul_many(std::span<const MatmulArgs> calls, const KernelTable& k, ActivationScratch& scratch,
+                 ThreadPool& pool);
 // Weight bytes x tokens below which waking a second thread costs more than it saves.
 constexpr int64_t kMatmulMinParallelWork = int64_t(256) << 10;
 

@@ -79,26 +79,56 @@ void Session::moe_block(const LayerWeights& L, int64_t n) {
     run_projection(L.latent_down, b.cur.data(), d, n, b.moe_lat.data(), dm, cc_);
     in = b.moe_lat.data();
   }
-  // Each expert over its tokens; output row (t, rank) goes to moe_y[t * k + rank].
-  for (int64_t e = 0; e < ne; ++e) {
-    int64_t m = 0;
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t j = 0; j < k; ++j)
-        if (b.chosen[size_t(t * k + j)] == e) {
-          b.moe_rows[size_t(m)] = int32_t(t * k + j);
-          std::memcpy(b.moe_x.data() + m * dm, in + t * dm, sizeof(float) * size_t(dm));
-          if (a.moe_weight_input)
-            for (int64_t i = 0; i < dm; ++i) b.moe_x[size_t(m * dm + i)] *= b.chosen_w[size_t(t * k + j)];
-          ++m;
-        }
-    if (m == 0) continue;
+  // Each expert over its tokens; output row (t, rank) goes to moe_y[t * k + rank]. Experts run
+  // in rounds of as many routed rows as the buffers hold (moe_batch_rows >= n, so an expert's
+  // rows always fit one round): a round's gate/up products share one parallel loop and its
+  // down products another, so a decoded token's k small products do not each end in a
+  // barrier where one thread waits for the other. Every product has the bits it has alone.
+  const int64_t cap = b.moe_batch_rows;
+  std::vector<int32_t>& count = b.moe_count;
+  std::fill(count.begin(), count.end(), 0);
+  for (int64_t i = 0; i < n * k; ++i) ++count[size_t(b.chosen[size_t(i)])];
+  const bool gated = model_.arch().ffn != FfnKind::Plain;
+  ProjectionBatch batch(cc_);
+  for (int64_t e0 = 0; e0 < ne;) {
+    // Gather the round's rows, expert by expert.
+    int64_t rows = 0, e1 = e0;
+    for (; e1 < ne && rows + count[size_t(e1)] <= cap; ++e1)
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t j = 0; j < k; ++j)
+          if (b.chosen[size_t(t * k + j)] == e1) {
+            b.moe_rows[size_t(rows)] = int32_t(t * k + j);
+            std::memcpy(b.moe_x.data() + rows * dm, in + t * dm, sizeof(float) * size_t(dm));
+            if (a.moe_weight_input)
+              for (int64_t i = 0; i < dm; ++i) b.moe_x[size_t(rows * dm + i)] *= b.chosen_w[size_t(t * k + j)];
+            ++rows;
+          }
     const RoutedCalls routed(cc_);
-    expert_hidden(L.expert_gate_up[size_t(e)], b.moe_x.data(), dm, m, nf);
-    // Down-project into the gathered rows, then scatter to (token, rank) slots.
-    run_projection(L.expert_down[size_t(e)], b.act.data(), nf, m, b.moe_x.data(), dm, cc_);
-    for (int64_t i = 0; i < m; ++i)
+    for (int64_t e = e0, r = 0; e < e1; r += count[size_t(e)], ++e) {
+      const int64_t m = count[size_t(e)];
+      if (m == 0) continue;
+      const ProjectionGroup& g = L.expert_gate_up[size_t(e)];
+      if (gated)
+        batch.add_group(g, fusion_.fuse_gate_up(g, m, cc_), b.moe_x.data() + r * dm, dm, m, b.gu.data() + r * 2 * nf, 2 * nf);
+      else
+        batch.add_group(g, false, b.moe_x.data() + r * dm, dm, m, b.act.data() + r * nf, nf);
+    }
+    batch.run();
+    if (gated)
+      for (int64_t i = 0; i < rows; ++i)
+        gated_act(b.gu.data() + i * 2 * nf, b.gu.data() + i * 2 * nf + nf, b.act.data() + i * nf, nf);
+    else
+      plain_act(b.act.data(), rows * nf);
+    // Down-project into the gathered rows (their inputs are spent), then scatter to the
+    // (token, rank) slots.
+    for (int64_t e = e0, r = 0; e < e1; r += count[size_t(e)], ++e)
+      if (count[size_t(e)] > 0)
+        batch.add(L.expert_down[size_t(e)], b.act.data() + r * nf, nf, count[size_t(e)], b.moe_x.data() + r * dm, dm);
+    batch.run();
+    for (int64_t i = 0; i < rows; ++i)
       std::memcpy(b.moe_y.data() + int64_t(b.moe_rows[size_t(i)]) * dm, b.moe_x.data() + i * dm,
                   sizeof(float) * size_t(dm));
+    e0 = e1;
   }
 
   if (latent) {  // the weighted sum in the latent space, then back to n_embd

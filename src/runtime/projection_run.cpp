@@ -15,8 +15,7 @@ const char* fusion_mode_name(FusionMode m) {
 
 namespace {
 
-void project(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens, float* y, int64_t ldy,
-             const ComputeContext& cc) {
+MatmulArgs call_of(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens, float* y, int64_t ldy) {
   MatmulArgs a;
   a.segments = p.segments;
   a.n_in = p.n_in;
@@ -25,10 +24,14 @@ void project(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens,
   a.n_tokens = n_tokens;
   a.y = y;
   a.ldy = ldy;
-  matmul(a, *cc.kernels, *cc.scratch, *cc.pool);
+  return a;
+}
+
+// The bias and the per-segment scales after the product.
+void finish(const Projection& p, const MatmulArgs& a) {
   auto add_bias = [&] {
     if (p.bias)
-      for (int64_t t = 0; t < n_tokens; ++t) add_inplace(y + t * ldy, p.bias, p.n_out);
+      for (int64_t t = 0; t < a.n_tokens; ++t) add_inplace(a.y + t * a.ldy, p.bias, p.n_out);
   };
   if (p.bias_before_scale) add_bias();
   // Each segment's own scale on its own columns, so a fused group's outputs get exactly the
@@ -36,11 +39,18 @@ void project(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens,
   int64_t col = 0;
   for (const RowSegment& s : p.segments) {
     if (s.scale != 1.0f)
-      for (int64_t t = 0; t < n_tokens; ++t)
-        for (int64_t r = 0; r < s.rows; ++r) y[t * ldy + col + r] *= s.scale;
+      for (int64_t t = 0; t < a.n_tokens; ++t)
+        for (int64_t r = 0; r < s.rows; ++r) a.y[t * a.ldy + col + r] *= s.scale;
     col += s.rows;
   }
   if (!p.bias_before_scale) add_bias();
+}
+
+void project(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens, float* y, int64_t ldy,
+             const ComputeContext& cc) {
+  const MatmulArgs a = call_of(p, x, ldx, n_tokens, y, ldy);
+  matmul(a, *cc.kernels, *cc.scratch, *cc.pool);
+  finish(p, a);
 }
 
 }  // namespace
@@ -61,6 +71,32 @@ void run_group(const ProjectionGroup& g, bool fused, const float* x, int64_t ldx
   }
   for (size_t i = 0; i < g.parts.size(); ++i)
     project(g.parts[i], x, ldx, n_tokens, y + g.part_col[i], ldy, cc);
+}
+
+void ProjectionBatch::add(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens, float* y,
+                          int64_t ldy) {
+  if (cc_.observer) cc_.observer->observe(p.segments, p.n_in, x, ldx, n_tokens, cc_.routed);
+  projections_.push_back(&p);
+  calls_.push_back(call_of(p, x, ldx, n_tokens, y, ldy));
+}
+
+void ProjectionBatch::add_group(const ProjectionGroup& g, bool fused, const float* x, int64_t ldx,
+                                int64_t n_tokens, float* y, int64_t ldy) {
+  // As run_group: the observer sees the input once, with every part's rows.
+  if (cc_.observer) cc_.observer->observe(g.fused.segments, g.fused.n_in, x, ldx, n_tokens, cc_.routed);
+  auto push = [&](const Projection& p, float* out) {
+    projections_.push_back(&p);
+    calls_.push_back(call_of(p, x, ldx, n_tokens, out, ldy));
+  };
+  if (fused && g.fusable) return push(g.fused, y);
+  for (size_t i = 0; i < g.parts.size(); ++i) push(g.parts[i], y + g.part_col[i]);
+}
+
+void ProjectionBatch::run() {
+  matmul_many(calls_, *cc_.kernels, *cc_.scratch, *cc_.pool);
+  for (size_t c = 0; c < calls_.size(); ++c) finish(*projections_[c], calls_[c]);
+  projections_.clear();
+  calls_.clear();
 }
 
 }  // namespace trident

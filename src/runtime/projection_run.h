@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "kernels/matmul.h"
 #include "model/projection.h"
@@ -31,6 +32,24 @@ struct ComputeContext {
   ThreadPool* pool = nullptr;  // runs every parallel loop of the session
   ProjectionObserver* observer = nullptr;  // nullptr (always, but in `trident imatrix`)
   bool routed = false;  // the calls run one expert over its routed tokens (for the observer)
+};
+
+// Several projections with their own inputs and outputs run by one matmul_many: the experts
+// a token was routed to, each product too small to keep two threads busy between barriers. Every output has the bits run_projection / run_group give it alone. The
+// observer sees each input when it is added; the inputs must stay valid, and no input may be
+// another's output, until run().
+class ProjectionBatch {
+ public:
+  explicit ProjectionBatch(const ComputeContext& cc) : cc_(cc) {}
+  void add(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens, float* y, int64_t ldy);
+  void add_group(const ProjectionGroup& g, bool fused, const float* x, int64_t ldx, int64_t n_tokens,
+                 float* y, int64_t ldy);
+  void run();  // then empty again
+
+ private:
+  const ComputeContext& cc_;
+  std::vector<const Projection*> projections_;
+  std::vector<MatmulArgs> calls_;
 };
 
 // y[t, 0:n_out] = W x[t] (+ bias). x: [n_tokens, ldx]; y: [n_tokens, ldy].

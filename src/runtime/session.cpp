@@ -75,8 +75,13 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     b.dn_gates.resize(size_t(n * dn.gates_width()));
     b.dn_out.resize(size_t(n * dn.value_dim()));
   }
-  b.gu.resize(size_t(n * 2 * n_ff));
-  b.act.resize(size_t(n * n_ff));
+  // A round of experts (moe.cpp) holds every row routed in a few-token batch, so a decoded
+  // token's experts run together; a longer batch's rounds hold n rows, as many as one expert
+  // may receive.
+  b.moe_batch_rows = h.n_expert > 0 ? std::max(n, std::min(n * h.n_expert_used, kMoeRoundRows)) : 0;
+  const int64_t ffn_rows = std::max(n, b.moe_batch_rows);
+  b.gu.resize(size_t(ffn_rows * 2 * n_ff));
+  b.act.resize(size_t(ffn_rows * n_ff));
   b.rope.resize(size_t(n * n_rot));
   if (model.per_layer_token_embd()) {
     b.pl_in.resize(size_t(n * h.n_layer * h.n_embd_per_layer));
@@ -94,12 +99,13 @@ Session::Session(const Model& model, const SessionOptions& opt) : model_(model),
     b.chosen.resize(size_t(n * h.n_expert_used));
     b.chosen_w.resize(b.chosen.size());
     const int64_t dm = std::max(h.n_embd, h.n_embd_moe);
-    b.moe_x.resize(size_t(n * dm));
+    b.moe_x.resize(size_t(b.moe_batch_rows * dm));
     b.moe_y.resize(size_t(n * h.n_expert_used * dm));
     if (std::any_of(model.layers().begin(), model.layers().end(),
                     [](const LayerWeights& L) { return !L.latent_down.segments.empty(); }))
       b.moe_lat.resize(size_t(n * h.n_embd_moe));
-    b.moe_rows.resize(size_t(n));
+    b.moe_rows.resize(size_t(b.moe_batch_rows));
+    b.moe_count.resize(size_t(h.n_expert));
     b.moe_order.resize(size_t(h.n_expert));
     b.moe_sel.resize(size_t(h.n_expert));
     b.moe_group_score.resize(size_t(std::max<int64_t>(h.n_expert_groups, 0)));

@@ -10,6 +10,9 @@ namespace trident {
 
 // Row operations over fewer elements than this run on one thread: waking another costs more.
 constexpr int64_t kMinParallelElements = 16384;
+// Routed rows one round of experts may hold beyond the batch's own n (moe.cpp): 8 tokens of
+// 8 experts, i.e. every decode-sized batch of the MoE families at hand.
+constexpr int64_t kMoeRoundRows = 64;
 
 // Width of latent attention's input projections (q_a or q, then kv_a), 0 for other families.
 int64_t mla_group_width(const Model& m);
@@ -36,8 +39,8 @@ struct Session::Buffers {
   std::vector<float> out;     // [n_ub, n_embd] sub-layer output
   std::vector<float> par;     // [n_ub, n_embd] attention output of a parallel block
   std::vector<float> block_in;  // [n_ub, n_embd] the block's input (arctic's experts read it)
-  std::vector<float> gu;      // [n_ub, 2 n_ff] gate | up
-  std::vector<float> act;     // [n_ub, n_ff]
+  std::vector<float> gu;      // [max(n_ub, moe_batch_rows), 2 n_ff] gate | up
+  std::vector<float> act;     // [max(n_ub, moe_batch_rows), n_ff]
   std::vector<float> rope;    // [n_ub, n_rot] cos/sin per token
   // Latent attention (runtime/mla.cpp)
   std::vector<float> mla_q;   // [n_ub, n_head * head_dim_k_mla] queries after attn_q_b
@@ -61,10 +64,12 @@ struct Session::Buffers {
   std::vector<float> router;  // [n_ub, n_expert]
   std::vector<int32_t> chosen;     // [n_ub, n_expert_used]
   std::vector<float> chosen_w;     // [n_ub, n_expert_used]
-  std::vector<float> moe_x;        // [n_ub, max(n_embd, n_embd_moe)] gathered inputs of one expert
+  std::vector<float> moe_x;        // [moe_batch_rows, max(n_embd, n_embd_moe)] gathered expert inputs
   std::vector<float> moe_y;        // [n_ub * n_expert_used, n_embd_moe] expert outputs
   std::vector<float> moe_lat;      // [n_ub, n_embd_moe] latent input, then weighted sum (latent rows)
-  std::vector<int32_t> moe_rows;   // tokens routed to the current expert
+  std::vector<int32_t> moe_rows;   // [moe_batch_rows] (token, rank) slot of each gathered row
+  std::vector<int32_t> moe_count;  // [n_expert] rows routed to each expert
+  int64_t moe_batch_rows = 0;      // rows of moe_x, gu and act one round of experts may use
   std::vector<int32_t> moe_order;  // [n_expert] experts sorted by router probability
   std::vector<float> moe_sel;      // [n_expert] selection scores of one token
   std::vector<float> moe_group_score;     // [n_expert_groups] (grouped experts)
