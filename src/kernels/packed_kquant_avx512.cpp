@@ -104,7 +104,7 @@ __m512i q6_weights(const uint8_t* ql, const uint8_t* qh) {
 
 // Sub-block j (16 elements) of every token into isum: its dot times its scale.
 template <int C, int qd>
-void q6_K_sub(const uint8_t* sg, int j, const uint8_t* x, size_t xs, int64_t s, __m512i* isum) {
+__attribute__((always_inline)) inline void q6_K_sub(const uint8_t* sg, int j, const uint8_t* x, size_t xs, int64_t s, __m512i* isum) {
   using L = PackedQ6K;
   const int h = j / 8, l0 = 16 * (j % 2);
   __m512i dot[C];
