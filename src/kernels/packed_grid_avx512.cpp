@@ -64,20 +64,44 @@ __m512i repeat_byte(__m512i v, int l) {
   return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d)));
 }
 
+// The 16-bit codes (kIQ2XXSCodes) of the points whose indices (< 256) are the words of i, looked
+// up in registers: four 64-entry vpermi2w, the index's bits 6 and 7 choosing among them.
+__m512i iq2xxs_codes(__m512i i) {
+  const uint16_t* c = kIQ2XXSCodes.data();
+  auto pair = [&](int p) { return _mm512_permutex2var_epi16(_mm512_loadu_si512(c + 64 * p), i, _mm512_loadu_si512(c + 64 * p + 32)); };
+  const __mmask32 b6 = _mm512_test_epi16_mask(i, _mm512_set1_epi16(0x40)), b7 = _mm512_test_epi16_mask(i, _mm512_set1_epi16(0x80));
+  return _mm512_mask_blend_epi16(b7, _mm512_mask_blend_epi16(b6, pair(0), pair(1)), _mm512_mask_blend_epi16(b6, pair(2), pair(3)));
+}
+// Four IQ2 levels from 8 code bits per lane (2 per level, bits 0..7 only): byte k gets bits
+// 2k..2k+1, plus 4 where its sign bit (bit k of `bits` in `signs`, as signed_biased) is set, and
+// a byte table turns that into the signed level plus 128.
+__m512i iq2_levels_biased(__m512i code8, __m512i signs, uint32_t bits) {
+  const __m512i x = _mm512_or_si512(code8, _mm512_slli_epi32(code8, 6));
+  __m512i k = _mm512_and_si512(_mm512_or_si512(x, _mm512_slli_epi32(x, 12)), _mm512_set1_epi8(3));
+  k = _mm512_mask_add_epi8(k, _mm512_test_epi8_mask(signs, _mm512_set1_epi32(int(bits))), k, _mm512_set1_epi8(4));
+  const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(char(136), char(153), char(171), 0, 120, 103, 85, 0,
+                                                           char(136), char(153), char(171), 0, 120, 103, 85, 0));
+  return _mm512_shuffle_epi8(lut, k);
+}
+
 // IQ2_XXS: words 2 ib (4 grid indices) and 2 ib + 1 (4 x 7 sign bits, 4-bit scale); d in word 16.
+// The points come from register lookups of their 16-bit codes (two points per lookup), not
+// from gathers: a zmm gather of 16 dwords was most of this kernel's time on Zen 4.
 struct IQ2XXS {
   static constexpr int kWords = grid_packed_words(GgmlType::IQ2_XXS), kDWord = 16, kFinalInverse = 8;
   static constexpr bool kTwoScales = false;
   static void decode(const uint8_t* sg, int ib, SubBlock& s) {
     const __m512i idx = load_chunk(sg + 64 * (2 * ib)), aux = load_chunk(sg + 64 * (2 * ib + 1));
-    const __m512i byte = _mm512_set1_epi32(0xFF);
-    const auto* grid = reinterpret_cast<const int*>(kIQ2XXSGrid.data());
+    const __m512i even = _mm512_set1_epi32(0x00FF00FF), low8 = _mm512_set1_epi32(0xFF);
+    // Words 0 and 1 of each lane: the codes of points 0 and 2, then of points 1 and 3.
+    const __m512i c02 = iq2xxs_codes(_mm512_and_si512(idx, even));
+    const __m512i c13 = iq2xxs_codes(_mm512_and_si512(_mm512_srli_epi32(idx, 8), even));
 #pragma GCC unroll 4
     for (int l = 0; l < 4; ++l) {
-      const __m512i i = _mm512_and_si512(_mm512_srli_epi32(idx, 8 * l), byte);
+      const __m512i code = _mm512_srli_epi32(l % 2 ? c13 : c02, 16 * (l / 2));
       const __m512i signs = sign7_words(aux, 7 * l);
-      s.w[2 * l] = signed_biased(_mm512_i32gather_epi32(i, grid, 8), signs, 0x08040201u);
-      s.w[2 * l + 1] = signed_biased(_mm512_i32gather_epi32(i, grid + 1, 8), signs, 0x80402010u);
+      s.w[2 * l] = iq2_levels_biased(_mm512_and_si512(code, low8), signs, 0x08040201u);
+      s.w[2 * l + 1] = iq2_levels_biased(_mm512_and_si512(_mm512_srli_epi32(code, 8), low8), signs, 0x80402010u);
     }
     s.ls = _mm512_add_epi32(_mm512_slli_epi32(_mm512_srli_epi32(aux, 28), 1), _mm512_set1_epi32(1));
   }
