@@ -57,11 +57,13 @@ template <class L>
 struct Q45K {
   static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = L::kDmin;
   static constexpr bool kMins = true;
+  static constexpr bool kPrefetchInside = true;
   template <int C>
   static void integer(const uint8_t* sg, const uint8_t* x, size_t xs, int64_t s, __m512i* isum, __m512i* summs) {
     constexpr bool kQ5 = std::is_same_v<L, PackedQ5K>;
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     for (int sub = 0; sub < 8; ++sub) {  // sub-block: low (even) or high (odd) nibbles of 8 chunks
+      if (C == 1 && sub % 2 == 0) prefetch_stream_part<kBytes, 4>(sg, sub / 2);
       const uint8_t* q = sg + L::kQuants + 64 * 8 * (sub / 2);
       __m512i dot[C];
 #pragma GCC unroll 8
@@ -129,6 +131,7 @@ struct Q6K {
   using L = PackedQ6K;
   static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = 0;
   static constexpr bool kMins = false;
+  static constexpr bool kPrefetchInside = true;
   template <int C>
   static void integer(const uint8_t* sg, const uint8_t* x, size_t xs, int64_t s, __m512i* isum, __m512i*) {
     // isum starts at -32 * sum_j scale_j * bsum_j: the weights below are q + 32.
@@ -141,6 +144,7 @@ struct Q6K {
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) isum[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(isum[c], 5));
     for (int h = 0; h < 2; ++h) {
+      if constexpr (C == 1) prefetch_stream_part<kBytes, 2>(sg, h);
       q6_K_sub<C, 0>(sg, 8 * h + 0, x, xs, s, isum);
       q6_K_sub<C, 0>(sg, 8 * h + 1, x, xs, s, isum);
       q6_K_sub<C, 1>(sg, 8 * h + 2, x, xs, s, isum);
@@ -203,6 +207,7 @@ struct Q2K {
   using L = PackedQ2K;
   static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = L::kDmin;
   static constexpr bool kMins = true;
+  static constexpr bool kPrefetchInside = false;
   template <int C>
   static void integer(const uint8_t* sg, const uint8_t* x, size_t xs, int64_t s, __m512i* isum, __m512i* summs) {
 #pragma GCC unroll 8
@@ -226,6 +231,7 @@ struct Q3K {
   using L = PackedQ3K;
   static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = 0;
   static constexpr bool kMins = false;
+  static constexpr bool kPrefetchInside = false;
   template <int C>
   static void integer(const uint8_t* sg, const uint8_t* x, size_t xs, int64_t s, __m512i* isum, __m512i*) {
 #pragma GCC unroll 8
@@ -249,6 +255,7 @@ struct TQ {
   using L = PackedTQ;
   static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = 0;
   static constexpr bool kMins = false;
+  static constexpr bool kPrefetchInside = false;
   template <int C>
   static void integer(const uint8_t* sg, const uint8_t* x, size_t xs, int64_t s, __m512i* isum, __m512i*) {
 #pragma GCC unroll 8
@@ -280,7 +287,8 @@ void kquant_tile(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs,
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* sg = group + size_t(s) * K::kBytes;
-    if constexpr (C == 1) prefetch_stream<K::kBytes>(sg);
+    // kPrefetchInside: integer() prefetches the block part by part (stream_prefetch.h).
+    if constexpr (C == 1 && !K::kPrefetchInside) prefetch_stream<K::kBytes>(sg);
     __m512i isum[C], summs[C];
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) isum[c] = summs[c] = _mm512_setzero_si512();

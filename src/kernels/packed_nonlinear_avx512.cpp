@@ -179,9 +179,9 @@ void tile_iq4_xs(int64_t nsb, const uint8_t* group, const uint8_t* x, size_t xs,
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* sg = group + size_t(s) * L::kBytes;
-    if constexpr (C == 1) prefetch_stream<L::kBytes>(sg);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sg + L::kD)));
     for (int ib = 0; ib < 8; ++ib) {
+      if (C == 1 && ib % 2 == 0) prefetch_stream_part<L::kBytes, 4>(sg, ib / 2);
       const __m512 ls = _mm512_cvtepi32_ps(
           _mm512_sub_epi32(_mm512_cvtepu8_epi32(load128(sg + L::kScales + 16 * ib)), _mm512_set1_epi32(32)));
       int32_t sums[C];

@@ -29,4 +29,15 @@ inline void prefetch_stream(const void* p) {
   for (size_t l = 0; l < kBytes; l += 64) _mm_prefetch(a + l, _MM_HINT_T2);
 }
 
+// Part `part` (of kParts) of a kBytes block's prefetch, for kernels that work through a large
+// block (a K-quant super-block of 16 rows: 1.3-3.4 KB) in steps: asking for the whole block at
+// its start, 20-53 prefetches in a burst, left one Zen 4 core streaming Q6_K at 12 GB/s and
+// Q5_K at 9-10; a part before each quarter or half of the work streams both at 20 GB/s
+// (8192 x 2048 matrices from DRAM, median of 15 passes).
+template <size_t kBytes, int kParts>
+inline void prefetch_stream_part(const void* p, int part) {
+  constexpr size_t kPart = (kBytes + kParts - 1) / kParts;
+  prefetch_stream<kPart>(static_cast<const char*>(p) + size_t(part) * kPart);
+}
+
 }  // namespace trident
