@@ -64,13 +64,23 @@ __m512i repeat_byte(__m512i v, int l) {
   return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d)));
 }
 
-// The 16-bit codes (kIQ2XXSCodes) of the points whose indices (< 256) are the words of i, looked
-// up in registers: four 64-entry vpermi2w, the index's bits 6 and 7 choosing among them.
-__m512i iq2xxs_codes(__m512i i) {
-  const uint16_t* c = kIQ2XXSCodes.data();
-  auto pair = [&](int p) { return _mm512_permutex2var_epi16(_mm512_loadu_si512(c + 64 * p), i, _mm512_loadu_si512(c + 64 * p + 32)); };
-  const __mmask32 b6 = _mm512_test_epi16_mask(i, _mm512_set1_epi16(0x40)), b7 = _mm512_test_epi16_mask(i, _mm512_set1_epi16(0x80));
-  return _mm512_mask_blend_epi16(b7, _mm512_mask_blend_epi16(b6, pair(0), pair(1)), _mm512_mask_blend_epi16(b6, pair(2), pair(3)));
+// The 16-bit codes (grids.h) of the points whose indices (< kPoints) are the words of i, looked
+// up in registers: one 64-entry vpermi2w per 64 points, then the index's bits 6, 7, ... choose
+// among them, halving the candidates per bit.
+template <int kPoints>
+__m512i grid_codes(__m512i i, const uint16_t* codes) {
+  constexpr int kPairs = kPoints / 64;
+  __m512i v[kPairs];
+#pragma GCC unroll 16
+  for (int p = 0; p < kPairs; ++p)
+    v[p] = _mm512_permutex2var_epi16(_mm512_loadu_si512(codes + 64 * p), i, _mm512_loadu_si512(codes + 64 * p + 32));
+#pragma GCC unroll 4
+  for (int bit = 6, n = kPairs; n > 1; ++bit, n /= 2) {
+    const __mmask32 high = _mm512_test_epi16_mask(i, _mm512_set1_epi16(short(1 << bit)));
+#pragma GCC unroll 8
+    for (int p = 0; p < n / 2; ++p) v[p] = _mm512_mask_blend_epi16(high, v[2 * p], v[2 * p + 1]);
+  }
+  return v[0];
 }
 // Four IQ2 levels from 8 code bits per lane (2 per level, bits 0..7 only): byte k gets bits
 // 2k..2k+1, plus 4 where its sign bit (bit k of `bits` in `signs`, as signed_biased) is set, and
@@ -94,8 +104,8 @@ struct IQ2XXS {
     const __m512i idx = load_chunk(sg + 64 * (2 * ib)), aux = load_chunk(sg + 64 * (2 * ib + 1));
     const __m512i even = _mm512_set1_epi32(0x00FF00FF), low8 = _mm512_set1_epi32(0xFF);
     // Words 0 and 1 of each lane: the codes of points 0 and 2, then of points 1 and 3.
-    const __m512i c02 = iq2xxs_codes(_mm512_and_si512(idx, even));
-    const __m512i c13 = iq2xxs_codes(_mm512_and_si512(_mm512_srli_epi32(idx, 8), even));
+    const __m512i c02 = grid_codes<256>(_mm512_and_si512(idx, even), kIQ2XXSCodes.data());
+    const __m512i c13 = grid_codes<256>(_mm512_and_si512(_mm512_srli_epi32(idx, 8), even), kIQ2XXSCodes.data());
 #pragma GCC unroll 4
     for (int l = 0; l < 4; ++l) {
       const __m512i code = _mm512_srli_epi32(l % 2 ? c13 : c02, 16 * (l / 2));
@@ -136,13 +146,16 @@ struct IQ2XS {
   static constexpr bool kTwoScales = true;
   static void decode(const uint8_t* sg, int ib, SubBlock& s) {
     const __m512i q[2] = {load_chunk(sg + 64 * (2 * ib)), load_chunk(sg + 64 * (2 * ib + 1))};
-    const auto* grid = reinterpret_cast<const int*>(kIQ2XSGrid.data());
+    const __m512i low8 = _mm512_set1_epi32(0xFF);
+    // Words 0 and 1 of q[h] are points 2h and 2h + 1: their codes by one register lookup each.
+    const __m512i codes[2] = {grid_codes<512>(_mm512_and_si512(q[0], _mm512_set1_epi16(511)), kIQ2XSCodes.data()),
+                              grid_codes<512>(_mm512_and_si512(q[1], _mm512_set1_epi16(511)), kIQ2XSCodes.data())};
 #pragma GCC unroll 4
     for (int l = 0; l < 4; ++l) {
-      const __m512i i = _mm512_and_si512(_mm512_srli_epi32(q[l / 2], 16 * (l % 2)), _mm512_set1_epi32(511));
+      const __m512i code = _mm512_srli_epi32(codes[l / 2], 16 * (l % 2));
       const __m512i signs = sign7_words(q[l / 2], 16 * (l % 2) + 9);
-      s.w[2 * l] = signed_biased(_mm512_i32gather_epi32(i, grid, 8), signs, 0x08040201u);
-      s.w[2 * l + 1] = signed_biased(_mm512_i32gather_epi32(i, grid + 1, 8), signs, 0x80402010u);
+      s.w[2 * l] = iq2_levels_biased(_mm512_and_si512(code, low8), signs, 0x08040201u);
+      s.w[2 * l + 1] = iq2_levels_biased(_mm512_and_si512(_mm512_srli_epi32(code, 8), low8), signs, 0x80402010u);
     }
     const __m512i sc = _mm512_srli_epi32(load_chunk(sg + 64 * (16 + ib / 4)), 8 * (ib % 4));
     s.ls = odd_scale(sc);
@@ -183,14 +196,24 @@ struct IQ2S {
   static void decode(const uint8_t* sg, int ib, SubBlock& s) {
     const __m512i idx = load_chunk(sg + 64 * ib), sign_bytes = load_chunk(sg + 64 * (8 + ib));
     const __m512i qh = _mm512_srli_epi32(load_chunk(sg + 64 * (16 + ib / 4)), 8 * (ib % 4));
-    const auto* grid = reinterpret_cast<const int*>(kIQ2SGrid.data());
+    const __m512i even = _mm512_set1_epi32(0x00FF00FF), low8 = _mm512_set1_epi32(0xFF);
+    // qh's bits (lo, lo + 1) to bits 8..9 and (hi, hi + 1) to bits 24..25 (qh's upper bytes hold
+    // other sub-blocks' bits: each shift is masked on its own).
+    auto high_bits = [&](int lo, int hi) {
+      return _mm512_or_si512(_mm512_and_si512(_mm512_slli_epi32(qh, 8 - lo), _mm512_set1_epi32(0x300)),
+                             _mm512_and_si512(_mm512_slli_epi32(qh, 24 - hi), _mm512_set1_epi32(0x3000000)));
+    };
+    // Points 0 and 2 in words 0 and 1 (bits 8..9 from qh bits 0..1 and 4..5), then 1 and 3
+    // (qh bits 2..3 and 6..7).
+    const __m512i i02 = _mm512_or_si512(_mm512_and_si512(idx, even), high_bits(0, 4));
+    const __m512i i13 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(idx, 8), even), high_bits(2, 6));
+    const __m512i c02 = grid_codes<1024>(i02, kIQ2SCodes.data()), c13 = grid_codes<1024>(i13, kIQ2SCodes.data());
 #pragma GCC unroll 4
     for (int l = 0; l < 4; ++l) {
-      const __m512i i = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(idx, 8 * l), _mm512_set1_epi32(0xFF)),
-                                        _mm512_and_si512(_mm512_slli_epi32(qh, 8 - 2 * l), _mm512_set1_epi32(0x300)));
+      const __m512i code = _mm512_srli_epi32(l % 2 ? c13 : c02, 16 * (l / 2));
       const __m512i signs = repeat_byte(sign_bytes, l);
-      s.w[2 * l] = signed_biased(_mm512_i32gather_epi32(i, grid, 8), signs, 0x08040201u);
-      s.w[2 * l + 1] = signed_biased(_mm512_i32gather_epi32(i, grid + 1, 8), signs, 0x80402010u);
+      s.w[2 * l] = iq2_levels_biased(_mm512_and_si512(code, low8), signs, 0x08040201u);
+      s.w[2 * l + 1] = iq2_levels_biased(_mm512_and_si512(_mm512_srli_epi32(code, 8), low8), signs, 0x80402010u);
     }
     const __m512i sc = _mm512_srli_epi32(load_chunk(sg + 64 * (18 + ib / 4)), 8 * (ib % 4));
     s.ls = odd_scale(sc);

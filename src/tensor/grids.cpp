@@ -35,6 +35,8 @@ constexpr std::array<uint8_t, 128> make_signs() {
 
 extern const std::array<uint8_t, 256 * 8> kIQ2XXSGrid = expand<uint8_t, 256, 8>(kIQ2XXSPoints, kIQ2Levels, 2);
 extern const std::array<uint16_t, 256> kIQ2XXSCodes = std::to_array(kIQ2XXSPoints);
+extern const std::array<uint16_t, 512> kIQ2XSCodes = std::to_array(kIQ2XSPoints);
+extern const std::array<uint16_t, 1024> kIQ2SCodes = std::to_array(kIQ2SPoints);
 extern const std::array<uint8_t, 512 * 8> kIQ2XSGrid = expand<uint8_t, 512, 8>(kIQ2XSPoints, kIQ2Levels, 2);
 extern const std::array<uint8_t, 1024 * 8> kIQ2SGrid = expand<uint8_t, 1024, 8>(kIQ2SPoints, kIQ2Levels, 2);
 extern const std::array<uint8_t, 256 * 4> kIQ3XXSGrid = expand<uint8_t, 256, 4>(kIQ3XXSPoints, kIQ3XXSLevels, 3);

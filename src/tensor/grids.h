@@ -12,9 +12,11 @@ namespace trident {
 
 // Point p of a grid is bytes [8p, 8p + 8) (IQ3: [4p, 4p + 4)), the layout of llama.cpp's tables.
 extern const std::array<uint8_t, 256 * 8> kIQ2XXSGrid;
-// The same IQ2_XXS points as 16-bit codes: bits 2c..2c+1 of point p's code index coordinate
-// c's level in {8, 25, 43} (the kernels look points up in registers this way).
+// The same IQ2_XXS / IQ2_XS / IQ2_S points as 16-bit codes: bits 2c..2c+1 of point p's code
+// index coordinate c's level in {8, 25, 43} (the kernels look points up in registers so).
 extern const std::array<uint16_t, 256> kIQ2XXSCodes;
+extern const std::array<uint16_t, 512> kIQ2XSCodes;
+extern const std::array<uint16_t, 1024> kIQ2SCodes;
 extern const std::array<uint8_t, 512 * 8> kIQ2XSGrid;
 extern const std::array<uint8_t, 1024 * 8> kIQ2SGrid;
 extern const std::array<uint8_t, 256 * 4> kIQ3XXSGrid;
