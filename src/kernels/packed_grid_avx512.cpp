@@ -117,23 +117,49 @@ struct IQ2XXS {
   }
 };
 
+// An IQ3 point (4 levels) from its 12-bit code per lane (bits 0..11 only): byte k gets bits
+// 3k..3k+2, plus 8 where its sign bit (bit k of `bits` in `signs`) is set; lut (16 bytes, per
+// 128-bit lane) gives the signed level plus 128.
+__m512i iq3_levels_biased(__m512i code12, __m512i signs, uint32_t bits, __m512i lut) {
+  const __m512i six = _mm512_set1_epi32(0x3F);
+  const __m512i t = _mm512_or_si512(_mm512_and_si512(code12, six), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(code12, 6), six), 16));
+  __m512i k = _mm512_and_si512(_mm512_or_si512(t, _mm512_slli_epi32(t, 5)), _mm512_set1_epi8(7));
+  k = _mm512_mask_add_epi8(k, _mm512_test_epi8_mask(signs, _mm512_set1_epi32(int(bits))), k, _mm512_set1_epi8(8));
+  return _mm512_shuffle_epi8(lut, k);
+}
+// Levels l[0..7] plus 128, then minus l plus 128, in each 128-bit lane.
+__m512i iq3_lut(const int (&l)[8]) {
+  auto b = [&](int i) { return char(i < 8 ? 128 + l[i] : 128 - l[i - 8]); };
+  return _mm512_broadcast_i32x4(_mm_setr_epi8(b(0), b(1), b(2), b(3), b(4), b(5), b(6), b(7), b(8), b(9), b(10), b(11),
+                                              b(12), b(13), b(14), b(15)));
+}
+constexpr int kIQ3XXSLevels[8] = {4, 12, 20, 28, 36, 44, 52, 62}, kIQ3SLevels[8] = {1, 3, 5, 7, 9, 11, 13, 15};
+// The code of point p (0..7) of a sub-block whose even-byte and odd-byte points were looked up
+// into even[h], odd[h] (h = p / 4; words 0, 1 of each lane).
+__m512i iq3_code(const __m512i* even, const __m512i* odd, int p) {
+  return _mm512_and_si512(_mm512_srli_epi32(p % 2 ? odd[p / 4] : even[p / 4], 16 * ((p % 4) / 2)), _mm512_set1_epi32(0xFFF));
+}
+
 // IQ3_XXS: words 2 ib, 2 ib + 1 (8 indices of 4-element points), word 16 + ib (4 x 7 sign bits,
-// scale); d in word 24.
+// scale); d in word 24. Points by register lookups of their codes, as IQ2_XXS.
 struct IQ3XXS {
   static constexpr int kWords = grid_packed_words(GgmlType::IQ3_XXS), kDWord = 24, kFinalInverse = 4;
   static constexpr bool kTwoScales = false;
   static void decode(const uint8_t* sg, int ib, SubBlock& s) {
     const __m512i idx[2] = {load_chunk(sg + 64 * (2 * ib)), load_chunk(sg + 64 * (2 * ib + 1))};
     const __m512i aux = load_chunk(sg + 64 * (16 + ib));
-    const __m512i byte = _mm512_set1_epi32(0xFF);
-    const auto* grid = reinterpret_cast<const int*>(kIQ3XXSGrid.data());
+    const __m512i even_bytes = _mm512_set1_epi32(0x00FF00FF), lut = iq3_lut(kIQ3XXSLevels);
+    __m512i even[2], odd[2];
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      even[h] = grid_codes<256>(_mm512_and_si512(idx[h], even_bytes), kIQ3XXSCodes.data());
+      odd[h] = grid_codes<256>(_mm512_and_si512(_mm512_srli_epi32(idx[h], 8), even_bytes), kIQ3XXSCodes.data());
+    }
 #pragma GCC unroll 4
     for (int l = 0; l < 4; ++l) {
       const __m512i signs = sign7_words(aux, 7 * l);
-      const __m512i i1 = _mm512_and_si512(_mm512_srli_epi32(idx[l / 2], 16 * (l % 2)), byte);
-      const __m512i i2 = _mm512_and_si512(_mm512_srli_epi32(idx[l / 2], 16 * (l % 2) + 8), byte);
-      s.w[2 * l] = signed_biased(_mm512_i32gather_epi32(i1, grid, 4), signs, 0x08040201u);
-      s.w[2 * l + 1] = signed_biased(_mm512_i32gather_epi32(i2, grid, 4), signs, 0x80402010u);
+      s.w[2 * l] = iq3_levels_biased(iq3_code(even, odd, 2 * l), signs, 0x08040201u, lut);
+      s.w[2 * l + 1] = iq3_levels_biased(iq3_code(even, odd, 2 * l + 1), signs, 0x80402010u, lut);
     }
     s.ls = _mm512_add_epi32(_mm512_slli_epi32(_mm512_srli_epi32(aux, 28), 1), _mm512_set1_epi32(1));
   }
@@ -164,7 +190,8 @@ struct IQ2XS {
 };
 
 // IQ3_S: words 2 ib, 2 ib + 1 (8 index bytes), the 9th index bits in byte ib of words 16..17,
-// sign bytes in word 18 + ib, scale nibbles in word 26; d in word 27.
+// sign bytes in word 18 + ib, scale nibbles in word 26; d in word 27. Points by register
+// lookups of their codes, as IQ2_XXS.
 struct IQ3S {
   static constexpr int kWords = grid_packed_words(GgmlType::IQ3_S), kDWord = 27, kFinalInverse = 1;
   static constexpr bool kTwoScales = false;
@@ -172,17 +199,25 @@ struct IQ3S {
     const __m512i idx[2] = {load_chunk(sg + 64 * (2 * ib)), load_chunk(sg + 64 * (2 * ib + 1))};
     const __m512i qh = _mm512_srli_epi32(load_chunk(sg + 64 * (16 + ib / 4)), 8 * (ib % 4));
     const __m512i sign_bytes = load_chunk(sg + 64 * (18 + ib));
-    const __m512i byte = _mm512_set1_epi32(0xFF), bit8 = _mm512_set1_epi32(256);
-    const auto* grid = reinterpret_cast<const int*>(kIQ3SGrid.data());
-    auto index = [&](int k) {  // point k: byte k % 4 of word 2 ib + k / 4, its 9th bit bit k of qh
-      const __m512i lo = _mm512_and_si512(_mm512_srli_epi32(idx[k / 4], 8 * (k % 4)), byte);
-      return _mm512_or_si512(lo, _mm512_and_si512(_mm512_slli_epi32(qh, 8 - k), bit8));
+    const __m512i even_bytes = _mm512_set1_epi32(0x00FF00FF), lut = iq3_lut(kIQ3SLevels);
+    // Point k's 9th bit is bit k of qh: bits lo and hi go to bit 8 of words 0 and 1 (qh's upper
+    // bytes hold other sub-blocks' bits, so each shift is masked on its own).
+    auto ninth = [&](int lo, int hi) {
+      return _mm512_or_si512(_mm512_and_si512(_mm512_slli_epi32(qh, 8 - lo), _mm512_set1_epi32(0x100)),
+                             _mm512_and_si512(_mm512_slli_epi32(qh, 24 - hi), _mm512_set1_epi32(0x1000000)));
     };
+    __m512i even[2], odd[2];
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      even[h] = grid_codes<512>(_mm512_or_si512(_mm512_and_si512(idx[h], even_bytes), ninth(4 * h, 4 * h + 2)), kIQ3SCodes.data());
+      odd[h] = grid_codes<512>(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(idx[h], 8), even_bytes), ninth(4 * h + 1, 4 * h + 3)),
+                               kIQ3SCodes.data());
+    }
 #pragma GCC unroll 4
     for (int l = 0; l < 4; ++l) {
       const __m512i signs = repeat_byte(sign_bytes, l);
-      s.w[2 * l] = signed_biased(_mm512_i32gather_epi32(index(2 * l), grid, 4), signs, 0x08040201u);
-      s.w[2 * l + 1] = signed_biased(_mm512_i32gather_epi32(index(2 * l + 1), grid, 4), signs, 0x80402010u);
+      s.w[2 * l] = iq3_levels_biased(iq3_code(even, odd, 2 * l), signs, 0x08040201u, lut);
+      s.w[2 * l + 1] = iq3_levels_biased(iq3_code(even, odd, 2 * l + 1), signs, 0x80402010u, lut);
     }
     s.ls = odd_scale(_mm512_srli_epi32(load_chunk(sg + 64 * 26), 4 * ib));
   }

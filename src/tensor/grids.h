@@ -17,6 +17,9 @@ extern const std::array<uint8_t, 256 * 8> kIQ2XXSGrid;
 extern const std::array<uint16_t, 256> kIQ2XXSCodes;
 extern const std::array<uint16_t, 512> kIQ2XSCodes;
 extern const std::array<uint16_t, 1024> kIQ2SCodes;
+// IQ3_XXS / IQ3_S points as 12-bit codes: bits 3c..3c+2 index coordinate c's level.
+extern const std::array<uint16_t, 256> kIQ3XXSCodes;
+extern const std::array<uint16_t, 512> kIQ3SCodes;
 extern const std::array<uint8_t, 512 * 8> kIQ2XSGrid;
 extern const std::array<uint8_t, 1024 * 8> kIQ2SGrid;
 extern const std::array<uint8_t, 256 * 4> kIQ3XXSGrid;
