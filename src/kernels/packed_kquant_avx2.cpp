@@ -124,9 +124,11 @@ template <class L>
 struct Q45K {
   static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = L::kDmin;
   static constexpr bool kMins = true;
+  static constexpr bool kPrefetchInside = true;
   template <int C, int H>
-  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C]) {
+  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C], bool stream) {
     for (int sub = 0; sub < 8; sub += 2) {
+      if (stream) prefetch_stream_part<kBytes, 4>(sg, sub / 2);  // stream_prefetch.h
       q45_K_sub<L, C, H, 0>(sg, h0, sub, x, xs, s, isum);
       q45_K_sub<L, C, H, 1>(sg, h0, sub + 1, x, xs, s, isum);
     }
@@ -217,8 +219,9 @@ struct Q6K {
   using L = PackedQ6K;
   static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = 0;
   static constexpr bool kMins = false;
+  static constexpr bool kPrefetchInside = true;
   template <int C, int H>
-  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C]) {
+  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C], bool stream) {
     // isum starts at -32 * sum_j scale_j * bsum_j: the weights below are q + 32.
 #pragma GCC unroll 8
     for (int i = 0; i < 8; ++i)
@@ -234,6 +237,7 @@ struct Q6K {
       for (int c = 0; c < C; ++c)
         isum[h][c] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(isum[h][c], 5));
     for (int hb = 0; hb < 2; ++hb) {
+      if (stream) prefetch_stream_part<kBytes, 2>(sg, hb);  // stream_prefetch.h
       q6_K_pair<C, H, 0>(sg, h0, hb, x, xs, s, isum);
       q6_K_pair<C, H, 1>(sg, h0, hb, x, xs, s, isum);
       q6_K_pair<C, H, 2>(sg, h0, hb, x, xs, s, isum);
@@ -330,8 +334,9 @@ struct Q23K {
   using L = std::conditional_t<kQ3, PackedQ3K, PackedQ2K>;
   static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = kQ3 ? 0 : PackedQ2K::kDmin;
   static constexpr bool kMins = !kQ3;
+  static constexpr bool kPrefetchInside = false;
   template <int C, int H>
-  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C]) {
+  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C], bool stream) {
 #pragma GCC unroll 8
     for (int p = 0; p < 8; ++p) q23_K_pair<kQ3, C, H>(sg, h0, p, x, xs, s, isum);
   }
@@ -360,8 +365,9 @@ struct TQ {
   using L = PackedTQ;
   static constexpr size_t kBytes = L::kBytes, kD = L::kD, kDmin = 0;
   static constexpr bool kMins = false;
+  static constexpr bool kPrefetchInside = false;
   template <int C, int H>
-  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C]) {
+  static void integer(const uint8_t* sg, int h0, const uint8_t* x, size_t xs, int64_t s, __m256i (*isum)[C], bool stream) {
     const __m256i ones = _mm256_set1_epi16(1), three = _mm256_set1_epi8(3);
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
@@ -403,11 +409,11 @@ void kquant_tile(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, si
     for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* sg = group + size_t(s) * K::kBytes;
-    if (stream) prefetch_stream<K::kBytes>(sg);
+    if (stream && !K::kPrefetchInside) prefetch_stream<K::kBytes>(sg);  // else integer() does, part by part
     __m256i isum[H][C];
     for (int h = 0; h < H; ++h)
       for (int c = 0; c < C; ++c) isum[h][c] = _mm256_setzero_si256();
-    K::template integer<C, H>(sg, h0, x, xs, s, isum);
+    K::template integer<C, H>(sg, h0, x, xs, s, isum, stream);
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
       const BlockQ8_K* xb = act_block(x, xs, c, s);
