@@ -206,12 +206,13 @@ void tile_iq4_xs(int64_t nsb, const uint8_t* group, int h0, const uint8_t* x, si
     for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* sg = group + size_t(s) * L::kBytes;
-    if constexpr (C == 1) prefetch_stream<L::kBytes>(sg);
 #pragma GCC unroll 2
     for (int hh = 0; hh < H; ++hh) {
       const int h = h0 + hh;
       const __m256 dw = _mm256_cvtph_ps(load128(sg + L::kD + 16 * h));
       for (int ib = 0; ib < 8; ++ib) {
+        // Part by part as the work goes (stream_prefetch.h); a second half finds it cached.
+        if (C == 1 && hh == 0 && ib % 2 == 0) prefetch_stream_part<L::kBytes, 4>(sg, ib / 2);
         const __m256 ls = _mm256_cvtepi32_ps(_mm256_sub_epi32(
             _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sg + L::kScales + 16 * ib + 8 * h))),
             _mm256_set1_epi32(32)));
