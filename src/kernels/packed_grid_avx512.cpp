@@ -58,6 +58,20 @@ __m512i sign7_words(__m512i bits, int shift) {
   const __m512i s8 = _mm512_or_si512(s7, _mm512_and_si512(p, _mm512_set1_epi32(0xFF)));
   return _mm512_shuffle_epi8(s8, _mm512_broadcast_i32x4(_mm_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12)));
 }
+// The four 7-bit sign fields of each lane (bits 7l..7l+6, l < 4: IQ2_XXS / IQ3_XXS) as bytes,
+// each completed by its parity as bit 7 (kIQ2Signs): byte l holds point l's sign byte.
+__m512i sign_bytes4(__m512i bits) {
+  const __m512i f14 = _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(0x3FFF)),
+                                      _mm512_slli_epi32(_mm512_and_si512(bits, _mm512_set1_epi32(0xFFFC000)), 2));
+  const __m512i s7 = _mm512_or_si512(_mm512_and_si512(f14, _mm512_set1_epi32(0x007F007F)),
+                                     _mm512_slli_epi32(_mm512_and_si512(f14, _mm512_set1_epi32(0x3F803F80)), 1));
+  const __m512i parity = _mm512_broadcast_i32x4(_mm_setr_epi8(0, char(0x80), char(0x80), 0, char(0x80), 0, 0, char(0x80),
+                                                              char(0x80), 0, 0, char(0x80), 0, char(0x80), char(0x80), 0));
+  const __m512i nib = _mm512_set1_epi8(15);
+  const __m512i p = _mm512_xor_si512(_mm512_shuffle_epi8(parity, _mm512_and_si512(s7, nib)),
+                                     _mm512_shuffle_epi8(parity, _mm512_and_si512(_mm512_srli_epi16(s7, 4), nib)));
+  return _mm512_or_si512(s7, p);
+}
 // Byte l of each lane repeated in its 4 bytes.
 __m512i repeat_byte(__m512i v, int l) {
   const char a = char(l), b = char(4 + l), c = char(8 + l), d = char(12 + l);
@@ -106,10 +120,11 @@ struct IQ2XXS {
     // Words 0 and 1 of each lane: the codes of points 0 and 2, then of points 1 and 3.
     const __m512i c02 = grid_codes<256>(_mm512_and_si512(idx, even), kIQ2XXSCodes.data());
     const __m512i c13 = grid_codes<256>(_mm512_and_si512(_mm512_srli_epi32(idx, 8), even), kIQ2XXSCodes.data());
+    const __m512i sign_bytes = sign_bytes4(aux);
 #pragma GCC unroll 4
     for (int l = 0; l < 4; ++l) {
       const __m512i code = _mm512_srli_epi32(l % 2 ? c13 : c02, 16 * (l / 2));
-      const __m512i signs = sign7_words(aux, 7 * l);
+      const __m512i signs = repeat_byte(sign_bytes, l);
       s.w[2 * l] = iq2_levels_biased(_mm512_and_si512(code, low8), signs, 0x08040201u);
       s.w[2 * l + 1] = iq2_levels_biased(_mm512_and_si512(_mm512_srli_epi32(code, 8), low8), signs, 0x80402010u);
     }
@@ -155,9 +170,10 @@ struct IQ3XXS {
       even[h] = grid_codes<256>(_mm512_and_si512(idx[h], even_bytes), kIQ3XXSCodes.data());
       odd[h] = grid_codes<256>(_mm512_and_si512(_mm512_srli_epi32(idx[h], 8), even_bytes), kIQ3XXSCodes.data());
     }
+    const __m512i sign_bytes = sign_bytes4(aux);
 #pragma GCC unroll 4
     for (int l = 0; l < 4; ++l) {
-      const __m512i signs = sign7_words(aux, 7 * l);
+      const __m512i signs = repeat_byte(sign_bytes, l);
       s.w[2 * l] = iq3_levels_biased(iq3_code(even, odd, 2 * l), signs, 0x08040201u, lut);
       s.w[2 * l + 1] = iq3_levels_biased(iq3_code(even, odd, 2 * l + 1), signs, 0x80402010u, lut);
     }
