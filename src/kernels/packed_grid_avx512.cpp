@@ -1,8 +1,9 @@
 // AVX-512 packed-group kernels of the grid i-quants (tensor/repack.h: each
 // super-block by 4-byte words, lane j holding row j's word). Per 32 elements of 16 rows the grid
-// points are gathered (vpgatherdd: lane j reads 4 levels of row j's point), the signs come from
-// the sign byte repeated in each lane, turned into byte masks by vptestmb; the signed
-// levels plus 128 are vpdpbusd's unsigned operand, 128 times the activations' sums per 16
+// points are looked up in registers by their 16-bit codes (grid_codes: vpermi2w, two points per
+// 16-bit lane pair; IQ1 gathers them, vpgatherdd), the signs come from the sign byte repeated in
+// each lane, turned into byte masks by vptestmb; the signed levels plus 128 (one vpshufb of a
+// level table) are vpdpbusd's unsigned operand, 128 times the activations' sums per 16
 // (Q8_K bsums) is taken off, and each half is multiplied by its ls. That is the reference's
 // exact integer per super-block and row (IQ1: the weights 8 * level + shift, -9..9, take the
 // same path); the float schedule is the reference's
@@ -29,13 +30,6 @@ namespace trident {
 namespace {
 
 __m512i load_chunk(const uint8_t* p) { return _mm512_loadu_si512(p); }
-
-// Byte k of each lane negated where bit `bit0 + k` of the lane's sign byte (in all 4 bytes of
-// signs) is set, then biased by 128.
-__m512i signed_biased(__m512i levels, __m512i signs, uint32_t bits) {
-  const __mmask64 neg = _mm512_test_epi8_mask(signs, _mm512_set1_epi32(int(bits)));
-  return _mm512_xor_si512(_mm512_mask_sub_epi8(levels, neg, _mm512_setzero_si512(), levels), _mm512_set1_epi8(char(0x80)));
-}
 
 // One sub-block of 32 elements of 16 rows: w[k] holds elements 4k..4k+3 (biased), ls the scale
 // of elements 0..15, ls_hi that of 16..31 (types with kTwoScales).
@@ -81,6 +75,16 @@ __m512i repeat_byte(__m512i v, int l) {
 // The 16-bit codes (grids.h) of the points whose indices (< kPoints) are the words of i, looked
 // up in registers: one 64-entry vpermi2w per 64 points, then the index's bits 6, 7, ... choose
 // among them, halving the candidates per bit.
+// v[p] = (bit `bit` of i) ? v[2p + 1] : v[2p] for p < kN / 2, then the next bit on those.
+template <int kN>
+__attribute__((always_inline)) inline void choose_by_bit(__m512i* v, __m512i i, int bit) {
+  if constexpr (kN > 1) {
+    const __mmask32 high = _mm512_test_epi16_mask(i, _mm512_set1_epi16(short(1 << bit)));
+#pragma GCC unroll 8
+    for (int p = 0; p < kN / 2; ++p) v[p] = _mm512_mask_blend_epi16(high, v[2 * p], v[2 * p + 1]);
+    choose_by_bit<kN / 2>(v, i, bit + 1);
+  }
+}
 template <int kPoints>
 __m512i grid_codes(__m512i i, const uint16_t* codes) {
   constexpr int kPairs = kPoints / 64;
@@ -88,16 +92,11 @@ __m512i grid_codes(__m512i i, const uint16_t* codes) {
 #pragma GCC unroll 16
   for (int p = 0; p < kPairs; ++p)
     v[p] = _mm512_permutex2var_epi16(_mm512_loadu_si512(codes + 64 * p), i, _mm512_loadu_si512(codes + 64 * p + 32));
-#pragma GCC unroll 4
-  for (int bit = 6, n = kPairs; n > 1; ++bit, n /= 2) {
-    const __mmask32 high = _mm512_test_epi16_mask(i, _mm512_set1_epi16(short(1 << bit)));
-#pragma GCC unroll 8
-    for (int p = 0; p < n / 2; ++p) v[p] = _mm512_mask_blend_epi16(high, v[2 * p], v[2 * p + 1]);
-  }
+  choose_by_bit<kPairs>(v, i, 6);
   return v[0];
 }
 // Four IQ2 levels from 8 code bits per lane (2 per level, bits 0..7 only): byte k gets bits
-// 2k..2k+1, plus 4 where its sign bit (bit k of `bits` in `signs`, as signed_biased) is set, and
+// 2k..2k+1, plus 4 where its sign bit (bit k of `bits` in `signs`: vptestmb) is set, and
 // a byte table turns that into the signed level plus 128.
 __m512i iq2_levels_biased(__m512i code8, __m512i signs, uint32_t bits) {
   const __m512i x = _mm512_or_si512(code8, _mm512_slli_epi32(code8, 6));
