@@ -13,29 +13,35 @@ namespace {
 __m256 silu8(__m256 g) { return _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(_mm256_sub_ps(_mm256_setzero_ps(), g)))); }
 __m256 silu_glu8(__m256 g, __m256 u) { return _mm256_mul_ps(silu8(g), u); }
 
+// Lanes 0 .. rest - 1 (rest < 8) of a masked load or store.
+__m256i tail_mask(int64_t rest) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(rest)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 // x[i] = f(x[i]) 8 lanes at a time, the tail through masked loads (same lane arithmetic).
 template <class F>
 void map_inplace(float* x, int64_t n, F f) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, f(_mm256_loadu_ps(x + i)));
   if (i < n) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n - i)), lane);
+    const __m256i m = tail_mask(n - i);
     _mm256_maskstore_ps(x + i, m, f(_mm256_maskload_ps(x + i, m)));
   }
 }
 
-void silu(float* x, int64_t n) { map_inplace(x, n, silu8); }
-
-void silu_glu(const float* gate, const float* up, float* out, int64_t n) {
+// out[i] = f(gate[i], up[i]), the same way.
+template <class F>
+void map_pairs(const float* gate, const float* up, float* out, int64_t n, F f) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, silu_glu8(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
-  if (i < n) {  // the tail through masked loads, so it takes the same lane arithmetic
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n - i)), lane);
-    _mm256_maskstore_ps(out + i, m, silu_glu8(_mm256_maskload_ps(gate + i, m), _mm256_maskload_ps(up + i, m)));
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, f(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+  if (i < n) {
+    const __m256i m = tail_mask(n - i);
+    _mm256_maskstore_ps(out + i, m, f(_mm256_maskload_ps(gate + i, m), _mm256_maskload_ps(up + i, m)));
   }
 }
+
+void silu(float* x, int64_t n) { map_inplace(x, n, silu8); }
+void silu_glu(const float* gate, const float* up, float* out, int64_t n) { map_pairs(gate, up, out, n, silu_glu8); }
 
 // gelu_glu_reference lane by lane, as act_avx512.cpp's gelu_glu16 (F16C rounds to nearest
 // even as fp32_to_fp16 does; the table has one entry of padding for the 32-bit gather).
@@ -58,14 +64,7 @@ void gelu(float* x, int64_t n) {
 
 void gelu_glu(const float* gate, const float* up, float* out, int64_t n) {
   const uint16_t* table = gelu_fp16_table();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(out + i, gelu_glu8(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i), table));
-  if (i < n) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n - i)), lane);
-    _mm256_maskstore_ps(out + i, m, gelu_glu8(_mm256_maskload_ps(gate + i, m), _mm256_maskload_ps(up + i, m), table));
-  }
+  map_pairs(gate, up, out, n, [&](__m256 g, __m256 u) { return gelu_glu8(g, u, table); });
 }
 
 }  // namespace

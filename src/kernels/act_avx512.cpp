@@ -26,17 +26,19 @@ void map_inplace(float* x, int64_t n, F f) {
   }
 }
 
-void silu(float* x, int64_t n) { map_inplace(x, n, silu16); }
-
-void silu_glu(const float* gate, const float* up, float* out, int64_t n) {
+// out[i] = f(gate[i], up[i]), the same way.
+template <class F>
+void map_pairs(const float* gate, const float* up, float* out, int64_t n, F f) {
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(out + i, silu_glu16(_mm512_loadu_ps(gate + i), _mm512_loadu_ps(up + i)));
-  if (i < n) {  // the tail through masked loads, so it takes the same lane arithmetic
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, f(_mm512_loadu_ps(gate + i), _mm512_loadu_ps(up + i)));
+  if (i < n) {
     const __mmask16 m = __mmask16((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(out + i, m, silu_glu16(_mm512_maskz_loadu_ps(m, gate + i), _mm512_maskz_loadu_ps(m, up + i)));
+    _mm512_mask_storeu_ps(out + i, m, f(_mm512_maskz_loadu_ps(m, gate + i), _mm512_maskz_loadu_ps(m, up + i)));
   }
 }
+
+void silu(float* x, int64_t n) { map_inplace(x, n, silu16); }
+void silu_glu(const float* gate, const float* up, float* out, int64_t n) { map_pairs(gate, up, out, n, silu_glu16); }
 
 // gelu_glu_reference lane by lane: the gate rounded to half (vcvtps2ph rounds to nearest even
 // as fp32_to_fp16 does, NaN included), its table entry gathered (32 bits at a 2-byte stride,
@@ -57,13 +59,7 @@ void gelu(float* x, int64_t n) {
 
 void gelu_glu(const float* gate, const float* up, float* out, int64_t n) {
   const uint16_t* table = gelu_fp16_table();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(out + i, gelu_glu16(_mm512_loadu_ps(gate + i), _mm512_loadu_ps(up + i), table));
-  if (i < n) {
-    const __mmask16 m = __mmask16((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(out + i, m, gelu_glu16(_mm512_maskz_loadu_ps(m, gate + i), _mm512_maskz_loadu_ps(m, up + i), table));
-  }
+  map_pairs(gate, up, out, n, [&](__m512 g, __m512 u) { return gelu_glu16(g, u, table); });
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ struct KernelTable {
   void (*silu_glu)(const float* gate, const float* up, float* out, int64_t n) = silu_glu_reference;
   // x[i] = silu(x[i]) for i < n: silu_inplace's bits.
   void (*silu)(float* x, int64_t n) = silu_inplace;
-  // x[i] = gelu(x[i]) for i < n through ggml's fp16 table: gelu_inplace(x, n, true)'s bits.
+  // x[i] = gelu(x[i]) for i < n through ggml's fp16 table: gelu_reference's bits.
   void (*gelu)(float* x, int64_t n) = gelu_reference;
   // out[i] = gelu(gate[i]) * up[i] through ggml's fp16 table (kernels/ops.h).
   void (*gelu_glu)(const float* gate, const float* up, float* out, int64_t n) = gelu_glu_reference;

@@ -139,8 +139,7 @@ inline float gelu_tanh(float x) {
 
 // ggml's GELU: the input rounded to half, looked up in a table of half results
 // (gelu_fp16_table).
-inline float gelu_one(float x, bool fp16_table, const f16_bits* table) {
-  if (!fp16_table) return gelu_tanh(x);
+inline float gelu_one(float x, const f16_bits* table) {
   if (x <= -10.0f) return 0.0f;
   if (x >= 10.0f) return x;
   return fp16_to_fp32(table[fp32_to_fp16(x)]);
@@ -160,20 +159,14 @@ const f16_bits* gelu_fp16_table() {
   return table.data();
 }
 
-void gelu_inplace(float* x, int64_t n, bool fp16_table) {
-  const f16_bits* table = fp16_table ? gelu_fp16_table() : nullptr;
-  for (int64_t i = 0; i < n; ++i) x[i] = gelu_one(x[i], fp16_table, table);
+void gelu_reference(float* x, int64_t n) {
+  const f16_bits* table = gelu_fp16_table();
+  for (int64_t i = 0; i < n; ++i) x[i] = gelu_one(x[i], table);
 }
-
-void gelu_glu(const float* gate, const float* up, float* out, int64_t n, bool fp16_table) {
-  const f16_bits* table = fp16_table ? gelu_fp16_table() : nullptr;
-  for (int64_t i = 0; i < n; ++i) out[i] = gelu_one(gate[i], fp16_table, table) * up[i];
-}
-
-void gelu_reference(float* x, int64_t n) { gelu_inplace(x, n, true); }
 
 void gelu_glu_reference(const float* gate, const float* up, float* out, int64_t n) {
-  gelu_glu(gate, up, out, n, true);
+  const f16_bits* table = gelu_fp16_table();
+  for (int64_t i = 0; i < n; ++i) out[i] = gelu_one(gate[i], table) * up[i];
 }
 
 void swiglu_oai(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit) {

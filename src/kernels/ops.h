@@ -38,17 +38,13 @@ void silu_inplace(float* x, int64_t n);
 void relu_glu(const float* gate, const float* up, float* out, int64_t n);
 // x = max(x, 0)^2 (ggml_relu then ggml_sqr, as arcee's FFN).
 void relu_sqr_inplace(float* x, int64_t n);
-// tanh-approximated GELU. `fp16_table` rounds the input and output to fp16 the way ggml's CPU
-// backend does (its GELU reads a table indexed by the fp16 input).
-void gelu_inplace(float* x, int64_t n, bool fp16_table);
 // out[i] = silu(gate[i]) * up[i], i < n: the reference of KernelTable::silu_glu, which the
 // SIMD variants equal bit for bit.
 void silu_glu_reference(const float* gate, const float* up, float* out, int64_t n);
-// out[i] = gelu(gate[i]) * up[i] (fp16_table as for gelu_inplace).
-void gelu_glu(const float* gate, const float* up, float* out, int64_t n, bool fp16_table);
-// gelu_inplace with the fp16 table: the reference of KernelTable::gelu.
+// tanh-approximated GELU as ggml's CPU backend computes it: the input rounded to fp16 and
+// looked up in gelu_fp16_table (0 at or below -10, x at or above 10). x = gelu(x): the
+// reference of KernelTable::gelu; out[i] = gelu(gate[i]) * up[i]: of KernelTable::gelu_glu.
 void gelu_reference(float* x, int64_t n);
-// gelu_glu with the fp16 table: the reference of KernelTable::gelu_glu.
 void gelu_glu_reference(const float* gate, const float* up, float* out, int64_t n);
 // ggml's GELU table: entry h is fp16(gelu_tanh(h)) for the half with bits h; one entry past
 // the end (0) so that SIMD gathers of 32 bits at entry 0xffff stay inside.
