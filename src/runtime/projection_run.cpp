@@ -53,6 +53,16 @@ void project(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens,
   finish(p, a);
 }
 
+// A group's products, fused or part by part: each(projection, its first output column). The
+// parts share the input, which the observer sees once, with every part's rows, either way.
+template <class Each>
+void group_products(const ProjectionGroup& g, bool fused, const float* x, int64_t ldx, int64_t n_tokens,
+                    float* y, const ComputeContext& cc, Each each) {
+  if (cc.observer) cc.observer->observe(g.fused.segments, g.fused.n_in, x, ldx, n_tokens, cc.routed);
+  if (fused && g.fusable) return each(g.fused, y);
+  for (size_t i = 0; i < g.parts.size(); ++i) each(g.parts[i], y + g.part_col[i]);
+}
+
 }  // namespace
 
 void run_projection(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens, float* y,
@@ -63,14 +73,8 @@ void run_projection(const Projection& p, const float* x, int64_t ldx, int64_t n_
 
 void run_group(const ProjectionGroup& g, bool fused, const float* x, int64_t ldx,
                int64_t n_tokens, float* y, int64_t ldy, const ComputeContext& cc) {
-  // The parts share the input: seen once, with every part's rows, fused or not.
-  if (cc.observer) cc.observer->observe(g.fused.segments, g.fused.n_in, x, ldx, n_tokens, cc.routed);
-  if (fused && g.fusable) {
-    project(g.fused, x, ldx, n_tokens, y, ldy, cc);
-    return;
-  }
-  for (size_t i = 0; i < g.parts.size(); ++i)
-    project(g.parts[i], x, ldx, n_tokens, y + g.part_col[i], ldy, cc);
+  group_products(g, fused, x, ldx, n_tokens, y, cc,
+                 [&](const Projection& p, float* out) { project(p, x, ldx, n_tokens, out, ldy, cc); });
 }
 
 void ProjectionBatch::add(const Projection& p, const float* x, int64_t ldx, int64_t n_tokens, float* y,
@@ -82,14 +86,10 @@ void ProjectionBatch::add(const Projection& p, const float* x, int64_t ldx, int6
 
 void ProjectionBatch::add_group(const ProjectionGroup& g, bool fused, const float* x, int64_t ldx,
                                 int64_t n_tokens, float* y, int64_t ldy) {
-  // As run_group: the observer sees the input once, with every part's rows.
-  if (cc_.observer) cc_.observer->observe(g.fused.segments, g.fused.n_in, x, ldx, n_tokens, cc_.routed);
-  auto push = [&](const Projection& p, float* out) {
+  group_products(g, fused, x, ldx, n_tokens, y, cc_, [&](const Projection& p, float* out) {
     projections_.push_back(&p);
     calls_.push_back(call_of(p, x, ldx, n_tokens, out, ldy));
-  };
-  if (fused && g.fusable) return push(g.fused, y);
-  for (size_t i = 0; i < g.parts.size(); ++i) push(g.parts[i], y + g.part_col[i]);
+  });
 }
 
 void ProjectionBatch::run() {

@@ -35,9 +35,10 @@ struct ComputeContext {
 };
 
 // Several projections with their own inputs and outputs run by one matmul_many: the experts
-// a token was routed to, each product too small to keep two threads busy between barriers. Every output has the bits run_projection / run_group give it alone. The
-// observer sees each input when it is added; the inputs must stay valid, and no input may be
-// another's output, until run().
+// a token was routed to, each product too small to keep two threads busy between barriers.
+// Every output has the bits run_projection / run_group give it alone. The observer sees each
+// input when it is added; the inputs must stay valid, and no input may be another's output,
+// until run().
 class ProjectionBatch {
  public:
   explicit ProjectionBatch(const ComputeContext& cc) : cc_(cc) {}
